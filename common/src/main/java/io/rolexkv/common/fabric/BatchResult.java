@@ -1,0 +1,70 @@
+package io.rolexkv.common.fabric;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The completion of a {@link DoorbellBatch}: the bytes each READ returned and the old word each CAS/FAA saw.
+ * Indexed by the verb index the batch builder returned. Immutable once built.
+ */
+public final class BatchResult {
+    private final DoorbellBatch batch;
+    private final MemorySegment[] readData;
+    private final long[] oldValues;
+
+    /**
+     * @param batch     the batch this completes (kept for {@link #casSucceeded(int)}); must not change meanwhile
+     * @param readData  per verb: the bytes a READ returned, {@code null} for other kinds
+     * @param oldValues per verb: the word a CAS/FAA saw, 0 for other kinds
+     */
+    public BatchResult(DoorbellBatch batch, MemorySegment[] readData, long[] oldValues) {
+        if (readData.length < batch.size() || oldValues.length < batch.size()) {
+            throw new IllegalArgumentException("result arrays shorter than batch size=" + batch.size());
+        }
+        this.batch = batch;
+        this.readData = readData;
+        this.oldValues = oldValues;
+    }
+
+    public int size() {
+        return batch.size();
+    }
+
+    /** The bytes READ {@code index} returned, read-only. */
+    public MemorySegment read(int index) {
+        requireKind(index, VerbKind.READ);
+        return readData[index].asReadOnly();
+    }
+
+    /** A copy of the bytes READ {@code index} returned. */
+    public byte[] readBytes(int index) {
+        requireKind(index, VerbKind.READ);
+        return readData[index].toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+    }
+
+    /** The little-endian word at {@code offset} of READ {@code index}'s bytes. */
+    public long readLong(int index, long offset) {
+        requireKind(index, VerbKind.READ);
+        return WordOrder.getLong(readData[index], offset);
+    }
+
+    /** The word CAS or FAA {@code index} found before it acted. */
+    public long oldValue(int index) {
+        VerbKind kind = batch.kind(index);
+        if (!kind.isAtomic()) {
+            throw new IllegalArgumentException("verb=" + index + " is a " + kind + ", it has no old value");
+        }
+        return oldValues[index];
+    }
+
+    /** Whether CAS {@code index} swapped: the old value equalled the expected one. */
+    public boolean casSucceeded(int index) {
+        requireKind(index, VerbKind.CAS);
+        return oldValues[index] == batch.expected(index);
+    }
+
+    private void requireKind(int index, VerbKind kind) {
+        if (batch.kind(index) != kind) {
+            throw new IllegalArgumentException("verb=" + index + " is a " + batch.kind(index) + ", not a " + kind);
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package io.rolexkv.common.fabric;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * A queue pair to one memory node: post doorbell batches of one-sided verbs, get their completions. Every transport
+ * (loopback, tcp, rdma) implements the same semantics, stated on {@link DoorbellBatch}.
+ *
+ * <p>Thread-safe: many threads (typically one virtual thread per in-flight client operation) may post on one
+ * connection at once; each batch is executed in order on its own, but batches from different threads may interleave
+ * on the memory node as they would on a NIC.
+ *
+ * <p>Failure: {@link #post} never throws for a remote problem; the future fails with {@link VerbRejectedException}
+ * (bad verb, connection still usable) or {@link ConnectionLostException} (every pending and later batch fails the
+ * same way, promptly: never a hang).
+ */
+public interface FabricConnection extends AutoCloseable {
+
+    /** The memory node's id, as in {@link GlobalAddress#memoryNode(long)}. */
+    int memoryNodeId();
+
+    /** The regions the memory node registered, as exchanged when the connection was set up. */
+    List<RegionInfo> regions();
+
+    /** The region registered under {@code name}, or an exception naming the regions there are. */
+    default RegionInfo region(String name) {
+        for (RegionInfo region : regions()) {
+            if (region.name().equals(name)) {
+                return region;
+            }
+        }
+        throw new IllegalArgumentException("memory node " + memoryNodeId() + " has no region named " + name
+                + "; it has " + regions().stream().map(RegionInfo::name).toList());
+    }
+
+    /**
+     * Posts {@code batch} as one doorbell. The batch must not be changed until the future completes. An empty batch
+     * completes at once without a round trip.
+     */
+    CompletableFuture<BatchResult> post(DoorbellBatch batch);
+
+    /** Posts {@code batch} and waits for its completion; rethrows a failure as the {@link FabricException} it was. */
+    default BatchResult execute(DoorbellBatch batch) {
+        return await(post(batch));
+    }
+
+    /** Cost counters of this connection (their parent, if any, holds the client's totals). */
+    FabricCounters counters();
+
+    /** False once the connection is closed or broken. */
+    boolean isOpen();
+
+    /** Closes the connection; pending batches fail with {@link ConnectionLostException}. Idempotent. */
+    @Override
+    void close();
+
+    /** Waits for a batch completion, unwrapping the future's exception into the {@link FabricException} it holds. */
+    static BatchResult await(CompletableFuture<BatchResult> completion) {
+        try {
+            return completion.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new FabricException("interrupted while waiting for a doorbell completion", e);
+        } catch (ExecutionException | CompletionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof FabricException fabricException) {
+                // Rethrow a fresh copy so the stack trace shows this caller, with the remote cause attached.
+                throw rethrowable(fabricException);
+            }
+            throw new FabricException("doorbell completion failed: " + cause, cause);
+        }
+    }
+
+    private static FabricException rethrowable(FabricException original) {
+        FabricException copy = switch (original) {
+            case VerbRejectedException rejected ->
+                    new VerbRejectedException(rejected.verbIndex(), rejected.reason(), rejected.detail());
+            case ConnectionLostException lost -> new ConnectionLostException(lost.getMessage(), lost.getCause());
+            default -> new FabricException(original.getMessage(), original.getCause());
+        };
+        copy.addSuppressed(original);
+        return copy;
+    }
+}

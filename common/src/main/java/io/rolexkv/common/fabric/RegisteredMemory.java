@@ -1,0 +1,147 @@
+package io.rolexkv.common.fabric;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The regions one memory node exposes to one-sided verbs, numbered in registration order. A region is an off-heap
+ * {@link MemorySegment}, either anonymous memory or a file mapped read-write (so a later restart finds the data
+ * again). Regions are page aligned, so every 8-byte word at an 8-aligned offset is a valid CAS/FAA target.
+ *
+ * <p>Register every region before serving: clients learn the region list when they connect. Registration is
+ * thread-safe; lookups on the verb path are lock-free reads of an immutable array.
+ */
+public final class RegisteredMemory implements AutoCloseable {
+    static final long REGION_ALIGNMENT = 4096;
+
+    private final int memoryNodeId;
+    private final Arena arena = Arena.ofShared();
+    private final List<FileChannel> mappedFiles = new ArrayList<>();
+    private volatile Region[] regions = new Region[0];
+
+    record Region(RegionInfo info, MemorySegment segment) {
+    }
+
+    public RegisteredMemory(int memoryNodeId) {
+        if (memoryNodeId < 0 || memoryNodeId >= GlobalAddress.MAX_MEMORY_NODES) {
+            throw new IllegalArgumentException("memory_node_id=" + memoryNodeId + " allowed=[0,"
+                    + (GlobalAddress.MAX_MEMORY_NODES - 1) + "]");
+        }
+        this.memoryNodeId = memoryNodeId;
+    }
+
+    public int memoryNodeId() {
+        return memoryNodeId;
+    }
+
+    /** Registers {@code bytes} of zeroed anonymous memory under {@code name}. */
+    public synchronized RegionInfo allocate(String name, long bytes) {
+        checkNewRegion(name, bytes);
+        return add(name, arena.allocate(Math.max(bytes, 1), REGION_ALIGNMENT).asSlice(0, bytes));
+    }
+
+    /**
+     * Registers the file at {@code file}, grown to {@code bytes} if shorter (new bytes read as zero), mapped
+     * read-write: writes reach the file through the page cache, {@link #force()} makes them durable.
+     */
+    public synchronized RegionInfo mapFile(String name, Path file, long bytes) {
+        checkNewRegion(name, bytes);
+        try {
+            FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE);
+            mappedFiles.add(channel);
+            return add(name, channel.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot map region " + name + " file=" + file + " bytes=" + bytes, e);
+        }
+    }
+
+    /** Flushes every file-mapped region to its file. */
+    public synchronized void force() {
+        for (Region region : regions) {
+            if (region.segment().isMapped()) {
+                region.segment().force();
+            }
+        }
+    }
+
+    private void checkNewRegion(String name, long bytes) {
+        if (bytes < 0 || bytes > GlobalAddress.MAX_OFFSET) {
+            throw new IllegalArgumentException("region " + name + " bytes=" + bytes + " allowed=[0," + GlobalAddress.MAX_OFFSET + "]");
+        }
+        if (regions.length >= GlobalAddress.MAX_REGIONS) {
+            throw new IllegalStateException("memory node " + memoryNodeId + " already has " + regions.length + " regions, the most an address can name");
+        }
+        for (Region region : regions) {
+            if (region.info().name().equals(name)) {
+                throw new IllegalArgumentException("memory node " + memoryNodeId + " already has a region named " + name);
+            }
+        }
+    }
+
+    private RegionInfo add(String name, MemorySegment segment) {
+        RegionInfo info = new RegionInfo(regions.length, name, segment.byteSize());
+        Region[] grown = java.util.Arrays.copyOf(regions, regions.length + 1);
+        grown[info.id()] = new Region(info, segment);
+        regions = grown;
+        return info;
+    }
+
+    public List<RegionInfo> regions() {
+        Region[] current = regions;
+        List<RegionInfo> infos = new ArrayList<>(current.length);
+        for (Region region : current) {
+            infos.add(region.info());
+        }
+        return List.copyOf(infos);
+    }
+
+    /** The region's memory, for the memory node's own background work (retraining, persistence) and for tests. */
+    public MemorySegment segment(int regionId) {
+        Region[] current = regions;
+        if (regionId < 0 || regionId >= current.length) {
+            throw new IllegalArgumentException("memory node " + memoryNodeId + " has no region " + regionId);
+        }
+        return current[regionId].segment();
+    }
+
+    public MemorySegment segment(String name) {
+        for (Region region : regions) {
+            if (region.info().name().equals(name)) {
+                return region.segment();
+            }
+        }
+        throw new IllegalArgumentException("memory node " + memoryNodeId + " has no region named " + name);
+    }
+
+    /** Region {@code id}'s memory, or {@code null}: the verb path's lookup, which reports a miss itself. */
+    MemorySegment segmentOrNull(int regionId) {
+        Region[] current = regions;
+        return regionId >= 0 && regionId < current.length ? current[regionId].segment() : null;
+    }
+
+    int regionCount() {
+        return regions.length;
+    }
+
+    /** Frees anonymous regions and unmaps files. No verb may run on this memory afterwards. */
+    @Override
+    public synchronized void close() {
+        arena.close();
+        for (FileChannel channel : mappedFiles) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // Closing a mapped file's channel after unmapping has nothing left to lose.
+            }
+        }
+        mappedFiles.clear();
+    }
+}

@@ -1,0 +1,128 @@
+package io.rolexkv.common.fabric;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+
+/**
+ * What the memory node's NIC does with a doorbell batch, and nothing more: check every verb, then apply them in order
+ * to registered memory. The loopback transport calls it in the caller's thread, the tcp transport's server handler
+ * in its event loop; no index logic ever runs here.
+ *
+ * <p>Memory semantics, matching RDMA: CAS and FAA are atomic read-modify-writes of an aligned 8-byte word. READ and
+ * WRITE move aligned 8-byte words one at a time (each word atomic, the verb as a whole not), so a READ that overlaps
+ * a concurrent WRITE may see a mix of old and new words: data structures must detect torn reads themselves. Each word
+ * a WRITE stores is a release store and each word a READ loads an acquire load, so verbs of one batch, and batches
+ * ordered by completion, are seen in order by everyone.
+ *
+ * <p>Validation comes first and covers the whole batch, so a refused batch leaves memory untouched.
+ */
+public final class VerbExecutor {
+    /** Aligned little-endian word access; coordinates (segment, offset). */
+    private static final VarHandle WORD = ValueLayout.JAVA_LONG.withOrder(WordOrder.ORDER).varHandle();
+
+    private VerbExecutor() {
+    }
+
+    /**
+     * Checks then applies {@code batch} to {@code memory}.
+     *
+     * @throws VerbRejectedException naming the first bad verb; nothing was applied
+     */
+    public static BatchResult execute(RegisteredMemory memory, FabricLimits limits, DoorbellBatch batch) {
+        validate(memory, limits, batch);
+        int size = batch.size();
+        MemorySegment[] readData = new MemorySegment[size];
+        long[] oldValues = new long[size];
+        for (int i = 0; i < size; i++) {
+            long address = batch.address(i);
+            MemorySegment region = memory.segmentOrNull(GlobalAddress.region(address));
+            long offset = GlobalAddress.offset(address);
+            switch (batch.kind(i)) {
+                case READ -> {
+                    byte[] data = new byte[batch.length(i)];
+                    readWords(region, offset, data);
+                    readData[i] = MemorySegment.ofArray(data);
+                }
+                case WRITE -> writeWords(region, offset, batch.payload(i));
+                case CAS -> oldValues[i] = (long) WORD.compareAndExchange(region, offset, batch.expected(i), batch.desired(i));
+                case FAA -> oldValues[i] = (long) WORD.getAndAdd(region, offset, batch.delta(i));
+            }
+        }
+        return new BatchResult(batch, readData, oldValues);
+    }
+
+    /** Throws for the first verb of {@code batch} this memory node would refuse. */
+    public static void validate(RegisteredMemory memory, FabricLimits limits, DoorbellBatch batch) {
+        if (batch.size() > limits.maxVerbsPerBatch()) {
+            throw new VerbRejectedException(-1, VerbRejectedException.Reason.OVERSIZE_BATCH,
+                    "verbs=" + batch.size() + " max_verbs_per_batch=" + limits.maxVerbsPerBatch());
+        }
+        long bytes = batch.bytesToRead() + batch.bytesToWrite();
+        if (bytes > limits.maxBytesPerBatch()) {
+            throw new VerbRejectedException(-1, VerbRejectedException.Reason.OVERSIZE_BATCH,
+                    "bytes=" + bytes + " max_bytes_per_batch=" + limits.maxBytesPerBatch());
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            long address = batch.address(i);
+            if (GlobalAddress.memoryNode(address) != memory.memoryNodeId()) {
+                throw new VerbRejectedException(i, VerbRejectedException.Reason.WRONG_MEMORY_NODE,
+                        batch.describe(i) + " memory_node=" + memory.memoryNodeId());
+            }
+            MemorySegment region = memory.segmentOrNull(GlobalAddress.region(address));
+            if (region == null) {
+                throw new VerbRejectedException(i, VerbRejectedException.Reason.UNKNOWN_REGION,
+                        batch.describe(i) + " regions=" + memory.regionCount());
+            }
+            int length = batch.length(i);
+            if (length < 0) {
+                throw new VerbRejectedException(i, VerbRejectedException.Reason.BAD_LENGTH, batch.describe(i));
+            }
+            long offset = GlobalAddress.offset(address);
+            if (offset + length > region.byteSize()) {
+                throw new VerbRejectedException(i, VerbRejectedException.Reason.OUT_OF_BOUNDS,
+                        batch.describe(i) + " region_length=" + region.byteSize());
+            }
+            if (batch.kind(i).isAtomic() && (offset & (Long.BYTES - 1)) != 0) {
+                throw new VerbRejectedException(i, VerbRejectedException.Reason.UNALIGNED_ATOMIC,
+                        batch.describe(i) + " alignment=8");
+            }
+        }
+    }
+
+    private static void readWords(MemorySegment region, long offset, byte[] data) {
+        MemorySegment target = MemorySegment.ofArray(data);
+        long length = data.length;
+        long position = 0;
+        // Unaligned head and tail bytes: no atomicity promised below a word, as on a NIC.
+        while (position < length && ((offset + position) & 7) != 0) {
+            data[(int) position] = region.get(ValueLayout.JAVA_BYTE, offset + position);
+            position++;
+        }
+        for (; position + Long.BYTES <= length; position += Long.BYTES) {
+            long word = (long) WORD.getAcquire(region, offset + position);
+            target.set(WordOrder.LONG_UNALIGNED, position, word);
+        }
+        VarHandle.acquireFence();
+        for (; position < length; position++) {
+            data[(int) position] = region.get(ValueLayout.JAVA_BYTE, offset + position);
+        }
+    }
+
+    private static void writeWords(MemorySegment region, long offset, MemorySegment source) {
+        long length = source.byteSize();
+        long position = 0;
+        VarHandle.releaseFence();
+        while (position < length && ((offset + position) & 7) != 0) {
+            region.set(ValueLayout.JAVA_BYTE, offset + position, source.get(ValueLayout.JAVA_BYTE, position));
+            position++;
+        }
+        for (; position + Long.BYTES <= length; position += Long.BYTES) {
+            WORD.setRelease(region, offset + position, source.get(WordOrder.LONG_UNALIGNED, position));
+        }
+        for (; position < length; position++) {
+            region.set(ValueLayout.JAVA_BYTE, offset + position, source.get(ValueLayout.JAVA_BYTE, position));
+        }
+        VarHandle.releaseFence();
+    }
+}
