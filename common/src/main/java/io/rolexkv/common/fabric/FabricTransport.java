@@ -19,6 +19,12 @@ public interface FabricTransport extends AutoCloseable {
      */
     FabricConnection connect(String endpoint, FabricCounters totals);
 
+    /**
+     * Serves {@code memory} at {@code bindEndpoint} ({@code host:port}, port 0 for any free port, for tcp and rdma;
+     * any unused name for loopback) and returns the running server.
+     */
+    FabricServer serve(RegisteredMemory memory, String bindEndpoint);
+
     /** Closes every connection this transport opened and releases shared resources. */
     @Override
     void close();

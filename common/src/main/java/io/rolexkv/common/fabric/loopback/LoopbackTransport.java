@@ -4,6 +4,7 @@ import io.rolexkv.common.fabric.ConnectionLostException;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.fabric.FabricLimits;
+import io.rolexkv.common.fabric.FabricServer;
 import io.rolexkv.common.fabric.FabricTransport;
 import io.rolexkv.common.fabric.RegisteredMemory;
 
@@ -36,11 +37,23 @@ public final class LoopbackTransport implements FabricTransport {
         return NAME;
     }
 
-    /** Serves {@code memory} under {@code endpoint}; clients of this transport then connect to that name. */
-    public void serve(String endpoint, RegisteredMemory memory) {
-        if (served.putIfAbsent(endpoint, memory) != null) {
-            throw new IllegalArgumentException("loopback endpoint " + endpoint + " is already served");
+    /** Serves {@code memory} under the name {@code bindEndpoint}; clients of this transport then connect to that name. */
+    @Override
+    public FabricServer serve(RegisteredMemory memory, String bindEndpoint) {
+        if (served.putIfAbsent(bindEndpoint, memory) != null) {
+            throw new IllegalArgumentException("loopback endpoint " + bindEndpoint + " is already served");
         }
+        return new FabricServer() {
+            @Override
+            public String endpoint() {
+                return bindEndpoint;
+            }
+
+            @Override
+            public void close() {
+                stopServing(bindEndpoint);
+            }
+        };
     }
 
     /** Stops serving {@code endpoint}: its open connections break, as if the memory node died. */

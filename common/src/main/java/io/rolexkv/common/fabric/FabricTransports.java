@@ -1,0 +1,26 @@
+package io.rolexkv.common.fabric;
+
+import io.rolexkv.common.fabric.loopback.LoopbackTransport;
+
+import java.util.List;
+
+/** The one place that turns a transport name from config into a transport. */
+public final class FabricTransports {
+    /** The names config may use, in the order the docs list them. */
+    public static final List<String> NAMES = List.of(LoopbackTransport.NAME);
+
+    private FabricTransports() {
+    }
+
+    /**
+     * A new transport of the named kind.
+     *
+     * @throws IllegalArgumentException for an unknown name, listing the allowed ones
+     */
+    public static FabricTransport create(String name, FabricLimits limits) {
+        return switch (name) {
+            case LoopbackTransport.NAME -> new LoopbackTransport(limits);
+            default -> throw new IllegalArgumentException("transport=" + name + " allowed=" + NAMES);
+        };
+    }
+}
