@@ -1,0 +1,39 @@
+package io.rolexkv.rolex.model;
+
+/**
+ * Keys of the store are unsigned 64-bit integers held in Java {@code long}s. Keys at or above 2^63 look negative
+ * to Java's signed operators, so every comparison and every conversion to {@code double} in the model code goes
+ * through here. Never compare two keys with {@code <} or convert one with a plain {@code (double)} cast.
+ */
+public final class UnsignedKeys {
+    /** The largest key, 2^64 - 1. */
+    public static final long MAX_KEY = 0xFFFF_FFFF_FFFF_FFFFL;
+
+    /** 2^64 as a double (exact: a power of two). */
+    static final double TWO_TO_THE_64 = 0x1.0p64;
+
+    private UnsignedKeys() {
+    }
+
+    /** Orders two keys as unsigned numbers: negative, zero or positive as {@code left} is below, equal to, above. */
+    public static int compare(long left, long right) {
+        return Long.compareUnsigned(left, right);
+    }
+
+    /**
+     * The unsigned value as the nearest double (round half to even, the same result as an exact conversion), so
+     * the conversion is monotone: {@code a <= b} (unsigned) implies {@code toDouble(a) <= toDouble(b)}.
+     */
+    public static double toDouble(long unsignedValue) {
+        if (unsignedValue >= 0) {
+            return (double) unsignedValue;
+        }
+        // Halve it, keeping the lowest bit as a sticky bit so the single rounding step still rounds correctly.
+        return (double) ((unsignedValue >>> 1) | (unsignedValue & 1L)) * 2.0;
+    }
+
+    /** Decimal text of the unsigned value, for messages. */
+    public static String toString(long key) {
+        return Long.toUnsignedString(key);
+    }
+}
