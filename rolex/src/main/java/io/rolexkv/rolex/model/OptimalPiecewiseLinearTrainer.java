@@ -33,9 +33,13 @@ import java.util.Arrays;
  * any segment of fewer than 2^40 keys, and {@link LinearModel#predictRank} rounds to the nearest integer, so an
  * exact line within epsilon gives an integer prediction within epsilon.
  *
- * <p>When the midpoint slope would be negative the segment spans at most {@code 2 * epsilon} ranks (a falling
- * feasible line proves that), and the flat line through the middle rank is used instead: slopes stay
- * non-negative, which keeps predictions monotone in the key.
+ * <p>The midpoint slope is positive, which keeps predictions monotone in the key. A slope {@code s} fits iff
+ * the spread (max - min) of {@code rank - s * key} over the segment is at most {@code 2 * epsilon}; for
+ * {@code s > 0}, with keys and ranks both increasing, that spread is strictly below the spread of
+ * {@code rank + s * key}, so {@code -s} fits only if {@code s} fits with room to spare: the least slope is above
+ * minus the greatest. Rounding can only undo that when both extreme runs exceed 2^53 and the exact midpoint is
+ * within a few ulps of zero; then the least slope is negative, so a falling line fits, so the ranks span at most
+ * {@code 2 * epsilon}, and the flat line through the middle rank fits and is used.
  *
  * <p>Use: {@link #train(long[], int)} for an array, or {@link #add(long)} key by key then {@link #finish()} (a
  * retrainer scanning leaves). Not thread-safe; one instance trains one model set.
@@ -314,14 +318,14 @@ public final class OptimalPiecewiseLinearTrainer {
                 / UnsignedKeys.toDouble(maxSlopeUpperX - maxSlopeLowerX);
             slope = (minSlope + maxSlope) * 0.5;
             if (slope < 0.0) {
-                // A falling feasible line exists, so the ranks span at most 2 * epsilon: the flat line fits.
+                // Only through rounding (see the class comment): the flat line through the middle rank fits.
                 slope = 0.0;
                 intercept = lastLocalRank * 0.5;
             } else {
                 double minIntercept = minSlopeUpperY - minSlope * UnsignedKeys.toDouble(minSlopeUpperX);
                 double maxIntercept = maxSlopeLowerY - maxSlope * UnsignedKeys.toDouble(maxSlopeLowerX);
                 intercept = (minIntercept + maxIntercept) * 0.5;
-                slope += 0.0; // never -0.0
+                slope += 0.0; // a -0.0 sum becomes +0.0
             }
         }
         appendModel(segmentFirstKey, slope, intercept, segmentFirstRank, segmentFirstRank + lastLocalRank);
