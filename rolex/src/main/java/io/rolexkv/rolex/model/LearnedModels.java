@@ -150,18 +150,18 @@ public final class LearnedModels {
      * or model 0 for keys below every first key.
      */
     public int modelIndexFor(long key) {
+        // Branch-free search (the conditional compiles to a conditional move): the answer stays in
+        // [base, base + length), and a lookup of a random key costs no mispredicted branches.
         long target = key ^ Long.MIN_VALUE;
-        int low = 0;
-        int high = searchKeys.length - 1;
-        while (low < high) {
-            int middle = (low + high + 1) >>> 1;
-            if (searchKeys[middle] <= target) {
-                low = middle;
-            } else {
-                high = middle - 1;
-            }
+        long[] keys = searchKeys;
+        int base = 0;
+        int length = keys.length;
+        while (length > 1) {
+            int half = length >>> 1;
+            base = keys[base + half] <= target ? base + half : base;
+            length -= half;
         }
-        return low;
+        return base;
     }
 
     /** The predicted rank of {@code key}; monotone non-decreasing in the key. */

@@ -145,6 +145,36 @@ class LearnedModelsTest {
     }
 
     @Test
+    void theUpperLevelFindsTheSameModelAsALinearScan() {
+        SplittableRandom random = new SplittableRandom(53);
+        for (int modelCount = 1; modelCount <= 70; modelCount++) {
+            long[] firstKeys = TestKeySets.uniform(modelCount, random.nextLong());
+            List<LinearModel> list = new ArrayList<>();
+            for (int i = 0; i < firstKeys.length; i++) {
+                list.add(new LinearModel(firstKeys[i], 0.0, 0.0, i, i, 0));
+            }
+            LearnedModels models = LearnedModels.of(list);
+            List<Long> probes = new ArrayList<>(List.of(0L, UnsignedKeys.MAX_KEY));
+            for (long firstKey : firstKeys) {
+                probes.addAll(List.of(firstKey - 1, firstKey, firstKey + 1));
+            }
+            for (int i = 0; i < 200; i++) {
+                probes.add(random.nextLong());
+            }
+            for (long probe : probes) {
+                int expected = 0;
+                for (int i = 0; i < firstKeys.length; i++) {
+                    if (Long.compareUnsigned(firstKeys[i], probe) <= 0) {
+                        expected = i;
+                    }
+                }
+                assertEquals(expected, models.modelIndexFor(probe),
+                    "modelCount=" + firstKeys.length + " key=" + Long.toUnsignedString(probe));
+            }
+        }
+    }
+
+    @Test
     void emptyIndexModelSpreadsTheKeySpaceEvenlyOverTheLeaves() {
         int leafCapacity = 64;
         long leafCount = 1000;
