@@ -1,0 +1,44 @@
+package io.rolexkv.rolex.layout;
+
+/**
+ * The index's superblock, at offset 0 of the memory node's {@code meta} region: what a compute node reads first to
+ * find everything else, and the bump counters that hand out space in the tables and models regions.
+ *
+ * <pre>
+ *   0            8            16               24              32            40              44
+ *  +------------+------------+----------------+---------------+-------------+---------------+-------------+
+ *  | magic      | state      | modelSetOffset | modelSetBytes | modelEpoch  | leafCapacity  | keysPerLeaf |
+ *  |  u64       |  u64       |  u64           |  u64          |  u64        |  u32          |  u32        |
+ *  +------------+------------+----------------+---------------+-------------+---------------+-------------+
+ *   48           56           64          68          128
+ *  +------------+------------+-----------+----- ... --+
+ *  | tablesUsed | modelsUsed | epsilon   |  reserved  |
+ *  |  u64 (FAA) |  u64 (FAA) |  u32      |            |
+ *  +------------+------------+-----------+----- ... --+
+ * </pre>
+ *
+ * {@code state} is {@link #STATE_EMPTY} until an index is created or bulk loaded, and is written {@link #STATE_READY}
+ * last, after every leaf, table and model it names, so a reader that sees READY finds them all. The model set
+ * ({@link ModelSetDescriptor}) lives at {@code modelSetOffset} of the models region; {@code modelEpoch} changes
+ * whenever a new model set is published.
+ */
+public final class IndexMetaDescriptor {
+    public static final long MAGIC = 0x3158_4449_584C_4F52L; // "ROLXIDX1" little-endian
+    public static final long STATE_EMPTY = 0;
+    public static final long STATE_READY = 2;
+
+    public static final int MAGIC_OFFSET = 0;
+    public static final int STATE_OFFSET = 8;
+    public static final int MODEL_SET_OFFSET_OFFSET = 16;
+    public static final int MODEL_SET_BYTES_OFFSET = 24;
+    public static final int MODEL_EPOCH_OFFSET = 32;
+    public static final int LEAF_CAPACITY_OFFSET = 40;
+    public static final int KEYS_PER_LEAF_OFFSET = 44;
+    public static final int TABLES_USED_OFFSET = 48;
+    public static final int MODELS_USED_OFFSET = 56;
+    public static final int EPSILON_OFFSET = 64;
+    public static final int META_BYTES = 128;
+
+    private IndexMetaDescriptor() {
+    }
+}

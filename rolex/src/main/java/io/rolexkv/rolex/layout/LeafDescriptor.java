@@ -1,0 +1,69 @@
+package io.rolexkv.rolex.layout;
+
+/**
+ * Where every byte of a leaf lives. A leaf is fixed size, never moves once placed, and holds up to
+ * {@code capacity} key/value pairs with keys sorted (unsigned) in {@code [0, count)}.
+ *
+ * <pre>
+ *   0          8           16          24          32       34       36          40
+ *  +----------+-----------+-----------+-----------+--------+--------+-----------+
+ *  | version  | lowFence  | highFence | nextLeaf  | count  | capac. | checksum  |
+ *  |  u64     |   u64     |   u64     |  u64      |  u16   |  u16   |  u32      |
+ *  +----------+-----------+-----------+-----------+--------+--------+-----------+
+ *  40: keys[capacity]   (u64 each, unsigned, sorted in [0, count), zero beyond)
+ *  40 + 8*capacity: values[capacity]  (u64 each; the value or a value-block handle)
+ *  padded to a multiple of 64 bytes (a cache line)
+ * </pre>
+ *
+ * <ul>
+ *   <li>{@code version}: bumped by every write of the leaf; lets a reader tell two consistent states apart.</li>
+ *   <li>{@code lowFence}, {@code highFence}: the inclusive unsigned key range this leaf owns. The leaves of one leaf
+ *       group (an LT leaf and its synonym chain) own disjoint ranges, ascending along the chain, whose union is the LT
+ *       leaf's range at training time. Fences change only when a full leaf splits, under the group's lock.</li>
+ *   <li>{@code nextLeaf}: the next leaf of the chain, as a {@link LeafTableEntry}-shaped word whose leafRegion and
+ *       leafNumber name that leaf and whose synonymSlot is the SLT slot it occupies; 0 when this leaf is the last.
+ *       A reader whose cached chain is stale follows it, so no key is ever out of reach.</li>
+ *   <li>{@code checksum}: CRC32C of the whole leaf with this field read as zero. A READ that overlapped a WRITE
+ *       (torn, see the fabric's per-word atomicity) or a leaf never written (all zero) fails the check, and the
+ *       reader reads again.</li>
+ * </ul>
+ */
+public final class LeafDescriptor {
+    public static final int VERSION_OFFSET = 0;
+    public static final int LOW_FENCE_OFFSET = 8;
+    public static final int HIGH_FENCE_OFFSET = 16;
+    public static final int NEXT_LEAF_OFFSET = 24;
+    public static final int COUNT_OFFSET = 32;
+    public static final int CAPACITY_OFFSET = 34;
+    public static final int CHECKSUM_OFFSET = 36;
+    public static final int HEADER_BYTES = 40;
+    public static final int KEYS_OFFSET = HEADER_BYTES;
+    public static final int ALIGNMENT = 64;
+    /** Capacity is a u16 in the header; far more than any sensible leaf. */
+    public static final int MAX_CAPACITY = 4096;
+    public static final int MIN_CAPACITY = 2;
+
+    private LeafDescriptor() {
+    }
+
+    /** Bytes one leaf of {@code capacity} entries takes, padded to a cache line. */
+    public static int leafBytes(int capacity) {
+        checkCapacity(capacity);
+        int raw = HEADER_BYTES + 16 * capacity;
+        return (raw + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+    }
+
+    public static int keyOffset(int index) {
+        return KEYS_OFFSET + 8 * index;
+    }
+
+    public static int valueOffset(int capacity, int index) {
+        return KEYS_OFFSET + 8 * capacity + 8 * index;
+    }
+
+    public static void checkCapacity(int capacity) {
+        if (capacity < MIN_CAPACITY || capacity > MAX_CAPACITY) {
+            throw new IllegalArgumentException("leaf_capacity=" + capacity + " allowed=[" + MIN_CAPACITY + "," + MAX_CAPACITY + "]");
+        }
+    }
+}
