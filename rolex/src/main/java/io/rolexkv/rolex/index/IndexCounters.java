@@ -1,0 +1,25 @@
+package io.rolexkv.rolex.index;
+
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * What the index's operations did, beyond the fabric's own cost counters: how often readers met torn leaves or
+ * links their cache did not know, how often writers lost a lock race, split a leaf, or found no room.
+ */
+public final class IndexCounters {
+    final LongAdder tornLeafReads = new LongAdder();
+    final LongAdder unknownLinksFollowed = new LongAdder();
+    final LongAdder lockConflicts = new LongAdder();
+    final LongAdder staleLeafTableEntries = new LongAdder();
+    final LongAdder splits = new LongAdder();
+    final LongAdder insertsRejected = new LongAdder();
+
+    public record Snapshot(long tornLeafReads, long unknownLinksFollowed, long lockConflicts, long staleLeafTableEntries,
+                           long splits, long insertsRejected) {
+    }
+
+    public Snapshot snapshot() {
+        return new Snapshot(tornLeafReads.sum(), unknownLinksFollowed.sum(), lockConflicts.sum(),
+                staleLeafTableEntries.sum(), splits.sum(), insertsRejected.sum());
+    }
+}

@@ -1,0 +1,394 @@
+package io.rolexkv.rolex.index;
+
+import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.DoorbellBatch;
+import io.rolexkv.common.fabric.FabricConnection;
+import io.rolexkv.common.fabric.WordOrder;
+import io.rolexkv.rolex.layout.IndexMetaDescriptor;
+import io.rolexkv.rolex.layout.LeafDescriptor;
+import io.rolexkv.rolex.layout.LeafRegionDescriptor;
+import io.rolexkv.rolex.layout.LeafTableEntry;
+import io.rolexkv.rolex.layout.ModelSetDescriptor;
+import io.rolexkv.rolex.layout.SynonymTableDescriptor;
+import io.rolexkv.rolex.leaf.Leaf;
+import io.rolexkv.rolex.model.LinearModel;
+import io.rolexkv.rolex.model.OptimalPiecewiseLinearTrainer;
+
+import java.io.ByteArrayOutputStream;
+import java.lang.foreign.MemorySegment;
+import java.math.BigInteger;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+/**
+ * Builds an index on a memory node (bulk load from sorted keys, or an empty index of one model over the whole key
+ * space) and opens an existing one into a compute node's cache. Building writes leaves, tables and the model set with
+ * large WRITEs, and publishes the meta region's READY state last, in the same ordered doorbell, so an opener never sees
+ * a half-built index.
+ */
+final class IndexLoader {
+    /** Bytes per doorbell when moving bulk data: small enough for any memory node's batch limit. */
+    static final int BULK_BYTES_PER_DOORBELL = 4 << 20;
+
+    private IndexLoader() {
+    }
+
+    // ------------------------------------------------------------------ open
+
+    static RolexIndex open(FabricConnection connection) {
+        for (int attempt = 0; ; attempt++) {
+            MemorySegment meta = readBytes(connection, layoutProbe(connection).metaAddress(0), IndexMetaDescriptor.META_BYTES);
+            long magic = WordOrder.getLong(meta, IndexMetaDescriptor.MAGIC_OFFSET);
+            long state = WordOrder.getLong(meta, IndexMetaDescriptor.STATE_OFFSET);
+            if (magic != IndexMetaDescriptor.MAGIC || state != IndexMetaDescriptor.STATE_READY) {
+                throw new IllegalStateException("no index on memory node " + connection.memoryNodeId()
+                        + " (magic=" + Long.toHexString(magic) + " state=" + state + "): create or bulk load one first");
+            }
+            int leafCapacity = meta.get(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.LEAF_CAPACITY_OFFSET);
+            int keysPerLeaf = meta.get(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.KEYS_PER_LEAF_OFFSET);
+            IndexLayout layout = new IndexLayout(connection, leafCapacity);
+            long setOffset = WordOrder.getLong(meta, IndexMetaDescriptor.MODEL_SET_OFFSET_OFFSET);
+            long setBytes = WordOrder.getLong(meta, IndexMetaDescriptor.MODEL_SET_BYTES_OFFSET);
+            long epoch = WordOrder.getLong(meta, IndexMetaDescriptor.MODEL_EPOCH_OFFSET);
+            MemorySegment set = readBytes(connection, layout.modelsAddress(setOffset), setBytes);
+            List<IndexModel> models = decodeModelSet(set, epoch);
+            if (models == null) {
+                if (attempt < 100) {
+                    continue; // a new model set was being published while we read: read the meta again
+                }
+                throw new IllegalStateException("model set on memory node " + connection.memoryNodeId() + " fails its checksum");
+            }
+            List<long[]> leafTables = new ArrayList<>(models.size());
+            List<long[]> synonymTables = new ArrayList<>(models.size());
+            long tablesEnd = 0;
+            for (IndexModel model : models) {
+                tablesEnd = Math.max(tablesEnd, Math.max(model.ltOffset() + 8L * model.leafCount(),
+                        model.sltOffset() + SynonymTableDescriptor.TABLE_BYTES));
+            }
+            MemorySegment tables = readBytes(connection, layout.tablesAddress(0), tablesEnd);
+            for (IndexModel model : models) {
+                leafTables.add(words(tables, model.ltOffset(), model.leafCount()));
+                synonymTables.add(words(tables, model.sltOffset(), SynonymTableDescriptor.SLOTS));
+            }
+            int epsilon = meta.get(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.EPSILON_OFFSET);
+            IndexGeometry geometry = new IndexGeometry(leafCapacity, keysPerLeaf, epsilon,
+                    IndexGeometry.EMPTY_INDEX_LEAVES_DEFAULT, IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT);
+            return new RolexIndex(connection, layout, geometry, new ModelCache(epoch, models, leafTables, synonymTables));
+        }
+    }
+
+    private static IndexLayout layoutProbe(FabricConnection connection) {
+        return new IndexLayout(connection, LeafDescriptor.MIN_CAPACITY);
+    }
+
+    private static long[] words(MemorySegment source, long offset, int count) {
+        long[] words = new long[count];
+        for (int i = 0; i < count; i++) {
+            words[i] = WordOrder.getLong(source, offset + 8L * i);
+        }
+        return words;
+    }
+
+    /** The models of a model set blob, or {@code null} if it fails its checksum or is not the expected epoch. */
+    static List<IndexModel> decodeModelSet(MemorySegment set, long expectedEpoch) {
+        if (set.byteSize() < ModelSetDescriptor.HEADER_BYTES
+                || set.get(WordOrder.INT_UNALIGNED, ModelSetDescriptor.MAGIC_OFFSET) != ModelSetDescriptor.MAGIC
+                || WordOrder.getLong(set, ModelSetDescriptor.EPOCH_OFFSET) != expectedEpoch) {
+            return null;
+        }
+        int count = set.get(WordOrder.INT_UNALIGNED, ModelSetDescriptor.MODEL_COUNT_OFFSET);
+        if (count < 1 || ModelSetDescriptor.setBytes(count) != set.byteSize()) {
+            return null;
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(set.asSlice(ModelSetDescriptor.HEADER_BYTES).asByteBuffer());
+        if ((int) crc.getValue() != set.get(WordOrder.INT_UNALIGNED, ModelSetDescriptor.CHECKSUM_OFFSET)) {
+            return null;
+        }
+        List<IndexModel> models = new ArrayList<>(count);
+        for (int m = 0; m < count; m++) {
+            models.add(IndexModel.decode(set, ModelSetDescriptor.recordOffset(m)));
+        }
+        return models;
+    }
+
+    static byte[] encodeModelSet(List<IndexModel> models, long epoch) {
+        byte[] data = new byte[(int) ModelSetDescriptor.setBytes(models.size())];
+        MemorySegment set = MemorySegment.ofArray(data);
+        set.set(WordOrder.INT_UNALIGNED, ModelSetDescriptor.MAGIC_OFFSET, ModelSetDescriptor.MAGIC);
+        set.set(WordOrder.INT_UNALIGNED, ModelSetDescriptor.MODEL_COUNT_OFFSET, models.size());
+        WordOrder.putLong(set, ModelSetDescriptor.EPOCH_OFFSET, epoch);
+        set.set(WordOrder.INT_UNALIGNED, ModelSetDescriptor.RECORD_BYTES_OFFSET, io.rolexkv.rolex.layout.ModelRecordDescriptor.RECORD_BYTES);
+        for (int m = 0; m < models.size(); m++) {
+            models.get(m).encode(set, ModelSetDescriptor.recordOffset(m));
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(set.asSlice(ModelSetDescriptor.HEADER_BYTES).asByteBuffer());
+        set.set(WordOrder.INT_UNALIGNED, ModelSetDescriptor.CHECKSUM_OFFSET, (int) crc.getValue());
+        return data;
+    }
+
+    // ------------------------------------------------------------------ build
+
+    /** One model to build: its line and, per leaf, the keys' rank range and the leaf's fences. */
+    private record ModelPlan(long lowKey, long anchorKey, double slope, double intercept, long keyCount, int maxError,
+                             int firstRank, long[] lowFences, long highFence) {
+        int leafCount() {
+            return lowFences.length;
+        }
+    }
+
+    static RolexIndex bulkLoad(FabricConnection connection, IndexGeometry geometry, long[] keys, long[] values) {
+        if (keys.length != values.length) {
+            throw new IllegalArgumentException("bulk load: keys=" + keys.length + " values=" + values.length + " must match");
+        }
+        if (keys.length == 0) {
+            return createEmpty(connection, geometry);
+        }
+        for (int i = 1; i < keys.length; i++) {
+            int order = Long.compareUnsigned(keys[i - 1], keys[i]);
+            if (order >= 0) {
+                throw new IllegalArgumentException("bulk load needs strictly increasing keys: "
+                        + (order == 0 ? "duplicate" : "unsorted") + " at index=" + i + " keys[" + (i - 1) + "]="
+                        + Long.toUnsignedString(keys[i - 1]) + " keys[" + i + "]=" + Long.toUnsignedString(keys[i]));
+            }
+        }
+        int perLeaf = geometry.keysPerLeafAtLoad();
+        List<LinearModel> segments = OptimalPiecewiseLinearTrainer.train(keys, geometry.epsilon()).models();
+        List<ModelPlan> plans = new ArrayList<>(segments.size());
+        for (int s = 0; s < segments.size(); s++) {
+            LinearModel segment = segments.get(s);
+            int firstRank = Math.toIntExact(segment.firstRank());
+            int keyCount = Math.toIntExact(segment.rankCount());
+            long lowKey = s == 0 ? 0 : segment.firstKey();
+            long highFence = s + 1 < segments.size() ? segments.get(s + 1).firstKey() - 1 : -1L;
+            int leafCount = (keyCount + perLeaf - 1) / perLeaf;
+            long[] lowFences = new long[leafCount];
+            for (int leaf = 0; leaf < leafCount; leaf++) {
+                lowFences[leaf] = leaf == 0 ? lowKey : keys[firstRank + leaf * perLeaf];
+            }
+            IndexModel probe = new IndexModel(lowKey, segment.firstKey(), segment.slope(), segment.intercept(), keyCount,
+                    0, leafCount, perLeaf, 0, 0);
+            double worst = 0;
+            for (int rank = 0; rank < keyCount; rank++) {
+                worst = Math.max(worst, probe.error(keys[firstRank + rank], rank));
+            }
+            plans.add(new ModelPlan(lowKey, segment.firstKey(), segment.slope(), segment.intercept(), keyCount,
+                    (int) Math.ceil(worst), firstRank, lowFences, highFence));
+        }
+        return build(connection, geometry, plans, keys, values);
+    }
+
+    static RolexIndex createEmpty(FabricConnection connection, IndexGeometry geometry) {
+        int leaves = geometry.emptyIndexLeaves();
+        int perLeaf = geometry.keysPerLeafAtLoad();
+        BigInteger keySpace = BigInteger.ONE.shiftLeft(64);
+        long[] lowFences = new long[leaves];
+        for (int leaf = 0; leaf < leaves; leaf++) {
+            // ceil(leaf * 2^64 / leaves): the first key whose exact rank reaches leaf * perLeaf.
+            BigInteger[] division = keySpace.multiply(BigInteger.valueOf(leaf)).divideAndRemainder(BigInteger.valueOf(leaves));
+            lowFences[leaf] = division[0].add(division[1].signum() > 0 ? BigInteger.ONE : BigInteger.ZERO).longValue();
+        }
+        long keyCount = (long) leaves * perLeaf;
+        double slope = keyCount / 18446744073709551616.0;
+        IndexModel probe = new IndexModel(0, 0, slope, 0, keyCount, 0, leaves, perLeaf, 0, 0);
+        double worst = 0;
+        for (int leaf = 1; leaf < leaves; leaf++) {
+            long rank = (long) leaf * perLeaf;
+            worst = Math.max(worst, probe.error(lowFences[leaf], rank));
+            worst = Math.max(worst, probe.error(lowFences[leaf] - 1, rank - 1));
+        }
+        ModelPlan plan = new ModelPlan(0, 0, slope, 0, keyCount, (int) Math.ceil(worst) + 1, 0, lowFences, -1L);
+        return build(connection, geometry, List.of(plan), new long[0], new long[0]);
+    }
+
+    private static RolexIndex build(FabricConnection connection, IndexGeometry geometry, List<ModelPlan> plans,
+                                    long[] keys, long[] values) {
+        IndexLayout layout = new IndexLayout(connection, geometry.leafCapacity());
+        int leafBytes = layout.leafBytes();
+        long totalLeaves = 0;
+        for (ModelPlan plan : plans) {
+            totalLeaves += plan.leafCount();
+        }
+        long leafRegionCapacity = layout.leafCapacityOfRegion();
+        if (totalLeaves > leafRegionCapacity) {
+            throw new IllegalArgumentException("the index needs leaves=" + totalLeaves + " of " + leafBytes
+                    + " bytes but region " + IndexLayout.LEAVES_REGION + " holds " + leafRegionCapacity
+                    + ": give the memory node a larger leaves region");
+        }
+        // Where each model's tables go.
+        List<IndexModel> models = new ArrayList<>(plans.size());
+        long tablesCursor = 0;
+        long leafCursor = 0;
+        for (ModelPlan plan : plans) {
+            long ltOffset = tablesCursor;
+            tablesCursor += 8L * plan.leafCount();
+            long sltOffset = tablesCursor;
+            tablesCursor += SynonymTableDescriptor.TABLE_BYTES;
+            models.add(new IndexModel(plan.lowKey(), plan.anchorKey(), plan.slope(), plan.intercept(), plan.keyCount(),
+                    ltOffset, plan.leafCount(), geometry.keysPerLeafAtLoad(), plan.maxError(), sltOffset));
+            leafCursor += plan.leafCount();
+        }
+        if (tablesCursor > layout.tablesBytes()) {
+            throw new IllegalArgumentException("the index needs tables bytes=" + tablesCursor + " but region "
+                    + IndexLayout.TABLES_REGION + " holds " + layout.tablesBytes() + ": give the memory node a larger tables region");
+        }
+        MemorySegment oldMeta = readBytes(connection, layout.metaAddress(0), IndexMetaDescriptor.META_BYTES);
+        long epoch = (WordOrder.getLong(oldMeta, IndexMetaDescriptor.MAGIC_OFFSET) == IndexMetaDescriptor.MAGIC
+                ? WordOrder.getLong(oldMeta, IndexMetaDescriptor.MODEL_EPOCH_OFFSET) : 0) + 1;
+        byte[] modelSet = encodeModelSet(models, epoch);
+        if (modelSet.length > layout.modelsBytes()) {
+            throw new IllegalArgumentException("the model set needs bytes=" + modelSet.length + " but region "
+                    + IndexLayout.MODELS_REGION + " holds " + layout.modelsBytes());
+        }
+
+        // 1. Mark the index as being rebuilt, so no one opens it half-written.
+        DoorbellBatch unpublish = new DoorbellBatch();
+        unpublish.writeLong(layout.metaAddress(IndexMetaDescriptor.STATE_OFFSET), IndexMetaDescriptor.STATE_EMPTY);
+        connection.execute(unpublish);
+
+        // 2. Leaves, numbered from 0 in key order, written in large consecutive runs.
+        BulkWriter leavesWriter = new BulkWriter(connection);
+        long leafNumber = 0;
+        ByteArrayOutputStream run = new ByteArrayOutputStream();
+        long runStart = 0;
+        long[] leafTable = new long[(int) Math.min(Integer.MAX_VALUE - 8, totalLeaves)];
+        int cursor = 0;
+        for (int m = 0; m < plans.size(); m++) {
+            ModelPlan plan = plans.get(m);
+            for (int leaf = 0; leaf < plan.leafCount(); leaf++) {
+                long high = leaf + 1 < plan.leafCount() ? plan.lowFences()[leaf + 1] - 1 : plan.highFence();
+                Leaf contents = Leaf.empty(geometry.leafCapacity(), plan.lowFences()[leaf], high);
+                int rankStart = plan.firstRank() + leaf * geometry.keysPerLeafAtLoad();
+                int rankEnd = (int) Math.min(plan.firstRank() + plan.keyCount(), rankStart + (long) geometry.keysPerLeafAtLoad());
+                for (int rank = rankStart; rank < rankEnd && rank < keys.length; rank++) {
+                    contents.put(keys[rank], values[rank]);
+                }
+                contents.bumpVersion();
+                run.writeBytes(contents.encode());
+                leafTable[cursor++] = LeafTableEntry.of(IndexLayout.LOCAL_LEAF_REGION, LeafTableEntry.NO_SYNONYM, leafNumber++);
+                if (run.size() >= BULK_BYTES_PER_DOORBELL / 2) {
+                    leavesWriter.write(layout.leavesAddress(LeafRegionDescriptor.leafOffset(runStart, leafBytes)), run.toByteArray());
+                    runStart = leafNumber;
+                    run.reset();
+                }
+            }
+        }
+        if (run.size() > 0) {
+            leavesWriter.write(layout.leavesAddress(LeafRegionDescriptor.leafOffset(runStart, leafBytes)), run.toByteArray());
+        }
+        leavesWriter.flush();
+
+        // 3. Tables: each model's LT entries, then its SLT, zeroed (slot 0, the used counter, included).
+        byte[] tables = new byte[(int) tablesCursor];
+        MemorySegment tablesSegment = MemorySegment.ofArray(tables);
+        cursor = 0;
+        for (IndexModel model : models) {
+            for (int leaf = 0; leaf < model.leafCount(); leaf++) {
+                WordOrder.putLong(tablesSegment, model.ltOffset() + 8L * leaf, leafTable[cursor++]);
+            }
+        }
+        BulkWriter tablesWriter = new BulkWriter(connection);
+        for (int offset = 0; offset < tables.length; offset += BULK_BYTES_PER_DOORBELL / 2) {
+            int length = Math.min(BULK_BYTES_PER_DOORBELL / 2, tables.length - offset);
+            byte[] piece = new byte[length];
+            System.arraycopy(tables, offset, piece, 0, length);
+            tablesWriter.write(layout.tablesAddress(offset), piece);
+        }
+        tablesWriter.flush();
+
+        // 4. The model set, then the leaf region header and the meta region, READY last.
+        BulkWriter modelsWriter = new BulkWriter(connection);
+        modelsWriter.write(layout.modelsAddress(0), modelSet);
+        modelsWriter.flush();
+        DoorbellBatch publish = new DoorbellBatch();
+        byte[] regionHeader = new byte[LeafRegionDescriptor.HEADER_BYTES];
+        WordOrder.putLong(regionHeader, LeafRegionDescriptor.USED_LEAVES_OFFSET, leafCursor);
+        WordOrder.putLong(regionHeader, LeafRegionDescriptor.CAPACITY_LEAVES_OFFSET, leafRegionCapacity);
+        WordOrder.putLong(regionHeader, LeafRegionDescriptor.LEAF_BYTES_OFFSET, leafBytes);
+        publish.write(layout.leavesAddress(0), regionHeader);
+        byte[] meta = new byte[IndexMetaDescriptor.META_BYTES];
+        MemorySegment metaSegment = MemorySegment.ofArray(meta);
+        WordOrder.putLong(metaSegment, IndexMetaDescriptor.MAGIC_OFFSET, IndexMetaDescriptor.MAGIC);
+        WordOrder.putLong(metaSegment, IndexMetaDescriptor.STATE_OFFSET, IndexMetaDescriptor.STATE_EMPTY);
+        WordOrder.putLong(metaSegment, IndexMetaDescriptor.MODEL_SET_OFFSET_OFFSET, 0);
+        WordOrder.putLong(metaSegment, IndexMetaDescriptor.MODEL_SET_BYTES_OFFSET, modelSet.length);
+        WordOrder.putLong(metaSegment, IndexMetaDescriptor.MODEL_EPOCH_OFFSET, epoch);
+        metaSegment.set(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.LEAF_CAPACITY_OFFSET, geometry.leafCapacity());
+        metaSegment.set(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.KEYS_PER_LEAF_OFFSET, geometry.keysPerLeafAtLoad());
+        WordOrder.putLong(metaSegment, IndexMetaDescriptor.TABLES_USED_OFFSET, tablesCursor);
+        metaSegment.set(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.EPSILON_OFFSET, geometry.epsilon());
+        WordOrder.putLong(metaSegment, IndexMetaDescriptor.MODELS_USED_OFFSET, modelSet.length);
+        publish.write(layout.metaAddress(0), meta);
+        publish.writeLong(layout.metaAddress(IndexMetaDescriptor.STATE_OFFSET), IndexMetaDescriptor.STATE_READY);
+        connection.execute(publish);
+
+        List<long[]> leafTables = new ArrayList<>(models.size());
+        List<long[]> synonymTables = new ArrayList<>(models.size());
+        for (IndexModel model : models) {
+            leafTables.add(words(tablesSegment, model.ltOffset(), model.leafCount()));
+            synonymTables.add(new long[SynonymTableDescriptor.SLOTS]);
+        }
+        return new RolexIndex(connection, layout, geometry, new ModelCache(epoch, models, leafTables, synonymTables));
+    }
+
+    /** Marks the index on the connection's memory node as gone; its space is reused by the next build. */
+    static void clear(FabricConnection connection) {
+        IndexLayout layout = layoutProbe(connection);
+        DoorbellBatch batch = new DoorbellBatch();
+        batch.writeLong(layout.metaAddress(IndexMetaDescriptor.STATE_OFFSET), IndexMetaDescriptor.STATE_EMPTY);
+        connection.execute(batch);
+    }
+
+    static MemorySegment readBytes(FabricConnection connection, long address, long length) {
+        byte[] data = new byte[Math.toIntExact(length)];
+        DoorbellBatch batch = new DoorbellBatch();
+        List<int[]> pieces = new ArrayList<>();
+        for (long offset = 0; offset < length; ) {
+            int piece = (int) Math.min(BULK_BYTES_PER_DOORBELL, length - offset);
+            if (batch.bytesToRead() + piece > BULK_BYTES_PER_DOORBELL) {
+                copyPieces(connection.execute(batch), pieces, data);
+                batch = new DoorbellBatch();
+                pieces.clear();
+            }
+            pieces.add(new int[] {batch.read(io.rolexkv.common.fabric.GlobalAddress.plus(address, offset), piece), (int) offset});
+            offset += piece;
+        }
+        if (!batch.isEmpty()) {
+            copyPieces(connection.execute(batch), pieces, data);
+        }
+        return MemorySegment.ofArray(data);
+    }
+
+    private static void copyPieces(BatchResult result, List<int[]> pieces, byte[] data) {
+        for (int[] piece : pieces) {
+            byte[] bytes = result.readBytes(piece[0]);
+            System.arraycopy(bytes, 0, data, piece[1], bytes.length);
+        }
+    }
+
+    /** Groups large WRITEs into doorbells of at most {@link #BULK_BYTES_PER_DOORBELL} bytes. */
+    private static final class BulkWriter {
+        private final FabricConnection connection;
+        private DoorbellBatch batch = new DoorbellBatch();
+
+        BulkWriter(FabricConnection connection) {
+            this.connection = connection;
+        }
+
+        void write(long address, byte[] data) {
+            if (!batch.isEmpty() && batch.bytesToWrite() + data.length > BULK_BYTES_PER_DOORBELL) {
+                flush();
+            }
+            batch.write(address, data);
+        }
+
+        void flush() {
+            if (!batch.isEmpty()) {
+                connection.execute(batch);
+                batch = new DoorbellBatch();
+            }
+        }
+    }
+}

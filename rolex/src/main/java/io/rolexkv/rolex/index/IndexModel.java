@@ -1,0 +1,92 @@
+package io.rolexkv.rolex.index;
+
+import io.rolexkv.common.fabric.WordOrder;
+import io.rolexkv.rolex.layout.ModelRecordDescriptor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One model of the index as cached on a compute node (decoded {@link ModelRecordDescriptor}): a line predicting a
+ * key's rank at training time, the measured error of that line, and where its leaf tables live.
+ *
+ * <p>Why a lookup finds its leaf: leaf {@code i} of the model owns the keys from the key at rank
+ * {@code i * keysPerLeaf} up to the next leaf's first key. A key {@code k} not in the training set lies between training
+ * keys at ranks {@code r} and {@code r + 1}; the line is monotone, so its prediction for {@code k} lies within
+ * {@code maxError} of one of them, and a range of {@code maxError + 1} around the prediction holds both ranks, hence
+ * the leaf that owns {@code k}. Keys outside the training range clamp to the first or last rank. So
+ * {@link #firstCandidateLeaf}..{@link #lastCandidateLeaf} always includes the leaf whose fences hold the key.
+ */
+public record IndexModel(long lowKey, long anchorKey, double slope, double intercept, long keyCount, long ltOffset,
+                         int leafCount, int keysPerLeaf, int maxError, long sltOffset) {
+
+    public IndexModel {
+        if (keyCount < 0 || leafCount < 1 || keysPerLeaf < 1 || maxError < 0 || !(slope >= 0) || Double.isNaN(intercept)) {
+            throw new IllegalArgumentException("bad model: keyCount=" + keyCount + " leafCount=" + leafCount
+                    + " keysPerLeaf=" + keysPerLeaf + " maxError=" + maxError + " slope=" + slope + " intercept=" + intercept);
+        }
+    }
+
+    /** The line's predicted rank for {@code key}, not clamped. */
+    public double predictRank(long key) {
+        return intercept + slope * signedDistance(anchorKey, key);
+    }
+
+    /** {@code key - anchor} in unsigned key space, as a double (negative below the anchor). */
+    static double signedDistance(long anchor, long key) {
+        if (Long.compareUnsigned(key, anchor) >= 0) {
+            return unsignedToDouble(key - anchor);
+        }
+        return -unsignedToDouble(anchor - key);
+    }
+
+    static double unsignedToDouble(long value) {
+        double high = (double) (value >>> 1) * 2.0;
+        return high + (value & 1);
+    }
+
+    public int firstCandidateLeaf(long key) {
+        return leafOfRank(Math.floor(predictRank(key)) - maxError - 1);
+    }
+
+    public int lastCandidateLeaf(long key) {
+        return leafOfRank(Math.ceil(predictRank(key)) + maxError + 1);
+    }
+
+    private int leafOfRank(double rank) {
+        long lastRank = Math.max(0, keyCount - 1);
+        long clamped = rank <= 0 ? 0 : rank >= lastRank ? lastRank : (long) rank;
+        return (int) Math.min(leafCount - 1, clamped / keysPerLeaf);
+    }
+
+    /** Absolute error of the prediction for a key whose true rank is {@code rank}. */
+    public double error(long key, long rank) {
+        return Math.abs(predictRank(key) - rank);
+    }
+
+    public void encode(MemorySegment target, long offset) {
+        WordOrder.putLong(target, offset + ModelRecordDescriptor.LOW_KEY_OFFSET, lowKey);
+        WordOrder.putLong(target, offset + ModelRecordDescriptor.ANCHOR_KEY_OFFSET, anchorKey);
+        WordOrder.putLong(target, offset + ModelRecordDescriptor.SLOPE_OFFSET, Double.doubleToRawLongBits(slope));
+        WordOrder.putLong(target, offset + ModelRecordDescriptor.INTERCEPT_OFFSET, Double.doubleToRawLongBits(intercept));
+        WordOrder.putLong(target, offset + ModelRecordDescriptor.KEY_COUNT_OFFSET, keyCount);
+        WordOrder.putLong(target, offset + ModelRecordDescriptor.LT_OFFSET_OFFSET, ltOffset);
+        target.set(WordOrder.INT_UNALIGNED, offset + ModelRecordDescriptor.LEAF_COUNT_OFFSET, leafCount);
+        target.set(WordOrder.INT_UNALIGNED, offset + ModelRecordDescriptor.KEYS_PER_LEAF_OFFSET, keysPerLeaf);
+        target.set(WordOrder.INT_UNALIGNED, offset + ModelRecordDescriptor.MAX_ERROR_OFFSET, maxError);
+        WordOrder.putLong(target, offset + ModelRecordDescriptor.SLT_OFFSET_OFFSET, sltOffset);
+    }
+
+    public static IndexModel decode(MemorySegment source, long offset) {
+        return new IndexModel(
+                WordOrder.getLong(source, offset + ModelRecordDescriptor.LOW_KEY_OFFSET),
+                WordOrder.getLong(source, offset + ModelRecordDescriptor.ANCHOR_KEY_OFFSET),
+                Double.longBitsToDouble(WordOrder.getLong(source, offset + ModelRecordDescriptor.SLOPE_OFFSET)),
+                Double.longBitsToDouble(WordOrder.getLong(source, offset + ModelRecordDescriptor.INTERCEPT_OFFSET)),
+                WordOrder.getLong(source, offset + ModelRecordDescriptor.KEY_COUNT_OFFSET),
+                WordOrder.getLong(source, offset + ModelRecordDescriptor.LT_OFFSET_OFFSET),
+                source.get(WordOrder.INT_UNALIGNED, offset + ModelRecordDescriptor.LEAF_COUNT_OFFSET),
+                source.get(WordOrder.INT_UNALIGNED, offset + ModelRecordDescriptor.KEYS_PER_LEAF_OFFSET),
+                source.get(WordOrder.INT_UNALIGNED, offset + ModelRecordDescriptor.MAX_ERROR_OFFSET),
+                WordOrder.getLong(source, offset + ModelRecordDescriptor.SLT_OFFSET_OFFSET));
+    }
+}

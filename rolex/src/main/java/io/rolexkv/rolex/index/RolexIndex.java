@@ -1,0 +1,490 @@
+package io.rolexkv.rolex.index;
+
+import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.DoorbellBatch;
+import io.rolexkv.common.fabric.FabricConnection;
+import io.rolexkv.common.fabric.FabricException;
+import io.rolexkv.common.fabric.WordOrder;
+import io.rolexkv.rolex.layout.LeafRegionDescriptor;
+import io.rolexkv.rolex.layout.LeafTableEntry;
+import io.rolexkv.rolex.layout.SynonymTableDescriptor;
+import io.rolexkv.rolex.leaf.Leaf;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The ROLEX learned index on one memory node, operated one-sidedly from a compute node: every operation is a few
+ * doorbell batches of READ, WRITE, CAS and FAA against the memory node's regions, planned from the models this
+ * compute node caches. No memory-node CPU is involved.
+ *
+ * <h2>Structure (see the descriptors in {@code io.rolexkv.rolex.layout})</h2>
+ * Models split the key space into ranges; each model maps a key to a predicted rank and owns a leaf table (LT) with
+ * one entry per leaf group and a synonym leaf table (SLT) of 255 slots for overflow leaves. A leaf group is the LT
+ * leaf plus a chain of synonym leaves; each leaf owns a disjoint key range (its fences), ascending along the chain.
+ * Leaves never move; a key stays in its group for the life of the models (the data-movement constraint), so a model
+ * keeps predicting correctly however many keys are inserted, until its SLT fills.
+ *
+ * <h2>Lookup: one doorbell</h2>
+ * Predict the candidate groups ({@link IndexModel}), READ every leaf of them the cache knows, in one doorbell. Leaves
+ * carry a CRC32C, so a read torn by a concurrent write is detected and re-read; a leaf whose next link the cache did not
+ * know costs one more doorbell, after which the cache knows it ({@link LeafGroupReader} argues why no present key is
+ * missed).
+ *
+ * <h2>Insert, update, delete: two doorbells in the common case</h2>
+ * <ol>
+ *   <li>CAS the lock bit into the LT entry of every candidate group (expected: the cached entry), and, in the same
+ *       doorbell and therefore after the CASes, READ those groups. If every CAS won, the reads show the groups as
+ *       they are under our locks.</li>
+ *   <li>Change the one leaf that owns the key and WRITE it whole (new version and checksum), then WRITE every LT
+ *       entry back unlocked, all in one doorbell, in that order: the unlock is visible only after the leaf is.</li>
+ * </ol>
+ * A CAS that lost to a locked entry means contention: release what we hold, back off (randomized exponential), retry.
+ * A CAS that lost to an unlocked entry only means the cache was stale (another compute node linked a synonym): cache
+ * the entry and retry the CAS at once, keeping the locks already won. Nobody waits while holding a lock for a lock
+ * another holds, so there is no deadlock.
+ *
+ * <p>A full leaf splits: one more doorbell claims a synonym slot (FAA on SLT slot 0) and, when the local pool is
+ * empty, a chunk of leaves (FAA on the leaf region's counter); then the new leaf (upper half of the keys) is written
+ * before the split leaf's new header links to it, so a reader can never see the keys leave without seeing where they
+ * went. When the SLT has no free slot the insert fails with {@link IndexFullException}, nothing changed; retraining
+ * (which gives models fresh SLTs) is what makes room.
+ *
+ * <h2>Scan</h2>
+ * Groups are read in LT order, a growing number per doorbell; chains are in key order, so the result comes out sorted,
+ * and a key that a concurrent split showed twice is emitted once.
+ *
+ * <p>Thread-safe: one instance serves all threads of a compute node (typically a virtual thread per operation).
+ */
+public final class RolexIndex {
+    /** How long a writer keeps trying to lock a group before it gives up (a lock holder that died leaves it set). */
+    public static final long LOCK_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+    private final FabricConnection connection;
+    private final IndexLayout layout;
+    private final IndexGeometry geometry;
+    private final ModelCache cache;
+    private final LeafGroupReader reader;
+    private final IndexCounters counters = new IndexCounters();
+    private final LeafPool leafPool;
+
+    RolexIndex(FabricConnection connection, IndexLayout layout, IndexGeometry geometry, ModelCache cache) {
+        this.connection = connection;
+        this.layout = layout;
+        this.geometry = geometry;
+        this.cache = cache;
+        this.reader = new LeafGroupReader(layout, cache, counters);
+        this.leafPool = new LeafPool(geometry.leafAllocationChunk());
+    }
+
+    /** Opens the index on the connection's memory node, loading its models, LTs and SLTs into a new cache. */
+    public static RolexIndex open(FabricConnection connection) {
+        return IndexLoader.open(connection);
+    }
+
+    /**
+     * Builds an index of {@code keys} (strictly increasing, unsigned) and their values on the connection's memory node,
+     * replacing whatever index was there, and returns it opened with a warm cache. Any number of compute nodes may then
+     * {@link #open} it.
+     *
+     * @throws IllegalArgumentException for unsorted or duplicate keys (naming the first offending pair), or regions
+     *                                  too small for the index; nothing is published then
+     */
+    public static RolexIndex bulkLoad(FabricConnection connection, IndexGeometry geometry, long[] keys, long[] values) {
+        return IndexLoader.bulkLoad(connection, geometry, keys, values);
+    }
+
+    /** Builds an empty index (one model over the whole key space) that grows by inserts, replacing any index there. */
+    public static RolexIndex createEmpty(FabricConnection connection, IndexGeometry geometry) {
+        return IndexLoader.createEmpty(connection, geometry);
+    }
+
+    /** Unpublishes the index on the connection's memory node; the next build reuses its space. */
+    public static void clear(FabricConnection connection) {
+        IndexLoader.clear(connection);
+    }
+
+    public IndexGeometry geometry() {
+        return geometry;
+    }
+
+    public ModelCache cache() {
+        return cache;
+    }
+
+    public IndexCounters.Snapshot counters() {
+        return counters.snapshot();
+    }
+
+    public FabricConnection connection() {
+        return connection;
+    }
+
+    // ------------------------------------------------------------------ lookup
+
+    /** The value stored under {@code key}, or empty. */
+    public OptionalLong get(long key) {
+        int model = cache.modelFor(key);
+        List<LeafGroupReader.Group> groups = candidateGroups(model, key);
+        reader.read(connection, groups);
+        for (LeafGroupReader.Group group : groups) {
+            for (LeafGroupReader.ReadLeaf read : group.chain()) {
+                Leaf leaf = read.leaf();
+                if (leaf.owns(key)) {
+                    int index = leaf.find(key);
+                    if (index >= 0) {
+                        return OptionalLong.of(leaf.value(index));
+                    }
+                }
+            }
+        }
+        return OptionalLong.empty();
+    }
+
+    private List<LeafGroupReader.Group> candidateGroups(int model, long key) {
+        IndexModel indexModel = cache.model(model);
+        int first = indexModel.firstCandidateLeaf(key);
+        int last = indexModel.lastCandidateLeaf(key);
+        List<LeafGroupReader.Group> groups = new ArrayList<>(last - first + 1);
+        for (int leaf = first; leaf <= last; leaf++) {
+            groups.add(new LeafGroupReader.Group(model, leaf));
+        }
+        return groups;
+    }
+
+    // ------------------------------------------------------------------ writes
+
+    /** What {@link #put} did. */
+    public enum PutOutcome {
+        INSERTED,
+        UPDATED
+    }
+
+    /**
+     * Stores {@code value} under {@code key}, inserting or replacing.
+     *
+     * @throws IndexFullException if the key is new, its leaf is full and no synonym leaf can be had; nothing changed
+     */
+    public PutOutcome put(long key, long value) {
+        return (PutOutcome) modify(key, true, value);
+    }
+
+    /** Removes {@code key}; returns whether it was there. Other keys do not move. */
+    public boolean delete(long key) {
+        return (Boolean) modify(key, false, 0);
+    }
+
+    private Object modify(long key, boolean put, long value) {
+        int model = cache.modelFor(key);
+        IndexModel indexModel = cache.model(model);
+        int first = indexModel.firstCandidateLeaf(key);
+        int count = indexModel.lastCandidateLeaf(key) - first + 1;
+        long[] held = new long[count];
+        boolean[] holding = new boolean[count];
+        long deadline = System.nanoTime() + LOCK_TIMEOUT_NANOS;
+        int conflicts = 0;
+        while (true) {
+            DoorbellBatch batch = new DoorbellBatch();
+            int[] casVerbs = new int[count];
+            long[] expected = new long[count];
+            for (int i = 0; i < count; i++) {
+                if (!holding[i]) {
+                    expected[i] = cache.leafTableEntry(model, first + i);
+                    casVerbs[i] = batch.compareAndSwap(layout.leafTableEntryAddress(indexModel, first + i),
+                            expected[i], LeafTableEntry.withLock(expected[i]));
+                }
+            }
+            List<LeafGroupReader.Group> groups = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                groups.add(new LeafGroupReader.Group(model, first + i));
+            }
+            List<List<long[]>> reads = reader.appendCachedChains(batch, groups);
+            BatchResult result = connection.execute(batch);
+            boolean contended = false;
+            for (int i = 0; i < count; i++) {
+                if (holding[i]) {
+                    continue;
+                }
+                long old = result.oldValue(casVerbs[i]);
+                if (old == expected[i]) {
+                    holding[i] = true;
+                    held[i] = expected[i];
+                } else {
+                    cache.learnLeafTableEntry(model, first + i, old);
+                    if (LeafTableEntry.isLocked(old)) {
+                        contended = true;
+                    } else {
+                        counters.staleLeafTableEntries.increment();
+                    }
+                }
+            }
+            if (contended) {
+                counters.lockConflicts.increment();
+                release(indexModel, first, held, holding);
+                if (System.nanoTime() > deadline) {
+                    throw new FabricException("could not lock the leaf groups of key=" + Long.toUnsignedString(key)
+                            + " model=" + model + " leaves=[" + first + "," + (first + count - 1) + "] within "
+                            + TimeUnit.NANOSECONDS.toMillis(LOCK_TIMEOUT_NANOS) + " ms: a lock holder may have died");
+                }
+                backOff(++conflicts);
+                continue;
+            }
+            if (!allTrue(holding)) {
+                continue; // only stale cache entries: retry those CASes now, keeping the locks we won
+            }
+            reader.absorbFirst(groups, result, reads);
+            reader.finish(connection, groups);
+            return put ? applyPut(indexModel, model, first, held, groups, key, value)
+                    : applyDelete(indexModel, first, held, groups, key);
+        }
+    }
+
+    private Object applyPut(IndexModel indexModel, int model, int first, long[] held, List<LeafGroupReader.Group> groups,
+                            long key, long value) {
+        Owner owner = owner(groups, key);
+        Leaf leaf = owner.read.leaf();
+        DoorbellBatch batch = new DoorbellBatch();
+        PutOutcome outcome;
+        if (leaf.find(key) >= 0 || !leaf.isFull()) {
+            outcome = leaf.find(key) >= 0 ? PutOutcome.UPDATED : PutOutcome.INSERTED;
+            leaf.put(key, value);
+            leaf.bumpVersion();
+            batch.write(layout.leafAddress(owner.read.reference()), leaf.encode());
+        } else {
+            outcome = PutOutcome.INSERTED;
+            split(indexModel, model, first, held, owner, key, value, batch);
+        }
+        unlockAll(batch, indexModel, first, held);
+        connection.execute(batch);
+        return outcome;
+    }
+
+    private Object applyDelete(IndexModel indexModel, int first, long[] held, List<LeafGroupReader.Group> groups, long key) {
+        Owner owner = owner(groups, key);
+        Leaf leaf = owner.read.leaf();
+        DoorbellBatch batch = new DoorbellBatch();
+        boolean removed = leaf.remove(key);
+        if (removed) {
+            leaf.bumpVersion();
+            batch.write(layout.leafAddress(owner.read.reference()), leaf.encode());
+        }
+        unlockAll(batch, indexModel, first, held);
+        connection.execute(batch);
+        return removed;
+    }
+
+    /**
+     * Splits the full leaf that owns {@code key} into itself and a new synonym leaf linked right after it, and puts the
+     * key into whichever half owns it. Appends the writes to {@code batch}, new leaf first; updates {@code held} so the
+     * unlock writes the group's LT entry with its new first link.
+     */
+    private void split(IndexModel indexModel, int model, int first, long[] held, Owner owner, long key, long value,
+                       DoorbellBatch batch) {
+        DoorbellBatch claim = new DoorbellBatch();
+        int slotVerb = claim.fetchAndAdd(layout.synonymUsedAddress(indexModel), 1);
+        int chunkVerb = -1;
+        if (leafPool.isEmpty()) {
+            chunkVerb = claim.fetchAndAdd(layout.leavesAddress(LeafRegionDescriptor.USED_LEAVES_OFFSET),
+                    geometry.leafAllocationChunk());
+        }
+        BatchResult claimed = connection.execute(claim);
+        if (chunkVerb >= 0) {
+            leafPool.refill(claimed.oldValue(chunkVerb), layout.leafCapacityOfRegion());
+        }
+        long slotsUsedBefore = claimed.oldValue(slotVerb);
+        long leafNumber = leafPool.take();
+        if (slotsUsedBefore >= SynonymTableDescriptor.USABLE_SLOTS || leafNumber < 0) {
+            if (leafNumber >= 0) {
+                leafPool.giveBack(leafNumber);
+            }
+            DoorbellBatch unlock = new DoorbellBatch();
+            unlockAll(unlock, indexModel, first, held);
+            connection.execute(unlock);
+            counters.insertsRejected.increment();
+            throw new IndexFullException("no room for key=" + Long.toUnsignedString(key) + ": its leaf is full and "
+                    + (leafNumber < 0 ? "the leaf region is full (leaves=" + layout.leafCapacityOfRegion() + ")"
+                    : "model=" + model + " has no free synonym slot (slots=" + SynonymTableDescriptor.USABLE_SLOTS + ")")
+                    + "; nothing was stored");
+        }
+        int slot = (int) slotsUsedBefore + 1;
+        Leaf left = owner.read.leaf();
+        Leaf right = new Leaf(left.capacity());
+        left.splitInto(right);
+        (left.owns(key) ? left : right).put(key, value);
+        long rightReference = LeafTableEntry.of(IndexLayout.LOCAL_LEAF_REGION, slot, leafNumber);
+        left.setNextLeaf(rightReference);
+        left.bumpVersion();
+        right.bumpVersion();
+        // Order matters: the new leaf and its SLT entry exist before anything links to them.
+        batch.write(layout.leafAddress(rightReference), right.encode());
+        int afterRight = right.nextLeaf() == 0 ? LeafTableEntry.NO_SYNONYM : LeafTableEntry.synonymSlot(right.nextLeaf());
+        batch.writeLong(layout.synonymSlotAddress(indexModel, slot),
+                LeafTableEntry.of(IndexLayout.LOCAL_LEAF_REGION, afterRight, leafNumber));
+        batch.write(layout.leafAddress(owner.read.reference()), left.encode());
+        int leftSlot = owner.read.slot();
+        if (leftSlot == 0) {
+            held[owner.groupIndex] = LeafTableEntry.withSynonymSlot(held[owner.groupIndex], slot);
+        } else {
+            long leftReference = owner.read.reference();
+            batch.writeLong(layout.synonymSlotAddress(indexModel, leftSlot),
+                    LeafTableEntry.of(LeafTableEntry.leafRegion(leftReference), slot, LeafTableEntry.leafNumber(leftReference)));
+        }
+        cache.learnLink(model, first + owner.groupIndex, leftSlot, rightReference);
+        cache.learnLink(model, first + owner.groupIndex, slot, right.nextLeaf());
+        counters.splits.increment();
+    }
+
+    private void unlockAll(DoorbellBatch batch, IndexModel indexModel, int first, long[] held) {
+        for (int i = 0; i < held.length; i++) {
+            batch.writeLong(layout.leafTableEntryAddress(indexModel, first + i), held[i]);
+        }
+    }
+
+    private void release(IndexModel indexModel, int first, long[] held, boolean[] holding) {
+        DoorbellBatch batch = new DoorbellBatch();
+        for (int i = 0; i < held.length; i++) {
+            if (holding[i]) {
+                batch.writeLong(layout.leafTableEntryAddress(indexModel, first + i), held[i]);
+                holding[i] = false;
+            }
+        }
+        if (!batch.isEmpty()) {
+            connection.execute(batch);
+        }
+    }
+
+    private static void backOff(int conflicts) {
+        long ceilingNanos = Math.min(1_000_000L, 2_000L << Math.min(conflicts, 9));
+        LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(ceilingNanos / 2, ceilingNanos + 1));
+    }
+
+    private static boolean allTrue(boolean[] values) {
+        for (boolean value : values) {
+            if (!value) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The leaf that owns {@code key} among locked groups, and which candidate group it is in. */
+    private record Owner(int groupIndex, LeafGroupReader.ReadLeaf read) {
+    }
+
+    private static Owner owner(List<LeafGroupReader.Group> groups, long key) {
+        for (int g = 0; g < groups.size(); g++) {
+            for (LeafGroupReader.ReadLeaf read : groups.get(g).chain()) {
+                if (read.leaf().owns(key)) {
+                    return new Owner(g, read);
+                }
+            }
+        }
+        throw new IllegalStateException("no leaf among the candidate groups owns key=" + Long.toUnsignedString(key)
+                + ": the model's prediction bound is broken or the fences are corrupt");
+    }
+
+    // ------------------------------------------------------------------ scan
+
+    /**
+     * Up to {@code limit} pairs with {@code from <= key <= to} (unsigned), in key order. A key present for the whole
+     * scan is returned; one inserted or deleted meanwhile may or may not be.
+     */
+    public List<KeyValue> scan(long from, long to, int limit) {
+        if (limit < 0) {
+            throw new IllegalArgumentException("limit=" + limit + " must be >= 0");
+        }
+        List<KeyValue> out = new ArrayList<>(Math.min(limit, 1024));
+        if (limit == 0 || Long.compareUnsigned(from, to) > 0) {
+            return out;
+        }
+        int model = cache.modelFor(from);
+        int leaf = cache.model(model).firstCandidateLeaf(from);
+        int groupsPerDoorbell = Math.max(1, Math.min(32, limit / Math.max(1, geometry.keysPerLeafAtLoad()) + 1));
+        boolean emitted = false;
+        long last = 0;
+        while (out.size() < limit && model < cache.modelCount()) {
+            List<LeafGroupReader.Group> groups = new ArrayList<>(groupsPerDoorbell);
+            while (groups.size() < groupsPerDoorbell && model < cache.modelCount()) {
+                groups.add(new LeafGroupReader.Group(model, leaf));
+                if (++leaf == cache.model(model).leafCount()) {
+                    model++;
+                    leaf = 0;
+                }
+            }
+            reader.read(connection, groups);
+            for (LeafGroupReader.Group group : groups) {
+                for (LeafGroupReader.ReadLeaf read : group.chain()) {
+                    Leaf chainLeaf = read.leaf();
+                    if (Long.compareUnsigned(chainLeaf.lowFence(), to) > 0) {
+                        return out;
+                    }
+                    for (int i = 0; i < chainLeaf.count() && out.size() < limit; i++) {
+                        long key = chainLeaf.key(i);
+                        if (Long.compareUnsigned(key, from) < 0 || Long.compareUnsigned(key, to) > 0) {
+                            continue;
+                        }
+                        if (emitted && Long.compareUnsigned(key, last) <= 0) {
+                            continue; // seen already in the pre-split state of an earlier leaf
+                        }
+                        out.add(new KeyValue(key, chainLeaf.value(i)));
+                        emitted = true;
+                        last = key;
+                    }
+                    if (out.size() >= limit) {
+                        return out;
+                    }
+                }
+            }
+            groupsPerDoorbell = Math.min(64, groupsPerDoorbell * 2);
+        }
+        return out;
+    }
+
+    /** Leaves handed out to this compute node by FAA on the leaf region's counter, not yet used. */
+    private static final class LeafPool {
+        private final int chunk;
+        private final ArrayList<Long> spare = new ArrayList<>();
+        private long next;
+        private long end;
+
+        LeafPool(int chunk) {
+            this.chunk = chunk;
+        }
+
+        synchronized boolean isEmpty() {
+            return spare.isEmpty() && next >= end;
+        }
+
+        /** Takes in the chunk a FAA returned {@code firstLeaf} for; leaves beyond the region's capacity do not exist. */
+        synchronized void refill(long firstLeaf, long capacityLeaves) {
+            for (long leaf = next; leaf < end; leaf++) {
+                spare.add(leaf); // what remains of a chunk another thread claimed
+            }
+            next = firstLeaf;
+            end = Math.max(firstLeaf, Math.min(firstLeaf + chunk, capacityLeaves));
+        }
+
+        synchronized long take() {
+            if (!spare.isEmpty()) {
+                return spare.removeLast();
+            }
+            return next < end ? next++ : -1;
+        }
+
+        synchronized void giveBack(long leafNumber) {
+            spare.add(leafNumber);
+        }
+    }
+
+    /** Slots used in {@code model}'s SLT, as the memory node counts them (clamped: failed claims overshoot). */
+    public int synonymSlotsUsed(int model) {
+        DoorbellBatch batch = new DoorbellBatch();
+        int verb = batch.read(layout.synonymUsedAddress(cache.model(model)), 8);
+        long used = WordOrder.getLong(connection.execute(batch).read(verb), 0);
+        return (int) Math.min(used, SynonymTableDescriptor.USABLE_SLOTS);
+    }
+}

@@ -1,0 +1,13 @@
+package io.rolexkv.rolex.index;
+
+import java.util.List;
+
+/** The transports every index test runs over. */
+final class IndexTransports {
+    static final List<String> NAMES = List.of("loopback");
+    /** Transports for the concurrency tests; the fault-injecting ones tear writes. */
+    static final List<String> CONCURRENCY_NAMES = List.of("loopback");
+
+    private IndexTransports() {
+    }
+}
