@@ -4,6 +4,7 @@ import io.rolexkv.common.fabric.BatchResult;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.WordOrder;
+import io.rolexkv.common.kv.KeyValueChecks;
 import io.rolexkv.rolex.layout.IndexMetaDescriptor;
 import io.rolexkv.rolex.layout.LeafDescriptor;
 import io.rolexkv.rolex.layout.LeafRegionDescriptor;
@@ -146,14 +147,7 @@ final class IndexLoader {
         if (keys.length == 0) {
             return createEmpty(connection, geometry);
         }
-        for (int i = 1; i < keys.length; i++) {
-            int order = Long.compareUnsigned(keys[i - 1], keys[i]);
-            if (order >= 0) {
-                throw new IllegalArgumentException("bulk load needs strictly increasing keys: "
-                        + (order == 0 ? "duplicate" : "unsorted") + " at index=" + i + " keys[" + (i - 1) + "]="
-                        + Long.toUnsignedString(keys[i - 1]) + " keys[" + i + "]=" + Long.toUnsignedString(keys[i]));
-            }
-        }
+        KeyValueChecks.checkStrictlyIncreasing(keys);
         int perLeaf = geometry.keysPerLeafAtLoad();
         List<LinearModel> segments = OptimalPiecewiseLinearTrainer.train(keys, geometry.epsilon()).models();
         List<ModelPlan> plans = new ArrayList<>(segments.size());
