@@ -51,7 +51,9 @@ import java.util.function.Consumer;
  *   a memory node crash, a pulled cable, or a queue pair moved to the error state (retry count exceeded); on
  *   hardware every outstanding work request then completes with a flush error and every later post fails. Here the
  *   delegate is closed, and every pending and later batch fails with {@link ConnectionLostException}; whether a
- *   pending batch's verbs were applied is unknown, as on hardware.</li>
+ *   pending batch's verbs were applied is unknown, as on hardware. A real loss underneath (the delegate fails a
+ *   batch with {@link ConnectionLostException}, say because the server was killed) is treated the same way as soon
+ *   as it is seen, so batches still waiting out their latency fail at once.</li>
  * </ul>
  *
  * <h2>What it keeps</h2>
@@ -100,6 +102,8 @@ public final class FaultInjectingConnection implements FabricConnection {
     private CompletableFuture<Void> latestStart = NOW;
     /** Why the connection is gone ("closed by the client", "dropped ..."), or {@code null} while it is usable. */
     private volatile String lostReason;
+    /** The delegate's own failure when the loss came from underneath, else {@code null}. Set before lostReason. */
+    private volatile Throwable lostCause;
 
     /**
      * Wraps {@code delegate}. Records the caller's costs on new counters whose parent is {@code totals} (may be
@@ -163,7 +167,7 @@ public final class FaultInjectingConnection implements FabricConnection {
         }
         long posted = batchesPosted.incrementAndGet();
         if (plan.dropsAfterBatches() && posted > plan.dropAfterBatches()) {
-            breakConnection("dropped by fault injection after batches=" + plan.dropAfterBatches());
+            breakConnection("dropped by fault injection after batches=" + plan.dropAfterBatches(), null);
             return CompletableFuture.failedFuture(lost());
         }
         counters.recordPosted(batch);
@@ -204,19 +208,25 @@ public final class FaultInjectingConnection implements FabricConnection {
      * pending and later batch fails with {@link ConnectionLostException}.
      */
     public void drop() {
-        breakConnection("dropped by fault injection");
+        breakConnection("dropped by fault injection", null);
     }
 
     @Override
     public void close() {
-        breakConnection("closed by the client");
+        breakConnection("closed by the client", null);
     }
 
-    private void breakConnection(String reason) {
+    /**
+     * Marks the connection lost, closes the delegate and fails every pending batch. Called for a drop, a close, and
+     * when the delegate itself reports the connection lost (then {@code cause} is its exception), so batches still
+     * waiting out their latency fail at once rather than one by one as they reach the delegate.
+     */
+    private void breakConnection(String reason, Throwable cause) {
         synchronized (orderLock) {
             if (lostReason != null) {
                 return;
             }
+            lostCause = cause;
             lostReason = reason;
         }
         delegate.close();
@@ -228,7 +238,7 @@ public final class FaultInjectingConnection implements FabricConnection {
 
     private ConnectionLostException lost() {
         return new ConnectionLostException("connection to memory node " + delegate.memoryNodeId() + " is lost: "
-                + lostReason + " (fault-injecting connection over " + delegate + ")");
+                + lostReason + " (fault-injecting connection over " + delegate + ")", lostCause);
     }
 
     private long drawMicros(long least, long most) {
@@ -455,7 +465,11 @@ public final class FaultInjectingConnection implements FabricConnection {
         /** Gathers step {@code index}'s outcome; true if another step follows and should run. */
         private boolean afterStep(int index, BatchResult result, Throwable failure) {
             if (failure != null) {
-                completion.completeExceptionally(unwrap(failure));
+                Throwable cause = unwrap(failure);
+                completion.completeExceptionally(cause);
+                if (cause instanceof ConnectionLostException) {
+                    breakConnection("the connection underneath was lost", cause);
+                }
                 return false;
             }
             Step step = steps.get(index);

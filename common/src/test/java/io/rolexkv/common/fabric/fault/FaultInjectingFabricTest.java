@@ -8,6 +8,7 @@ import io.rolexkv.common.fabric.FabricContractTest;
 import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.fabric.FabricLimits;
 import io.rolexkv.common.fabric.GlobalAddress;
+import io.rolexkv.common.fabric.RegionInfo;
 import io.rolexkv.common.fabric.RegisteredMemory;
 import io.rolexkv.common.fabric.VerbKind;
 import io.rolexkv.common.fabric.VerbRejectedException;
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.TreeSet;
@@ -307,9 +309,79 @@ class FaultInjectingFabricTest extends FabricContractTest {
         assertArrayEquals(new byte[40], regionBytes(data, 0, 40), "a batch failed as lost before it left must not land");
     }
 
+    @Test
+    void lossReportedByTheDelegateFailsEveryPendingBatchAtOnce() {
+        HeldConnection held = new HeldConnection(memory);
+        if (scheduler == null) {
+            scheduler = Executors.newSingleThreadScheduledExecutor();
+        }
+        FaultInjectingConnection connection = new FaultInjectingConnection(held, FaultPlan.NONE, LIMITS, null,
+                scheduler);
+        List<CompletableFuture<BatchResult>> pending = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            DoorbellBatch batch = new DoorbellBatch();
+            batch.read(address(data, 8L * i), 8);
+            pending.add(connection.post(batch));
+        }
+        assertEquals(3, held.held.size(), "each batch reached the delegate and waits there");
+        held.held.getFirst().completeExceptionally(new ConnectionLostException("link down"));
+        for (CompletableFuture<BatchResult> completion : pending) {
+            assertTrue(completion.isCompletedExceptionally(), "the first loss must fail the other pending batches");
+            assertInstanceOf(ConnectionLostException.class, failureOf(completion));
+        }
+        assertFalse(connection.isOpen());
+        assertTrue(held.closed, "the delegate is closed once lost");
+        assertInstanceOf(ConnectionLostException.class, failureOf(connection.post(new DoorbellBatch())));
+    }
+
+    /** A delegate that accepts batches and leaves their completions to the test. */
+    private static final class HeldConnection implements FabricConnection {
+        private final RegisteredMemory memory;
+        private final FabricCounters counters = new FabricCounters();
+        final List<CompletableFuture<BatchResult>> held = new ArrayList<>();
+        volatile boolean closed;
+
+        HeldConnection(RegisteredMemory memory) {
+            this.memory = memory;
+        }
+
+        @Override
+        public int memoryNodeId() {
+            return memory.memoryNodeId();
+        }
+
+        @Override
+        public List<RegionInfo> regions() {
+            return memory.regions();
+        }
+
+        @Override
+        public synchronized CompletableFuture<BatchResult> post(DoorbellBatch batch) {
+            counters.recordPosted(batch);
+            CompletableFuture<BatchResult> completion = new CompletableFuture<>();
+            held.add(completion);
+            return completion;
+        }
+
+        @Override
+        public FabricCounters counters() {
+            return counters;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return !closed;
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+        }
+    }
+
     private static byte[] filled(int length, byte value) {
         byte[] bytes = new byte[length];
-        java.util.Arrays.fill(bytes, value);
+        Arrays.fill(bytes, value);
         return bytes;
     }
 }
