@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 
@@ -221,16 +222,36 @@ class FaultInjectingFabricTest extends FabricContractTest {
     }
 
     @Test
-    void latencyDelaysTheCompletionWithoutHoldingThePoster() {
-        FaultInjectingTransport transport = transportWith(FaultPlan.builder().fixedLatencyMicros(400_000).build(),
-                "slow");
-        FabricConnection connection = transport.connect("slow", null);
+    void latencyDelaysTheCompletionWithoutHoldingThePoster() throws Exception {
+        // The timer's only thread is held until the test lets go, so the delayed batch cannot run before that, however
+        // slowly this thread is scheduled: post must return with the batch pending, and complete once time may pass.
+        scheduler = Executors.newSingleThreadScheduledExecutor();
+        CountDownLatch timerHeld = new CountDownLatch(1);
+        CountDownLatch letGo = new CountDownLatch(1);
+        scheduler.execute(() -> {
+            timerHeld.countDown();
+            awaitQuietly(letGo);
+        });
+        timerHeld.await();
+        RecordingConnection[] recorder = new RecordingConnection[1];
+        FaultInjectingConnection connection = recordedConnection(FaultPlan.builder().fixedLatencyMicros(1000).build(),
+                recorder);
         DoorbellBatch batch = new DoorbellBatch();
         int add = batch.fetchAndAdd(address(data, 0), 9);
         CompletableFuture<BatchResult> completion = connection.post(batch);
-        assertFalse(completion.isDone(), "post returned only after the latency: it held the posting thread");
+        assertFalse(completion.isDone(), "the batch ran in the posting thread, ignoring its latency");
+        assertEquals(List.of(), recorder[0].posted(), "the batch reached the delegate before its latency");
+        letGo.countDown();
         assertEquals(0, FabricConnection.await(completion).oldValue(add));
         assertEquals(9, readLong(connection, address(data, 0)));
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Test
