@@ -259,6 +259,7 @@ final class IndexLoader {
                 for (int rank = rankStart; rank < rankEnd && rank < keys.length; rank++) {
                     contents.put(keys[rank], values[rank]);
                 }
+                contents.setEpoch(epoch);
                 contents.bumpVersion();
                 run.writeBytes(contents.encode());
                 leafTable[cursor++] = LeafTableEntry.of(IndexLayout.LOCAL_LEAF_REGION, LeafTableEntry.NO_SYNONYM, leafNumber++);

@@ -16,6 +16,7 @@ import java.util.OptionalLong;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 
 /**
  * The ROLEX learned index on one memory node, operated one-sidedly from a compute node: every operation is a few
@@ -165,20 +166,64 @@ public final class RolexIndex {
     }
 
     /**
-     * Stores {@code value} under {@code key}, inserting or replacing.
+     * A change of one key's word, applied under the key's leaf group lock (so no other write of the key can interleave).
+     * It may post doorbells of its own on {@link #connection()} (to read a value block, say) and append verbs to
+     * {@code finalDoorbell}, which runs before the leaf write and the unlock in the same doorbell. It may be called
+     * again if the write has to be retried, so it must not have effects beyond those verbs.
+     */
+    @FunctionalInterface
+    public interface WordUpdate {
+        /**
+         * @param current       the key's word, or empty if the key is absent
+         * @param finalDoorbell verbs to run before the leaf write, in the same doorbell
+         * @return the new word, or empty to delete the key
+         */
+        OptionalLong apply(OptionalLong current, DoorbellBatch finalDoorbell);
+    }
+
+    /** What a write found and left: the key's word before and after. */
+    public record WriteResult(OptionalLong previous, OptionalLong written) {
+        public PutOutcome outcome() {
+            return previous.isPresent() ? PutOutcome.UPDATED : PutOutcome.INSERTED;
+        }
+    }
+
+    /**
+     * Stores {@code word} under {@code key}, inserting or replacing.
      *
      * @throws IndexFullException if the key is new, its leaf is full and no synonym leaf can be had; nothing changed
      */
-    public PutOutcome put(long key, long value) {
-        return (PutOutcome) modify(key, true, value);
+    public PutOutcome put(long key, long word) {
+        return put(key, word, null).outcome();
+    }
+
+    /**
+     * Stores {@code word} under {@code key} and returns the word it replaced. {@code firstDoorbellExtras} (may be
+     * {@code null}) appends verbs to the first doorbell, ahead of the lock CASes: the engine writes a new value block
+     * there, so a put of a large value still costs two round trips. If the index throws, the extras may have run but
+     * nothing links to what they wrote.
+     */
+    public WriteResult put(long key, long word, Consumer<DoorbellBatch> firstDoorbellExtras) {
+        OptionalLong written = OptionalLong.of(word);
+        return modify(key, firstDoorbellExtras, (current, finalDoorbell) -> written);
     }
 
     /** Removes {@code key}; returns whether it was there. Other keys do not move. */
     public boolean delete(long key) {
-        return (Boolean) modify(key, false, 0);
+        return remove(key).isPresent();
     }
 
-    private Object modify(long key, boolean put, long value) {
+    /** Removes {@code key} and returns the word it held, if any. Other keys do not move. */
+    public OptionalLong remove(long key) {
+        return modify(key, null, (current, finalDoorbell) -> OptionalLong.empty()).previous();
+    }
+
+    /** Applies {@code update} to {@code key}'s word under the key's lock: a read-modify-write no other write can split. */
+    public WriteResult update(long key, WordUpdate update) {
+        return modify(key, null, update);
+    }
+
+    private WriteResult modify(long key, Consumer<DoorbellBatch> firstDoorbellExtras, WordUpdate update) {
         int model = cache.modelFor(key);
         IndexModel indexModel = cache.model(model);
         int first = indexModel.firstCandidateLeaf(key);
@@ -187,8 +232,13 @@ public final class RolexIndex {
         boolean[] holding = new boolean[count];
         long deadline = System.nanoTime() + LOCK_TIMEOUT_NANOS;
         int conflicts = 0;
+        boolean extrasSent = false;
         while (true) {
             DoorbellBatch batch = new DoorbellBatch();
+            if (firstDoorbellExtras != null && !extrasSent) {
+                firstDoorbellExtras.accept(batch);
+                extrasSent = true;
+            }
             int[] casVerbs = new int[count];
             long[] expected = new long[count];
             for (int i = 0; i < count; i++) {
@@ -238,43 +288,47 @@ public final class RolexIndex {
             }
             reader.absorbFirst(groups, result, reads);
             reader.finish(connection, groups);
-            return put ? applyPut(indexModel, model, first, held, groups, key, value)
-                    : applyDelete(indexModel, first, held, groups, key);
+            return applyLocked(indexModel, model, first, held, groups, key, update);
         }
     }
 
-    private Object applyPut(IndexModel indexModel, int model, int first, long[] held, List<LeafGroupReader.Group> groups,
-                            long key, long value) {
+    /** Runs {@code update} on the key's leaf, which every lock in {@code held} protects, then writes and unlocks. */
+    private WriteResult applyLocked(IndexModel indexModel, int model, int first, long[] held,
+                                    List<LeafGroupReader.Group> groups, long key, WordUpdate update) {
         Owner owner = owner(groups, key);
         Leaf leaf = owner.read.leaf();
+        int index = leaf.find(key);
+        OptionalLong previous = index >= 0 ? OptionalLong.of(leaf.value(index)) : OptionalLong.empty();
         DoorbellBatch batch = new DoorbellBatch();
-        PutOutcome outcome;
-        if (leaf.find(key) >= 0 || !leaf.isFull()) {
-            outcome = leaf.find(key) >= 0 ? PutOutcome.UPDATED : PutOutcome.INSERTED;
-            leaf.put(key, value);
+        OptionalLong next;
+        try {
+            next = update.apply(previous, batch);
+        } catch (RuntimeException e) {
+            unlockAfterFailure(indexModel, first, held);
+            throw e;
+        }
+        if (next.isPresent()) {
+            if (index >= 0 || !leaf.isFull()) {
+                leaf.put(key, next.getAsLong());
+                leaf.bumpVersion();
+                batch.write(layout.leafAddress(owner.read.reference()), leaf.encode());
+            } else {
+                split(indexModel, model, first, held, owner, key, next.getAsLong(), batch);
+            }
+        } else if (index >= 0) {
+            leaf.remove(key);
             leaf.bumpVersion();
             batch.write(layout.leafAddress(owner.read.reference()), leaf.encode());
-        } else {
-            outcome = PutOutcome.INSERTED;
-            split(indexModel, model, first, held, owner, key, value, batch);
         }
         unlockAll(batch, indexModel, first, held);
         connection.execute(batch);
-        return outcome;
+        return new WriteResult(previous, next);
     }
 
-    private Object applyDelete(IndexModel indexModel, int first, long[] held, List<LeafGroupReader.Group> groups, long key) {
-        Owner owner = owner(groups, key);
-        Leaf leaf = owner.read.leaf();
-        DoorbellBatch batch = new DoorbellBatch();
-        boolean removed = leaf.remove(key);
-        if (removed) {
-            leaf.bumpVersion();
-            batch.write(layout.leafAddress(owner.read.reference()), leaf.encode());
-        }
-        unlockAll(batch, indexModel, first, held);
-        connection.execute(batch);
-        return removed;
+    private void unlockAfterFailure(IndexModel indexModel, int first, long[] held) {
+        DoorbellBatch unlock = new DoorbellBatch();
+        unlockAll(unlock, indexModel, first, held);
+        connection.execute(unlock);
     }
 
     /**
@@ -301,9 +355,7 @@ public final class RolexIndex {
             if (leafNumber >= 0) {
                 leafPool.giveBack(leafNumber);
             }
-            DoorbellBatch unlock = new DoorbellBatch();
-            unlockAll(unlock, indexModel, first, held);
-            connection.execute(unlock);
+            unlockAfterFailure(indexModel, first, held);
             counters.insertsRejected.increment();
             throw new IndexFullException("no room for key=" + Long.toUnsignedString(key) + ": its leaf is full and "
                     + (leafNumber < 0 ? "the leaf region is full (leaves=" + layout.leafCapacityOfRegion() + ")"

@@ -5,13 +5,13 @@ package io.rolexkv.rolex.layout;
  * {@code capacity} key/value pairs with keys sorted (unsigned) in {@code [0, count)}.
  *
  * <pre>
- *   0          8           16          24          32       34       36          40
- *  +----------+-----------+-----------+-----------+--------+--------+-----------+
- *  | version  | lowFence  | highFence | nextLeaf  | count  | capac. | checksum  |
- *  |  u64     |   u64     |   u64     |  u64      |  u16   |  u16   |  u32      |
- *  +----------+-----------+-----------+-----------+--------+--------+-----------+
- *  40: keys[capacity]   (u64 each, unsigned, sorted in [0, count), zero beyond)
- *  40 + 8*capacity: values[capacity]  (u64 each; the value or a value-block handle)
+ *   0          8           16          24          32          40       42       44          48
+ *  +----------+-----------+-----------+-----------+-----------+--------+--------+-----------+
+ *  | version  | lowFence  | highFence | nextLeaf  | epoch     | count  | capac. | checksum  |
+ *  |  u64     |   u64     |   u64     |  u64      |  u64      |  u16   |  u16   |  u32      |
+ *  +----------+-----------+-----------+-----------+-----------+--------+--------+-----------+
+ *  48: keys[capacity]   (u64 each, unsigned, sorted in [0, count), zero beyond)
+ *  48 + 8*capacity: values[capacity]  (u64 each; the value or a value-block handle)
  *  padded to a multiple of 64 bytes (a cache line)
  * </pre>
  *
@@ -23,6 +23,9 @@ package io.rolexkv.rolex.layout;
  *   <li>{@code nextLeaf}: the next leaf of the chain, as a {@link LeafTableEntry}-shaped word whose leafRegion and
  *       leafNumber name that leaf and whose synonymSlot is the SLT slot it occupies; 0 when this leaf is the last.
  *       A reader whose cached chain is stale follows it, so no key is ever out of reach.</li>
+ *   <li>{@code epoch}: the model epoch under which the leaf's links were last laid out. Retraining rewrites the
+ *       leaves it regroups with the new epoch, so a reader whose cached models are older learns from any such leaf
+ *       that it must refresh them.</li>
  *   <li>{@code checksum}: CRC32C of the whole leaf with this field read as zero. A READ that overlapped a WRITE
  *       (torn, see the fabric's per-word atomicity) or a leaf never written (all zero) fails the check, and the
  *       reader reads again.</li>
@@ -33,10 +36,11 @@ public final class LeafDescriptor {
     public static final int LOW_FENCE_OFFSET = 8;
     public static final int HIGH_FENCE_OFFSET = 16;
     public static final int NEXT_LEAF_OFFSET = 24;
-    public static final int COUNT_OFFSET = 32;
-    public static final int CAPACITY_OFFSET = 34;
-    public static final int CHECKSUM_OFFSET = 36;
-    public static final int HEADER_BYTES = 40;
+    public static final int EPOCH_OFFSET = 32;
+    public static final int COUNT_OFFSET = 40;
+    public static final int CAPACITY_OFFSET = 42;
+    public static final int CHECKSUM_OFFSET = 44;
+    public static final int HEADER_BYTES = 48;
     public static final int KEYS_OFFSET = HEADER_BYTES;
     public static final int ALIGNMENT = 64;
     /** Capacity is a u16 in the header; far more than any sensible leaf. */

@@ -24,6 +24,7 @@ public final class Leaf {
     private long lowFence;
     private long highFence;
     private long nextLeaf;
+    private long epoch;
     private int count;
 
     public Leaf(int capacity) {
@@ -65,6 +66,7 @@ public final class Leaf {
         leaf.lowFence = WordOrder.getLong(bytes, LeafDescriptor.LOW_FENCE_OFFSET);
         leaf.highFence = WordOrder.getLong(bytes, LeafDescriptor.HIGH_FENCE_OFFSET);
         leaf.nextLeaf = WordOrder.getLong(bytes, LeafDescriptor.NEXT_LEAF_OFFSET);
+        leaf.epoch = WordOrder.getLong(bytes, LeafDescriptor.EPOCH_OFFSET);
         leaf.count = count;
         for (int i = 0; i < count; i++) {
             leaf.keys[i] = WordOrder.getLong(bytes, LeafDescriptor.keyOffset(i));
@@ -85,6 +87,7 @@ public final class Leaf {
         WordOrder.putLong(bytes, LeafDescriptor.LOW_FENCE_OFFSET, lowFence);
         WordOrder.putLong(bytes, LeafDescriptor.HIGH_FENCE_OFFSET, highFence);
         WordOrder.putLong(bytes, LeafDescriptor.NEXT_LEAF_OFFSET, nextLeaf);
+        WordOrder.putLong(bytes, LeafDescriptor.EPOCH_OFFSET, epoch);
         bytes.set(WordOrder.SHORT_UNALIGNED, LeafDescriptor.COUNT_OFFSET, (short) count);
         bytes.set(WordOrder.SHORT_UNALIGNED, LeafDescriptor.CAPACITY_OFFSET, (short) capacity);
         for (int i = 0; i < count; i++) {
@@ -183,6 +186,7 @@ public final class Leaf {
         right.lowFence = splitKey;
         right.highFence = highFence;
         right.nextLeaf = nextLeaf;
+        right.epoch = epoch;
         for (int i = keep; i < count; i++) {
             right.keys[right.count] = keys[i];
             right.values[right.count] = values[i];
@@ -237,9 +241,18 @@ public final class Leaf {
         this.nextLeaf = nextLeaf;
     }
 
+    /** The model epoch under which this leaf's links were laid out (see {@link LeafDescriptor}). */
+    public long epoch() {
+        return epoch;
+    }
+
+    public void setEpoch(long epoch) {
+        this.epoch = epoch;
+    }
+
     @Override
     public String toString() {
         return "Leaf[version=" + version + " fences=[" + Long.toUnsignedString(lowFence) + "," + Long.toUnsignedString(highFence)
-                + "] count=" + count + "/" + capacity + " next=" + nextLeaf + " keys=" + Arrays.toString(Arrays.copyOf(keys, count)) + "]";
+                + "] epoch=" + epoch + " count=" + count + "/" + capacity + " next=" + nextLeaf + " keys=" + Arrays.toString(Arrays.copyOf(keys, count)) + "]";
     }
 }
