@@ -172,19 +172,28 @@ public final class RdmaAvailability {
 
     private static Report runChecks() {
         List<Finding> findings = new ArrayList<>();
-        Finding library = checkNativeLibrary();
+        Finding library = guarded(Problem.NATIVE_LIBRARY_UNLOADABLE, RdmaAvailability::checkNativeLibrary);
         if (library != null) {
             findings.add(library);
         }
-        Finding device = checkDevices(library == null);
+        Finding device = guarded(Problem.NO_RDMA_DEVICE, () -> checkDevices(library == null));
         if (device != null) {
             findings.add(device);
         }
-        Finding atomics = checkAtomicsSerialization();
+        Finding atomics = guarded(Problem.ATOMICS_UNSUPPORTED, RdmaAvailability::checkAtomicsSerialization);
         if (atomics != null) {
             findings.add(atomics);
         }
         return new Report(findings);
+    }
+
+    /** Runs one check; a check that blows up counts as that problem (the result is cached, it must never throw). */
+    private static Finding guarded(Problem problem, java.util.function.Supplier<Finding> check) {
+        try {
+            return check.get();
+        } catch (RuntimeException | LinkageError e) {
+            return new Finding(problem, "the check itself failed: " + e);
+        }
     }
 
     /** Loads libdisni the way DiSNI itself does (its native dispatcher's class initializer), so it loads once, in DiSNI's class loader. */
@@ -224,6 +233,9 @@ public final class RdmaAvailability {
             } catch (IOException | RuntimeException e) {
                 return new Finding(Problem.NO_RDMA_DEVICE, "devices=" + devices + " but rdma_create_event_channel "
                         + "failed: " + String.valueOf(e.getMessage()).strip());
+            } catch (LinkageError e) {
+                return new Finding(Problem.NATIVE_LIBRARY_UNLOADABLE, "libdisni loaded but does not match the DiSNI jar "
+                        + "(build both from the same DiSNI source): " + e);
             }
         }
         return null;

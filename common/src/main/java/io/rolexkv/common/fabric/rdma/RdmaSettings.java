@@ -64,6 +64,14 @@ public record RdmaSettings(int sendQueueDepth, int completionQueueSize, int stag
         requireRange(CONNECT_TIMEOUT_MILLIS_PROP_NAME, connectTimeoutMillis, 1, 600_000);
     }
 
+    /** The default settings, with a send queue deep enough for the largest batch {@code limits} allow. */
+    public static RdmaSettings forLimits(FabricLimits limits) {
+        int depth = Math.max(SEND_QUEUE_DEPTH_DEFAULT, limits.maxVerbsPerBatch());
+        return new RdmaSettings(depth, Math.max(COMPLETION_QUEUE_SIZE_DEFAULT, 4 * depth), STAGING_SLOTS_DEFAULT,
+                STAGING_SLOT_BYTES_DEFAULT, REGISTRATION_CHUNK_SHIFT_DEFAULT, CONNECT_TIMEOUT_MILLIS_DEFAULT,
+                POLLING_DEFAULT);
+    }
+
     /** These settings with another registration chunk size (tests use small chunks to exercise split verbs). */
     public RdmaSettings withRegistrationChunkShift(int shift) {
         return new RdmaSettings(sendQueueDepth, completionQueueSize, stagingSlots, stagingSlotBytes, shift,

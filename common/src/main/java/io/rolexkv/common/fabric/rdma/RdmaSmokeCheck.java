@@ -111,11 +111,20 @@ public final class RdmaSmokeCheck {
 
     private static int serve(String bindEndpoint, int nodeId, int lifetimeSeconds, PrintStream out) {
         CountDownLatch stop = new CountDownLatch(1);
+        CountDownLatch stopped = new CountDownLatch(1);
         try (RdmaTransport transport = new RdmaTransport();
              RegisteredMemory memory = new RegisteredMemory(nodeId)) {
             memory.allocate(REGION_NAME, REGION_BYTES);
             try (FabricServer server = transport.serve(memory, bindEndpoint)) {
-                Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+                // On SIGTERM: let the main thread deregister and disconnect before the JVM halts.
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    stop.countDown();
+                    try {
+                        stopped.await(10, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }));
                 out.println(READY_PREFIX + server.endpoint());
                 out.flush();
                 if (!stop.await(lifetimeSeconds, TimeUnit.SECONDS)) {
@@ -131,6 +140,9 @@ public final class RdmaSmokeCheck {
         } catch (IllegalStateException e) {
             out.println("FAIL cannot serve: " + e.getMessage());
             return EXIT_FAIL;
+        } finally {
+            // After the server, the memory and the transport are closed (try-with-resources closes them first).
+            stopped.countDown();
         }
     }
 

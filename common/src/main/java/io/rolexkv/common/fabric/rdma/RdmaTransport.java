@@ -53,8 +53,9 @@ public final class RdmaTransport implements FabricTransport {
         this(FabricLimits.DEFAULT);
     }
 
+    /** A transport with default settings, its send queue sized for the largest batch {@code limits} allow. */
     public RdmaTransport(FabricLimits limits) {
-        this(limits, RdmaSettings.DEFAULT);
+        this(limits, RdmaSettings.forLimits(limits));
     }
 
     /**
