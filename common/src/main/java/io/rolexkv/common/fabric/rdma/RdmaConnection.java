@@ -78,6 +78,8 @@ final class RdmaConnection implements FabricConnection, RdmaQueuePair.Events {
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private final AtomicReference<String> lostReason = new AtomicReference<>();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Set under the write lock of {@link #lifecycle}, read under its read lock. */
+    private boolean stagingFreed;
 
     /** One posted batch until it completes or fails. */
     private static final class InFlight {
@@ -124,7 +126,8 @@ final class RdmaConnection implements FabricConnection, RdmaQueuePair.Events {
         for (int slot = 0; slot < settings.stagingSlots(); slot++) {
             freeSlots.add(slot);
         }
-        this.sendQueueCredits = new Semaphore(settings.sendQueueDepth());
+        // Fair, so a batch of many work requests is not starved by a stream of small ones.
+        this.sendQueueCredits = new Semaphore(settings.sendQueueDepth(), true);
     }
 
     /**
@@ -313,11 +316,20 @@ final class RdmaConnection implements FabricConnection, RdmaQueuePair.Events {
         if (index != batch.plan.workRequestCount() - 1) {
             return; // Only the last work request of a batch is signaled.
         }
-        if (!lifecycle.readLock().tryLock()) {
-            return; // Closing: the batch is being failed.
+        if (inFlight.remove(sequence, batch)) {
+            // Copying the results out can be large: not on the completion thread all connections share.
+            completeLater(() -> finish(batch));
         }
+    }
+
+    /** Copies a completed batch's results out of staging, gives the staging back and completes the future. */
+    private void finish(InFlight batch) {
+        lifecycle.readLock().lock();
         try {
-            if (!inFlight.remove(sequence, batch)) {
+            if (stagingFreed) {
+                // The batch completed, but the connection was closed before its results could be copied out.
+                release(batch);
+                batch.future.completeExceptionally(lostException(String.valueOf(lostReason.get())));
                 return;
             }
             BatchResult result;
@@ -325,12 +337,12 @@ final class RdmaConnection implements FabricConnection, RdmaQueuePair.Events {
                 result = RdmaWorkRequests.decode(batch.plan, batch.staging);
             } catch (RuntimeException e) {
                 release(batch);
-                completeLater(() -> batch.future.completeExceptionally(new FabricException("cannot decode the completion of "
-                        + batch.plan.batch() + " on " + this, e)));
+                batch.future.completeExceptionally(new FabricException("cannot decode the completion of "
+                        + batch.plan.batch() + " on " + this, e));
                 return;
             }
             release(batch);
-            completeLater(() -> batch.future.complete(result));
+            batch.future.complete(result);
         } finally {
             lifecycle.readLock().unlock();
         }
@@ -394,6 +406,7 @@ final class RdmaConnection implements FabricConnection, RdmaQueuePair.Events {
             }
             stagingRegistration.close();
             stagingArena.close();
+            stagingFreed = true;
         } finally {
             lifecycle.writeLock().unlock();
         }
