@@ -1,5 +1,7 @@
 package io.rolexkv.common.fabric;
 
+import io.rolexkv.common.config.ConfigNode;
+
 /**
  * What a memory node accepts in one doorbell batch. A batch over either limit is refused whole with
  * {@link VerbRejectedException.Reason#OVERSIZE_BATCH}; the tcp transport also refuses frames larger than
@@ -27,6 +29,16 @@ public record FabricLimits(int maxVerbsPerBatch, long maxBytesPerBatch) {
             throw new IllegalArgumentException(MAX_BYTES_PER_BATCH_PROP_NAME + "=" + maxBytesPerBatch
                     + " allowed=[8," + Integer.MAX_VALUE / 2 + "]");
         }
+    }
+
+    /**
+     * Reads {@value #MAX_VERBS_PER_BATCH_PROP_NAME} and {@value #MAX_BYTES_PER_BATCH_PROP_NAME} (a size, such as
+     * {@code "64MiB"}) from {@code config}, each defaulting as above; the owner of these fields validates them.
+     */
+    public static FabricLimits from(ConfigNode config) {
+        return new FabricLimits(
+                config.optionalInt(MAX_VERBS_PER_BATCH_PROP_NAME, MAX_VERBS_PER_BATCH_DEFAULT, 1, Integer.MAX_VALUE),
+                config.optionalSize(MAX_BYTES_PER_BATCH_PROP_NAME, MAX_BYTES_PER_BATCH_DEFAULT, 8, Integer.MAX_VALUE / 2));
     }
 
     /** The largest well-formed request or completion frame a batch within these limits can need. */
