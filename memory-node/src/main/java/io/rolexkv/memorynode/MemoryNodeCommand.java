@@ -44,8 +44,10 @@ import java.util.concurrent.TimeUnit;
                         + " of anonymous memory on " + MemoryNodeConfig.HOST_DEFAULT + ":" + MemoryNodeConfig.PORT_DEFAULT + "."},
         footer = {"", "Examples:",
                 "  rolexkv memory-node --port 7000",
-                "  rolexkv memory-node --host 0.0.0.0 --node-id 1 --data-dir /var/lib/rolexkv/node1",
-                "  rolexkv memory-node --config memory-node.json --region leaves=4GiB --region values=8GiB@/mnt/ssd/values.region"})
+                "  rolexkv memory-node --host 0.0.0.0 --node-id 1 --data-dir data/node1",
+                "  rolexkv memory-node --config node.json --region leaves=4GiB",
+                "  rolexkv memory-node --region values=8GiB@spill/values.region",
+                "  rolexkv memory-node --config node.json --print-config"})
 public final class MemoryNodeCommand implements Callable<Integer> {
     /** Exit code for a bad option or config, as picocli uses for usage errors. */
     public static final int EXIT_USAGE = CommandLine.ExitCode.USAGE;
@@ -88,7 +90,8 @@ public final class MemoryNodeCommand implements Callable<Integer> {
     private List<RegionOption> regions = new ArrayList<>();
 
     @Option(names = "--data-dir", paramLabel = "DIR",
-            description = "Map every region without its own file from DIR/NAME.region, so the data outlives the process.")
+            description = "Keep regions in files under DIR, one NAME.region each (unless a region names its own file),"
+                    + " so the data outlives the process.")
     private String dataDirectory;
 
     @Option(names = "--print-config",
@@ -101,20 +104,18 @@ public final class MemoryNodeCommand implements Callable<Integer> {
 
     /** One {@code --region NAME=SIZE[@FILE]}, checked for shape only; the size is validated with the config. */
     record RegionOption(String name, String size, Optional<String> file) {
-        static final String SHAPE = "NAME=SIZE[@FILE]";
-
         static final class Converter implements CommandLine.ITypeConverter<RegionOption> {
             @Override
             public RegionOption convert(String value) {
                 int equals = value.indexOf('=');
                 if (equals <= 0 || equals == value.length() - 1) {
-                    throw new CommandLine.TypeConversionException("expected " + SHAPE + " such as leaves=1GiB, found '" + value + "'");
+                    throw new CommandLine.TypeConversionException("'" + value + "' is not NAME=SIZE, for example leaves=1GiB");
                 }
                 String name = value.substring(0, equals);
                 String rest = value.substring(equals + 1);
                 int at = rest.indexOf('@');
                 if (at == 0 || at == rest.length() - 1) {
-                    throw new CommandLine.TypeConversionException("expected " + SHAPE + " such as values=8GiB@/data/values.region, found '" + value + "'");
+                    throw new CommandLine.TypeConversionException("'" + value + "' is not NAME=SIZE@FILE, for example values=8GiB@data/values.region");
                 }
                 return at < 0 ? new RegionOption(name, rest, Optional.empty())
                         : new RegionOption(name, rest.substring(0, at), Optional.of(rest.substring(at + 1)));
@@ -148,6 +149,7 @@ public final class MemoryNodeCommand implements Callable<Integer> {
         } catch (RuntimeException e) {
             err.println(spec.qualifiedName() + ": cannot start: " + messages(e));
             err.flush();
+            started.countDown();
             return EXIT_START_FAILED;
         }
         CountDownLatch stopped = new CountDownLatch(1);
@@ -182,7 +184,23 @@ public final class MemoryNodeCommand implements Callable<Integer> {
      */
     MemoryNodeConfig effectiveConfig() {
         ObjectNode root = configFile == null ? ConfigNode.newObject() : ConfigNode.load(configFile).json();
-        String source = configFile == null ? "" : " config=" + configFile;
+        Map<String, String> optionByField = new HashMap<>();
+        try {
+            return MemoryNodeConfig.fromRoot(ConfigNode.of(withOptions(root, optionByField)));
+        } catch (ConfigException e) {
+            String option = optionByField.get(e.field());
+            if (option != null) {
+                throw new ConfigException(e.reason(), "", ("option=" + option + " " + e.detail()).strip(), e);
+            }
+            if (configFile != null && !e.field().isEmpty()) {
+                throw new ConfigException(e.reason(), e.field(), (e.detail() + " config=" + configFile).strip(), e);
+            }
+            throw e;
+        }
+    }
+
+    /** Lays the options over {@code root}, noting which config field each option filled. */
+    private ObjectNode withOptions(ObjectNode root, Map<String, String> optionByField) {
         if (!(root.get(MemoryNodeConfig.SECTION_NAME) instanceof ObjectNode)) {
             if (configFile != null) {
                 MemoryNodeConfig.fromRoot(ConfigNode.of(root)); // throws: the file lacks the section or has a non-object
@@ -190,7 +208,6 @@ public final class MemoryNodeCommand implements Callable<Integer> {
             root.set(MemoryNodeConfig.SECTION_NAME, ConfigNode.newObject());
         }
         ObjectNode section = (ObjectNode) root.get(MemoryNodeConfig.SECTION_NAME);
-        Map<String, String> optionByField = new HashMap<>();
         JsonNodeFactory json = JsonNodeFactory.instance;
         if (memoryNodeId != null) {
             put(section, MemoryNodeConfig.MEMORY_NODE_ID_PROP_NAME, json.numberNode(memoryNodeId), "--node-id", optionByField);
@@ -210,15 +227,7 @@ public final class MemoryNodeCommand implements Callable<Integer> {
         if (!regions.isEmpty()) {
             overrideRegions(section, optionByField);
         }
-        try {
-            return MemoryNodeConfig.fromRoot(ConfigNode.of(root));
-        } catch (ConfigException e) {
-            String option = optionByField.get(e.field());
-            if (option != null) {
-                throw new ConfigException(e.reason(), "", ("option=" + option + " " + e.detail()).strip(), e);
-            }
-            throw e.field().isEmpty() ? e : new ConfigException(e.reason(), e.field(), (e.detail() + source).strip(), e);
-        }
+        return root;
     }
 
     private static void put(ObjectNode section, String name, JsonNode value, String option, Map<String, String> optionByField) {
@@ -264,7 +273,7 @@ public final class MemoryNodeCommand implements Callable<Integer> {
         stopRequested.countDown();
     }
 
-    /** The running node, once it has started; for tests that drive the command in a thread. */
+    /** The running node once it has started, or null if it failed to; for tests that drive the command in a thread. */
     MemoryNode awaitStarted(long timeout, TimeUnit unit) throws InterruptedException {
         return started.await(timeout, unit) ? node : null;
     }
