@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
@@ -376,8 +375,7 @@ public final class ConfigNode {
 
     private JsonNode optional(String name) {
         knownFields.add(name);
-        JsonNode value = json.get(name);
-        return value instanceof MissingNode ? null : value;
+        return json.get(name);
     }
 
     private ConfigException wrongType(String name, String expected, JsonNode found) {
