@@ -5,12 +5,15 @@ import io.rolexkv.common.fabric.ConnectionLostException;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricLimits;
+import io.rolexkv.common.fabric.FabricTransports;
 import io.rolexkv.common.fabric.GlobalAddress;
 import io.rolexkv.common.fabric.RegionInfo;
 import io.rolexkv.common.fabric.VerbRejectedException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,28 +32,46 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class MemoryNodeTest {
     private static final int NODE_ID = 3;
 
+    /**
+     * The transports this build has that run on any machine: loopback now, tcp as soon as it is registered. The
+     * node codes only against FabricTransports, so each must serve the same way.
+     */
+    static List<String> transports() {
+        return FabricTransports.NAMES.stream().filter(name -> !name.equals("rdma")).toList();
+    }
+
     private static MemoryNodeConfig loopback(List<RegionConfig> regions, Optional<Path> dataDirectory) {
-        return new MemoryNodeConfig(NODE_ID, "loopback", "127.0.0.1", 0, FabricLimits.DEFAULT, regions, dataDirectory);
+        return config("loopback", regions, dataDirectory);
+    }
+
+    private static MemoryNodeConfig config(String transport, List<RegionConfig> regions, Optional<Path> dataDirectory) {
+        return new MemoryNodeConfig(NODE_ID, transport, "127.0.0.1", 0, FabricLimits.DEFAULT, regions, dataDirectory);
     }
 
     private static MemoryNodeConfig persistent(Path directory) {
-        return loopback(List.of(
+        return persistent("loopback", directory);
+    }
+
+    private static MemoryNodeConfig persistent(String transport, Path directory) {
+        return config(transport, List.of(
                 RegionConfig.anonymous("scratch", 4096).mappedFrom(directory.resolve("scratch.region")),
                 new RegionConfig("leaves", 64 << 10, Optional.of(directory.resolve("leaves.region")))), Optional.of(directory));
     }
 
-    @Test
-    void registersTheConfiguredRegionsAndServesThem() {
+    @ParameterizedTest
+    @MethodSource("transports")
+    void registersTheConfiguredRegionsAndServesThem(String transport) {
         List<RegionConfig> regions = List.of(RegionConfig.anonymous("meta", 4096), RegionConfig.anonymous("leaves", 1 << 20),
                 RegionConfig.anonymous("empty", 0));
-        try (MemoryNode node = MemoryNode.start(loopback(regions, Optional.empty()));
+        try (MemoryNode node = MemoryNode.start(config(transport, regions, Optional.empty()));
              FabricConnection connection = node.transport().connect(node.endpoint(), null)) {
             List<RegionInfo> expected = List.of(new RegionInfo(0, "meta", 4096), new RegionInfo(1, "leaves", 1 << 20),
                     new RegionInfo(2, "empty", 0));
             assertEquals(expected, node.memory().regions());
             assertEquals(expected, connection.regions());
             assertEquals(NODE_ID, connection.memoryNodeId());
-            assertEquals("127.0.0.1:0", node.endpoint());
+            assertTrue(node.endpoint().startsWith("127.0.0.1:"), node.endpoint());
+            assertEquals(transport, node.transport().name());
 
             long leaves = GlobalAddress.of(NODE_ID, connection.region("leaves").id(), 0);
             byte[] record = new byte[1024];
@@ -79,21 +100,23 @@ class MemoryNodeTest {
         }
     }
 
-    @Test
-    void closingStopsServingAndBreaksConnections() {
-        MemoryNode node = MemoryNode.start(loopback(List.of(RegionConfig.anonymous("meta", 64)), Optional.empty()));
+    @ParameterizedTest
+    @MethodSource("transports")
+    void closingStopsServingAndBreaksConnections(String transport) {
+        MemoryNode node = MemoryNode.start(config(transport, List.of(RegionConfig.anonymous("meta", 64)), Optional.empty()));
         FabricConnection connection = node.transport().connect(node.endpoint(), null);
         node.close();
         node.close(); // idempotent
-        assertFalse(connection.isOpen());
         DoorbellBatch batch = new DoorbellBatch();
         batch.read(GlobalAddress.of(NODE_ID, 0, 0), 8);
         assertThrows(ConnectionLostException.class, () -> connection.execute(batch));
+        assertFalse(connection.isOpen());
     }
 
-    @Test
-    void fileMappedRegionsKeepTheirBytesAcrossARestart(@TempDir Path directory) {
-        MemoryNodeConfig config = persistent(directory);
+    @ParameterizedTest
+    @MethodSource("transports")
+    void fileMappedRegionsKeepTheirBytesAcrossARestart(String transport, @TempDir Path directory) {
+        MemoryNodeConfig config = persistent(transport, directory);
         byte[] leaf = new byte[4096];
         new Random(2).nextBytes(leaf);
         try (MemoryNode node = MemoryNode.start(config);
