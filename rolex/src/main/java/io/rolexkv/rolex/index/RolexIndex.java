@@ -5,6 +5,7 @@ import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricException;
 import io.rolexkv.common.fabric.WordOrder;
+import io.rolexkv.rolex.layout.IndexMetaDescriptor;
 import io.rolexkv.rolex.layout.LeafRegionDescriptor;
 import io.rolexkv.rolex.layout.LeafTableEntry;
 import io.rolexkv.rolex.layout.SynonymTableDescriptor;
@@ -20,6 +21,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * The ROLEX learned index on one memory node, operated one-sidedly from a compute node: every operation is a few
@@ -71,8 +73,9 @@ public final class RolexIndex {
     private final FabricConnection connection;
     private final IndexLayout layout;
     private final IndexGeometry geometry;
-    private final ModelCache cache;
-    private final LeafGroupReader reader;
+    /** The models this compute node works with, and the reader bound to them; replaced whole by a refresh. */
+    private volatile View view;
+    private volatile long roomWaitNanos;
     private final IndexCounters counters = new IndexCounters();
     private final LeafPool leafPool;
 
@@ -80,19 +83,18 @@ public final class RolexIndex {
         this.connection = connection;
         this.layout = layout;
         this.geometry = geometry;
-        this.cache = cache;
-        this.reader = new LeafGroupReader(layout, cache, counters);
+        this.view = new View(cache, new LeafGroupReader(layout, cache, counters));
         this.leafPool = new LeafPool(geometry.leafAllocationChunk());
     }
 
-    /** Opens the index on the connection's memory node, loading its models, LTs and SLTs into a new cache. */
+    /** Opens the index on the connection's memory node, loading its models, LTs and SLTs into a new v.cache(). */
     public static RolexIndex open(FabricConnection connection) {
         return IndexLoader.open(connection);
     }
 
     /**
      * Builds an index of {@code keys} (strictly increasing, unsigned) and their values on the connection's memory node,
-     * replacing whatever index was there, and returns it opened with a warm cache. Any number of compute nodes may then
+     * replacing whatever index was there, and returns it opened with a warm v.cache(). Any number of compute nodes may then
      * {@link #open} it.
      *
      * @throws IllegalArgumentException for unsorted or duplicate keys (naming the first offending pair), or regions
@@ -116,8 +118,25 @@ public final class RolexIndex {
         return geometry;
     }
 
+    /** The models this compute node currently works with. */
     public ModelCache cache() {
-        return cache;
+        return view.cache();
+    }
+
+    /**
+     * How long a write that finds its model's synonym table full waits for the memory node to retrain the model before
+     * it gives up with {@link IndexFullException}. Zero (the default) when no retrainer runs.
+     */
+    public RolexIndex waitForRoom(java.time.Duration wait) {
+        if (wait.isNegative()) {
+            throw new IllegalArgumentException("room wait=" + wait + " must be >= 0");
+        }
+        this.roomWaitNanos = wait.toNanos();
+        return this;
+    }
+
+    /** One model epoch as cached, with its reader. */
+    record View(ModelCache cache, LeafGroupReader reader) {
     }
 
     public IndexCounters.Snapshot counters() {
@@ -142,27 +161,74 @@ public final class RolexIndex {
     public OptionalLong[] getAll(long[] keys) {
         OptionalLong[] values = new OptionalLong[keys.length];
         for (int start = 0; start < keys.length; start += KEYS_PER_DOORBELL) {
+            int from = start;
             int end = Math.min(keys.length, start + KEYS_PER_DOORBELL);
-            Map<Long, LeafGroupReader.Group> groups = new LinkedHashMap<>();
-            for (int i = start; i < end; i++) {
-                addCandidateGroups(groups, keys[i]);
-            }
-            reader.read(connection, new ArrayList<>(groups.values()));
-            for (int i = start; i < end; i++) {
-                values[i] = find(groups, keys[i]);
-            }
+            withFreshModels(v -> {
+                Map<Long, LeafGroupReader.Group> groups = new LinkedHashMap<>();
+                for (int i = from; i < end; i++) {
+                    addCandidateGroups(v, groups, keys[i]);
+                }
+                v.reader().read(connection, new ArrayList<>(groups.values()));
+                for (int i = from; i < end; i++) {
+                    values[i] = find(v, groups, keys[i]);
+                }
+                return null;
+            });
         }
         return values;
+    }
+
+    /**
+     * Runs {@code operation} on the current models; if it meets signs of a newer model epoch (retraining published new
+     * models), refreshes the cache and runs it again. An operation that throws {@link StaleModelsException} has changed
+     * nothing (it released any lock it held), so running it again is safe.
+     */
+    private <T> T withFreshModels(Function<View, T> operation) {
+        for (int refreshes = 0; ; refreshes++) {
+            View current = view;
+            try {
+                return operation.apply(current);
+            } catch (StaleModelsException stale) {
+                if (refreshes >= MAX_REFRESHES) {
+                    throw new FabricException("the index's models kept changing under " + MAX_REFRESHES
+                            + " refreshes in one operation", stale);
+                }
+                refresh(current);
+            }
+        }
+    }
+
+    /** Refreshes that one operation may need before it gives up (each is a retraining finishing meanwhile). */
+    static final int MAX_REFRESHES = 1_000;
+
+    /**
+     * Reloads the models if the memory node has published a newer epoch than {@code seen}; models the new epoch did not
+     * change keep their cached tables. Concurrent callers share one reload.
+     */
+    private synchronized void refresh(View seen) {
+        if (view != seen) {
+            return; // someone refreshed meanwhile
+        }
+        ModelCache fresh = IndexLoader.reload(connection, layout, seen.cache());
+        if (fresh.epoch() > seen.cache().epoch()) {
+            view = new View(fresh, new LeafGroupReader(layout, fresh, counters));
+            counters.refreshes.increment();
+        }
+    }
+
+    /** Reloads the models now if the memory node has a newer epoch; returns the epoch in use afterwards. */
+    public long refreshModels() {
+        refresh(view);
+        return view.cache().epoch();
     }
 
     /** Keys whose candidate groups go in one doorbell: bounded so a batch stays well inside a node's verb limit. */
     public static final int KEYS_PER_DOORBELL = 256;
 
-    private void addCandidateGroups(Map<Long, LeafGroupReader.Group> groups, long key) {
-        int model = cache.modelFor(key);
-        IndexModel indexModel = cache.model(model);
-        int last = indexModel.lastCandidateLeaf(key);
-        for (int leaf = indexModel.firstCandidateLeaf(key); leaf <= last; leaf++) {
+    private static void addCandidateGroups(View v, Map<Long, LeafGroupReader.Group> groups, long key) {
+        int model = v.cache().modelFor(key);
+        int last = v.cache().lastCandidateLeaf(model, key);
+        for (int leaf = v.cache().firstCandidateLeaf(model, key); leaf <= last; leaf++) {
             groups.computeIfAbsent(groupId(model, leaf), id -> new LeafGroupReader.Group(model, (int) (long) id));
         }
     }
@@ -171,11 +237,10 @@ public final class RolexIndex {
         return ((long) model << 32) | leaf;
     }
 
-    private OptionalLong find(Map<Long, LeafGroupReader.Group> groups, long key) {
-        int model = cache.modelFor(key);
-        IndexModel indexModel = cache.model(model);
-        int last = indexModel.lastCandidateLeaf(key);
-        for (int leaf = indexModel.firstCandidateLeaf(key); leaf <= last; leaf++) {
+    private static OptionalLong find(View v, Map<Long, LeafGroupReader.Group> groups, long key) {
+        int model = v.cache().modelFor(key);
+        int last = v.cache().lastCandidateLeaf(model, key);
+        for (int leaf = v.cache().firstCandidateLeaf(model, key); leaf <= last; leaf++) {
             for (LeafGroupReader.ReadLeaf read : groups.get(groupId(model, leaf)).chain()) {
                 if (read.leaf().owns(key)) {
                     int index = read.leaf().find(key);
@@ -270,20 +335,38 @@ public final class RolexIndex {
         WriteResult[] results = new WriteResult[keys.length];
         for (int start = 0; start < keys.length; start += KEYS_PER_DOORBELL) {
             int end = Math.min(keys.length, start + KEYS_PER_DOORBELL);
-            lockedWrite(keys, updates, start, end, start == 0 ? firstDoorbellExtras : null, results);
+            int from = start;
+            long roomDeadline = System.nanoTime() + roomWaitNanos;
+            for (int waits = 0; ; waits++) {
+                try {
+                    withFreshModels(v -> {
+                        lockedWrite(v, keys, updates, from, end, from == 0 ? firstDoorbellExtras : null, results);
+                        return null;
+                    });
+                    break;
+                } catch (IndexFullException full) {
+                    if (!full.retrainingMakesRoom() || System.nanoTime() > roomDeadline) {
+                        counters.insertsRejected.increment();
+                        throw full;
+                    }
+                    // The model's synonym table is full; its retraining (on the memory node) will make room.
+                    counters.roomWaits.increment();
+                    backOff(Math.min(waits + 4, 9));
+                    refresh(view);
+                }
+            }
         }
         return results;
     }
 
     /** One locked write of {@code keys[start, end)}: lock and read every candidate group, apply, write, unlock. */
-    private void lockedWrite(long[] keys, WordUpdate[] updates, int start, int end, Consumer<DoorbellBatch> firstDoorbellExtras,
-                             WriteResult[] results) {
+    private void lockedWrite(View v, long[] keys, WordUpdate[] updates, int start, int end,
+                             Consumer<DoorbellBatch> firstDoorbellExtras, WriteResult[] results) {
         TreeMap<Long, LockedGroup> locks = new TreeMap<>();
         for (int i = start; i < end; i++) {
-            int model = cache.modelFor(keys[i]);
-            IndexModel indexModel = cache.model(model);
-            int last = indexModel.lastCandidateLeaf(keys[i]);
-            for (int leaf = indexModel.firstCandidateLeaf(keys[i]); leaf <= last; leaf++) {
+            int model = v.cache().modelFor(keys[i]);
+            int last = v.cache().lastCandidateLeaf(model, keys[i]);
+            for (int leaf = v.cache().firstCandidateLeaf(model, keys[i]); leaf <= last; leaf++) {
                 locks.computeIfAbsent(groupId(model, leaf), id -> new LockedGroup(model, (int) (long) id));
             }
         }
@@ -297,10 +380,12 @@ public final class RolexIndex {
                 firstDoorbellExtras.accept(batch);
                 extrasSent = true;
             }
+            // The model epoch, read ahead of the CASes: a writer must never change tables a newer epoch retired.
+            int epochVerb = batch.read(layout.metaAddress(IndexMetaDescriptor.MODEL_EPOCH_OFFSET), Long.BYTES);
             for (LockedGroup group : groups) {
                 if (!group.holding) {
-                    group.expected = cache.leafTableEntry(group.model, group.leaf);
-                    group.casVerb = batch.compareAndSwap(layout.leafTableEntryAddress(cache.model(group.model), group.leaf),
+                    group.expected = v.cache().leafTableEntry(group.model, group.leaf);
+                    group.casVerb = batch.compareAndSwap(layout.leafTableEntryAddress(v.cache().model(group.model), group.leaf),
                             group.expected, LeafTableEntry.withLock(group.expected));
                 }
             }
@@ -309,10 +394,11 @@ public final class RolexIndex {
                 group.read = new LeafGroupReader.Group(group.model, group.leaf);
                 readGroups.add(group.read);
             }
-            List<List<long[]>> reads = reader.appendCachedChains(batch, readGroups);
+            List<List<long[]>> reads = v.reader().appendCachedChains(batch, readGroups);
             BatchResult result = connection.execute(batch);
             boolean contended = false;
             boolean allHeld = true;
+            boolean stale = result.readLong(epochVerb, 0) != v.cache().epoch();
             for (LockedGroup group : groups) {
                 if (group.holding) {
                     continue;
@@ -324,16 +410,21 @@ public final class RolexIndex {
                     continue;
                 }
                 allHeld = false;
-                cache.learnLeafTableEntry(group.model, group.leaf, old);
-                if (LeafTableEntry.isLocked(old)) {
+                if (old == LeafTableEntry.RETIRED || !v.cache().learnLeafTableEntry(group.model, group.leaf, old)) {
+                    stale = true;
+                } else if (LeafTableEntry.isLocked(old)) {
                     contended = true;
                 } else {
                     counters.staleLeafTableEntries.increment();
                 }
             }
+            if (stale) {
+                release(v, groups);
+                throw new StaleModelsException();
+            }
             if (contended) {
                 counters.lockConflicts.increment();
-                release(groups);
+                release(v, groups);
                 if (System.nanoTime() > deadline) {
                     throw new FabricException("could not lock the leaf groups of keys from key="
                             + Long.toUnsignedString(keys[start]) + " (" + groups.size() + " groups) within "
@@ -345,9 +436,14 @@ public final class RolexIndex {
             if (!allHeld) {
                 continue; // only stale cache entries: retry those CASes now, keeping the locks we won
             }
-            reader.absorbFirst(readGroups, result, reads);
-            reader.finish(connection, readGroups);
-            applyLocked(keys, updates, start, end, locks, results);
+            try {
+                v.reader().absorbFirst(readGroups, result, reads);
+                v.reader().finish(connection, readGroups);
+            } catch (RuntimeException e) {
+                release(v, groups);
+                throw e;
+            }
+            applyLocked(v, keys, updates, start, end, locks, results);
             return;
         }
     }
@@ -374,7 +470,7 @@ public final class RolexIndex {
      * Applies every update to the leaves the locks protect, then writes the changed leaves and unlocks everything in
      * one doorbell: the updates' own verbs first, new split leaves as they are made, the changed leaves, the unlocks.
      */
-    private void applyLocked(long[] keys, WordUpdate[] updates, int start, int end, TreeMap<Long, LockedGroup> locks,
+    private void applyLocked(View v, long[] keys, WordUpdate[] updates, int start, int end, TreeMap<Long, LockedGroup> locks,
                              WriteResult[] results) {
         for (LockedGroup group : locks.values()) {
             group.chain = new ArrayList<>(group.read.chain());
@@ -396,7 +492,7 @@ public final class RolexIndex {
                     if (index >= 0 || !leaf.isFull()) {
                         leaf.put(key, next.getAsLong());
                     } else {
-                        LeafGroupReader.ReadLeaf right = split(group, position, batch, splits);
+                        LeafGroupReader.ReadLeaf right = split(v, group, position, batch, splits);
                         dirty.put(LeafGroupReader.leafKey(right.reference()), right);
                         (leaf.owns(key) ? leaf : right.leaf()).put(key, next.getAsLong());
                     }
@@ -408,7 +504,7 @@ public final class RolexIndex {
                 results[i] = new WriteResult(previous, next);
             }
         } catch (RuntimeException e) {
-            release(locks.values()); // nothing of this chunk was written: its leaves are as they were
+            release(v, locks.values()); // nothing of this chunk was written: its leaves are as they were
             for (SplitLink split : splits) {
                 leafPool.giveBack(LeafTableEntry.leafNumber(split.next()));
             }
@@ -419,13 +515,13 @@ public final class RolexIndex {
             batch.write(layout.leafAddress(changed.reference()), changed.leaf().encode());
         }
         for (LockedGroup group : locks.values()) {
-            batch.writeLong(layout.leafTableEntryAddress(cache.model(group.model), group.leaf), group.held);
+            batch.writeLong(layout.leafTableEntryAddress(v.cache().model(group.model), group.leaf), group.held);
         }
         connection.execute(batch);
         for (SplitLink split : splits) {
             // Learned only now that the new leaves exist: the cache never names a leaf that was not written.
-            cache.learnLink(split.model(), split.leaf(), split.fromSlot(), split.next());
-            cache.learnLink(split.model(), split.leaf(), LeafTableEntry.synonymSlot(split.next()), split.nextOfNew());
+            v.cache().learnLink(split.model(), split.leaf(), split.fromSlot(), split.next());
+            v.cache().learnLink(split.model(), split.leaf(), LeafTableEntry.synonymSlot(split.next()), split.nextOfNew());
         }
     }
 
@@ -460,8 +556,8 @@ public final class RolexIndex {
      *
      * @throws IndexFullException if no slot or leaf can be had; nothing was changed
      */
-    private LeafGroupReader.ReadLeaf split(LockedGroup group, int position, DoorbellBatch batch, List<SplitLink> splits) {
-        IndexModel indexModel = cache.model(group.model);
+    private LeafGroupReader.ReadLeaf split(View v, LockedGroup group, int position, DoorbellBatch batch, List<SplitLink> splits) {
+        IndexModel indexModel = v.cache().model(group.model);
         DoorbellBatch claim = new DoorbellBatch();
         int slotVerb = claim.fetchAndAdd(layout.synonymUsedAddress(indexModel), 1);
         int chunkVerb = -1;
@@ -479,8 +575,7 @@ public final class RolexIndex {
             if (leafNumber >= 0) {
                 leafPool.giveBack(leafNumber);
             }
-            counters.insertsRejected.increment();
-            throw new IndexFullException("no room for a new key in model=" + group.model + " leaf group=" + group.leaf
+            throw new IndexFullException(leafNumber >= 0, "no room for a new key in model=" + group.model + " leaf group=" + group.leaf
                     + ": its leaf is full and " + (leafNumber < 0
                     ? "the leaf region is full (leaves=" + layout.leafCapacityOfRegion() + ")"
                     : "the model has no free synonym slot (slots=" + SynonymTableDescriptor.USABLE_SLOTS + ")")
@@ -513,11 +608,11 @@ public final class RolexIndex {
     }
 
     /** Writes back every lock of {@code groups} this write holds, unchanged. */
-    private void release(Iterable<LockedGroup> groups) {
+    private void release(View v, Iterable<LockedGroup> groups) {
         DoorbellBatch batch = new DoorbellBatch();
         for (LockedGroup group : groups) {
             if (group.holding) {
-                batch.writeLong(layout.leafTableEntryAddress(cache.model(group.model), group.leaf), group.expected);
+                batch.writeLong(layout.leafTableEntryAddress(v.cache().model(group.model), group.leaf), group.expected);
                 group.holding = false;
             }
         }
@@ -541,25 +636,29 @@ public final class RolexIndex {
         if (limit < 0) {
             throw new IllegalArgumentException("limit=" + limit + " must be >= 0");
         }
+        return withFreshModels(v -> scan(v, from, to, limit));
+    }
+
+    private List<KeyValue> scan(View v, long from, long to, int limit) {
         List<KeyValue> out = new ArrayList<>(Math.min(limit, 1024));
         if (limit == 0 || Long.compareUnsigned(from, to) > 0) {
             return out;
         }
-        int model = cache.modelFor(from);
-        int leaf = cache.model(model).firstCandidateLeaf(from);
+        int model = v.cache().modelFor(from);
+        int leaf = v.cache().firstCandidateLeaf(model, from);
         int groupsPerDoorbell = Math.max(1, Math.min(32, limit / Math.max(1, geometry.keysPerLeafAtLoad()) + 1));
         boolean emitted = false;
         long last = 0;
-        while (out.size() < limit && model < cache.modelCount()) {
+        while (out.size() < limit && model < v.cache().modelCount()) {
             List<LeafGroupReader.Group> groups = new ArrayList<>(groupsPerDoorbell);
-            while (groups.size() < groupsPerDoorbell && model < cache.modelCount()) {
+            while (groups.size() < groupsPerDoorbell && model < v.cache().modelCount()) {
                 groups.add(new LeafGroupReader.Group(model, leaf));
-                if (++leaf == cache.model(model).leafCount()) {
+                if (++leaf == v.cache().model(model).leafCount()) {
                     model++;
                     leaf = 0;
                 }
             }
-            reader.read(connection, groups);
+            v.reader().read(connection, groups);
             for (LeafGroupReader.Group group : groups) {
                 for (LeafGroupReader.ReadLeaf read : group.chain()) {
                     Leaf chainLeaf = read.leaf();
@@ -627,7 +726,7 @@ public final class RolexIndex {
     /** Slots used in {@code model}'s SLT, as the memory node counts them (clamped: failed claims overshoot). */
     public int synonymSlotsUsed(int model) {
         DoorbellBatch batch = new DoorbellBatch();
-        int verb = batch.read(layout.synonymUsedAddress(cache.model(model)), 8);
+        int verb = batch.read(layout.synonymUsedAddress(view.cache().model(model)), 8);
         long used = WordOrder.getLong(connection.execute(batch).read(verb), 0);
         return (int) Math.min(used, SynonymTableDescriptor.USABLE_SLOTS);
     }
