@@ -372,6 +372,7 @@ final class IndexLoader {
         metaSegment.set(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.KEYS_PER_LEAF_OFFSET, geometry.keysPerLeafAtLoad());
         WordOrder.putLong(metaSegment, IndexMetaDescriptor.TABLES_USED_OFFSET, tablesCursor);
         metaSegment.set(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.EPSILON_OFFSET, geometry.epsilon());
+        WordOrder.putLong(metaSegment, IndexMetaDescriptor.BUILD_ID_OFFSET, java.util.concurrent.ThreadLocalRandom.current().nextLong());
         WordOrder.putLong(metaSegment, IndexMetaDescriptor.MODELS_USED_OFFSET, modelSet.length);
         publish.write(layout.metaAddress(0), meta);
         publish.writeLong(layout.metaAddress(IndexMetaDescriptor.STATE_OFFSET), IndexMetaDescriptor.STATE_READY);
@@ -421,7 +422,7 @@ final class IndexLoader {
     }
 
     /** Groups large WRITEs into doorbells of at most {@link #BULK_BYTES_PER_DOORBELL} bytes. */
-    private static final class BulkWriter {
+    static final class BulkWriter {
         private final FabricConnection connection;
         private DoorbellBatch batch = new DoorbellBatch();
 
