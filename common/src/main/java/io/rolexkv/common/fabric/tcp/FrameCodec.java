@@ -11,6 +11,7 @@ import io.rolexkv.common.fabric.VerbKind;
 import io.rolexkv.common.fabric.VerbRejectedException;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -86,6 +87,22 @@ public final class FrameCodec {
         frame.writeByte(FrameDescriptor.VERSION);
         frame.writeByte(type);
         return frame;
+    }
+
+    /**
+     * Appends {@code source}'s bytes with one bulk copy into the frame's memory. Unlike a {@code ByteBuffer} view, this
+     * takes any segment (native, mapped, or a heap segment over any primitive array).
+     */
+    private static void writeSegment(ByteBuf frame, MemorySegment source) {
+        int length = (int) source.byteSize();
+        frame.ensureWritable(length);
+        if (frame.nioBufferCount() == 1) {
+            MemorySegment target = MemorySegment.ofBuffer(frame.nioBuffer(frame.writerIndex(), length));
+            MemorySegment.copy(source, 0, target, 0, length);
+            frame.writerIndex(frame.writerIndex() + length);
+        } else {
+            frame.writeBytes(source.toArray(ValueLayout.JAVA_BYTE));
+        }
     }
 
     private static void readHeader(ByteBuf frame, byte expectedType) throws FrameFormatException {
@@ -211,7 +228,7 @@ public final class FrameCodec {
                     case READ -> frame.writeLongLE(0).writeLongLE(0);
                     case WRITE -> {
                         frame.writeLongLE(0).writeLongLE(0);
-                        frame.writeBytes(batch.payload(i).asByteBuffer());
+                        writeSegment(frame, batch.payload(i));
                     }
                     case CAS -> frame.writeLongLE(batch.expected(i)).writeLongLE(batch.desired(i));
                     case FAA -> frame.writeLongLE(batch.delta(i)).writeLongLE(0);
@@ -293,7 +310,7 @@ public final class FrameCodec {
         }
         for (int i = 0; i < batch.size(); i++) {
             if (batch.kind(i) == VerbKind.READ) {
-                frame.writeBytes(result.read(i).asByteBuffer());
+                writeSegment(frame, result.read(i));
             }
         }
         return frame;

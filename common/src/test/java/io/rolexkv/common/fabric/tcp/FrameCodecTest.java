@@ -18,6 +18,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
@@ -77,6 +79,20 @@ class FrameCodecTest {
             }
         } finally {
             memory.close();
+        }
+    }
+
+    @Test
+    void writePayloadMayBeAnyKindOfSegment() throws FrameFormatException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment overLongs = MemorySegment.ofArray(new long[] {0x0102030405060708L, -1L});
+            MemorySegment offHeap = arena.allocate(12);
+            offHeap.fill((byte) 0x5A);
+            DoorbellBatch batch = new DoorbellBatch();
+            batch.write(GlobalAddress.of(3, 0, 0), overLongs);
+            batch.write(GlobalAddress.of(3, 0, 64), offHeap.asReadOnly());
+            FrameCodec.Request request = FrameCodec.decodeRequest(Unpooled.wrappedBuffer(encodeRequest(8, batch)));
+            assertSameVerbs(batch, request.batch());
         }
     }
 
