@@ -30,6 +30,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -44,7 +45,8 @@ import java.util.function.Consumer;
  * its own length field or exceeds {@link FabricLimits#maxFrameBytes()} means a broken or hostile peer: that one
  * connection is closed with a logged reason, after the completions of the good frames before it are flushed, and
  * every other connection goes on being served. Nothing a peer sends can throw out of the handler or block an event
- * loop; a peer that stops reading its completions stops being read from (back-pressure) rather than growing memory.
+ * loop; a peer that stops reading its completions stops being read from, and gets no more completions made for it,
+ * until it catches up (back-pressure), so it cannot make the node buffer more than one read's worth of requests.
  *
  * <p>Start one with {@link #start} ({@code host:0} binds any free port; {@link #endpoint()} then names the real one).
  * Closing it closes every connection, so clients see the node die, but does not free the memory: the memory node
@@ -109,7 +111,7 @@ public final class TcpFabricServer implements FabricServer {
                     @Override
                     protected void initChannel(SocketChannel channel) {
                         connections.add(channel);
-                        channel.pipeline().addLast(new FrameSplitter(maxFrameBytes), new ConnectionHandler());
+                        channel.pipeline().addLast(new FrameSplitter(maxFrameBytes), newConnectionHandler());
                     }
                 });
         ChannelFuture bound = bootstrap.bind(bind.host(), bind.port()).awaitUninterruptibly();
@@ -153,13 +155,27 @@ public final class TcpFabricServer implements FabricServer {
         LOG.info("tcp_server stopped memory_node={} endpoint={}", memory.memoryNodeId(), endpoint);
     }
 
+    /** The handler one connection gets; for tests that drive it through an embedded channel. */
+    ChannelInboundHandlerAdapter newConnectionHandler() {
+        return new ConnectionHandler();
+    }
+
     @Override
     public String toString() {
         return "TcpFabricServer[memoryNode=" + memory.memoryNodeId() + " endpoint=" + endpoint + "]";
     }
 
-    /** One per connection: the NIC of one queue pair. Runs only in that connection's event loop. */
+    /**
+     * One per connection: the NIC of one queue pair. Runs only in that connection's event loop.
+     *
+     * <p>Back-pressure: a completion is only produced while the channel is writable. One socket read can hold
+     * thousands of small requests, each asking for a large READ, so turning auto-read off alone would still let one
+     * read burst pile up their completions in memory. Frames that arrive while the channel is unwritable wait in
+     * {@link #backlog} (at most what one read brought in, since reading stops at the same time) and run once the
+     * client has taken its completions.
+     */
     private final class ConnectionHandler extends ChannelInboundHandlerAdapter {
+        private final ArrayDeque<ByteBuf> backlog = new ArrayDeque<>();
         private boolean refused;
 
         @Override
@@ -179,16 +195,29 @@ public final class TcpFabricServer implements FabricServer {
         @Override
         public void channelRead(ChannelHandlerContext context, Object message) {
             ByteBuf frame = (ByteBuf) message;
+            if (refused) {
+                frame.release();
+                return;
+            }
+            if (!backlog.isEmpty() || !context.channel().isWritable()) {
+                backlog.add(frame);
+                stopReading(context);
+                return;
+            }
+            process(context, frame);
+            if (!context.channel().isWritable()) {
+                // The client is not taking its completions as fast as it sends requests: push out what we have and
+                // stop reading until it catches up.
+                context.flush();
+                stopReading(context);
+            }
+        }
+
+        /** Decodes, runs and answers one request, then releases its frame. */
+        private void process(ChannelHandlerContext context, ByteBuf frame) {
             try {
-                if (refused) {
-                    return;
-                }
                 FrameCodec.Request request = FrameCodec.decodeRequest(frame);
                 context.write(execute(context, request), context.voidPromise());
-                if (!context.channel().isWritable()) {
-                    // The client is not reading its completions: stop reading its requests until it catches up.
-                    context.channel().config().setAutoRead(false);
-                }
             } catch (FrameFormatException e) {
                 refuse(context, "bad_frame " + e.getMessage());
             } catch (RuntimeException e) {
@@ -221,15 +250,39 @@ public final class TcpFabricServer implements FabricServer {
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext context) {
             if (context.channel().isWritable() && !refused) {
-                context.channel().config().setAutoRead(true);
+                ByteBuf frame;
+                while (context.channel().isWritable() && !refused && (frame = backlog.poll()) != null) {
+                    process(context, frame);
+                }
+                context.flush();
+                if (backlog.isEmpty() && !refused) {
+                    context.channel().config().setAutoRead(true);
+                }
             }
             context.fireChannelWritabilityChanged();
         }
 
+        private void stopReading(ChannelHandlerContext context) {
+            context.channel().config().setAutoRead(false);
+        }
+
         @Override
         public void channelInactive(ChannelHandlerContext context) {
+            releaseBacklog();
             LOG.debug("tcp_server connection closed memory_node={} remote={}", memory.memoryNodeId(), context.channel().remoteAddress());
             context.fireChannelInactive();
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext context) {
+            releaseBacklog();
+        }
+
+        private void releaseBacklog() {
+            ByteBuf frame;
+            while ((frame = backlog.poll()) != null) {
+                frame.release();
+            }
         }
 
         @Override
@@ -246,15 +299,19 @@ public final class TcpFabricServer implements FabricServer {
             }
         }
 
-        /** Closes this connection after flushing the completions already written, and stops reading from it. */
+        /**
+         * Closes this connection after flushing the completions already written (those of the good frames before the
+         * bad one), and stops reading from it; frames still waiting in the backlog are dropped unanswered.
+         */
         private void refuse(ChannelHandlerContext context, String reason) {
             if (refused) {
                 return;
             }
             refused = true;
+            releaseBacklog();
             LOG.warn("tcp_server closing connection memory_node={} endpoint={} remote={} reason={}",
                     memory.memoryNodeId(), endpoint, context.channel().remoteAddress(), reason);
-            context.channel().config().setAutoRead(false);
+            stopReading(context);
             context.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
             // A peer that does not read could hold that flush forever; it gets a bounded grace period.
             context.executor().schedule(() -> {

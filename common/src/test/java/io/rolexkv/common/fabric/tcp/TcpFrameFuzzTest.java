@@ -9,6 +9,7 @@ import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricLimits;
 import io.rolexkv.common.fabric.FabricServer;
+import io.rolexkv.common.fabric.GlobalAddress;
 import io.rolexkv.common.fabric.RegisteredMemory;
 import io.rolexkv.common.fabric.VerbExecutor;
 import io.rolexkv.common.fabric.VerbRejectedException;
@@ -23,6 +24,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
 import java.net.SocketException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -30,6 +32,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -116,6 +119,42 @@ class TcpFrameFuzzTest {
         // The seed must exercise both outcomes, or this test proves less than it claims.
         assertTrue(closes > ROUNDS / 4, "closes=" + closes);
         assertTrue(answered > ROUNDS / 4, "answered=" + answered);
+    }
+
+    @Test
+    void peerThatFloodsRequestsAndNeverReadsIsHeldBackAndDoesNotHoldUpOthers() throws Exception {
+        DoorbellBatch bigRead = new DoorbellBatch();
+        bigRead.read(GlobalAddress.of(TcpTestSupport.MEMORY_NODE, 0, 0), 2048);
+        byte[] request = FrameCodecTest.encodeRequest(1, bigRead);
+        int requestsPerWrite = 1024;
+        byte[] chunk = new byte[request.length * requestsPerWrite];
+        for (int i = 0; i < requestsPerWrite; i++) {
+            System.arraycopy(request, 0, chunk, i * request.length, request.length);
+        }
+        // 64 MiB of requests, asking for 43 times as many bytes of completions: more than every socket buffer on the
+        // way can hold, so the flooder's writes block unless the node takes in requests it cannot answer.
+        long writes = (64L << 20) / chunk.length;
+        Socket flooder = new Socket(endpoint.host(), endpoint.port());
+        Thread writer = Thread.ofVirtual().start(() -> {
+            try {
+                for (long i = 0; i < writes; i++) {
+                    flooder.getOutputStream().write(chunk);
+                }
+            } catch (IOException closedUnderUs) {
+                // Expected: the test closes the socket while this write is held up by back-pressure.
+            }
+        });
+        try (FabricConnection wellBehaved = transport.connect(server.endpoint(), null)) {
+            Random random = new Random(0xF100DL);
+            for (int i = 0; i < 50; i++) {
+                assertWellBehavedClientIsServed(wellBehaved, random, "batch=" + i);
+            }
+            TcpTestSupport.assertSameMemory(twin, memory, "after the flood");
+            assertFalse(writer.join(Duration.ofSeconds(2)), "the flooder's writes should be held up by back-pressure");
+        } finally {
+            flooder.close();
+            writer.join();
+        }
     }
 
     private byte[] hostileBytes(Random random) {
