@@ -25,6 +25,8 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -94,12 +96,11 @@ public class TcpTransportBenchmark {
     @BenchmarkMode(Mode.Throughput)
     @OutputTimeUnit(TimeUnit.SECONDS)
     @OperationsPerInvocation(WINDOW)
-    @SuppressWarnings("unchecked")
     public void pipelined(Blackhole blackhole) {
         // An unchanged batch may be in flight several times at once: posting only reads it.
-        CompletableFuture<BatchResult>[] inFlight = new CompletableFuture[WINDOW];
+        List<CompletableFuture<BatchResult>> inFlight = new ArrayList<>(WINDOW);
         for (int i = 0; i < WINDOW; i++) {
-            inFlight[i] = connection.post(batch);
+            inFlight.add(connection.post(batch));
         }
         for (CompletableFuture<BatchResult> completion : inFlight) {
             blackhole.consume(FabricConnection.await(completion));

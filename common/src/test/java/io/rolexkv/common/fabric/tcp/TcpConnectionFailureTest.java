@@ -270,14 +270,18 @@ class TcpConnectionFailureTest {
         }
 
         @Override
-        public void close() throws IOException, InterruptedException {
+        public void close() throws IOException {
             serverSocket.close();
             synchronized (accepted) {
                 for (Socket socket : accepted) {
                     socket.close();
                 }
             }
-            acceptor.join();
+            try {
+                acceptor.join(Duration.ofSeconds(BOUND_SECONDS));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }
