@@ -2,13 +2,14 @@ package io.rolexkv.common.fabric;
 
 import io.rolexkv.common.fabric.loopback.LoopbackTransport;
 import io.rolexkv.common.fabric.rdma.RdmaTransport;
+import io.rolexkv.common.fabric.tcp.TcpTransport;
 
 import java.util.List;
 
 /** The one place that turns a transport name from config into a transport. */
 public final class FabricTransports {
     /** The names config may use, in the order the docs list them. */
-    public static final List<String> NAMES = List.of(LoopbackTransport.NAME, RdmaTransport.NAME);
+    public static final List<String> NAMES = List.of(LoopbackTransport.NAME, TcpTransport.NAME, RdmaTransport.NAME);
 
     private FabricTransports() {
     }
@@ -23,6 +24,7 @@ public final class FabricTransports {
     public static FabricTransport create(String name, FabricLimits limits) {
         return switch (name) {
             case LoopbackTransport.NAME -> new LoopbackTransport(limits);
+            case TcpTransport.NAME -> new TcpTransport(limits);
             case RdmaTransport.NAME -> new RdmaTransport(limits);
             default -> throw new IllegalArgumentException("transport=" + name + " allowed=" + NAMES);
         };
