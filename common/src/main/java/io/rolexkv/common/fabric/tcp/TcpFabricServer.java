@@ -206,10 +206,11 @@ public final class TcpFabricServer implements FabricServer {
             }
             process(context, frame);
             if (!context.channel().isWritable()) {
-                // The client is not taking its completions as fast as it sends requests: push out what we have and
-                // stop reading until it catches up.
-                context.flush();
+                // The client is not taking its completions as fast as it sends requests: stop reading until it
+                // catches up, then push out what we have. In that order: the flush may drain at once and fire the
+                // writability event, which turns reading back on; stopping after it would stop for good.
                 stopReading(context);
+                context.flush();
             }
         }
 
