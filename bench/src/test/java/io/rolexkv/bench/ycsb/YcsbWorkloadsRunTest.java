@@ -1,7 +1,6 @@
 package io.rolexkv.bench.ycsb;
 
 import io.rolexkv.bench.system.InProcessSystem;
-import io.rolexkv.common.kv.BaseKV;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -11,11 +10,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -46,26 +43,6 @@ class YcsbWorkloadsRunTest {
         String output = printed.toString(StandardCharsets.UTF_8);
         assertTrue(output.contains("[RUN] YCSB summary:") || config.loadOnly(), output);
         return result;
-    }
-
-    /** Every record the engine holds is one YCSB wrote, with every field exactly YCSB's integrity value. */
-    private static void assertEveryRecordIntact(YcsbRunConfig config, BaseKV engine, long expectedRecords) {
-        Properties properties = config.properties();
-        YcsbKeyNames ycsb = YcsbKeyNames.of(properties);
-        YcsbKeyCodec keys = YcsbKeyCodec.fromProperties(properties);
-        YcsbRecordCodec records = YcsbRecordCodec.fromProperties(properties);
-        int fieldLength = Integer.parseInt(properties.getProperty("fieldlength"));
-        for (long keyNumber = 0; keyNumber < expectedRecords; keyNumber++) {
-            String key = ycsb.keyName(keyNumber);
-            byte[][] fields = records.decode(engine.get(keys.encode(key)).orElseThrow(
-                    () -> new AssertionError("record " + key + " is missing")));
-            for (int ordinal = 0; ordinal < records.fieldCount(); ordinal++) {
-                String field = records.fieldName(ordinal);
-                assertArrayEquals(YcsbKeyNames.integrityValue(key, field, fieldLength)
-                        .getBytes(StandardCharsets.ISO_8859_1), fields[ordinal], key + " " + field);
-            }
-        }
-        assertEquals(expectedRecords, engine.scan(0, -1L, Integer.MAX_VALUE).size(), "no record YCSB did not write");
     }
 
     private static long count(YcsbPhaseResult phase, OperationType type) {
@@ -113,7 +90,7 @@ class YcsbWorkloadsRunTest {
                 assertEquals(OPERATIONS, count(run, OperationType.READ));
                 assertEquals(count(run, OperationType.READ_MODIFY_WRITE), count(run, OperationType.UPDATE));
             }
-            assertEveryRecordIntact(config, system.engine(), RECORDS + count(run, OperationType.INSERT));
+            StoredRecords.assertEveryRecordIntact(config.properties(), system.engine(), RECORDS + count(run, OperationType.INSERT));
         }
     }
 
@@ -126,7 +103,7 @@ class YcsbWorkloadsRunTest {
             assertEquals(RECORDS, load.bulkLoadedRecords());
             assertTrue(load.bulkLoadNanos().isPresent());
             assertEquals(0, result.report().failedOperations());
-            assertEveryRecordIntact(config, system.engine(), RECORDS);
+            StoredRecords.assertEveryRecordIntact(config.properties(), system.engine(), RECORDS);
         }
     }
 
@@ -140,7 +117,7 @@ class YcsbWorkloadsRunTest {
             assertEquals(8, result.report().valueSize());
             system.engine().scan(0, -1L, Integer.MAX_VALUE)
                     .forEach(pair -> assertEquals(8, pair.value().length, pair.toString()));
-            assertEveryRecordIntact(config, system.engine(), RECORDS);
+            StoredRecords.assertEveryRecordIntact(config.properties(), system.engine(), RECORDS);
         }
     }
 
@@ -152,7 +129,7 @@ class YcsbWorkloadsRunTest {
             assertEquals(0, result.report().failedOperations());
             long stored = system.engine().scan(0, -1L, Integer.MAX_VALUE).size();
             assertEquals(RECORDS + result.run().orElseThrow().figures().get(OperationType.INSERT).count(), stored);
-            assertEveryRecordIntact(config, system.engine(), stored);
+            StoredRecords.assertEveryRecordIntact(config.properties(), system.engine(), stored);
         }
     }
 
@@ -165,7 +142,7 @@ class YcsbWorkloadsRunTest {
             assertEquals(Set.of("INSERT"), result.report().operationsByType().keySet());
             assertEquals(RECORDS, result.report().operationsByType().get("INSERT").count());
             assertEquals(RECORDS, result.report().operations());
-            assertEveryRecordIntact(config, system.engine(), RECORDS);
+            StoredRecords.assertEveryRecordIntact(config.properties(), system.engine(), RECORDS);
         }
     }
 }
