@@ -2,6 +2,7 @@ package io.rolexkv.common.fabric.tcp;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricLimits;
@@ -80,6 +81,37 @@ class TcpServerBackPressureTest {
         assertNull(channel.readOutbound());
         assertTrue(channel.config().isAutoRead(), "reading must resume once the backlog is answered");
         assertTrue(channel.isOpen());
+        channel.finishAndReleaseAll();
+    }
+
+    @Test
+    void channelThatTurnsWritableAgainDuringItsOwnFlushKeepsReading() throws FrameFormatException {
+        EmbeddedChannel channel = new EmbeddedChannel(new FrameSplitter(Integer.MAX_VALUE), server.newConnectionHandler());
+        // Every completion crosses the high-water mark, and each flush (which an embedded channel completes at once)
+        // makes the channel writable again from inside the handler's own call: the case a socket that drains fast
+        // produces.
+        channel.config().setWriteBufferWaterMark(new WriteBufferWaterMark(8, 16));
+        ((ByteBuf) channel.readOutbound()).release();
+        DoorbellBatch batch = new DoorbellBatch();
+        int read = batch.read(GlobalAddress.of(TcpTestSupport.MEMORY_NODE, 0, 0), 256);
+        ByteBuf burst = Unpooled.buffer();
+        for (int i = 0; i < BURST; i++) {
+            burst.writeBytes(FrameCodecTest.encodeRequest(i, batch));
+        }
+        channel.writeInbound(burst);
+        channel.runPendingTasks();
+
+        for (int i = 0; i < BURST; i++) {
+            ByteBuf completion = channel.readOutbound();
+            try {
+                assertEquals(i, FrameCodec.completionBatchId(completion), "completion " + i + " missing or out of order");
+                FrameCodec.Done done = assertInstanceOf(FrameCodec.Done.class, FrameCodec.decodeCompletion(completion, batch));
+                assertEquals(256, done.result().readBytes(read).length);
+            } finally {
+                completion.release();
+            }
+        }
+        assertTrue(channel.config().isAutoRead(), "a writable channel with nothing held back must be read from");
         channel.finishAndReleaseAll();
     }
 }
