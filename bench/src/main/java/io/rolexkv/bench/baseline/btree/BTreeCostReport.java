@@ -59,7 +59,8 @@ public final class BTreeCostReport {
             return "btree keys=" + keys + " nodeBytes=" + shape.nodeBytes() + "\n"
                     + "  height=" + shape.height() + " nodes=" + shape.nodes() + " (internal=" + shape.internalNodes()
                     + ", per level leaves first " + Arrays.toString(shape.nodesPerLevel()) + ")\n"
-                    + String.format(Locale.ROOT, "  cachedBytes=%d (%.3f bytes/key)%n", cachedBytes, cachedBytes / (double) keys)
+                    + String.format(Locale.ROOT, "  cachedBytes=%d (%.3f bytes/key stored)%n", cachedBytes,
+                            cachedBytes / (double) Math.max(1, shape.keys()))
                     + "  get                  " + get + "\n"
                     + "  insert               " + insert + "\n"
                     + "  insert without split " + insertWithoutSplit + "\n"

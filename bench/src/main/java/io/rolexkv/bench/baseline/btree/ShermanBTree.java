@@ -93,7 +93,7 @@ public final class ShermanBTree {
     static final int MAX_TORN_RETRIES = 10_000;
     /** Sibling hops one descent may take before the links are called corrupt (a cycle). */
     private static final int MAX_SIBLING_HOPS = 1 << 20;
-    /** Leaves a scan reads in its first doorbell at most; later doorbells double it up to the next limit. */
+    /** Leaves a scan reads in its first doorbell at most, and in any later one. */
     private static final int SCAN_FIRST_DOORBELL_LEAVES = 32;
     private static final int SCAN_MAX_DOORBELL_LEAVES = 64;
 
@@ -680,8 +680,12 @@ public final class ShermanBTree {
         Path path = locate(from, 0, false);
         LeafPrediction prediction = new LeafPrediction(path.parent(), from, to);
         Map<Long, BTreeNode> fetched = new HashMap<>();
-        int keysPerLeaf = Math.max(1, layout.capacity() * 2 / 3);
-        int leavesPerDoorbell = Math.max(1, Math.min(SCAN_FIRST_DOORBELL_LEAVES, limit / keysPerLeaf + 1));
+        // Leaves per doorbell: enough for the keys still wanted at the density seen so far (leaves after the first,
+        // which contributes only its part above from), or at two thirds full before any was seen; one spare at first.
+        int keysPerLeafGuess = Math.max(1, layout.capacity() * 2 / 3);
+        long wholeLeaves = 0;
+        long keysFromWholeLeaves = 0;
+        int leavesPerDoorbell = (int) Math.min(SCAN_FIRST_DOORBELL_LEAVES, ceilDiv(limit, keysPerLeafGuess) + 1);
         long node = path.node();
         boolean first = true;
         boolean invalidated = false;
@@ -693,7 +697,6 @@ public final class ShermanBTree {
             BTreeNode leaf = fetched.remove(node);
             if (leaf == null) {
                 readAhead(node, prediction, fetched, leavesPerDoorbell);
-                leavesPerDoorbell = Math.min(SCAN_MAX_DOORBELL_LEAVES, leavesPerDoorbell * 2);
                 leaf = fetched.remove(node);
                 if (leaf == null) {
                     afterTornRead(node, ++tornAttempts);
@@ -707,7 +710,7 @@ public final class ShermanBTree {
                 node = nextRight(leaf, node, hops++);
                 continue;
             }
-            first = false;
+            long emittedBefore = out.size();
             long[][] entries = leaf.sortedEntries();
             for (int i = 0; i < entries[0].length; i++) {
                 long key = entries[0][i];
@@ -727,8 +730,19 @@ public final class ShermanBTree {
             if (Long.compareUnsigned(leaf.highFence(), to) >= 0 || leaf.sibling() == 0) {
                 return out;
             }
+            if (!first) {
+                wholeLeaves++;
+                keysFromWholeLeaves += out.size() - emittedBefore;
+            }
+            first = false;
+            long density = wholeLeaves == 0 ? keysPerLeafGuess : Math.max(1, keysFromWholeLeaves / wholeLeaves);
+            leavesPerDoorbell = (int) Math.max(1, Math.min(SCAN_MAX_DOORBELL_LEAVES, ceilDiv(limit - out.size(), density)));
             node = leaf.sibling();
         }
+    }
+
+    private static long ceilDiv(long dividend, long divisor) {
+        return (dividend + divisor - 1) / divisor;
     }
 
     /** READs {@code node} and up to {@code leaves - 1} predicted leaves after it, in one doorbell. */
