@@ -516,7 +516,7 @@ public final class ShermanBTree {
         // region refuses the insert cleanly.
         if (!pool.reserve(rootLevel(rootWord) + 2)) {
             release(locked.node());
-            throw new IndexFullException("no room for key=" + Long.toUnsignedString(key) + ": its leaf is full and the "
+            throw new IndexFullException(false, "no room for key=" + Long.toUnsignedString(key) + ": its leaf is full and the "
                     + BTreeRegionDescriptor.REGION_NAME + " region has no free node for a split (nodes="
                     + layout.capacityNodes() + " of " + layout.nodeBytes() + " bytes); nothing was stored");
         }
@@ -628,7 +628,7 @@ public final class ShermanBTree {
         long node = pool.take();
         if (node < 0) {
             release(locked.node());
-            throw new IndexFullException("the " + BTreeRegionDescriptor.REGION_NAME + " region ran out of nodes (nodes="
+            throw new IndexFullException(false, "the " + BTreeRegionDescriptor.REGION_NAME + " region ran out of nodes (nodes="
                     + layout.capacityNodes() + ") while splitting node=" + locked.node() + " level="
                     + locked.contents().level() + " for key=" + Long.toUnsignedString(key) + "; "
                     + (locked.contents().isLeaf() ? "nothing was stored"

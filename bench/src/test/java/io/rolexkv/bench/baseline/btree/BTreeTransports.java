@@ -4,7 +4,7 @@ import java.util.List;
 
 /** The transports every B+tree test runs over; a new transport is one more name here. */
 final class BTreeTransports {
-    static final List<String> NAMES = List.of("loopback");
+    static final List<String> NAMES = List.of("loopback", "tcp");
 
     private BTreeTransports() {
     }
