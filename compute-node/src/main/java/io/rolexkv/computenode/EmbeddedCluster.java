@@ -1,0 +1,97 @@
+package io.rolexkv.computenode;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rolexkv.common.config.ConfigNode;
+import io.rolexkv.common.fabric.FabricLimits;
+import io.rolexkv.common.fabric.FabricServer;
+import io.rolexkv.common.fabric.FabricTransport;
+import io.rolexkv.common.fabric.FabricTransports;
+import io.rolexkv.common.fabric.RegisteredMemory;
+import io.rolexkv.computenode.engine.RolexKVConfig;
+import io.rolexkv.computenode.value.ValueRegionDescriptor;
+import io.rolexkv.rolex.index.IndexLayout;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Memory nodes inside this JVM: each registers the regions the engine needs ({@value IndexLayout#META_REGION},
+ * {@value IndexLayout#LEAVES_REGION}, {@value IndexLayout#TABLES_REGION}, {@value IndexLayout#MODELS_REGION},
+ * {@value ValueRegionDescriptor#REGION_NAME}) as anonymous memory and serves them on one transport. For tests, the
+ * shell's {@code loopback} mode and trying the store on one machine; a real cluster runs memory-node daemons instead.
+ */
+public final class EmbeddedCluster implements AutoCloseable {
+    /** Region sizes of each memory node. */
+    public record Regions(long metaBytes, long leavesBytes, long tablesBytes, long modelsBytes, long valuesBytes) {
+        /** Enough for a few million small keys. */
+        public static final Regions DEFAULT = new Regions(4096, 128L << 20, 16L << 20, 16L << 20, 128L << 20);
+        /** For tests that start many nodes. */
+        public static final Regions SMALL = new Regions(4096, 16L << 20, 4L << 20, 1L << 20, 32L << 20);
+    }
+
+    private final FabricTransport transport;
+    private final List<RegisteredMemory> memories = new ArrayList<>();
+    private final List<FabricServer> servers = new ArrayList<>();
+
+    private EmbeddedCluster(FabricTransport transport) {
+        this.transport = transport;
+    }
+
+    /** Starts {@code memoryNodes} nodes, ids 0.., on a new transport of the named kind. */
+    public static EmbeddedCluster start(String transportName, int memoryNodes, Regions regions) {
+        EmbeddedCluster cluster = new EmbeddedCluster(FabricTransports.create(transportName, FabricLimits.DEFAULT));
+        try {
+            for (int node = 0; node < memoryNodes; node++) {
+                RegisteredMemory memory = new RegisteredMemory(node);
+                cluster.memories.add(memory);
+                memory.allocate(IndexLayout.META_REGION, regions.metaBytes());
+                memory.allocate(IndexLayout.LEAVES_REGION, regions.leavesBytes());
+                memory.allocate(IndexLayout.TABLES_REGION, regions.tablesBytes());
+                memory.allocate(IndexLayout.MODELS_REGION, regions.modelsBytes());
+                memory.allocate(ValueRegionDescriptor.REGION_NAME, regions.valuesBytes());
+                String bind = transportName.equals("loopback") ? "embedded-node-" + node : "127.0.0.1:0";
+                cluster.servers.add(cluster.transport.serve(memory, bind));
+            }
+        } catch (RuntimeException e) {
+            cluster.close();
+            throw e;
+        }
+        return cluster;
+    }
+
+    public FabricTransport transport() {
+        return transport;
+    }
+
+    public List<String> endpoints() {
+        return servers.stream().map(FabricServer::endpoint).toList();
+    }
+
+    public RegisteredMemory memory(int node) {
+        return memories.get(node);
+    }
+
+    public int size() {
+        return memories.size();
+    }
+
+    /** A {@code rolex} engine config object for these nodes (even key split); add or change fields as needed. */
+    public ObjectNode engineConfig() {
+        ObjectNode config = ConfigNode.newObject();
+        config.put("engine_type", RolexKVConfig.ENGINE_TYPE);
+        config.put(RolexKVConfig.TRANSPORT_PROP_NAME, transport.name());
+        ArrayNode nodes = config.putArray(RolexKVConfig.MEMORY_NODES_PROP_NAME);
+        for (String endpoint : endpoints()) {
+            nodes.addObject().put(RolexKVConfig.ENDPOINT_PROP_NAME, endpoint);
+        }
+        return config;
+    }
+
+    @Override
+    public void close() {
+        servers.forEach(FabricServer::close);
+        transport.close();
+        memories.forEach(RegisteredMemory::close);
+    }
+}
