@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
@@ -57,11 +56,11 @@ public final class ConfigNode {
             .build();
     private static final int MAX_FOUND_CHARS = 80;
 
-    private final JsonNode json;
+    private final ObjectNode json;
     private final String path;
     private final Set<String> knownFields = new LinkedHashSet<>();
 
-    private ConfigNode(JsonNode json, String path) {
+    private ConfigNode(ObjectNode json, String path) {
         this.json = json;
         this.path = path;
     }
@@ -92,7 +91,7 @@ public final class ConfigNode {
             throw new ConfigException("wrong type", ROOT_PATH, "source=" + source + " expected=a JSON object found="
                     + describe(json));
         }
-        return new ConfigNode(json, ROOT_PATH);
+        return new ConfigNode((ObjectNode) json, ROOT_PATH);
     }
 
     /** Reads and parses the file at {@code file}; see {@link #parse}. */
@@ -128,6 +127,11 @@ public final class ConfigNode {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("a JSON tree could not be written", e);
         }
+    }
+
+    /** A copy of this node's JSON object, for code that lays values over a config before reading it. */
+    public ObjectNode json() {
+        return json.deepCopy();
     }
 
     /** This node's path in the document: {@code memory_node.regions[2]}; empty for the root. */
@@ -327,7 +331,7 @@ public final class ConfigNode {
         if (!value.isObject()) {
             throw wrongType(name, "object", value);
         }
-        return new ConfigNode(value, fieldPath(name));
+        return new ConfigNode((ObjectNode) value, fieldPath(name));
     }
 
     /** The required array field {@code name}, whose elements must be objects; element paths read {@code name[i]}. */
@@ -351,7 +355,7 @@ public final class ConfigNode {
             if (!element.isObject()) {
                 throw new ConfigException("wrong type", elementPath, "expected=object found=" + describe(element));
             }
-            elements.add(new ConfigNode(element, elementPath));
+            elements.add(new ConfigNode((ObjectNode) element, elementPath));
         }
         return elements;
     }
@@ -393,8 +397,7 @@ public final class ConfigNode {
 
     private JsonNode optional(String name) {
         knownFields.add(name);
-        JsonNode value = json.get(name);
-        return value instanceof MissingNode ? null : value;
+        return json.get(name);
     }
 
     private ConfigException wrongType(String name, String expected, JsonNode found) {

@@ -54,15 +54,7 @@ public final class VerbExecutor {
 
     /** Throws for the first verb of {@code batch} this memory node would refuse. */
     public static void validate(RegisteredMemory memory, FabricLimits limits, DoorbellBatch batch) {
-        if (batch.size() > limits.maxVerbsPerBatch()) {
-            throw new VerbRejectedException(-1, VerbRejectedException.Reason.OVERSIZE_BATCH,
-                    "verbs=" + batch.size() + " max_verbs_per_batch=" + limits.maxVerbsPerBatch());
-        }
-        long bytes = batch.bytesToRead() + batch.bytesToWrite();
-        if (bytes > limits.maxBytesPerBatch()) {
-            throw new VerbRejectedException(-1, VerbRejectedException.Reason.OVERSIZE_BATCH,
-                    "bytes=" + bytes + " max_bytes_per_batch=" + limits.maxBytesPerBatch());
-        }
+        validateSize(limits, batch);
         for (int i = 0; i < batch.size(); i++) {
             long address = batch.address(i);
             if (GlobalAddress.memoryNode(address) != memory.memoryNodeId()) {
@@ -87,6 +79,22 @@ public final class VerbExecutor {
                 throw new VerbRejectedException(i, VerbRejectedException.Reason.UNALIGNED_ATOMIC,
                         batch.describe(i) + " alignment=8");
             }
+        }
+    }
+
+    /**
+     * Throws if {@code batch} as a whole is over {@code limits} (verbs, or bytes read plus written): the batch-level
+     * part of {@link #validate}, which a client may also run before sending a batch too big to put on the wire.
+     */
+    public static void validateSize(FabricLimits limits, DoorbellBatch batch) {
+        if (batch.size() > limits.maxVerbsPerBatch()) {
+            throw new VerbRejectedException(-1, VerbRejectedException.Reason.OVERSIZE_BATCH,
+                    "verbs=" + batch.size() + " max_verbs_per_batch=" + limits.maxVerbsPerBatch());
+        }
+        long bytes = batch.bytesToRead() + batch.bytesToWrite();
+        if (bytes > limits.maxBytesPerBatch()) {
+            throw new VerbRejectedException(-1, VerbRejectedException.Reason.OVERSIZE_BATCH,
+                    "bytes=" + bytes + " max_bytes_per_batch=" + limits.maxBytesPerBatch());
         }
     }
 

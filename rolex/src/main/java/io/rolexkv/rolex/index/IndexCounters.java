@@ -13,13 +13,19 @@ public final class IndexCounters {
     final LongAdder staleLeafTableEntries = new LongAdder();
     final LongAdder splits = new LongAdder();
     final LongAdder insertsRejected = new LongAdder();
+    final LongAdder roomWaits = new LongAdder();
+    final LongAdder refreshes = new LongAdder();
 
+    /**
+     * @param roomWaits writes that found their model's synonym table full and waited for its retraining
+     * @param refreshes model cache reloads after a newer model epoch was seen
+     */
     public record Snapshot(long tornLeafReads, long unknownLinksFollowed, long lockConflicts, long staleLeafTableEntries,
-                           long splits, long insertsRejected) {
+                           long splits, long insertsRejected, long roomWaits, long refreshes) {
     }
 
     public Snapshot snapshot() {
         return new Snapshot(tornLeafReads.sum(), unknownLinksFollowed.sum(), lockConflicts.sum(),
-                staleLeafTableEntries.sum(), splits.sum(), insertsRejected.sum());
+                staleLeafTableEntries.sum(), splits.sum(), insertsRejected.sum(), roomWaits.sum(), refreshes.sum());
     }
 }

@@ -8,7 +8,18 @@ package io.rolexkv.rolex.index;
 public final class IndexFullException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
-    public IndexFullException(String message) {
+    private final boolean retrainingMakesRoom;
+
+    /**
+     * @param retrainingMakesRoom true if the model's synonym table is full (retraining gives it a fresh one), false if
+     *                            the leaf region itself is out of leaves
+     */
+    public IndexFullException(boolean retrainingMakesRoom, String message) {
         super(message);
+        this.retrainingMakesRoom = retrainingMakesRoom;
+    }
+
+    public boolean retrainingMakesRoom() {
+        return retrainingMakesRoom;
     }
 }

@@ -9,6 +9,7 @@ import io.rolexkv.rolex.layout.IndexMetaDescriptor;
 import io.rolexkv.rolex.layout.LeafDescriptor;
 import io.rolexkv.rolex.layout.LeafRegionDescriptor;
 import io.rolexkv.rolex.layout.LeafTableEntry;
+import io.rolexkv.rolex.layout.ModelRecordDescriptor;
 import io.rolexkv.rolex.layout.ModelSetDescriptor;
 import io.rolexkv.rolex.layout.SynonymTableDescriptor;
 import io.rolexkv.rolex.leaf.Leaf;
@@ -38,45 +39,101 @@ final class IndexLoader {
     // ------------------------------------------------------------------ open
 
     static RolexIndex open(FabricConnection connection) {
+        Meta meta = readMeta(connection);
+        IndexLayout layout = new IndexLayout(connection, meta.leafCapacity());
+        IndexGeometry geometry = new IndexGeometry(meta.leafCapacity(), meta.keysPerLeaf(), meta.epsilon(),
+                IndexGeometry.EMPTY_INDEX_LEAVES_DEFAULT, IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT);
+        return new RolexIndex(connection, layout, geometry, reload(connection, layout, null));
+    }
+
+    /** What an opener needs of the meta region. */
+    record Meta(int leafCapacity, int keysPerLeaf, int epsilon, long modelSetOffset, long modelSetBytes, long epoch) {
+    }
+
+    static Meta readMeta(FabricConnection connection) {
+        MemorySegment meta = readBytes(connection, layoutProbe(connection).metaAddress(0), IndexMetaDescriptor.META_BYTES);
+        long magic = WordOrder.getLong(meta, IndexMetaDescriptor.MAGIC_OFFSET);
+        long state = WordOrder.getLong(meta, IndexMetaDescriptor.STATE_OFFSET);
+        if (magic != IndexMetaDescriptor.MAGIC || state != IndexMetaDescriptor.STATE_READY) {
+            throw new IllegalStateException("no index on memory node " + connection.memoryNodeId()
+                    + " (magic=" + Long.toHexString(magic) + " state=" + state + "): create or bulk load one first");
+        }
+        return new Meta(meta.get(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.LEAF_CAPACITY_OFFSET),
+                meta.get(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.KEYS_PER_LEAF_OFFSET),
+                meta.get(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.EPSILON_OFFSET),
+                WordOrder.getLong(meta, IndexMetaDescriptor.MODEL_SET_OFFSET_OFFSET),
+                WordOrder.getLong(meta, IndexMetaDescriptor.MODEL_SET_BYTES_OFFSET),
+                WordOrder.getLong(meta, IndexMetaDescriptor.MODEL_EPOCH_OFFSET));
+    }
+
+    /**
+     * Reads the current model set and builds a cache of it. Models identical to one in {@code previous} (may be
+     * {@code null}) keep its cached tables; only new models' LT, SLT and directory are read.
+     */
+    static ModelCache reload(FabricConnection connection, IndexLayout layout, ModelCache previous) {
         for (int attempt = 0; ; attempt++) {
-            MemorySegment meta = readBytes(connection, layoutProbe(connection).metaAddress(0), IndexMetaDescriptor.META_BYTES);
-            long magic = WordOrder.getLong(meta, IndexMetaDescriptor.MAGIC_OFFSET);
-            long state = WordOrder.getLong(meta, IndexMetaDescriptor.STATE_OFFSET);
-            if (magic != IndexMetaDescriptor.MAGIC || state != IndexMetaDescriptor.STATE_READY) {
-                throw new IllegalStateException("no index on memory node " + connection.memoryNodeId()
-                        + " (magic=" + Long.toHexString(magic) + " state=" + state + "): create or bulk load one first");
-            }
-            int leafCapacity = meta.get(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.LEAF_CAPACITY_OFFSET);
-            int keysPerLeaf = meta.get(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.KEYS_PER_LEAF_OFFSET);
-            IndexLayout layout = new IndexLayout(connection, leafCapacity);
-            long setOffset = WordOrder.getLong(meta, IndexMetaDescriptor.MODEL_SET_OFFSET_OFFSET);
-            long setBytes = WordOrder.getLong(meta, IndexMetaDescriptor.MODEL_SET_BYTES_OFFSET);
-            long epoch = WordOrder.getLong(meta, IndexMetaDescriptor.MODEL_EPOCH_OFFSET);
-            MemorySegment set = readBytes(connection, layout.modelsAddress(setOffset), setBytes);
-            List<IndexModel> models = decodeModelSet(set, epoch);
+            Meta meta = readMeta(connection);
+            MemorySegment set = readBytes(connection, layout.modelsAddress(meta.modelSetOffset()), meta.modelSetBytes());
+            List<IndexModel> models = decodeModelSet(set, meta.epoch());
             if (models == null) {
-                if (attempt < 100) {
+                if (attempt < 1_000) {
                     continue; // a new model set was being published while we read: read the meta again
                 }
                 throw new IllegalStateException("model set on memory node " + connection.memoryNodeId() + " fails its checksum");
             }
-            List<long[]> leafTables = new ArrayList<>(models.size());
-            List<long[]> synonymTables = new ArrayList<>(models.size());
-            long tablesEnd = 0;
-            for (IndexModel model : models) {
-                tablesEnd = Math.max(tablesEnd, Math.max(model.ltOffset() + 8L * model.leafCount(),
-                        model.sltOffset() + SynonymTableDescriptor.TABLE_BYTES));
+            java.util.Map<IndexModel, ModelCache.CachedModel> known = new java.util.HashMap<>();
+            if (previous != null) {
+                for (int m = 0; m < previous.modelCount(); m++) {
+                    known.put(previous.model(m), previous.cachedModel(m));
+                }
             }
-            MemorySegment tables = readBytes(connection, layout.tablesAddress(0), tablesEnd);
+            List<ModelCache.CachedModel> cached = new ArrayList<>(models.size());
+            DoorbellBatch batch = new DoorbellBatch();
+            List<int[]> verbs = new ArrayList<>();
             for (IndexModel model : models) {
-                leafTables.add(words(tables, model.ltOffset(), model.leafCount()));
-                synonymTables.add(words(tables, model.sltOffset(), SynonymTableDescriptor.SLOTS));
+                if (known.containsKey(model)) {
+                    verbs.add(null);
+                    continue;
+                }
+                int lt = batch.read(layout.tablesAddress(model.ltOffset()), 8 * model.leafCount());
+                int slt = batch.read(layout.tablesAddress(model.sltOffset()), SynonymTableDescriptor.TABLE_BYTES);
+                int directory = model.hasDirectory()
+                        ? batch.read(layout.tablesAddress(model.directoryOffset()), 4 * model.leafCount()) : -1;
+                verbs.add(new int[] {lt, slt, directory});
+                if (batch.bytesToRead() > BULK_BYTES_PER_DOORBELL || batch.size() > 1_000) {
+                    cached.addAll(absorbTables(connection.execute(batch), models, verbs, known));
+                    batch = new DoorbellBatch();
+                    verbs.clear();
+                }
             }
-            int epsilon = meta.get(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.EPSILON_OFFSET);
-            IndexGeometry geometry = new IndexGeometry(leafCapacity, keysPerLeaf, epsilon,
-                    IndexGeometry.EMPTY_INDEX_LEAVES_DEFAULT, IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT);
-            return new RolexIndex(connection, layout, geometry, new ModelCache(epoch, models, leafTables, synonymTables));
+            cached.addAll(absorbTables(batch.isEmpty() ? null : connection.execute(batch), models.subList(cached.size(), models.size()), verbs, known));
+            return new ModelCache(meta.epoch(), cached);
         }
+    }
+
+    private static List<ModelCache.CachedModel> absorbTables(BatchResult result, List<IndexModel> models, List<int[]> verbs,
+                                                            java.util.Map<IndexModel, ModelCache.CachedModel> known) {
+        List<ModelCache.CachedModel> out = new ArrayList<>(verbs.size());
+        for (int i = 0; i < verbs.size(); i++) {
+            IndexModel model = models.get(i);
+            int[] verb = verbs.get(i);
+            if (verb == null) {
+                out.add(known.get(model));
+                continue;
+            }
+            MemorySegment lt = result.read(verb[0]);
+            MemorySegment slt = result.read(verb[1]);
+            int[] directory = null;
+            if (verb[2] >= 0) {
+                MemorySegment bytes = result.read(verb[2]);
+                directory = new int[model.leafCount()];
+                for (int leaf = 0; leaf < directory.length; leaf++) {
+                    directory[leaf] = bytes.get(WordOrder.INT_UNALIGNED, 4L * leaf);
+                }
+            }
+            out.add(new ModelCache.CachedModel(model, words(lt, 0, model.leafCount()), words(slt, 0, SynonymTableDescriptor.SLOTS), directory));
+        }
+        return out;
     }
 
     private static IndexLayout layoutProbe(FabricConnection connection) {
@@ -120,7 +177,7 @@ final class IndexLoader {
         set.set(WordOrder.INT_UNALIGNED, ModelSetDescriptor.MAGIC_OFFSET, ModelSetDescriptor.MAGIC);
         set.set(WordOrder.INT_UNALIGNED, ModelSetDescriptor.MODEL_COUNT_OFFSET, models.size());
         WordOrder.putLong(set, ModelSetDescriptor.EPOCH_OFFSET, epoch);
-        set.set(WordOrder.INT_UNALIGNED, ModelSetDescriptor.RECORD_BYTES_OFFSET, io.rolexkv.rolex.layout.ModelRecordDescriptor.RECORD_BYTES);
+        set.set(WordOrder.INT_UNALIGNED, ModelSetDescriptor.RECORD_BYTES_OFFSET, ModelRecordDescriptor.RECORD_BYTES);
         for (int m = 0; m < models.size(); m++) {
             models.get(m).encode(set, ModelSetDescriptor.recordOffset(m));
         }
@@ -163,7 +220,7 @@ final class IndexLoader {
                 lowFences[leaf] = leaf == 0 ? lowKey : keys[firstRank + leaf * perLeaf];
             }
             IndexModel probe = new IndexModel(lowKey, segment.firstKey(), segment.slope(), segment.intercept(), keyCount,
-                    0, leafCount, perLeaf, 0, 0);
+                    0, leafCount, perLeaf, 0, 0, ModelRecordDescriptor.NO_DIRECTORY);
             double worst = 0;
             for (int rank = 0; rank < keyCount; rank++) {
                 worst = Math.max(worst, probe.error(keys[firstRank + rank], rank));
@@ -186,7 +243,7 @@ final class IndexLoader {
         }
         long keyCount = (long) leaves * perLeaf;
         double slope = keyCount / 18446744073709551616.0;
-        IndexModel probe = new IndexModel(0, 0, slope, 0, keyCount, 0, leaves, perLeaf, 0, 0);
+        IndexModel probe = new IndexModel(0, 0, slope, 0, keyCount, 0, leaves, perLeaf, 0, 0, ModelRecordDescriptor.NO_DIRECTORY);
         double worst = 0;
         for (int leaf = 1; leaf < leaves; leaf++) {
             long rank = (long) leaf * perLeaf;
@@ -221,7 +278,8 @@ final class IndexLoader {
             long sltOffset = tablesCursor;
             tablesCursor += SynonymTableDescriptor.TABLE_BYTES;
             models.add(new IndexModel(plan.lowKey(), plan.anchorKey(), plan.slope(), plan.intercept(), plan.keyCount(),
-                    ltOffset, plan.leafCount(), geometry.keysPerLeafAtLoad(), plan.maxError(), sltOffset));
+                    ltOffset, plan.leafCount(), geometry.keysPerLeafAtLoad(), plan.maxError(), sltOffset,
+                    ModelRecordDescriptor.NO_DIRECTORY));
             leafCursor += plan.leafCount();
         }
         if (tablesCursor > layout.tablesBytes()) {
@@ -314,18 +372,18 @@ final class IndexLoader {
         metaSegment.set(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.KEYS_PER_LEAF_OFFSET, geometry.keysPerLeafAtLoad());
         WordOrder.putLong(metaSegment, IndexMetaDescriptor.TABLES_USED_OFFSET, tablesCursor);
         metaSegment.set(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.EPSILON_OFFSET, geometry.epsilon());
+        WordOrder.putLong(metaSegment, IndexMetaDescriptor.BUILD_ID_OFFSET, java.util.concurrent.ThreadLocalRandom.current().nextLong());
         WordOrder.putLong(metaSegment, IndexMetaDescriptor.MODELS_USED_OFFSET, modelSet.length);
         publish.write(layout.metaAddress(0), meta);
         publish.writeLong(layout.metaAddress(IndexMetaDescriptor.STATE_OFFSET), IndexMetaDescriptor.STATE_READY);
         connection.execute(publish);
 
-        List<long[]> leafTables = new ArrayList<>(models.size());
-        List<long[]> synonymTables = new ArrayList<>(models.size());
+        List<ModelCache.CachedModel> cached = new ArrayList<>(models.size());
         for (IndexModel model : models) {
-            leafTables.add(words(tablesSegment, model.ltOffset(), model.leafCount()));
-            synonymTables.add(new long[SynonymTableDescriptor.SLOTS]);
+            cached.add(new ModelCache.CachedModel(model, words(tablesSegment, model.ltOffset(), model.leafCount()),
+                    new long[SynonymTableDescriptor.SLOTS], null));
         }
-        return new RolexIndex(connection, layout, geometry, new ModelCache(epoch, models, leafTables, synonymTables));
+        return new RolexIndex(connection, layout, geometry, new ModelCache(epoch, cached));
     }
 
     /** Marks the index on the connection's memory node as gone; its space is reused by the next build. */
@@ -364,7 +422,7 @@ final class IndexLoader {
     }
 
     /** Groups large WRITEs into doorbells of at most {@link #BULK_BYTES_PER_DOORBELL} bytes. */
-    private static final class BulkWriter {
+    static final class BulkWriter {
         private final FabricConnection connection;
         private DoorbellBatch batch = new DoorbellBatch();
 

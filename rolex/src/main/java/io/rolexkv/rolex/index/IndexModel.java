@@ -15,9 +15,15 @@ import java.lang.foreign.MemorySegment;
  * {@code maxError} of one of them, and a range of {@code maxError + 1} around the prediction holds both ranks, hence
  * the leaf that owns {@code k}. Keys outside the training range clamp to the first or last rank. So
  * {@link #firstCandidateLeaf}..{@link #lastCandidateLeaf} always includes the leaf whose fences hold the key.
+ *
+ * <p>A retrained model's leaves hold varying numbers of keys; its leaf rank directory (each leaf's first rank) maps
+ * ranks to leaves instead of {@code keysPerLeaf}. A leaf that held no key at training owns keys between two training
+ * keys at ranks {@code r} and {@code r + 1} and has first rank {@code r + 1}; the range above holds {@code r + 1}, and
+ * the last leaf whose first rank is at most the range's top is at or after that leaf, so it is still a candidate.
+ * Ends clamp to the first and last leaf, so leaves before the first key or after the last one are candidates too.
  */
 public record IndexModel(long lowKey, long anchorKey, double slope, double intercept, long keyCount, long ltOffset,
-                         int leafCount, int keysPerLeaf, int maxError, long sltOffset) {
+                         int leafCount, int keysPerLeaf, int maxError, long sltOffset, long directoryOffset) {
 
     public IndexModel {
         if (keyCount < 0 || leafCount < 1 || keysPerLeaf < 1 || maxError < 0 || !(slope >= 0) || Double.isNaN(intercept)) {
@@ -44,18 +50,46 @@ public record IndexModel(long lowKey, long anchorKey, double slope, double inter
         return high + (value & 1);
     }
 
-    public int firstCandidateLeaf(long key) {
-        return leafOfRank(Math.floor(predictRank(key)) - maxError - 1);
+    public boolean hasDirectory() {
+        return directoryOffset != ModelRecordDescriptor.NO_DIRECTORY;
     }
 
-    public int lastCandidateLeaf(long key) {
-        return leafOfRank(Math.ceil(predictRank(key)) + maxError + 1);
+    /**
+     * The first leaf that may hold {@code key}.
+     *
+     * @param leafFirstRanks the model's leaf rank directory, or {@code null} if it has none
+     */
+    public int firstCandidateLeaf(long key, int[] leafFirstRanks) {
+        double rank = Math.floor(predictRank(key)) - maxError - 1;
+        if (rank <= 0) {
+            return 0;
+        }
+        long low = (long) Math.min(rank, (double) Math.max(0, keyCount - 1));
+        return leafFirstRanks == null ? (int) Math.min(leafCount - 1, low / keysPerLeaf) : lastLeafStartingAtOrBefore(leafFirstRanks, low);
     }
 
-    private int leafOfRank(double rank) {
-        long lastRank = Math.max(0, keyCount - 1);
-        long clamped = rank <= 0 ? 0 : rank >= lastRank ? lastRank : (long) rank;
-        return (int) Math.min(leafCount - 1, clamped / keysPerLeaf);
+    /** The last leaf that may hold {@code key}; see {@link #firstCandidateLeaf}. */
+    public int lastCandidateLeaf(long key, int[] leafFirstRanks) {
+        double rank = Math.ceil(predictRank(key)) + maxError + 1;
+        if (rank >= keyCount - 1) {
+            return leafCount - 1;
+        }
+        long high = (long) Math.max(0, rank);
+        return leafFirstRanks == null ? (int) Math.min(leafCount - 1, high / keysPerLeaf) : lastLeafStartingAtOrBefore(leafFirstRanks, high);
+    }
+
+    private static int lastLeafStartingAtOrBefore(int[] leafFirstRanks, long rank) {
+        int low = 0;
+        int high = leafFirstRanks.length - 1;
+        while (low < high) {
+            int middle = (low + high + 1) >>> 1;
+            if (Integer.toUnsignedLong(leafFirstRanks[middle]) <= rank) {
+                low = middle;
+            } else {
+                high = middle - 1;
+            }
+        }
+        return low;
     }
 
     /** Absolute error of the prediction for a key whose true rank is {@code rank}. */
@@ -74,6 +108,7 @@ public record IndexModel(long lowKey, long anchorKey, double slope, double inter
         target.set(WordOrder.INT_UNALIGNED, offset + ModelRecordDescriptor.KEYS_PER_LEAF_OFFSET, keysPerLeaf);
         target.set(WordOrder.INT_UNALIGNED, offset + ModelRecordDescriptor.MAX_ERROR_OFFSET, maxError);
         WordOrder.putLong(target, offset + ModelRecordDescriptor.SLT_OFFSET_OFFSET, sltOffset);
+        WordOrder.putLong(target, offset + ModelRecordDescriptor.DIRECTORY_OFFSET_OFFSET, directoryOffset);
     }
 
     public static IndexModel decode(MemorySegment source, long offset) {
@@ -87,6 +122,7 @@ public record IndexModel(long lowKey, long anchorKey, double slope, double inter
                 source.get(WordOrder.INT_UNALIGNED, offset + ModelRecordDescriptor.LEAF_COUNT_OFFSET),
                 source.get(WordOrder.INT_UNALIGNED, offset + ModelRecordDescriptor.KEYS_PER_LEAF_OFFSET),
                 source.get(WordOrder.INT_UNALIGNED, offset + ModelRecordDescriptor.MAX_ERROR_OFFSET),
-                WordOrder.getLong(source, offset + ModelRecordDescriptor.SLT_OFFSET_OFFSET));
+                WordOrder.getLong(source, offset + ModelRecordDescriptor.SLT_OFFSET_OFFSET),
+                WordOrder.getLong(source, offset + ModelRecordDescriptor.DIRECTORY_OFFSET_OFFSET));
     }
 }

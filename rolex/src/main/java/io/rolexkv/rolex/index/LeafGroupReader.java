@@ -169,6 +169,9 @@ final class LeafGroupReader {
                 allValid = false;
                 continue;
             }
+            if (leaf.epoch() > cache.epoch()) {
+                throw new StaleModelsException(); // a retraining regrouped this leaf under newer models
+            }
             group.valid.put(leafKey(read[0]), leaf);
         }
         return allValid;

@@ -1,62 +1,84 @@
 package io.rolexkv.rolex.index;
 
 import io.rolexkv.rolex.layout.LeafTableEntry;
+import io.rolexkv.rolex.layout.ModelRecordDescriptor;
 import io.rolexkv.rolex.layout.SynonymTableDescriptor;
 
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
- * A compute node's cached copy of the index's models: the model parameters, and a snapshot of every model's leaf
- * table (LT) and synonym leaf table (SLT). Shared by every operation of one compute node; thread-safe.
+ * A compute node's cached copy of one model epoch of the index: every model's parameters, and a snapshot of its leaf
+ * table (LT), synonym leaf table (SLT) and, for retrained models, leaf rank directory. Immutable as to which models
+ * there are; the table snapshots are updated in place as operations learn links. Thread-safe.
  *
  * <p>What may be stale and why that is safe: the leaf an LT entry names never changes within a model epoch, so the
  * cache always knows each leaf group's first leaf. Synonym links (an LT entry's synonymSlot, SLT entries) grow as other
  * compute nodes split leaves; the cache learns them from leaf headers ({@code nextLeaf}) as operations meet them and
  * records them here ({@link #learnLink}), and a stale LT entry also shows up as a failed lock CAS, whose returned value
- * refreshes it ({@link #learnLeafTableEntry}). Lock bits are never cached.
+ * refreshes it ({@link #learnLeafTableEntry}). Lock bits are never cached. A new model epoch (retraining) replaces the
+ * cache as a whole; models it did not change keep their snapshots ({@link CachedModel} objects are shared).
  */
 public final class ModelCache {
     private final long epoch;
-    private final IndexModel[] models;
+    private final CachedModel[] models;
     private final long[] lowKeys;
-    private final AtomicLongArray[] leafTables;
-    private final AtomicLongArray[] synonymTables;
 
-    /**
-     * @param leafTables    per model, its LT entries as read (lock bits are dropped)
-     * @param synonymTables per model, its SLT as read (slot 0 the used-slot counter)
-     */
-    public ModelCache(long epoch, List<IndexModel> models, List<long[]> leafTables, List<long[]> synonymTables) {
-        if (models.isEmpty() || models.size() != leafTables.size() || models.size() != synonymTables.size()) {
-            throw new IllegalArgumentException("models=" + models.size() + " leafTables=" + leafTables.size()
-                    + " synonymTables=" + synonymTables.size());
-        }
-        this.epoch = epoch;
-        this.models = models.toArray(IndexModel[]::new);
-        this.lowKeys = new long[this.models.length];
-        this.leafTables = new AtomicLongArray[this.models.length];
-        this.synonymTables = new AtomicLongArray[this.models.length];
-        for (int m = 0; m < this.models.length; m++) {
-            lowKeys[m] = this.models[m].lowKey();
-            if (m > 0 && Long.compareUnsigned(lowKeys[m - 1], lowKeys[m]) >= 0) {
-                throw new IllegalArgumentException("models out of key order at model=" + m);
+    /** One model and its tables as this compute node knows them. */
+    public static final class CachedModel {
+        final IndexModel model;
+        final AtomicLongArray leafTable;
+        final AtomicLongArray synonymTable;
+        final int[] leafFirstRanks;
+
+        /**
+         * @param leafTable      the model's LT entries as read (lock bits are dropped)
+         * @param synonymTable   its SLT as read (slot 0 the used-slot counter)
+         * @param leafFirstRanks its leaf rank directory, or {@code null} if it has none
+         */
+        public CachedModel(IndexModel model, long[] leafTable, long[] synonymTable, int[] leafFirstRanks) {
+            if (leafTable.length != model.leafCount()) {
+                throw new IllegalArgumentException("leafCount=" + model.leafCount() + " leafTable=" + leafTable.length);
             }
-            long[] leafTable = leafTables.get(m);
-            if (leafTable.length != this.models[m].leafCount()) {
-                throw new IllegalArgumentException("model=" + m + " leafCount=" + this.models[m].leafCount()
-                        + " leafTable=" + leafTable.length);
+            if (synonymTable.length != SynonymTableDescriptor.SLOTS) {
+                throw new IllegalArgumentException("synonymTable=" + synonymTable.length);
+            }
+            if (model.hasDirectory() != (leafFirstRanks != null)
+                    || (leafFirstRanks != null && leafFirstRanks.length != model.leafCount())) {
+                throw new IllegalArgumentException("leaf rank directory does not match model: " + model);
             }
             long[] unlocked = new long[leafTable.length];
             for (int i = 0; i < leafTable.length; i++) {
                 unlocked[i] = LeafTableEntry.withoutLock(leafTable[i]);
             }
-            this.leafTables[m] = new AtomicLongArray(unlocked);
-            long[] synonymTable = synonymTables.get(m);
-            if (synonymTable.length != SynonymTableDescriptor.SLOTS) {
-                throw new IllegalArgumentException("model=" + m + " synonymTable=" + synonymTable.length);
+            this.model = model;
+            this.leafTable = new AtomicLongArray(unlocked);
+            this.synonymTable = new AtomicLongArray(synonymTable);
+            this.leafFirstRanks = leafFirstRanks;
+        }
+
+        public IndexModel model() {
+            return model;
+        }
+
+        long bytes() {
+            return ModelRecordDescriptor.RECORD_BYTES + 8L * leafTable.length() + 8L * synonymTable.length()
+                    + (leafFirstRanks == null ? 0 : 4L * leafFirstRanks.length);
+        }
+    }
+
+    public ModelCache(long epoch, List<CachedModel> models) {
+        if (models.isEmpty()) {
+            throw new IllegalArgumentException("a model cache needs at least one model");
+        }
+        this.epoch = epoch;
+        this.models = models.toArray(CachedModel[]::new);
+        this.lowKeys = new long[this.models.length];
+        for (int m = 0; m < this.models.length; m++) {
+            lowKeys[m] = this.models[m].model.lowKey();
+            if (m > 0 && Long.compareUnsigned(lowKeys[m - 1], lowKeys[m]) >= 0) {
+                throw new IllegalArgumentException("models out of key order at model=" + m);
             }
-            this.synonymTables[m] = new AtomicLongArray(synonymTable);
         }
     }
 
@@ -69,6 +91,11 @@ public final class ModelCache {
     }
 
     public IndexModel model(int model) {
+        return models[model].model;
+    }
+
+    /** The cached state of {@code model}, for a refresh that keeps models a new epoch did not change. */
+    public CachedModel cachedModel(int model) {
         return models[model];
     }
 
@@ -87,26 +114,38 @@ public final class ModelCache {
         return low;
     }
 
-    /** The cached LT entry of leaf group {@code leaf} of {@code model}, unlocked. */
-    public long leafTableEntry(int model, int leaf) {
-        return leafTables[model].get(leaf);
+    /** The first leaf group of {@code model} that may hold {@code key}. */
+    public int firstCandidateLeaf(int model, long key) {
+        return models[model].model.firstCandidateLeaf(key, models[model].leafFirstRanks);
     }
 
-    /** Records an LT entry seen remotely (from a failed CAS or a header); the lock bit is dropped. */
-    public void learnLeafTableEntry(int model, int leaf, long entry) {
+    /** The last leaf group of {@code model} that may hold {@code key}. */
+    public int lastCandidateLeaf(int model, long key) {
+        return models[model].model.lastCandidateLeaf(key, models[model].leafFirstRanks);
+    }
+
+    /** The cached LT entry of leaf group {@code leaf} of {@code model}, unlocked. */
+    public long leafTableEntry(int model, int leaf) {
+        return models[model].leafTable.get(leaf);
+    }
+
+    /**
+     * Records an LT entry seen remotely (from a failed CAS); the lock bit is dropped. Returns false if the entry names a
+     * different leaf than the cache: the index was rebuilt or retrained under this cache, which must be refreshed.
+     */
+    public boolean learnLeafTableEntry(int model, int leaf, long entry) {
         long unlocked = LeafTableEntry.withoutLock(entry);
-        long cached = leafTables[model].get(leaf);
-        if (!LeafTableEntry.sameLeaf(cached, unlocked)) {
-            throw new IllegalStateException("LT entry of model=" + model + " leaf=" + leaf + " changed leaf: cached="
-                    + LeafTableEntry.toString(cached) + " seen=" + LeafTableEntry.toString(unlocked)
-                    + " (a new model epoch was published; the cache must be reloaded)");
+        AtomicLongArray leafTable = models[model].leafTable;
+        if (!LeafTableEntry.sameLeaf(leafTable.get(leaf), unlocked)) {
+            return false;
         }
-        leafTables[model].set(leaf, unlocked);
+        leafTable.set(leaf, unlocked);
+        return true;
     }
 
     /** The cached SLT entry at {@code slot} (1..255) of {@code model}; 0 if never learned. */
     public long synonymEntry(int model, int slot) {
-        return synonymTables[model].get(slot);
+        return models[model].synonymTable.get(slot);
     }
 
     /**
@@ -114,29 +153,29 @@ public final class ModelCache {
      * group's LT leaf) is {@code next}: a {@link io.rolexkv.rolex.layout.LeafDescriptor} nextLeaf word (0 for none).
      */
     public void learnLink(int model, int leaf, int fromSlot, long next) {
+        AtomicLongArray leafTable = models[model].leafTable;
+        AtomicLongArray synonymTable = models[model].synonymTable;
         int nextSlot = next == 0 ? LeafTableEntry.NO_SYNONYM : LeafTableEntry.synonymSlot(next);
         if (fromSlot == 0) {
-            long cached = leafTables[model].get(leaf);
-            leafTables[model].set(leaf, LeafTableEntry.withSynonymSlot(cached, nextSlot));
+            leafTable.set(leaf, LeafTableEntry.withSynonymSlot(leafTable.get(leaf), nextSlot));
         } else {
-            long cached = synonymTables[model].get(fromSlot);
-            synonymTables[model].set(fromSlot, LeafTableEntry.withSynonymSlot(cached, nextSlot));
+            synonymTable.set(fromSlot, LeafTableEntry.withSynonymSlot(synonymTable.get(fromSlot), nextSlot));
         }
         if (next != 0) {
-            long known = synonymTables[model].get(nextSlot);
+            long known = synonymTable.get(nextSlot);
             // The entry for the next leaf: its own address; its onward link is learned when its header is read.
             long entry = LeafTableEntry.of(LeafTableEntry.leafRegion(next),
                     known != 0 && LeafTableEntry.sameLeaf(known, next) ? LeafTableEntry.synonymSlot(known) : 0,
                     LeafTableEntry.leafNumber(next));
-            synonymTables[model].set(nextSlot, entry);
+            synonymTable.set(nextSlot, entry);
         }
     }
 
-    /** Bytes this cache holds: model records, LT and SLT snapshots (the figure reported as model cache bytes). */
+    /** Bytes this cache holds: model records, LT and SLT snapshots, directories (reported as model cache bytes). */
     public long bytes() {
-        long bytes = (long) models.length * io.rolexkv.rolex.layout.ModelRecordDescriptor.RECORD_BYTES;
-        for (int m = 0; m < models.length; m++) {
-            bytes += 8L * leafTables[m].length() + 8L * synonymTables[m].length();
+        long bytes = 0;
+        for (CachedModel model : models) {
+            bytes += model.bytes();
         }
         return bytes;
     }

@@ -5,18 +5,23 @@ import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricException;
 import io.rolexkv.common.fabric.WordOrder;
+import io.rolexkv.rolex.layout.IndexMetaDescriptor;
 import io.rolexkv.rolex.layout.LeafRegionDescriptor;
 import io.rolexkv.rolex.layout.LeafTableEntry;
 import io.rolexkv.rolex.layout.SynonymTableDescriptor;
 import io.rolexkv.rolex.leaf.Leaf;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.OptionalLong;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * The ROLEX learned index on one memory node, operated one-sidedly from a compute node: every operation is a few
@@ -68,8 +73,9 @@ public final class RolexIndex {
     private final FabricConnection connection;
     private final IndexLayout layout;
     private final IndexGeometry geometry;
-    private final ModelCache cache;
-    private final LeafGroupReader reader;
+    /** The models this compute node works with, and the reader bound to them; replaced whole by a refresh. */
+    private volatile View view;
+    private volatile long roomWaitNanos;
     private final IndexCounters counters = new IndexCounters();
     private final LeafPool leafPool;
 
@@ -77,19 +83,18 @@ public final class RolexIndex {
         this.connection = connection;
         this.layout = layout;
         this.geometry = geometry;
-        this.cache = cache;
-        this.reader = new LeafGroupReader(layout, cache, counters);
+        this.view = new View(cache, new LeafGroupReader(layout, cache, counters));
         this.leafPool = new LeafPool(geometry.leafAllocationChunk());
     }
 
-    /** Opens the index on the connection's memory node, loading its models, LTs and SLTs into a new cache. */
+    /** Opens the index on the connection's memory node, loading its models, LTs and SLTs into a new v.cache(). */
     public static RolexIndex open(FabricConnection connection) {
         return IndexLoader.open(connection);
     }
 
     /**
      * Builds an index of {@code keys} (strictly increasing, unsigned) and their values on the connection's memory node,
-     * replacing whatever index was there, and returns it opened with a warm cache. Any number of compute nodes may then
+     * replacing whatever index was there, and returns it opened with a warm v.cache(). Any number of compute nodes may then
      * {@link #open} it.
      *
      * @throws IllegalArgumentException for unsorted or duplicate keys (naming the first offending pair), or regions
@@ -113,8 +118,25 @@ public final class RolexIndex {
         return geometry;
     }
 
+    /** The models this compute node currently works with. */
     public ModelCache cache() {
-        return cache;
+        return view.cache();
+    }
+
+    /**
+     * How long a write that finds its model's synonym table full waits for the memory node to retrain the model before
+     * it gives up with {@link IndexFullException}. Zero (the default) when no retrainer runs.
+     */
+    public RolexIndex waitForRoom(java.time.Duration wait) {
+        if (wait.isNegative()) {
+            throw new IllegalArgumentException("room wait=" + wait + " must be >= 0");
+        }
+        this.roomWaitNanos = wait.toNanos();
+        return this;
+    }
+
+    /** One model epoch as cached, with its reader. */
+    record View(ModelCache cache, LeafGroupReader reader) {
     }
 
     public IndexCounters.Snapshot counters() {
@@ -129,32 +151,106 @@ public final class RolexIndex {
 
     /** The value stored under {@code key}, or empty. */
     public OptionalLong get(long key) {
-        int model = cache.modelFor(key);
-        List<LeafGroupReader.Group> groups = candidateGroups(model, key);
-        reader.read(connection, groups);
-        for (LeafGroupReader.Group group : groups) {
-            for (LeafGroupReader.ReadLeaf read : group.chain()) {
-                Leaf leaf = read.leaf();
-                if (leaf.owns(key)) {
-                    int index = leaf.find(key);
+        return getAll(new long[] {key})[0];
+    }
+
+    /**
+     * The values of {@code keys}, in order: the candidate leaves of all of them in one doorbell (per
+     * {@value #KEYS_PER_DOORBELL} keys), a group shared by several keys read once.
+     */
+    public OptionalLong[] getAll(long[] keys) {
+        OptionalLong[] values = new OptionalLong[keys.length];
+        for (int start = 0; start < keys.length; start += KEYS_PER_DOORBELL) {
+            int from = start;
+            int end = Math.min(keys.length, start + KEYS_PER_DOORBELL);
+            withFreshModels(v -> {
+                Map<Long, LeafGroupReader.Group> groups = new LinkedHashMap<>();
+                for (int i = from; i < end; i++) {
+                    addCandidateGroups(v, groups, keys[i]);
+                }
+                v.reader().read(connection, new ArrayList<>(groups.values()));
+                for (int i = from; i < end; i++) {
+                    values[i] = find(v, groups, keys[i]);
+                }
+                return null;
+            });
+        }
+        return values;
+    }
+
+    /**
+     * Runs {@code operation} on the current models; if it meets signs of a newer model epoch (retraining published new
+     * models), refreshes the cache and runs it again. An operation that throws {@link StaleModelsException} has changed
+     * nothing (it released any lock it held), so running it again is safe.
+     */
+    private <T> T withFreshModels(Function<View, T> operation) {
+        for (int refreshes = 0; ; refreshes++) {
+            View current = view;
+            try {
+                return operation.apply(current);
+            } catch (StaleModelsException stale) {
+                if (refreshes >= MAX_REFRESHES) {
+                    throw new FabricException("the index's models kept changing under " + MAX_REFRESHES
+                            + " refreshes in one operation", stale);
+                }
+                refresh(current);
+            }
+        }
+    }
+
+    /** Refreshes that one operation may need before it gives up (each is a retraining finishing meanwhile). */
+    static final int MAX_REFRESHES = 1_000;
+
+    /**
+     * Reloads the models if the memory node has published a newer epoch than {@code seen}; models the new epoch did not
+     * change keep their cached tables. Concurrent callers share one reload.
+     */
+    private synchronized void refresh(View seen) {
+        if (view != seen) {
+            return; // someone refreshed meanwhile
+        }
+        ModelCache fresh = IndexLoader.reload(connection, layout, seen.cache());
+        if (fresh.epoch() > seen.cache().epoch()) {
+            view = new View(fresh, new LeafGroupReader(layout, fresh, counters));
+            counters.refreshes.increment();
+        }
+    }
+
+    /** Reloads the models now if the memory node has a newer epoch; returns the epoch in use afterwards. */
+    public long refreshModels() {
+        refresh(view);
+        return view.cache().epoch();
+    }
+
+    /** Keys whose candidate groups go in one doorbell: bounded so a batch stays well inside a node's verb limit. */
+    public static final int KEYS_PER_DOORBELL = 256;
+
+    private static void addCandidateGroups(View v, Map<Long, LeafGroupReader.Group> groups, long key) {
+        int model = v.cache().modelFor(key);
+        int last = v.cache().lastCandidateLeaf(model, key);
+        for (int leaf = v.cache().firstCandidateLeaf(model, key); leaf <= last; leaf++) {
+            groups.computeIfAbsent(groupId(model, leaf), id -> new LeafGroupReader.Group(model, (int) (long) id));
+        }
+    }
+
+    private static long groupId(int model, int leaf) {
+        return ((long) model << 32) | leaf;
+    }
+
+    private static OptionalLong find(View v, Map<Long, LeafGroupReader.Group> groups, long key) {
+        int model = v.cache().modelFor(key);
+        int last = v.cache().lastCandidateLeaf(model, key);
+        for (int leaf = v.cache().firstCandidateLeaf(model, key); leaf <= last; leaf++) {
+            for (LeafGroupReader.ReadLeaf read : groups.get(groupId(model, leaf)).chain()) {
+                if (read.leaf().owns(key)) {
+                    int index = read.leaf().find(key);
                     if (index >= 0) {
-                        return OptionalLong.of(leaf.value(index));
+                        return OptionalLong.of(read.leaf().value(index));
                     }
                 }
             }
         }
         return OptionalLong.empty();
-    }
-
-    private List<LeafGroupReader.Group> candidateGroups(int model, long key) {
-        IndexModel indexModel = cache.model(model);
-        int first = indexModel.firstCandidateLeaf(key);
-        int last = indexModel.lastCandidateLeaf(key);
-        List<LeafGroupReader.Group> groups = new ArrayList<>(last - first + 1);
-        for (int leaf = first; leaf <= last; leaf++) {
-            groups.add(new LeafGroupReader.Group(model, leaf));
-        }
-        return groups;
     }
 
     // ------------------------------------------------------------------ writes
@@ -205,7 +301,7 @@ public final class RolexIndex {
      */
     public WriteResult put(long key, long word, Consumer<DoorbellBatch> firstDoorbellExtras) {
         OptionalLong written = OptionalLong.of(word);
-        return modify(key, firstDoorbellExtras, (current, finalDoorbell) -> written);
+        return updateAll(new long[] {key}, new WordUpdate[] {(current, finalDoorbell) -> written}, firstDoorbellExtras)[0];
     }
 
     /** Removes {@code key}; returns whether it was there. Other keys do not move. */
@@ -215,21 +311,66 @@ public final class RolexIndex {
 
     /** Removes {@code key} and returns the word it held, if any. Other keys do not move. */
     public OptionalLong remove(long key) {
-        return modify(key, null, (current, finalDoorbell) -> OptionalLong.empty()).previous();
+        return updateAll(new long[] {key}, new WordUpdate[] {(current, finalDoorbell) -> OptionalLong.empty()}, null)[0].previous();
     }
 
     /** Applies {@code update} to {@code key}'s word under the key's lock: a read-modify-write no other write can split. */
     public WriteResult update(long key, WordUpdate update) {
-        return modify(key, null, update);
+        return updateAll(new long[] {key}, new WordUpdate[] {update}, null)[0];
     }
 
-    private WriteResult modify(long key, Consumer<DoorbellBatch> firstDoorbellExtras, WordUpdate update) {
-        int model = cache.modelFor(key);
-        IndexModel indexModel = cache.model(model);
-        int first = indexModel.firstCandidateLeaf(key);
-        int count = indexModel.lastCandidateLeaf(key) - first + 1;
-        long[] held = new long[count];
-        boolean[] holding = new boolean[count];
+    /**
+     * Applies {@code updates[i]} to {@code keys[i]} for every i, in order (a key repeated ends with its later update),
+     * as one locked write: the leaf groups of all the keys are locked and read in one doorbell and written and
+     * unlocked in the next (per {@value #KEYS_PER_DOORBELL} keys), plus a claim doorbell for each leaf that splits.
+     * Each key's update sees the word the earlier updates of the same call left.
+     *
+     * @throws IndexFullException if a new key finds no room; the keys before it in the same doorbell chunk are not
+     *                            written either (the chunk is all or nothing), earlier chunks are
+     */
+    public WriteResult[] updateAll(long[] keys, WordUpdate[] updates, Consumer<DoorbellBatch> firstDoorbellExtras) {
+        if (keys.length != updates.length) {
+            throw new IllegalArgumentException("keys=" + keys.length + " updates=" + updates.length + " must match");
+        }
+        WriteResult[] results = new WriteResult[keys.length];
+        for (int start = 0; start < keys.length; start += KEYS_PER_DOORBELL) {
+            int end = Math.min(keys.length, start + KEYS_PER_DOORBELL);
+            int from = start;
+            long roomDeadline = System.nanoTime() + roomWaitNanos;
+            for (int waits = 0; ; waits++) {
+                try {
+                    withFreshModels(v -> {
+                        lockedWrite(v, keys, updates, from, end, from == 0 ? firstDoorbellExtras : null, results);
+                        return null;
+                    });
+                    break;
+                } catch (IndexFullException full) {
+                    if (!full.retrainingMakesRoom() || System.nanoTime() > roomDeadline) {
+                        counters.insertsRejected.increment();
+                        throw full;
+                    }
+                    // The model's synonym table is full; its retraining (on the memory node) will make room.
+                    counters.roomWaits.increment();
+                    backOff(Math.min(waits + 4, 9));
+                    refresh(view);
+                }
+            }
+        }
+        return results;
+    }
+
+    /** One locked write of {@code keys[start, end)}: lock and read every candidate group, apply, write, unlock. */
+    private void lockedWrite(View v, long[] keys, WordUpdate[] updates, int start, int end,
+                             Consumer<DoorbellBatch> firstDoorbellExtras, WriteResult[] results) {
+        TreeMap<Long, LockedGroup> locks = new TreeMap<>();
+        for (int i = start; i < end; i++) {
+            int model = v.cache().modelFor(keys[i]);
+            int last = v.cache().lastCandidateLeaf(model, keys[i]);
+            for (int leaf = v.cache().firstCandidateLeaf(model, keys[i]); leaf <= last; leaf++) {
+                locks.computeIfAbsent(groupId(model, leaf), id -> new LockedGroup(model, (int) (long) id));
+            }
+        }
+        List<LockedGroup> groups = new ArrayList<>(locks.values());
         long deadline = System.nanoTime() + LOCK_TIMEOUT_NANOS;
         int conflicts = 0;
         boolean extrasSent = false;
@@ -239,105 +380,184 @@ public final class RolexIndex {
                 firstDoorbellExtras.accept(batch);
                 extrasSent = true;
             }
-            int[] casVerbs = new int[count];
-            long[] expected = new long[count];
-            for (int i = 0; i < count; i++) {
-                if (!holding[i]) {
-                    expected[i] = cache.leafTableEntry(model, first + i);
-                    casVerbs[i] = batch.compareAndSwap(layout.leafTableEntryAddress(indexModel, first + i),
-                            expected[i], LeafTableEntry.withLock(expected[i]));
+            // The model epoch, read ahead of the CASes: a writer must never change tables a newer epoch retired.
+            int epochVerb = batch.read(layout.metaAddress(IndexMetaDescriptor.MODEL_EPOCH_OFFSET), Long.BYTES);
+            for (LockedGroup group : groups) {
+                if (!group.holding) {
+                    group.expected = v.cache().leafTableEntry(group.model, group.leaf);
+                    group.casVerb = batch.compareAndSwap(layout.leafTableEntryAddress(v.cache().model(group.model), group.leaf),
+                            group.expected, LeafTableEntry.withLock(group.expected));
                 }
             }
-            List<LeafGroupReader.Group> groups = new ArrayList<>(count);
-            for (int i = 0; i < count; i++) {
-                groups.add(new LeafGroupReader.Group(model, first + i));
+            List<LeafGroupReader.Group> readGroups = new ArrayList<>(groups.size());
+            for (LockedGroup group : groups) {
+                group.read = new LeafGroupReader.Group(group.model, group.leaf);
+                readGroups.add(group.read);
             }
-            List<List<long[]>> reads = reader.appendCachedChains(batch, groups);
+            List<List<long[]>> reads = v.reader().appendCachedChains(batch, readGroups);
             BatchResult result = connection.execute(batch);
             boolean contended = false;
-            for (int i = 0; i < count; i++) {
-                if (holding[i]) {
+            boolean allHeld = true;
+            boolean stale = result.readLong(epochVerb, 0) != v.cache().epoch();
+            for (LockedGroup group : groups) {
+                if (group.holding) {
                     continue;
                 }
-                long old = result.oldValue(casVerbs[i]);
-                if (old == expected[i]) {
-                    holding[i] = true;
-                    held[i] = expected[i];
-                } else {
-                    cache.learnLeafTableEntry(model, first + i, old);
-                    if (LeafTableEntry.isLocked(old)) {
-                        contended = true;
-                    } else {
-                        counters.staleLeafTableEntries.increment();
-                    }
+                long old = result.oldValue(group.casVerb);
+                if (old == group.expected) {
+                    group.holding = true;
+                    group.held = group.expected;
+                    continue;
                 }
+                allHeld = false;
+                if (old == LeafTableEntry.RETIRED || !v.cache().learnLeafTableEntry(group.model, group.leaf, old)) {
+                    stale = true;
+                } else if (LeafTableEntry.isLocked(old)) {
+                    contended = true;
+                } else {
+                    counters.staleLeafTableEntries.increment();
+                }
+            }
+            if (stale) {
+                release(v, groups);
+                throw new StaleModelsException();
             }
             if (contended) {
                 counters.lockConflicts.increment();
-                release(indexModel, first, held, holding);
+                release(v, groups);
                 if (System.nanoTime() > deadline) {
-                    throw new FabricException("could not lock the leaf groups of key=" + Long.toUnsignedString(key)
-                            + " model=" + model + " leaves=[" + first + "," + (first + count - 1) + "] within "
+                    throw new FabricException("could not lock the leaf groups of keys from key="
+                            + Long.toUnsignedString(keys[start]) + " (" + groups.size() + " groups) within "
                             + TimeUnit.NANOSECONDS.toMillis(LOCK_TIMEOUT_NANOS) + " ms: a lock holder may have died");
                 }
                 backOff(++conflicts);
                 continue;
             }
-            if (!allTrue(holding)) {
+            if (!allHeld) {
                 continue; // only stale cache entries: retry those CASes now, keeping the locks we won
             }
-            reader.absorbFirst(groups, result, reads);
-            reader.finish(connection, groups);
-            return applyLocked(indexModel, model, first, held, groups, key, update);
-        }
-    }
-
-    /** Runs {@code update} on the key's leaf, which every lock in {@code held} protects, then writes and unlocks. */
-    private WriteResult applyLocked(IndexModel indexModel, int model, int first, long[] held,
-                                    List<LeafGroupReader.Group> groups, long key, WordUpdate update) {
-        Owner owner = owner(groups, key);
-        Leaf leaf = owner.read.leaf();
-        int index = leaf.find(key);
-        OptionalLong previous = index >= 0 ? OptionalLong.of(leaf.value(index)) : OptionalLong.empty();
-        DoorbellBatch batch = new DoorbellBatch();
-        OptionalLong next;
-        try {
-            next = update.apply(previous, batch);
-        } catch (RuntimeException e) {
-            unlockAfterFailure(indexModel, first, held);
-            throw e;
-        }
-        if (next.isPresent()) {
-            if (index >= 0 || !leaf.isFull()) {
-                leaf.put(key, next.getAsLong());
-                leaf.bumpVersion();
-                batch.write(layout.leafAddress(owner.read.reference()), leaf.encode());
-            } else {
-                split(indexModel, model, first, held, owner, key, next.getAsLong(), batch);
+            try {
+                v.reader().absorbFirst(readGroups, result, reads);
+                v.reader().finish(connection, readGroups);
+            } catch (RuntimeException e) {
+                release(v, groups);
+                throw e;
             }
-        } else if (index >= 0) {
-            leaf.remove(key);
-            leaf.bumpVersion();
-            batch.write(layout.leafAddress(owner.read.reference()), leaf.encode());
+            applyLocked(v, keys, updates, start, end, locks, results);
+            return;
         }
-        unlockAll(batch, indexModel, first, held);
-        connection.execute(batch);
-        return new WriteResult(previous, next);
     }
 
-    private void unlockAfterFailure(IndexModel indexModel, int first, long[] held) {
-        DoorbellBatch unlock = new DoorbellBatch();
-        unlockAll(unlock, indexModel, first, held);
-        connection.execute(unlock);
+    /** A candidate leaf group of a locked write, and the state of its lock. */
+    private static final class LockedGroup {
+        final int model;
+        final int leaf;
+        long expected;
+        int casVerb;
+        boolean holding;
+        long held;
+        LeafGroupReader.Group read;
+        /** The chain as read, then as this write changes it (splits insert leaves). */
+        List<LeafGroupReader.ReadLeaf> chain;
+
+        LockedGroup(int model, int leaf) {
+            this.model = model;
+            this.leaf = leaf;
+        }
     }
 
     /**
-     * Splits the full leaf that owns {@code key} into itself and a new synonym leaf linked right after it, and puts the
-     * key into whichever half owns it. Appends the writes to {@code batch}, new leaf first; updates {@code held} so the
-     * unlock writes the group's LT entry with its new first link.
+     * Applies every update to the leaves the locks protect, then writes the changed leaves and unlocks everything in
+     * one doorbell: the updates' own verbs first, new split leaves as they are made, the changed leaves, the unlocks.
      */
-    private void split(IndexModel indexModel, int model, int first, long[] held, Owner owner, long key, long value,
-                       DoorbellBatch batch) {
+    private void applyLocked(View v, long[] keys, WordUpdate[] updates, int start, int end, TreeMap<Long, LockedGroup> locks,
+                             WriteResult[] results) {
+        for (LockedGroup group : locks.values()) {
+            group.chain = new ArrayList<>(group.read.chain());
+        }
+        DoorbellBatch batch = new DoorbellBatch();
+        Map<Long, LeafGroupReader.ReadLeaf> dirty = new LinkedHashMap<>();
+        List<SplitLink> splits = new ArrayList<>();
+        try {
+            for (int i = start; i < end; i++) {
+                long key = keys[i];
+                LockedGroup group = owningGroup(locks, key);
+                int position = owningPosition(group, key);
+                LeafGroupReader.ReadLeaf owner = group.chain.get(position);
+                Leaf leaf = owner.leaf();
+                int index = leaf.find(key);
+                OptionalLong previous = index >= 0 ? OptionalLong.of(leaf.value(index)) : OptionalLong.empty();
+                OptionalLong next = updates[i].apply(previous, batch);
+                if (next.isPresent()) {
+                    if (index >= 0 || !leaf.isFull()) {
+                        leaf.put(key, next.getAsLong());
+                    } else {
+                        LeafGroupReader.ReadLeaf right = split(v, group, position, batch, splits);
+                        dirty.put(LeafGroupReader.leafKey(right.reference()), right);
+                        (leaf.owns(key) ? leaf : right.leaf()).put(key, next.getAsLong());
+                    }
+                    dirty.put(LeafGroupReader.leafKey(owner.reference()), owner);
+                } else if (index >= 0) {
+                    leaf.remove(key);
+                    dirty.put(LeafGroupReader.leafKey(owner.reference()), owner);
+                }
+                results[i] = new WriteResult(previous, next);
+            }
+        } catch (RuntimeException e) {
+            release(v, locks.values()); // nothing of this chunk was written: its leaves are as they were
+            for (SplitLink split : splits) {
+                leafPool.giveBack(LeafTableEntry.leafNumber(split.next()));
+            }
+            throw e;
+        }
+        for (LeafGroupReader.ReadLeaf changed : dirty.values()) {
+            changed.leaf().bumpVersion();
+            batch.write(layout.leafAddress(changed.reference()), changed.leaf().encode());
+        }
+        for (LockedGroup group : locks.values()) {
+            batch.writeLong(layout.leafTableEntryAddress(v.cache().model(group.model), group.leaf), group.held);
+        }
+        connection.execute(batch);
+        for (SplitLink split : splits) {
+            // Learned only now that the new leaves exist: the cache never names a leaf that was not written.
+            v.cache().learnLink(split.model(), split.leaf(), split.fromSlot(), split.next());
+            v.cache().learnLink(split.model(), split.leaf(), LeafTableEntry.synonymSlot(split.next()), split.nextOfNew());
+        }
+    }
+
+    /** A link a split made: in group {@code leaf} of {@code model}, after the leaf at {@code fromSlot} comes {@code next}. */
+    private record SplitLink(int model, int leaf, int fromSlot, long next, long nextOfNew) {
+    }
+
+    private static LockedGroup owningGroup(TreeMap<Long, LockedGroup> locks, long key) {
+        for (LockedGroup group : locks.values()) {
+            if (owningPosition(group, key) >= 0) {
+                return group;
+            }
+        }
+        throw new IllegalStateException("no leaf among the candidate groups owns key=" + Long.toUnsignedString(key)
+                + ": the model's prediction bound is broken or the fences are corrupt");
+    }
+
+    private static int owningPosition(LockedGroup group, long key) {
+        for (int position = 0; position < group.chain.size(); position++) {
+            if (group.chain.get(position).leaf().owns(key)) {
+                return position;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Splits the full leaf at {@code position} of {@code group}'s chain into itself and a new synonym leaf linked right
+     * after it. Claims a synonym slot (and leaves, when the local pool is empty) in a doorbell of its own, then appends
+     * the new leaf's WRITE and its SLT entry to {@code batch}; the split leaf itself is written later, after them, so no
+     * link to the new leaf is visible before the new leaf is.
+     *
+     * @throws IndexFullException if no slot or leaf can be had; nothing was changed
+     */
+    private LeafGroupReader.ReadLeaf split(View v, LockedGroup group, int position, DoorbellBatch batch, List<SplitLink> splits) {
+        IndexModel indexModel = v.cache().model(group.model);
         DoorbellBatch claim = new DoorbellBatch();
         int slotVerb = claim.fetchAndAdd(layout.synonymUsedAddress(indexModel), 1);
         int chunkVerb = -1;
@@ -355,53 +575,45 @@ public final class RolexIndex {
             if (leafNumber >= 0) {
                 leafPool.giveBack(leafNumber);
             }
-            unlockAfterFailure(indexModel, first, held);
-            counters.insertsRejected.increment();
-            throw new IndexFullException("no room for key=" + Long.toUnsignedString(key) + ": its leaf is full and "
-                    + (leafNumber < 0 ? "the leaf region is full (leaves=" + layout.leafCapacityOfRegion() + ")"
-                    : "model=" + model + " has no free synonym slot (slots=" + SynonymTableDescriptor.USABLE_SLOTS + ")")
+            throw new IndexFullException(leafNumber >= 0, "no room for a new key in model=" + group.model + " leaf group=" + group.leaf
+                    + ": its leaf is full and " + (leafNumber < 0
+                    ? "the leaf region is full (leaves=" + layout.leafCapacityOfRegion() + ")"
+                    : "the model has no free synonym slot (slots=" + SynonymTableDescriptor.USABLE_SLOTS + ")")
                     + "; nothing was stored");
         }
         int slot = (int) slotsUsedBefore + 1;
-        Leaf left = owner.read.leaf();
-        Leaf right = new Leaf(left.capacity());
-        left.splitInto(right);
-        (left.owns(key) ? left : right).put(key, value);
+        LeafGroupReader.ReadLeaf left = group.chain.get(position);
+        Leaf right = new Leaf(left.leaf().capacity());
+        left.leaf().splitInto(right);
         long rightReference = LeafTableEntry.of(IndexLayout.LOCAL_LEAF_REGION, slot, leafNumber);
-        left.setNextLeaf(rightReference);
-        left.bumpVersion();
+        left.leaf().setNextLeaf(rightReference);
         right.bumpVersion();
-        // Order matters: the new leaf and its SLT entry exist before anything links to them.
         batch.write(layout.leafAddress(rightReference), right.encode());
         int afterRight = right.nextLeaf() == 0 ? LeafTableEntry.NO_SYNONYM : LeafTableEntry.synonymSlot(right.nextLeaf());
         batch.writeLong(layout.synonymSlotAddress(indexModel, slot),
                 LeafTableEntry.of(IndexLayout.LOCAL_LEAF_REGION, afterRight, leafNumber));
-        batch.write(layout.leafAddress(owner.read.reference()), left.encode());
-        int leftSlot = owner.read.slot();
+        int leftSlot = left.slot();
         if (leftSlot == 0) {
-            held[owner.groupIndex] = LeafTableEntry.withSynonymSlot(held[owner.groupIndex], slot);
+            group.held = LeafTableEntry.withSynonymSlot(group.held, slot);
         } else {
-            long leftReference = owner.read.reference();
+            long leftReference = left.reference();
             batch.writeLong(layout.synonymSlotAddress(indexModel, leftSlot),
                     LeafTableEntry.of(LeafTableEntry.leafRegion(leftReference), slot, LeafTableEntry.leafNumber(leftReference)));
         }
-        cache.learnLink(model, first + owner.groupIndex, leftSlot, rightReference);
-        cache.learnLink(model, first + owner.groupIndex, slot, right.nextLeaf());
+        splits.add(new SplitLink(group.model, group.leaf, leftSlot, rightReference, right.nextLeaf()));
         counters.splits.increment();
+        LeafGroupReader.ReadLeaf added = new LeafGroupReader.ReadLeaf(rightReference, right);
+        group.chain.add(position + 1, added);
+        return added;
     }
 
-    private void unlockAll(DoorbellBatch batch, IndexModel indexModel, int first, long[] held) {
-        for (int i = 0; i < held.length; i++) {
-            batch.writeLong(layout.leafTableEntryAddress(indexModel, first + i), held[i]);
-        }
-    }
-
-    private void release(IndexModel indexModel, int first, long[] held, boolean[] holding) {
+    /** Writes back every lock of {@code groups} this write holds, unchanged. */
+    private void release(View v, Iterable<LockedGroup> groups) {
         DoorbellBatch batch = new DoorbellBatch();
-        for (int i = 0; i < held.length; i++) {
-            if (holding[i]) {
-                batch.writeLong(layout.leafTableEntryAddress(indexModel, first + i), held[i]);
-                holding[i] = false;
+        for (LockedGroup group : groups) {
+            if (group.holding) {
+                batch.writeLong(layout.leafTableEntryAddress(v.cache().model(group.model), group.leaf), group.expected);
+                group.holding = false;
             }
         }
         if (!batch.isEmpty()) {
@@ -414,31 +626,6 @@ public final class RolexIndex {
         LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(ceilingNanos / 2, ceilingNanos + 1));
     }
 
-    private static boolean allTrue(boolean[] values) {
-        for (boolean value : values) {
-            if (!value) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** The leaf that owns {@code key} among locked groups, and which candidate group it is in. */
-    private record Owner(int groupIndex, LeafGroupReader.ReadLeaf read) {
-    }
-
-    private static Owner owner(List<LeafGroupReader.Group> groups, long key) {
-        for (int g = 0; g < groups.size(); g++) {
-            for (LeafGroupReader.ReadLeaf read : groups.get(g).chain()) {
-                if (read.leaf().owns(key)) {
-                    return new Owner(g, read);
-                }
-            }
-        }
-        throw new IllegalStateException("no leaf among the candidate groups owns key=" + Long.toUnsignedString(key)
-                + ": the model's prediction bound is broken or the fences are corrupt");
-    }
-
     // ------------------------------------------------------------------ scan
 
     /**
@@ -449,25 +636,29 @@ public final class RolexIndex {
         if (limit < 0) {
             throw new IllegalArgumentException("limit=" + limit + " must be >= 0");
         }
+        return withFreshModels(v -> scan(v, from, to, limit));
+    }
+
+    private List<KeyValue> scan(View v, long from, long to, int limit) {
         List<KeyValue> out = new ArrayList<>(Math.min(limit, 1024));
         if (limit == 0 || Long.compareUnsigned(from, to) > 0) {
             return out;
         }
-        int model = cache.modelFor(from);
-        int leaf = cache.model(model).firstCandidateLeaf(from);
+        int model = v.cache().modelFor(from);
+        int leaf = v.cache().firstCandidateLeaf(model, from);
         int groupsPerDoorbell = Math.max(1, Math.min(32, limit / Math.max(1, geometry.keysPerLeafAtLoad()) + 1));
         boolean emitted = false;
         long last = 0;
-        while (out.size() < limit && model < cache.modelCount()) {
+        while (out.size() < limit && model < v.cache().modelCount()) {
             List<LeafGroupReader.Group> groups = new ArrayList<>(groupsPerDoorbell);
-            while (groups.size() < groupsPerDoorbell && model < cache.modelCount()) {
+            while (groups.size() < groupsPerDoorbell && model < v.cache().modelCount()) {
                 groups.add(new LeafGroupReader.Group(model, leaf));
-                if (++leaf == cache.model(model).leafCount()) {
+                if (++leaf == v.cache().model(model).leafCount()) {
                     model++;
                     leaf = 0;
                 }
             }
-            reader.read(connection, groups);
+            v.reader().read(connection, groups);
             for (LeafGroupReader.Group group : groups) {
                 for (LeafGroupReader.ReadLeaf read : group.chain()) {
                     Leaf chainLeaf = read.leaf();
@@ -535,7 +726,7 @@ public final class RolexIndex {
     /** Slots used in {@code model}'s SLT, as the memory node counts them (clamped: failed claims overshoot). */
     public int synonymSlotsUsed(int model) {
         DoorbellBatch batch = new DoorbellBatch();
-        int verb = batch.read(layout.synonymUsedAddress(cache.model(model)), 8);
+        int verb = batch.read(layout.synonymUsedAddress(view.cache().model(model)), 8);
         long used = WordOrder.getLong(connection.execute(batch).read(verb), 0);
         return (int) Math.min(used, SynonymTableDescriptor.USABLE_SLOTS);
     }

@@ -10,17 +10,24 @@ package io.rolexkv.rolex.layout;
  *  | magic      | state      | modelSetOffset | modelSetBytes | modelEpoch  | leafCapacity  | keysPerLeaf |
  *  |  u64       |  u64       |  u64           |  u64          |  u64        |  u32          |  u32        |
  *  +------------+------------+----------------+---------------+-------------+---------------+-------------+
- *   48           56           64          68          128
- *  +------------+------------+-----------+----- ... --+
- *  | tablesUsed | modelsUsed | epsilon   |  reserved  |
- *  |  u64 (FAA) |  u64 (FAA) |  u32      |            |
- *  +------------+------------+-----------+----- ... --+
+ *   48           56           64          72            80            88          96         128
+ *  +------------+------------+-----------+-------------+-------------+-----------+-- ... --+
+ *  | tablesUsed | modelsUsed | epsilon   | retrains    | retrainNanos| buildId   | reserved|
+ *  |  u64 (FAA) |  u64 (ring)|  u32      |  u64 (FAA)  |  u64 (FAA)  |  u64      |         |
+ *  +------------+------------+-----------+-------------+-------------+-----------+-- ... --+
  * </pre>
  *
  * {@code state} is {@link #STATE_EMPTY} until an index is created or bulk loaded, and is written {@link #STATE_READY}
  * last, after every leaf, table and model it names, so a reader that sees READY finds them all. The model set
  * ({@link ModelSetDescriptor}) lives at {@code modelSetOffset} of the models region; {@code modelEpoch} changes
  * whenever a new model set is published.
+ *
+ * <p>The models region is the circular queue of models (CirQ): each publication writes a whole new model set after
+ * the previous one ({@code modelsUsed} is the write cursor) and wraps to the start when the region's end is near, so
+ * a set is overwritten only long after it was superseded; a reader that raced a wrap finds a bad checksum or epoch and
+ * reads the meta region again. {@code retrains} and {@code retrainNanos} count the memory node's retraining for
+ * everyone to read; {@code buildId} changes with every bulk load or create, so the retrainer knows its free table
+ * space belongs to a dead build.
  */
 public final class IndexMetaDescriptor {
     public static final long MAGIC = 0x3158_4449_584C_4F52L; // "ROLXIDX1" little-endian
@@ -37,6 +44,9 @@ public final class IndexMetaDescriptor {
     public static final int TABLES_USED_OFFSET = 48;
     public static final int MODELS_USED_OFFSET = 56;
     public static final int EPSILON_OFFSET = 64;
+    public static final int RETRAINS_OFFSET = 72;
+    public static final int RETRAIN_NANOS_OFFSET = 80;
+    public static final int BUILD_ID_OFFSET = 88;
     public static final int META_BYTES = 128;
 
     private IndexMetaDescriptor() {

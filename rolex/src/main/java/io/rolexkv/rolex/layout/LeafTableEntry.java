@@ -32,6 +32,11 @@ public final class LeafTableEntry {
     public static final int MAX_LEAF_REGIONS = 1 << LEAF_REGION_BITS;
     public static final int SYNONYM_SLOTS = 1 << SYNONYM_SLOT_BITS;
     public static final long MAX_LEAF_NUMBER = (1L << LEAF_NUMBER_BITS) - 1;
+    /**
+     * What retraining leaves in the LT entries of a model it replaced: locked, and naming no leaf that can exist (leaf
+     * number all ones). A writer whose CAS meets it knows its cached models are out of date.
+     */
+    public static final long RETIRED = -1L;
     /** Means "no next leaf" in {@link #synonymSlot(long)}. */
     public static final int NO_SYNONYM = 0;
 

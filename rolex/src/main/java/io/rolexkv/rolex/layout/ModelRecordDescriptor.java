@@ -10,11 +10,11 @@ package io.rolexkv.rolex.layout;
  *  +------------+------------+------------+------------+------------+------------+
  *  | lowKey     | anchorKey  | slope f64  | intercept  | keyCount   | ltOffset   |
  *  +------------+------------+------------+------------+------------+------------+
- *  48           52           56           60           64
- *  +------------+------------+------------+------------+------------+
- *  | leafCount  | keysPerLeaf| maxError   | reserved   | sltOffset  |
- *  |  u32       |  u32       |  u32       |  u32       |  u64       |
- *  +------------+------------+------------+------------+------------+  72 bytes
+ *  48           52           56           60           64           72
+ *  +------------+------------+------------+------------+------------+-----------------+
+ *  | leafCount  | keysPerLeaf| maxError   | reserved   | sltOffset  | directoryOffset |
+ *  |  u32       |  u32       |  u32       |  u32       |  u64       |  u64 (or -1)    |
+ *  +------------+------------+------------+------------+------------+-----------------+  80 bytes
  * </pre>
  *
  * <ul>
@@ -28,6 +28,10 @@ package io.rolexkv.rolex.layout;
  *       when it was written, so the lookup bound never rests on a trainer's promise.</li>
  *   <li>{@code ltOffset}, {@code sltOffset}: byte offsets in the tables region of the model's LT ({@code leafCount}
  *       entries) and SLT ({@link SynonymTableDescriptor#SLOTS} entries).</li>
+ *   <li>{@code directoryOffset}: -1 when every leaf got {@code keysPerLeaf} ranks (a bulk-loaded or empty model);
+ *       otherwise the offset in the tables region of {@code leafCount} u32 words, the first rank of each leaf (a
+ *       retrained model, whose leaves hold what they held, not a fixed count). A leaf that held no key has the same
+ *       first rank as the leaf after it.</li>
  * </ul>
  */
 public final class ModelRecordDescriptor {
@@ -41,7 +45,9 @@ public final class ModelRecordDescriptor {
     public static final int KEYS_PER_LEAF_OFFSET = 52;
     public static final int MAX_ERROR_OFFSET = 56;
     public static final int SLT_OFFSET_OFFSET = 64;
-    public static final int RECORD_BYTES = 72;
+    public static final int DIRECTORY_OFFSET_OFFSET = 72;
+    public static final int RECORD_BYTES = 80;
+    public static final long NO_DIRECTORY = -1;
 
     private ModelRecordDescriptor() {
     }

@@ -1,0 +1,404 @@
+package io.rolexkv.common.fabric.tcp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.DoorbellBatch;
+import io.rolexkv.common.fabric.FabricLimits;
+import io.rolexkv.common.fabric.GlobalAddress;
+import io.rolexkv.common.fabric.RegionInfo;
+import io.rolexkv.common.fabric.VerbKind;
+import io.rolexkv.common.fabric.VerbRejectedException;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The one codec of the tcp transport: encodes and decodes every frame {@link FrameDescriptor} lays out, for both
+ * ends. Encoders size each frame exactly up front and write it into one buffer from the channel's (pooled, direct)
+ * allocator. Decoders take one whole frame, length field included, and either return what it says or throw
+ * {@link FrameFormatException}: they check every count against the bytes present before they allocate or loop, so
+ * no input makes them throw anything else, allocate more than the frame's own size, or read outside the frame.
+ *
+ * <p>Decoding is strict: reserved operands must be zero, an atomic's length must be 8, and a frame must end exactly
+ * where its last field does. So any frame that decodes re-encodes to the same bytes, which the fuzz tests check.
+ */
+public final class FrameCodec {
+
+    /** What a memory node says first: who it is, what it accepts, what it has registered. */
+    public record Hello(int memoryNodeId, FabricLimits limits, List<RegionInfo> regions) {
+        public Hello {
+            regions = List.copyOf(regions);
+        }
+    }
+
+    /**
+     * One decoded REQUEST. A WRITE's payload in {@code batch} is a view of the frame's memory, not a copy: valid only
+     * while the frame is retained and unchanged.
+     */
+    public record Request(long batchId, DoorbellBatch batch) {
+    }
+
+    /** One decoded COMPLETION: the batch ran ({@link Done}) or was refused whole ({@link Refused}). */
+    public sealed interface Completion permits Done, Refused {
+        long batchId();
+    }
+
+    public record Done(long batchId, BatchResult result) implements Completion {
+    }
+
+    public record Refused(long batchId, VerbRejectedException rejection) implements Completion {
+    }
+
+    private FrameCodec() {
+    }
+
+    // ---------------------------------------------------------------------------------------------- every frame
+
+    /**
+     * The whole size (length field included) of the frame whose length field starts at {@code in}'s reader index,
+     * which must have at least {@link FrameDescriptor#LENGTH_FIELD_BYTES} readable bytes. Reads nothing.
+     *
+     * @throws FrameFormatException if the frame is shorter than a header or longer than {@code maxFrameBytes}
+     */
+    public static int frameBytes(ByteBuf in, int maxFrameBytes) throws FrameFormatException {
+        long length = in.getIntLE(in.readerIndex());
+        long frameBytes = FrameDescriptor.LENGTH_FIELD_BYTES + length;
+        if (frameBytes < FrameDescriptor.HEADER_LENGTH) {
+            throw new FrameFormatException("frame_length=" + length + " min=" + (FrameDescriptor.HEADER_LENGTH
+                    - FrameDescriptor.LENGTH_FIELD_BYTES));
+        }
+        if (frameBytes > maxFrameBytes) {
+            throw new FrameFormatException("frame_bytes=" + frameBytes + " max_frame_bytes=" + maxFrameBytes);
+        }
+        return (int) frameBytes;
+    }
+
+    private static ByteBuf startFrame(ByteBufAllocator allocator, long frameBytes, byte type) {
+        if (frameBytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("frame_bytes=" + frameBytes + " exceeds what a frame can carry");
+        }
+        ByteBuf frame = allocator.ioBuffer((int) frameBytes, (int) frameBytes);
+        frame.writeIntLE((int) frameBytes - FrameDescriptor.LENGTH_FIELD_BYTES);
+        frame.writeByte(FrameDescriptor.MAGIC);
+        frame.writeByte(FrameDescriptor.VERSION);
+        frame.writeByte(type);
+        return frame;
+    }
+
+    /**
+     * Appends {@code source}'s bytes with one bulk copy into the frame's memory. Unlike a {@code ByteBuffer} view, this
+     * takes any segment (native, mapped, or a heap segment over any primitive array).
+     */
+    private static void writeSegment(ByteBuf frame, MemorySegment source) {
+        int length = (int) source.byteSize();
+        frame.ensureWritable(length);
+        if (frame.nioBufferCount() == 1) {
+            MemorySegment target = MemorySegment.ofBuffer(frame.nioBuffer(frame.writerIndex(), length));
+            MemorySegment.copy(source, 0, target, 0, length);
+            frame.writerIndex(frame.writerIndex() + length);
+        } else {
+            frame.writeBytes(source.toArray(ValueLayout.JAVA_BYTE));
+        }
+    }
+
+    private static void readHeader(ByteBuf frame, byte expectedType) throws FrameFormatException {
+        require(frame, FrameDescriptor.HEADER_LENGTH, "header");
+        int length = frame.readIntLE();
+        if (length != frame.readableBytes()) {
+            throw new FrameFormatException("frame_length=" + length + " bytes_after_length_field=" + frame.readableBytes());
+        }
+        byte magic = frame.readByte();
+        if (magic != FrameDescriptor.MAGIC) {
+            throw new FrameFormatException("magic=" + hex(magic) + " expected=" + hex(FrameDescriptor.MAGIC));
+        }
+        byte version = frame.readByte();
+        if (version != FrameDescriptor.VERSION) {
+            throw new FrameFormatException("version=" + version + " supported=" + FrameDescriptor.VERSION);
+        }
+        byte type = frame.readByte();
+        if (type != expectedType) {
+            throw new FrameFormatException("frame_type=" + type + " expected=" + expectedType);
+        }
+    }
+
+    private static void require(ByteBuf frame, long bytes, String what) throws FrameFormatException {
+        if (frame.readableBytes() < bytes) {
+            throw new FrameFormatException("truncated field=" + what + " needs=" + bytes + " remaining=" + frame.readableBytes());
+        }
+    }
+
+    private static void requireEnd(ByteBuf frame) throws FrameFormatException {
+        if (frame.isReadable()) {
+            throw new FrameFormatException("trailing_bytes=" + frame.readableBytes());
+        }
+    }
+
+    private static String hex(byte value) {
+        return String.format("0x%02x", value & 0xFF);
+    }
+
+    // ---------------------------------------------------------------------------------------------- HELLO
+
+    /** The HELLO a memory node sends on connect. */
+    public static ByteBuf encodeHello(ByteBufAllocator allocator, int memoryNodeId, FabricLimits limits,
+                                      List<RegionInfo> regions) {
+        List<byte[]> names = new ArrayList<>(regions.size());
+        for (RegionInfo region : regions) {
+            byte[] name = region.name().getBytes(StandardCharsets.UTF_8);
+            if (name.length > FrameDescriptor.MAX_REGION_NAME_BYTES) {
+                throw new IllegalArgumentException("region=" + region.id() + " name_bytes=" + name.length
+                        + " max=" + FrameDescriptor.MAX_REGION_NAME_BYTES);
+            }
+            names.add(name);
+        }
+        ByteBuf frame = startFrame(allocator, FrameDescriptor.helloFrameBytes(regions), FrameDescriptor.TYPE_HELLO);
+        frame.writeIntLE(memoryNodeId);
+        frame.writeIntLE(limits.maxVerbsPerBatch());
+        frame.writeLongLE(limits.maxBytesPerBatch());
+        frame.writeIntLE(regions.size());
+        for (int i = 0; i < regions.size(); i++) {
+            RegionInfo region = regions.get(i);
+            frame.writeIntLE(region.id());
+            frame.writeLongLE(region.length());
+            frame.writeShortLE(names.get(i).length);
+            frame.writeBytes(names.get(i));
+        }
+        return frame;
+    }
+
+    /** Decodes a HELLO; the region list must be in id order starting at 0, as {@code RegisteredMemory} numbers it. */
+    public static Hello decodeHello(ByteBuf frame) throws FrameFormatException {
+        readHeader(frame, FrameDescriptor.TYPE_HELLO);
+        require(frame, FrameDescriptor.HELLO_REGIONS_OFFSET - FrameDescriptor.HEADER_LENGTH, "hello");
+        int memoryNodeId = frame.readIntLE();
+        if (memoryNodeId < 0 || memoryNodeId >= GlobalAddress.MAX_MEMORY_NODES) {
+            throw new FrameFormatException("memory_node=" + memoryNodeId + " allowed=[0," + (GlobalAddress.MAX_MEMORY_NODES - 1) + "]");
+        }
+        int maxVerbs = frame.readIntLE();
+        long maxBytes = frame.readLongLE();
+        FabricLimits limits;
+        try {
+            limits = new FabricLimits(maxVerbs, maxBytes);
+        } catch (IllegalArgumentException e) {
+            throw new FrameFormatException("bad limits: " + e.getMessage());
+        }
+        int regionCount = frame.readIntLE();
+        if (regionCount < 0 || regionCount > GlobalAddress.MAX_REGIONS) {
+            throw new FrameFormatException("region_count=" + regionCount + " allowed=[0," + GlobalAddress.MAX_REGIONS + "]");
+        }
+        List<RegionInfo> regions = new ArrayList<>(regionCount);
+        for (int i = 0; i < regionCount; i++) {
+            require(frame, FrameDescriptor.REGION_ENTRY_FIXED_LENGTH, "region " + i);
+            int id = frame.readIntLE();
+            long length = frame.readLongLE();
+            int nameBytes = frame.readUnsignedShortLE();
+            require(frame, nameBytes, "region " + i + " name");
+            String name = frame.readCharSequence(nameBytes, StandardCharsets.UTF_8).toString();
+            if (id != i) {
+                throw new FrameFormatException("region_entry=" + i + " region=" + id + " expected=" + i);
+            }
+            try {
+                regions.add(new RegionInfo(id, name, length));
+            } catch (IllegalArgumentException e) {
+                throw new FrameFormatException("bad region entry=" + i + ": " + e.getMessage());
+            }
+        }
+        requireEnd(frame);
+        return new Hello(memoryNodeId, limits, regions);
+    }
+
+    // ---------------------------------------------------------------------------------------------- REQUEST
+
+    /** The REQUEST that carries {@code batch} under {@code batchId}: {@link FrameDescriptor#requestFrameBytes} bytes. */
+    public static ByteBuf encodeRequest(ByteBufAllocator allocator, long batchId, DoorbellBatch batch) {
+        ByteBuf frame = startFrame(allocator, FrameDescriptor.requestFrameBytes(batch), FrameDescriptor.TYPE_REQUEST);
+        try {
+            frame.writeLongLE(batchId);
+            frame.writeIntLE(batch.size());
+            for (int i = 0; i < batch.size(); i++) {
+                VerbKind kind = batch.kind(i);
+                frame.writeByte(kind.code());
+                frame.writeLongLE(batch.address(i));
+                frame.writeIntLE(batch.length(i));
+                switch (kind) {
+                    case READ -> frame.writeLongLE(0).writeLongLE(0);
+                    case WRITE -> {
+                        frame.writeLongLE(0).writeLongLE(0);
+                        writeSegment(frame, batch.payload(i));
+                    }
+                    case CAS -> frame.writeLongLE(batch.expected(i)).writeLongLE(batch.desired(i));
+                    case FAA -> frame.writeLongLE(batch.delta(i)).writeLongLE(0);
+                }
+            }
+            return frame;
+        } catch (RuntimeException e) {
+            frame.release();
+            throw e;
+        }
+    }
+
+    /**
+     * Decodes a REQUEST. Checks the frame's layout only; whether the verbs are ones the memory node will run
+     * (regions, bounds, alignment, limits) is {@link io.rolexkv.common.fabric.VerbExecutor}'s call.
+     */
+    public static Request decodeRequest(ByteBuf frame) throws FrameFormatException {
+        readHeader(frame, FrameDescriptor.TYPE_REQUEST);
+        require(frame, FrameDescriptor.REQUEST_VERBS_OFFSET - FrameDescriptor.HEADER_LENGTH, "request");
+        long batchId = frame.readLongLE();
+        int verbCount = frame.readIntLE();
+        if (verbCount < 0) {
+            throw new FrameFormatException("verb_count=" + verbCount);
+        }
+        // Every verb has a fixed header, so the count is bounded by the bytes present before anything is built.
+        require(frame, (long) verbCount * FrameDescriptor.VERB_HEADER_LENGTH, "verbs verb_count=" + verbCount);
+        DoorbellBatch batch = new DoorbellBatch();
+        for (int i = 0; i < verbCount; i++) {
+            require(frame, FrameDescriptor.VERB_HEADER_LENGTH, "verb " + i);
+            int code = frame.readUnsignedByte();
+            VerbKind kind = VerbKind.ofCode(code);
+            if (kind == null) {
+                throw new FrameFormatException("verb=" + i + " kind_code=" + code);
+            }
+            long address = frame.readLongLE();
+            int length = frame.readIntLE();
+            long first = frame.readLongLE();
+            long second = frame.readLongLE();
+            if (length < 0) {
+                throw new FrameFormatException("verb=" + i + " kind=" + kind + " length=" + length);
+            }
+            if (kind.isAtomic() && length != Long.BYTES) {
+                throw new FrameFormatException("verb=" + i + " kind=" + kind + " length=" + length + " expected=8");
+            }
+            boolean secondUnused = kind != VerbKind.CAS;
+            boolean firstUnused = !kind.isAtomic();
+            if ((firstUnused && first != 0) || (secondUnused && second != 0)) {
+                throw new FrameFormatException("verb=" + i + " kind=" + kind + " reserved operands first=" + first
+                        + " second=" + second + " must be 0");
+            }
+            switch (kind) {
+                case READ -> batch.read(address, length);
+                case WRITE -> {
+                    require(frame, length, "verb " + i + " payload");
+                    MemorySegment payload = MemorySegment.ofBuffer(frame.nioBuffer(frame.readerIndex(), length));
+                    frame.skipBytes(length);
+                    batch.write(address, payload);
+                }
+                case CAS -> batch.compareAndSwap(address, first, second);
+                case FAA -> batch.fetchAndAdd(address, first);
+            }
+        }
+        requireEnd(frame);
+        return new Request(batchId, batch);
+    }
+
+    // ---------------------------------------------------------------------------------------------- COMPLETION
+
+    /** The DONE completion of {@code batch}: {@link FrameDescriptor#doneFrameBytes} bytes. */
+    public static ByteBuf encodeDone(ByteBufAllocator allocator, long batchId, DoorbellBatch batch, BatchResult result) {
+        ByteBuf frame = startFrame(allocator, FrameDescriptor.doneFrameBytes(batch), FrameDescriptor.TYPE_COMPLETION);
+        frame.writeLongLE(batchId);
+        frame.writeByte(FrameDescriptor.STATUS_DONE);
+        frame.writeIntLE(batch.size());
+        for (int i = 0; i < batch.size(); i++) {
+            if (batch.kind(i).isAtomic()) {
+                frame.writeLongLE(result.oldValue(i));
+            }
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            if (batch.kind(i) == VerbKind.READ) {
+                writeSegment(frame, result.read(i));
+            }
+        }
+        return frame;
+    }
+
+    /** The REFUSED completion that carries {@code rejection} back to the client. */
+    public static ByteBuf encodeRefused(ByteBufAllocator allocator, long batchId, VerbRejectedException rejection) {
+        byte[] detail = rejection.detail().getBytes(StandardCharsets.UTF_8);
+        ByteBuf frame = startFrame(allocator, FrameDescriptor.refusedFrameBytes(detail.length), FrameDescriptor.TYPE_COMPLETION);
+        frame.writeLongLE(batchId);
+        frame.writeByte(FrameDescriptor.STATUS_REFUSED);
+        frame.writeIntLE(rejection.verbIndex());
+        frame.writeByte(rejection.reason().ordinal());
+        frame.writeIntLE(detail.length);
+        frame.writeBytes(detail);
+        return frame;
+    }
+
+    /** The batch id of a COMPLETION frame, so the client can find the batch it completes. Reads nothing. */
+    public static long completionBatchId(ByteBuf frame) throws FrameFormatException {
+        if (frame.readableBytes() < FrameDescriptor.COMPLETION_BODY_OFFSET) {
+            throw new FrameFormatException("truncated completion bytes=" + frame.readableBytes());
+        }
+        return frame.getLongLE(frame.readerIndex() + FrameDescriptor.COMPLETION_BATCH_ID_OFFSET);
+    }
+
+    /**
+     * Decodes the COMPLETION of {@code batch}. A DONE frame must be exactly the size {@code batch} implies; its READ
+     * bytes are copied once into one heap array the result's READ segments share.
+     */
+    public static Completion decodeCompletion(ByteBuf frame, DoorbellBatch batch) throws FrameFormatException {
+        readHeader(frame, FrameDescriptor.TYPE_COMPLETION);
+        require(frame, FrameDescriptor.COMPLETION_BODY_OFFSET - FrameDescriptor.HEADER_LENGTH, "completion");
+        long batchId = frame.readLongLE();
+        byte status = frame.readByte();
+        return switch (status) {
+            case FrameDescriptor.STATUS_DONE -> new Done(batchId, decodeDone(frame, batch));
+            case FrameDescriptor.STATUS_REFUSED -> new Refused(batchId, decodeRefused(frame, batch));
+            default -> throw new FrameFormatException("batch_id=" + batchId + " status=" + status);
+        };
+    }
+
+    private static BatchResult decodeDone(ByteBuf frame, DoorbellBatch batch) throws FrameFormatException {
+        require(frame, Integer.BYTES, "verb count");
+        int verbCount = frame.readIntLE();
+        if (verbCount != batch.size()) {
+            throw new FrameFormatException("completion verb_count=" + verbCount + " batch_verbs=" + batch.size());
+        }
+        long expectedBytes = FrameDescriptor.doneFrameBytes(batch) - FrameDescriptor.DONE_OLD_VALUES_OFFSET;
+        if (frame.readableBytes() != expectedBytes) {
+            throw new FrameFormatException("completion result_bytes=" + frame.readableBytes() + " expected=" + expectedBytes);
+        }
+        int size = batch.size();
+        long[] oldValues = new long[size];
+        for (int i = 0; i < size; i++) {
+            if (batch.kind(i).isAtomic()) {
+                oldValues[i] = frame.readLongLE();
+            }
+        }
+        MemorySegment[] readData = new MemorySegment[size];
+        MemorySegment allReads = MemorySegment.ofArray(new byte[(int) batch.bytesToRead()]);
+        frame.readBytes(allReads.asByteBuffer());
+        long offset = 0;
+        for (int i = 0; i < size; i++) {
+            if (batch.kind(i) == VerbKind.READ) {
+                readData[i] = allReads.asSlice(offset, batch.length(i));
+                offset += batch.length(i);
+            }
+        }
+        return new BatchResult(batch, readData, oldValues);
+    }
+
+    private static VerbRejectedException decodeRefused(ByteBuf frame, DoorbellBatch batch) throws FrameFormatException {
+        require(frame, FrameDescriptor.REFUSED_DETAIL_OFFSET - FrameDescriptor.REFUSED_VERB_INDEX_OFFSET, "refusal");
+        int verbIndex = frame.readIntLE();
+        if (verbIndex < -1 || verbIndex >= batch.size()) {
+            throw new FrameFormatException("refused verb_index=" + verbIndex + " batch_verbs=" + batch.size());
+        }
+        int code = frame.readUnsignedByte();
+        VerbRejectedException.Reason reason = VerbRejectedException.Reason.ofCode(code);
+        if (reason == null) {
+            throw new FrameFormatException("refused reason_code=" + code);
+        }
+        int detailBytes = frame.readIntLE();
+        if (detailBytes != frame.readableBytes()) {
+            throw new FrameFormatException("refused detail_bytes=" + detailBytes + " remaining=" + frame.readableBytes());
+        }
+        String detail = frame.readCharSequence(detailBytes, StandardCharsets.UTF_8).toString();
+        return new VerbRejectedException(verbIndex, reason, detail);
+    }
+}

@@ -1,0 +1,213 @@
+package io.rolexkv.memorynode;
+
+import io.rolexkv.common.config.ByteSize;
+import io.rolexkv.common.fabric.FabricServer;
+import io.rolexkv.common.fabric.FabricTransport;
+import io.rolexkv.common.fabric.FabricTransports;
+import io.rolexkv.common.fabric.RegionInfo;
+import io.rolexkv.common.fabric.RegisteredMemory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A memory node: registers the configured regions (anonymous memory, or files mapped read-write) and serves them to
+ * compute nodes over one transport. Per request it does nothing beyond what a NIC does (the transport's verb
+ * executor); its own CPU is kept for background work, which runs in this process against {@link #memory()}.
+ *
+ * <p>Used two ways: by the {@code rolexkv memory-node} command as a daemon, and embedded (tests, an in-process
+ * cluster), where {@link #transport()} is the transport to connect through (a loopback node is reachable only
+ * through the transport instance that serves it).
+ *
+ * <p>File-mapped regions: each file is locked while the node runs, so two nodes never map the same file; a file
+ * longer than its region is refused rather than silently cut short, and a shorter one grows (new bytes read as zero).
+ * {@link #close()} flushes every mapped region to its file before unmapping it.
+ */
+public final class MemoryNode implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MemoryNode.class);
+
+    private final MemoryNodeConfig config;
+    private final RegisteredMemory memory;
+    private final List<RegionFile> regionFiles;
+    private final FabricTransport transport;
+    private final FabricServer server;
+    private boolean closed;
+
+    /** A region's backing file, held locked for the node's life. */
+    private record RegionFile(Path path, FileChannel channel, FileLock lock) {
+    }
+
+    private MemoryNode(MemoryNodeConfig config, RegisteredMemory memory, List<RegionFile> regionFiles,
+                       FabricTransport transport, FabricServer server) {
+        this.config = config;
+        this.memory = memory;
+        this.regionFiles = regionFiles;
+        this.transport = transport;
+        this.server = server;
+    }
+
+    /**
+     * Registers every region of {@code config} and starts serving them. On failure whatever was set up is released
+     * again before the exception leaves.
+     *
+     * @throws UncheckedIOException  if a region file cannot be created, locked or mapped
+     * @throws IllegalStateException if a region file is in use by another node or is longer than its region
+     * @throws RuntimeException      whatever the transport throws when it cannot serve (for example a port in use)
+     */
+    public static MemoryNode start(MemoryNodeConfig config) {
+        RegisteredMemory memory = new RegisteredMemory(config.memoryNodeId());
+        List<RegionFile> regionFiles = new ArrayList<>();
+        FabricTransport transport = null;
+        try {
+            for (RegionConfig region : config.regions()) {
+                register(config.memoryNodeId(), memory, region, regionFiles);
+            }
+            transport = FabricTransports.create(config.transport(), config.limits());
+            FabricServer server = transport.serve(memory, config.bindEndpoint());
+            LOG.info("memory node serving memory_node={} transport={} endpoint={} regions={} bytes={} max_verbs_per_batch={}"
+                            + " max_bytes_per_batch={}", config.memoryNodeId(), config.transport(), server.endpoint(),
+                    config.regions().size(), ByteSize.format(config.totalBytes()), config.limits().maxVerbsPerBatch(),
+                    config.limits().maxBytesPerBatch());
+            return new MemoryNode(config, memory, regionFiles, transport, server);
+        } catch (RuntimeException | Error e) {
+            if (transport != null) {
+                transport.close();
+            }
+            memory.close();
+            releaseAll(regionFiles);
+            throw e;
+        }
+    }
+
+    private static void register(int memoryNodeId, RegisteredMemory memory, RegionConfig region, List<RegionFile> regionFiles) {
+        if (region.file().isEmpty()) {
+            RegionInfo info = memory.allocate(region.name(), region.bytes());
+            LOG.info("region registered memory_node={} region={} name={} bytes={} size={} backing=anonymous",
+                    memoryNodeId, info.id(), info.name(), info.length(), ByteSize.format(info.length()));
+            return;
+        }
+        Path file = region.file().get();
+        RegionFile regionFile = lock(region.name(), file);
+        regionFiles.add(regionFile);
+        long existingBytes;
+        try {
+            existingBytes = regionFile.channel().size();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the size of region " + region.name() + " file=" + file, e);
+        }
+        if (existingBytes > region.bytes()) {
+            throw new IllegalStateException("region " + region.name() + " file=" + file + " holds bytes=" + existingBytes
+                    + " but the region is bytes=" + region.bytes() + "; a region file never shrinks: give the region"
+                    + " at least " + ByteSize.format(existingBytes) + " or move the file away");
+        }
+        RegionInfo info = memory.mapFile(region.name(), file, region.bytes());
+        LOG.info("region registered memory_node={} region={} name={} bytes={} size={} backing=file file={} existing_bytes={}",
+                memoryNodeId, info.id(), info.name(), info.length(), ByteSize.format(info.length()), file, existingBytes);
+    }
+
+    private static RegionFile lock(String regionName, Path file) {
+        FileChannel channel = null;
+        try {
+            if (file.getParent() != null) {
+                Files.createDirectories(file.getParent());
+            }
+            channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            FileLock lock = channel.tryLock();
+            if (lock == null) {
+                throw new OverlappingFileLockException();
+            }
+            return new RegionFile(file, channel, lock);
+        } catch (OverlappingFileLockException e) {
+            closeQuietly(channel);
+            throw new IllegalStateException("region " + regionName + " file=" + file
+                    + " is in use by another memory node (it holds the file's lock)", e);
+        } catch (IOException e) {
+            closeQuietly(channel);
+            throw new UncheckedIOException("cannot open region " + regionName + " file=" + file + ": " + e, e);
+        }
+    }
+
+    /** What this node was started with. */
+    public MemoryNodeConfig config() {
+        return config;
+    }
+
+    /** The registered regions, for work that runs inside the memory node (retraining, persistence) and for tests. */
+    public RegisteredMemory memory() {
+        return memory;
+    }
+
+    /** What clients pass to {@link FabricTransport#connect}: {@code host:port} with the port actually bound. */
+    public String endpoint() {
+        return server.endpoint();
+    }
+
+    /** The transport serving this node; embedded clients connect through it. */
+    public FabricTransport transport() {
+        return transport;
+    }
+
+    /** Flushes every file-mapped region to its file. */
+    public void flush() {
+        memory.force();
+    }
+
+    /**
+     * Stops serving (open connections break), flushes file-mapped regions, frees the memory and releases the region
+     * files. Idempotent.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            server.close();
+            transport.close();
+            memory.force();
+        } finally {
+            memory.close();
+            releaseAll(regionFiles);
+        }
+        LOG.info("memory node stopped memory_node={} endpoint={} flushed_files={}", config.memoryNodeId(),
+                server.endpoint(), regionFiles.size());
+    }
+
+    private static void releaseAll(List<RegionFile> regionFiles) {
+        for (RegionFile regionFile : regionFiles) {
+            try {
+                regionFile.lock().release();
+            } catch (IOException ignored) {
+                // Closing the channel below releases the lock too.
+            }
+            closeQuietly(regionFile.channel());
+        }
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // Nothing was written through this channel: the mapping holds the data.
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "MemoryNode[memory_node=" + config.memoryNodeId() + " transport=" + config.transport() + " endpoint="
+                + server.endpoint() + "]";
+    }
+}
