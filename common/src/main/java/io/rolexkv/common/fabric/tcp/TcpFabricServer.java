@@ -206,10 +206,11 @@ public final class TcpFabricServer implements FabricServer {
             }
             process(context, frame);
             if (!context.channel().isWritable()) {
-                // The client is not taking its completions as fast as it sends requests: push out what we have and
-                // stop reading until it catches up.
-                context.flush();
+                // The client is not taking its completions as fast as it sends requests: stop reading until it catches
+                // up, then push out what we have. In that order: a flush that drains everything at once fires the
+                // writability change (which turns reading back on) before it returns.
                 stopReading(context);
+                context.flush();
             }
         }
 

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.rolexkv.common.fabric.DoorbellBatch;
+import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricLimits;
 import io.rolexkv.common.fabric.GlobalAddress;
 import io.rolexkv.common.fabric.RegisteredMemory;
@@ -81,5 +82,26 @@ class TcpServerBackPressureTest {
         assertTrue(channel.config().isAutoRead(), "reading must resume once the backlog is answered");
         assertTrue(channel.isOpen());
         channel.finishAndReleaseAll();
+    }
+
+    /**
+     * Over a real socket: a completion bigger than the channel's high water mark makes it unwritable, and the flush
+     * that follows may drain it at once, firing the writability change before the handler returns. Reading must be on
+     * afterwards, or the next request is never read (it once was: the handler stopped reading after that flush).
+     */
+    @Test
+    void aCompletionLargerThanTheWriteBufferLeavesTheServerReading() {
+        TcpSettings settings = new TcpSettings(TcpSettings.CONNECT_TIMEOUT_DEFAULT, java.time.Duration.ofSeconds(5),
+                TcpSettings.IO_THREADS_DEFAULT);
+        try (TcpTransport transport = new TcpTransport(FabricLimits.DEFAULT, settings);
+             FabricConnection connection = transport.connect(server.endpoint(), null)) {
+            for (int round = 0; round < 20; round++) {
+                DoorbellBatch batch = new DoorbellBatch();
+                for (int i = 0; i < 512; i++) {
+                    batch.read(GlobalAddress.of(TcpTestSupport.MEMORY_NODE, 0, 0), 576);
+                }
+                assertEquals(512, connection.execute(batch).size(), "round " + round);
+            }
+        }
     }
 }
