@@ -16,6 +16,7 @@ final class PreparedValue {
     private final ValueAllocator allocator;
     private final EngineConnection connection;
     private DoorbellBatch carrier;
+    private boolean claimAppended;
 
     private PreparedValue(long word, byte[] block, ValueAllocator.Allocation allocation, ValueAllocator allocator,
                           EngineConnection connection) {
@@ -54,13 +55,16 @@ final class PreparedValue {
     /**
      * Appends the block's WRITE, and the chunk claim's FAA if this allocation carries one, to {@code batch}, which must
      * be posted on this value's connection before the word is linked (a put's first doorbell, an update's final one).
+     * Appending again (the index retries its first doorbell after a model refresh) repeats the WRITE, which is
+     * harmless, but never the claim.
      */
     void appendTo(DoorbellBatch batch) {
         if (block == null) {
             return;
         }
         batch.write(allocation.address(), block);
-        if (allocation.claim() != null) {
+        if (allocation.claim() != null && !claimAppended) {
+            claimAppended = true;
             int verb = allocation.appendClaim(batch);
             ValueAllocator.ChunkClaim claim = allocation.claim();
             carrier = batch;

@@ -56,7 +56,9 @@ import java.util.function.UnaryOperator;
  *       ({@link RolexIndex#put(long, long, java.util.function.Consumer)}); when the allocator wants a new spare chunk,
  *       its claim FAA rides there too. The replaced block is retired after the leaf write.</li>
  *   <li>update: 3. Lock and leaf READ; the old block READ under the lock; new block WRITE, leaf WRITE and unlock.</li>
- *   <li>delete: 2. batchGet and batchPut: see {@link #batchGet} and {@link #batchPut}.</li>
+ *   <li>delete: 2. batchGet: per memory node, one doorbell per {@value RolexIndex#KEYS_PER_DOORBELL} keys for the
+ *       leaves, then the blocks packed into as few doorbells as the node takes; batchPut: per node, two doorbells per
+ *       {@value RolexIndex#KEYS_PER_DOORBELL} keys. Memory nodes run in parallel.</li>
  * </ul>
  * A leaf that splits, a lock conflict or a cache miss on a synonym link costs more, as the index documents.
  *
@@ -202,9 +204,9 @@ public final class RolexKV implements BaseKV {
     }
 
     /**
-     * All index lookups of one memory node's keys, then all block READs in as few doorbells as the node's limits allow
-     * (posted together), so a batch of n keys with block values costs the lookups plus about one doorbell per node for
-     * every value, not n.
+     * Per memory node, in parallel: the index lookups of all its keys ({@link RolexIndex#getAll}: one doorbell per
+     * {@value RolexIndex#KEYS_PER_DOORBELL} keys), then every block READ in as few doorbells as the node's limits allow,
+     * posted together. A key asked twice is read once.
      */
     @Override
     public List<Optional<byte[]>> batchGet(long[] keys) {
@@ -238,14 +240,9 @@ public final class RolexKV implements BaseKV {
         }
     }
 
-    /** The words of {@code keys} on one node; empty where absent. */
+    /** The words of {@code keys} on one node, empty where absent: one doorbell per {@value RolexIndex#KEYS_PER_DOORBELL} keys. */
     private static OptionalLong[] lookup(Shard shard, long[] keys) {
-        RolexIndex index = shard.index();
-        OptionalLong[] words = new OptionalLong[keys.length];
-        for (int i = 0; i < keys.length; i++) {
-            words[i] = index.get(keys[i]);
-        }
-        return words;
+        return shard.index().getAll(keys);
     }
 
     /**
@@ -349,8 +346,9 @@ public final class RolexKV implements BaseKV {
 
     /**
      * As if the pairs were put in order: a repeated key keeps its last value (only that one is written). Per memory
-     * node, every new block is written first, in packed doorbells posted together; then each key is linked by the
-     * index, two doorbells a key.
+     * node, in parallel, per {@value RolexIndex#KEYS_PER_DOORBELL} keys: one locked write of the index
+     * ({@link RolexIndex#updateAll}) whose first doorbell also carries the new blocks' WRITEs, so two doorbells link
+     * them all (plus one per leaf that splits). Blocks too large to ride along go first, in packed doorbells of their own.
      */
     @Override
     public void batchPut(long[] keys, List<byte[]> values) {
@@ -385,35 +383,57 @@ public final class RolexKV implements BaseKV {
     }
 
     private void batchPutOnShard(Shard shard, long[] keys, byte[][] values) {
+        for (int start = 0; start < keys.length; start += RolexIndex.KEYS_PER_DOORBELL) {
+            int end = Math.min(keys.length, start + RolexIndex.KEYS_PER_DOORBELL);
+            batchPutChunk(shard, Arrays.copyOfRange(keys, start, end), Arrays.copyOfRange(values, start, end));
+        }
+    }
+
+    /** One locked write of up to {@value RolexIndex#KEYS_PER_DOORBELL} keys: all linked, or (on failure) none. */
+    private void batchPutChunk(Shard shard, long[] keys, byte[][] values) {
         PreparedValue[] prepared = new PreparedValue[keys.length];
-        int linked = 0;
         boolean linking = false;
         try {
-            DoorbellPacker packer = new DoorbellPacker(config.limits());
+            long blockBytes = 0;
             for (int i = 0; i < keys.length; i++) {
                 prepared[i] = shard.values.prepare(keys[i], values[i]);
-                if (prepared[i].hasBlock()) {
-                    prepared[i].appendTo(packer.batchFor(2, prepared[i].writeBytes()));
-                }
+                blockBytes += prepared[i].writeBytes();
             }
-            if (packer.size() > 0) {
+            java.util.function.Consumer<DoorbellBatch> extras = null;
+            if (blockBytes <= config.limits().maxBytesPerBatch() / 4 && keys.length <= config.limits().maxVerbsPerBatch() / 8) {
+                extras = batch -> {
+                    for (PreparedValue value : prepared) {
+                        value.appendTo(batch);
+                    }
+                };
+            } else {
+                DoorbellPacker packer = new DoorbellPacker(config.limits());
+                for (PreparedValue value : prepared) {
+                    if (value.hasBlock()) {
+                        value.appendTo(packer.batchFor(2, value.writeBytes()));
+                    }
+                }
                 packer.execute(shard.connection);
             }
-            RolexIndex index = shard.index();
+            RolexIndex.WordUpdate[] updates = new RolexIndex.WordUpdate[keys.length];
+            for (int i = 0; i < keys.length; i++) {
+                OptionalLong word = OptionalLong.of(prepared[i].word());
+                updates[i] = (current, finalDoorbell) -> word;
+            }
             linking = true;
-            for (; linked < keys.length; linked++) {
-                RolexIndex.WriteResult result = index.put(keys[linked], prepared[linked].word(), null);
-                prepared[linked].linked();
-                retireReplaced(shard, result);
+            RolexIndex.WriteResult[] results = shard.index().updateAll(keys, updates, extras);
+            for (int i = 0; i < keys.length; i++) {
+                prepared[i].linked();
+                retireReplaced(shard, results[i]);
             }
         } catch (RuntimeException e) {
-            if (linking && linked < keys.length) {
-                prepared[linked].failed(e); // the one the index was linking when it failed
-                linked++;
-            }
-            for (int i = linked; i < keys.length; i++) {
-                if (prepared[i] != null) {
-                    prepared[i].unlinked();
+            for (PreparedValue value : prepared) {
+                if (value != null) {
+                    if (linking) {
+                        value.failed(e); // the chunk is all or nothing, unless the fabric failed mid-write
+                    } else {
+                        value.unlinked();
+                    }
                 }
             }
             throw e;
@@ -669,6 +689,8 @@ public final class RolexKV implements BaseKV {
         long stale = 0;
         long splits = 0;
         long rejected = 0;
+        long roomWaits = 0;
+        long refreshes = 0;
         for (Shard shard : shards) {
             IndexCounters.Snapshot counters = shard.index().counters();
             torn += counters.tornLeafReads();
@@ -677,8 +699,10 @@ public final class RolexKV implements BaseKV {
             stale += counters.staleLeafTableEntries();
             splits += counters.splits();
             rejected += counters.insertsRejected();
+            roomWaits += counters.roomWaits();
+            refreshes += counters.refreshes();
         }
-        return new IndexCounters.Snapshot(torn, unknownLinks, conflicts, stale, splits, rejected);
+        return new IndexCounters.Snapshot(torn, unknownLinks, conflicts, stale, splits, rejected, roomWaits, refreshes);
     }
 
     /** Value blocks found reclaimed between a reader's leaf READ and its block READ (and so read again). */

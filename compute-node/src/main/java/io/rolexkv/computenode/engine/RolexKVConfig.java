@@ -51,10 +51,12 @@ import java.util.Set;
  * @param limits          what one doorbell may carry; no more than the memory nodes accept
  * @param valueChunkBytes bytes of values region claimed per FAA, then sub-allocated locally
  * @param reuseGraceMillis how long a replaced or deleted value block waits before its memory is reused
+ * @param roomWaitMillis  how long a write into a model whose synonym table is full waits for the memory node to
+ *                        retrain it before failing with {@link io.rolexkv.rolex.index.IndexFullException}
  */
 public record RolexKVConfig(String transport, List<MemoryNodeRange> memoryNodes, ValueFormat valueFormat,
                             int maxValueBytes, IndexGeometry geometry, FabricLimits limits, long valueChunkBytes,
-                            long reuseGraceMillis) {
+                            long reuseGraceMillis, long roomWaitMillis) {
     public static final String ENGINE_TYPE = "rolex";
 
     public static final String TRANSPORT_PROP_NAME = "transport";
@@ -71,6 +73,10 @@ public record RolexKVConfig(String transport, List<MemoryNodeRange> memoryNodes,
     public static final String REUSE_GRACE_MS_PROP_NAME = "value_reuse_grace_ms";
     public static final long REUSE_GRACE_MS_DEFAULT = 1000;
     public static final long REUSE_GRACE_MS_MAX = 3_600_000;
+    public static final String ROOM_WAIT_MS_PROP_NAME = "index_room_wait_ms";
+    /** No wait: a memory node without a retrainer never makes room, and a write should fail at once. */
+    public static final long ROOM_WAIT_MS_DEFAULT = 0;
+    public static final long ROOM_WAIT_MS_MAX = 3_600_000;
     /** Doorbell bytes a put needs beyond its value: leaf READs and WRITEs of a few groups. */
     static final long DOORBELL_HEADROOM_BYTES = 1 << 20;
 
@@ -145,8 +151,10 @@ public record RolexKVConfig(String transport, List<MemoryNodeRange> memoryNodes,
                     "found=" + config.describe(VALUE_CHUNK_BYTES_PROP_NAME));
         }
         long graceMillis = config.optionalLong(REUSE_GRACE_MS_PROP_NAME, REUSE_GRACE_MS_DEFAULT, 0, REUSE_GRACE_MS_MAX);
+        long roomWaitMillis = config.optionalLong(ROOM_WAIT_MS_PROP_NAME, ROOM_WAIT_MS_DEFAULT, 0, ROOM_WAIT_MS_MAX);
         config.rejectUnknownFields();
-        return new RolexKVConfig(transport, memoryNodes, format, maxValueBytes, geometry, limits, chunkBytes, graceMillis);
+        return new RolexKVConfig(transport, memoryNodes, format, maxValueBytes, geometry, limits, chunkBytes, graceMillis,
+                roomWaitMillis);
     }
 
     private static IndexGeometry geometry(ConfigNode config) {

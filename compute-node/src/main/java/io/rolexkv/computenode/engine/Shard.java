@@ -19,6 +19,7 @@ import io.rolexkv.rolex.index.RolexIndex;
 import io.rolexkv.rolex.layout.IndexMetaDescriptor;
 import io.rolexkv.rolex.model.UnsignedKeys;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -41,13 +42,15 @@ final class Shard {
     final EngineConnection connection;
     final ValueStore values;
     final IndexGeometry geometry;
+    private final Duration roomWait;
     private final long metaAddress;
     private final long valuesHeaderAddress;
     private volatile RolexIndex index;
 
     private Shard(int position, RolexKVConfig.MemoryNodeRange range, EngineConnection connection, ValueStore values,
-                  IndexGeometry geometry, long metaAddress, long valuesHeaderAddress) {
+                  IndexGeometry geometry, Duration roomWait, long metaAddress, long valuesHeaderAddress) {
         this.position = position;
+        this.roomWait = roomWait;
         this.range = range;
         this.connection = connection;
         this.values = values;
@@ -89,10 +92,11 @@ final class Shard {
                         TimeUnit.MILLISECONDS.toNanos(config.reuseGraceMillis()), System::nanoTime);
                 values = new BlockValueStore(config.maxValueBytes(), allocator, connection);
             }
-            Shard shard = new Shard(position, range, connection, values, scaledGeometry(config.geometry(), range, config.memoryNodes().size()),
-                    metaAddress, valuesHeader);
+            Shard shard = new Shard(position, range, connection, values,
+                    scaledGeometry(config.geometry(), range, config.memoryNodes().size()),
+                    Duration.ofMillis(config.roomWaitMillis()), metaAddress, valuesHeader);
             boolean indexReady = shard.hello(config.valueFormat());
-            shard.index = indexReady ? RolexIndex.open(connection) : shard.buildOrAwaitIndex();
+            shard.install(indexReady ? RolexIndex.open(connection) : shard.buildOrAwaitIndex());
             return shard;
         } catch (RuntimeException e) {
             raw.close();
@@ -197,16 +201,20 @@ final class Shard {
         return index;
     }
 
+    private void install(RolexIndex opened) {
+        index = opened.waitForRoom(roomWait);
+    }
+
     /** Replaces the whole index with an empty one, retiring every block the old one linked. */
     void clear() {
         retireAll();
-        index = RolexIndex.createEmpty(connection, geometry);
+        install(RolexIndex.createEmpty(connection, geometry));
     }
 
     /** Replaces the whole index with one bulk loaded from {@code keys} and their {@code words}. */
     void bulkLoad(long[] keys, long[] words) {
         retireAll();
-        index = RolexIndex.bulkLoad(connection, geometry, keys, words);
+        install(RolexIndex.bulkLoad(connection, geometry, keys, words));
     }
 
     /** Retires the block of every key in the index, page by page, ahead of replacing the index. */
