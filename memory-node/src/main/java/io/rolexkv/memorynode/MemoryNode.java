@@ -41,6 +41,7 @@ public final class MemoryNode implements AutoCloseable {
     private final List<RegionFile> regionFiles;
     private final FabricTransport transport;
     private final FabricServer server;
+    private final RetrainService retrainService;
     private boolean closed;
 
     /** A region's backing file, held locked for the node's life. */
@@ -54,6 +55,8 @@ public final class MemoryNode implements AutoCloseable {
         this.regionFiles = regionFiles;
         this.transport = transport;
         this.server = server;
+        this.retrainService = config.retrain().threads() > 0 && RetrainService.hasIndexRegions(memory)
+                ? new RetrainService(memory, config.limits(), config.retrain()) : null;
     }
 
     /**
@@ -138,6 +141,16 @@ public final class MemoryNode implements AutoCloseable {
     }
 
     /** What this node was started with. */
+    /** What the background retrainer has done, or zeros if retraining is off. */
+    public io.rolexkv.rolex.index.Retrainer.Stats retrainStats() {
+        return retrainService == null ? new io.rolexkv.rolex.index.Retrainer.Stats(0, 0, 0, 0) : retrainService.stats();
+    }
+
+    /** CPU seconds the background retrainer has used. */
+    public double retrainCpuSeconds() {
+        return retrainService == null ? 0 : retrainService.cpuSeconds();
+    }
+
     public MemoryNodeConfig config() {
         return config;
     }
@@ -173,6 +186,9 @@ public final class MemoryNode implements AutoCloseable {
         }
         closed = true;
         try {
+            if (retrainService != null) {
+                retrainService.close();
+            }
             server.close();
             transport.close();
             memory.force();

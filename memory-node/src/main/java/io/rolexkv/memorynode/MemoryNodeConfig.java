@@ -57,9 +57,10 @@ import java.util.regex.Pattern;
  * @param limits        what one doorbell batch may hold
  * @param regions       the regions to register, in region-id order
  * @param dataDirectory where file-mapped regions live by default, or empty for anonymous memory
+ * @param retrain       the background retraining of ROLEX models ({@value RetrainSettings#SECTION_NAME} object)
  */
 public record MemoryNodeConfig(int memoryNodeId, String transport, String host, int port, FabricLimits limits,
-                               List<RegionConfig> regions, Optional<Path> dataDirectory) {
+                               List<RegionConfig> regions, Optional<Path> dataDirectory, RetrainSettings retrain) {
     public static final String SECTION_NAME = "memory_node";
 
     public static final String MEMORY_NODE_ID_PROP_NAME = "memory_node_id";
@@ -97,6 +98,7 @@ public record MemoryNodeConfig(int memoryNodeId, String transport, String host, 
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(limits, "limits");
         Objects.requireNonNull(dataDirectory, "dataDirectory");
+        Objects.requireNonNull(retrain, "retrain");
         regions = List.copyOf(regions);
     }
 
@@ -141,10 +143,11 @@ public record MemoryNodeConfig(int memoryNodeId, String transport, String host, 
         List<RegionConfig> listed = section.optionalArray(REGIONS_PROP_NAME)
                 .map(elements -> readRegions(section, elements))
                 .orElse(REGIONS_DEFAULT);
+        RetrainSettings retrain = RetrainSettings.from(section);
         section.rejectUnknownFields();
         List<RegionConfig> regions = dataDirectory.map(directory -> mapUnderDataDirectory(listed, directory)).orElse(listed);
         checkFilesDistinct(section, regions);
-        return new MemoryNodeConfig(memoryNodeId, transport, host, port, limits, regions, dataDirectory);
+        return new MemoryNodeConfig(memoryNodeId, transport, host, port, limits, regions, dataDirectory, retrain);
     }
 
     private static List<RegionConfig> readRegions(ConfigNode section, List<ConfigNode> elements) {
@@ -225,6 +228,7 @@ public record MemoryNodeConfig(int memoryNodeId, String transport, String host, 
         dataDirectory.ifPresent(directory -> section.put(DATA_DIR_PROP_NAME, directory.toString()));
         ArrayNode regionArray = section.putArray(REGIONS_PROP_NAME);
         regions.forEach(region -> regionArray.add(region.toJson()));
+        section.set(RetrainSettings.SECTION_NAME, retrain.toJson());
         ObjectNode root = ConfigNode.newObject();
         root.set(SECTION_NAME, section);
         return root;

@@ -45,7 +45,8 @@ class MemoryNodeTest {
     }
 
     private static MemoryNodeConfig config(String transport, List<RegionConfig> regions, Optional<Path> dataDirectory) {
-        return new MemoryNodeConfig(NODE_ID, transport, "127.0.0.1", 0, FabricLimits.DEFAULT, regions, dataDirectory);
+        return new MemoryNodeConfig(NODE_ID, transport, "127.0.0.1", 0, FabricLimits.DEFAULT, regions, dataDirectory,
+                RetrainSettings.DEFAULT);
     }
 
     private static MemoryNodeConfig persistent(Path directory) {

@@ -30,7 +30,7 @@ import java.util.concurrent.Callable;
 @Command(name = "rolexkv", mixinStandardHelpOptions = true, versionProvider = RolexKvCli.Version.class,
         usageHelpAutoWidth = true,
         description = "A key-value store for RDMA disaggregated memory, indexed by the ROLEX learned index.",
-        subcommands = {MemoryNodeCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {MemoryNodeCommand.class, YcsbCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Run 'rolexkv COMMAND --help' for a command's options."})
 public final class RolexKvCli implements Callable<Integer> {
     @Spec

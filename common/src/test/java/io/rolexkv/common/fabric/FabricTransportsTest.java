@@ -1,6 +1,7 @@
 package io.rolexkv.common.fabric;
 
 import io.rolexkv.common.fabric.loopback.LoopbackTransport;
+import io.rolexkv.common.fabric.rdma.RdmaUnavailableException;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -15,6 +16,10 @@ class FabricTransportsTest {
         for (String name : FabricTransports.NAMES) {
             try (FabricTransport transport = FabricTransports.create(name, FabricLimits.DEFAULT)) {
                 assertEquals(name, transport.name());
+            } catch (RdmaUnavailableException refused) {
+                // No RDMA device or native DiSNI here: refusing with the diagnosis is the rdma transport's contract.
+                assertEquals("rdma", name);
+                assertTrue(refused.getMessage().contains("rdma transport unavailable"), refused.getMessage());
             }
         }
     }

@@ -176,6 +176,7 @@ public final class TcpFabricServer implements FabricServer {
      */
     private final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         private final ArrayDeque<ByteBuf> backlog = new ArrayDeque<>();
+        private boolean draining;
         private boolean refused;
 
         @Override
@@ -201,14 +202,14 @@ public final class TcpFabricServer implements FabricServer {
             }
             if (!backlog.isEmpty() || !context.channel().isWritable()) {
                 backlog.add(frame);
-                stopReading(context);
+                context.channel().config().setAutoRead(false);
                 return;
             }
             process(context, frame);
             if (!context.channel().isWritable()) {
-                // The client is not taking its completions as fast as it sends requests: stop reading until it catches
-                // up, then push out what we have. In that order: a flush that drains everything at once fires the
-                // writability change (which turns reading back on) before it returns.
+                // The client is not taking its completions as fast as it sends requests: stop reading until it
+                // catches up, then push out what we have. In that order: the flush may drain at once and fire the
+                // writability event, which turns reading back on; stopping after it would stop for good.
                 stopReading(context);
                 context.flush();
             }
@@ -250,21 +251,40 @@ public final class TcpFabricServer implements FabricServer {
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext context) {
-            if (context.channel().isWritable() && !refused) {
-                ByteBuf frame;
-                while (context.channel().isWritable() && !refused && (frame = backlog.poll()) != null) {
-                    process(context, frame);
-                }
-                context.flush();
-                if (backlog.isEmpty() && !refused) {
-                    context.channel().config().setAutoRead(true);
-                }
+            if (context.channel().isWritable()) {
+                drainBacklog(context);
             }
             context.fireChannelWritabilityChanged();
         }
 
-        private void stopReading(ChannelHandlerContext context) {
-            context.channel().config().setAutoRead(false);
+        /**
+         * Answers held-back requests while the channel stays writable, then reads again once none are left. A flush
+         * can make the channel writable again from inside this call (the socket took everything); that nested
+         * writability event returns at once and this loop carries on, so the decision to read again is made once,
+         * after the last flush.
+         */
+        private void drainBacklog(ChannelHandlerContext context) {
+            if (draining) {
+                return;
+            }
+            draining = true;
+            try {
+                while (!refused) {
+                    ByteBuf frame;
+                    while (!refused && context.channel().isWritable() && (frame = backlog.poll()) != null) {
+                        process(context, frame);
+                    }
+                    context.flush();
+                    if (backlog.isEmpty() || !context.channel().isWritable()) {
+                        break;
+                    }
+                }
+            } finally {
+                draining = false;
+            }
+            if (!refused && backlog.isEmpty() && context.channel().isWritable()) {
+                context.channel().config().setAutoRead(true);
+            }
         }
 
         @Override
@@ -312,7 +332,7 @@ public final class TcpFabricServer implements FabricServer {
             releaseBacklog();
             LOG.warn("tcp_server closing connection memory_node={} endpoint={} remote={} reason={}",
                     memory.memoryNodeId(), endpoint, context.channel().remoteAddress(), reason);
-            stopReading(context);
+            context.channel().config().setAutoRead(false);
             context.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
             // A peer that does not read could hold that flush forever; it gets a bounded grace period.
             context.executor().schedule(() -> {

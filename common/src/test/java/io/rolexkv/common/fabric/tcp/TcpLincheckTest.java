@@ -91,8 +91,8 @@ public class TcpLincheckTest {
     @Test
     void casFaaAndReadOfOneWordAreLinearizable() {
         new StressOptions()
-                .iterations(20)
-                .invocationsPerIteration(100)
+                .iterations(15)
+                .invocationsPerIteration(80)
                 .threads(3)
                 .actorsPerThread(3)
                 .sequentialSpecification(WordSpecification.class)

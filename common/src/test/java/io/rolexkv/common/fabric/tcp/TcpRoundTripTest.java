@@ -23,6 +23,7 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -132,6 +133,32 @@ class TcpRoundTripTest {
             assertEquals(want.verbIndex(), got.verbIndex(), context);
             assertEquals(want.reason(), got.reason(), context);
             assertEquals(want.detail(), got.detail(), context);
+        }
+    }
+
+    @Test
+    void manyLargeCompletionsInFlightAllArrive() {
+        // 64 batches of 8 x 4 KiB READs in flight: 2 MiB of completions, far past the server's write high-water mark.
+        try (FabricConnection connection = transport.connect(server.endpoint(), null)) {
+            for (int round = 0; round < 5; round++) {
+                List<DoorbellBatch> batches = new ArrayList<>();
+                List<CompletableFuture<BatchResult>> completions = new ArrayList<>();
+                for (int i = 0; i < 64; i++) {
+                    DoorbellBatch batch = new DoorbellBatch();
+                    for (int verb = 0; verb < 8; verb++) {
+                        batch.read(GlobalAddress.of(TcpTestSupport.MEMORY_NODE, 0, 0), 4096);
+                    }
+                    batches.add(batch);
+                    completions.add(connection.post(batch));
+                }
+                byte[] region = TcpTestSupport.bytes(memory, 0);
+                for (int i = 0; i < completions.size(); i++) {
+                    BatchResult result = FabricConnection.await(completions.get(i));
+                    for (int verb = 0; verb < 8; verb++) {
+                        assertArrayEquals(region, result.readBytes(verb), "round=" + round + " batch=" + i);
+                    }
+                }
+            }
         }
     }
 

@@ -1,0 +1,154 @@
+package io.rolexkv.bench.cli;
+
+import io.rolexkv.bench.system.SystemOptions;
+import io.rolexkv.bench.system.SystemUnderTest;
+import io.rolexkv.bench.system.SystemUnderTestFactory;
+import io.rolexkv.bench.ycsb.YcsbReport;
+import io.rolexkv.bench.ycsb.YcsbRunConfig;
+import io.rolexkv.bench.ycsb.YcsbRunner;
+import io.rolexkv.bench.ycsb.YcsbWorkloads;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code ycsb}: runs a YCSB workload (load, then run) against one system and prints YCSB's summary with this project's
+ * figures; {@code --report FILE} also writes them as JSON ({@link YcsbReport}). The defaults finish in seconds on a
+ * laptop: 100,000 records and operations on two threads against the in-process engine.
+ *
+ * <p>Exit codes: 0 when every operation answered OK, 1 when some failed (the report is still written), 2 for a bad
+ * option or a system that cannot start, 3 when a phase could not complete (a client thread or the workload threw).
+ */
+@Command(name = "ycsb", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Runs a YCSB workload (load phase, then run phase) against one system and reports throughput,"
+                + " latency percentiles and fabric costs per operation type.")
+public final class YcsbCommand implements Callable<Integer> {
+    static final int EXIT_OK = 0;
+    static final int EXIT_FAILED_OPERATIONS = 1;
+    static final int EXIT_USAGE = 2;
+    static final int EXIT_RUN_FAILED = 3;
+
+    @Option(names = "--workload", defaultValue = "a", paramLabel = "NAME|FILE",
+            description = "a, b, c, d, e, f (YCSB's core workloads), load (the load phase alone), or a workload file."
+                    + " Default: ${DEFAULT-VALUE}.")
+    String workload;
+
+    @Option(names = "--records", defaultValue = "" + YcsbRunConfig.RECORDS_DEFAULT,
+            description = "Records loaded (YCSB recordcount). Default: ${DEFAULT-VALUE}.")
+    int records;
+
+    @Option(names = "--operations", defaultValue = "" + YcsbRunConfig.OPERATIONS_DEFAULT,
+            description = "Operations in the run phase (YCSB operationcount). Default: ${DEFAULT-VALUE}.")
+    int operations;
+
+    @Option(names = "--threads", defaultValue = "" + YcsbRunConfig.THREADS_DEFAULT,
+            description = "YCSB client threads, sharing one engine. Default: ${DEFAULT-VALUE}.")
+    int threads;
+
+    @Option(names = "--fabric", defaultValue = "loopback", paramLabel = "loopback|tcp",
+            description = "Transport to the memory nodes, for systems that have them. Default: ${DEFAULT-VALUE}.")
+    String fabric;
+
+    @Option(names = "--system", defaultValue = SystemUnderTestFactory.IN_PROCESS, paramLabel = "rolex|btree|rpc|in_process",
+            description = "The store to run against. Default: ${DEFAULT-VALUE}.")
+    String system;
+
+    @Option(names = "--value-size", paramLabel = "BYTES",
+            description = "One field of exactly BYTES bytes per record, stored as the value itself"
+                    + " (rolexkv.value_size). Default: the workload's record (10 fields of 100 bytes).")
+    Integer valueSize;
+
+    @Option(names = "--memory-nodes", split = ",", paramLabel = "HOST:PORT",
+            description = "Running memory nodes to connect to, comma separated. Default: start embedded ones.")
+    List<String> memoryNodes = new ArrayList<>();
+
+    @Option(names = "--report", paramLabel = "FILE", description = "Also write the report as JSON to FILE.")
+    Path report;
+
+    @Option(names = "--bulk-load",
+            description = "Load the records with one bulk load (YCSB still generates them) instead of a put each.")
+    boolean bulkLoad;
+
+    @Option(names = "--progress-interval", defaultValue = "5", paramLabel = "SECONDS",
+            description = "Seconds between progress lines. Default: ${DEFAULT-VALUE}.")
+    int progressSeconds;
+
+    @Option(names = "-p", paramLabel = "NAME=VALUE",
+            description = "A YCSB property passed through, applied last (repeatable), e.g. -p dataintegrity=true"
+                    + " -p insertorder=ordered.")
+    Map<String, String> properties = new LinkedHashMap<>();
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    private final PrintStream out;
+
+    /** A command that prints to standard output. */
+    public YcsbCommand() {
+        this(System.out);
+    }
+
+    /** A command that prints its progress, summaries and figures to {@code out}. */
+    public YcsbCommand(PrintStream out) {
+        this.out = out;
+    }
+
+    @Override
+    public Integer call() {
+        PrintWriter err = spec.commandLine().getErr();
+        YcsbRunConfig config;
+        try {
+            YcsbRunConfig.Builder builder = YcsbRunConfig.builder()
+                    .workload(workload)
+                    .records(records)
+                    .operations(operations)
+                    .threads(threads)
+                    .valueSize(valueSize)
+                    .bulkLoad(bulkLoad)
+                    .progressInterval(Duration.ofSeconds(progressSeconds));
+            properties.forEach(builder::property);
+            config = builder.build();
+        } catch (IllegalArgumentException e) {
+            err.println("ycsb: " + e.getMessage() + " (workloads: " + YcsbWorkloads.NAMES + " or a file)");
+            return EXIT_USAGE;
+        }
+
+        SystemUnderTest systemUnderTest;
+        try {
+            systemUnderTest = SystemUnderTestFactory.open(new SystemOptions(system, fabric, memoryNodes,
+                    config.maxValueBytes(), config.threads()));
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            err.println("ycsb: " + e.getMessage());
+            return EXIT_USAGE;
+        }
+
+        YcsbReport result;
+        try (SystemUnderTest opened = systemUnderTest) {
+            result = new YcsbRunner(config, out).run(opened).report();
+        } catch (RuntimeException e) {
+            err.println("ycsb: the run failed: " + e.getMessage());
+            e.printStackTrace(err);
+            return EXIT_RUN_FAILED;
+        }
+        if (report != null) {
+            result.write(report);
+            out.println("report written to " + report);
+        }
+        return result.failedOperations() == 0 ? EXIT_OK : EXIT_FAILED_OPERATIONS;
+    }
+
+    /** Runs the command on its own (until it is registered as a subcommand of the rolexkv command line). */
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new YcsbCommand()).execute(args));
+    }
+}

@@ -1,0 +1,46 @@
+package io.rolexkv.bench.system;
+
+import java.util.List;
+
+/**
+ * The one place that turns a system name from the command line into a running {@link SystemUnderTest}. Systems whose
+ * engines are not in this build yet are refused with a message saying so, never replaced by another.
+ */
+public final class SystemUnderTestFactory {
+    public static final String ROLEX = "rolex";
+    public static final String BTREE = "btree";
+    public static final String RPC = "rpc";
+    public static final String IN_PROCESS = InProcessSystem.NAME;
+
+    /** The names the command line accepts, in the order the docs list them. */
+    public static final List<String> SYSTEMS = List.of(ROLEX, BTREE, RPC, IN_PROCESS);
+    /** The fabrics systems with memory nodes may use. */
+    public static final List<String> FABRICS = List.of("loopback", "tcp");
+
+    private SystemUnderTestFactory() {
+    }
+
+    /**
+     * Opens the system {@code options} names.
+     *
+     * @throws IllegalArgumentException for an unknown system or fabric, listing the allowed ones
+     * @throws UnsupportedOperationException for a known system whose engine is not available in this build
+     */
+    public static SystemUnderTest open(SystemOptions options) {
+        if (!FABRICS.contains(options.fabric())) {
+            throw new IllegalArgumentException("fabric=" + options.fabric() + " allowed=" + FABRICS);
+        }
+        return switch (options.system()) {
+            case IN_PROCESS -> {
+                if (!options.memoryNodes().isEmpty()) {
+                    throw new IllegalArgumentException("system=" + IN_PROCESS + " runs without memory nodes but"
+                            + " memory_nodes=" + options.memoryNodes() + " were given");
+                }
+                yield new InProcessSystem(options.maxValueBytes());
+            }
+            case ROLEX, BTREE, RPC -> throw new UnsupportedOperationException("system=" + options.system()
+                    + " is not available yet in this build; available=[" + IN_PROCESS + "]");
+            default -> throw new IllegalArgumentException("system=" + options.system() + " allowed=" + SYSTEMS);
+        };
+    }
+}

@@ -1,0 +1,106 @@
+package io.rolexkv.bench.ycsb;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The report of one YCSB run, as {@code --report FILE} writes it: one JSON object with exactly these fields. It
+ * describes the run phase (the load phase for the load-only workload). {@code model_cache_bytes}, {@code retrains}
+ * and {@code memory_node_cpu_seconds} are null for systems that have no such thing (the in-process engine has none;
+ * CPU seconds only exist for memory nodes in separate processes); they are the system's totals when the phase ended.
+ *
+ * @param system               {@code rolex}, {@code btree}, {@code rpc}, {@code in_process}
+ * @param fabric               the transport, or {@code none}
+ * @param workload             the workload's name ({@code a} .. {@code f}, {@code load}) or file
+ * @param records              records loaded ({@code recordcount})
+ * @param operations           operations completed in the reported phase
+ * @param threads              YCSB client threads
+ * @param valueSize            bytes of field data per record
+ * @param throughput           operations per second in the reported phase
+ * @param failedOperations     operations that did not answer OK, plus data integrity failures, as YCSB counted them
+ * @param modelCacheBytes      model state cached on the compute node
+ * @param retrains             retrains completed
+ * @param memoryNodeCpuSeconds CPU used by memory-node processes
+ * @param operationsByType     per YCSB operation name
+ */
+@JsonPropertyOrder({"system", "fabric", "workload", "records", "operations", "threads", "value_size",
+        "throughput_ops_per_s", "failed_operations", "model_cache_bytes", "retrains", "memory_node_cpu_seconds",
+        "operations_by_type"})
+public record YcsbReport(
+        @JsonProperty("system") String system,
+        @JsonProperty("fabric") String fabric,
+        @JsonProperty("workload") String workload,
+        @JsonProperty("records") long records,
+        @JsonProperty("operations") long operations,
+        @JsonProperty("threads") int threads,
+        @JsonProperty("value_size") long valueSize,
+        @JsonProperty("throughput_ops_per_s") double throughput,
+        @JsonProperty("failed_operations") long failedOperations,
+        @JsonProperty("model_cache_bytes") Long modelCacheBytes,
+        @JsonProperty("retrains") Long retrains,
+        @JsonProperty("memory_node_cpu_seconds") Double memoryNodeCpuSeconds,
+        @JsonProperty("operations_by_type") Map<String, OperationReport> operationsByType) {
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    public YcsbReport {
+        operationsByType = Collections.unmodifiableMap(new LinkedHashMap<>(operationsByType));
+    }
+
+    /**
+     * One operation type's figures in the report.
+     *
+     * @param count              operations of the type
+     * @param p50Micros          median latency, microseconds
+     * @param p99Micros          99th percentile latency, microseconds
+     * @param roundTripsPerOp    doorbells per operation
+     * @param bytesReadPerOp     bytes read from memory nodes per operation
+     * @param bytesWrittenPerOp  bytes written to memory nodes per operation
+     */
+    @JsonPropertyOrder({"count", "p50_us", "p99_us", "round_trips_per_op", "bytes_read_per_op", "bytes_written_per_op"})
+    public record OperationReport(
+            @JsonProperty("count") long count,
+            @JsonProperty("p50_us") double p50Micros,
+            @JsonProperty("p99_us") double p99Micros,
+            @JsonProperty("round_trips_per_op") double roundTripsPerOp,
+            @JsonProperty("bytes_read_per_op") double bytesReadPerOp,
+            @JsonProperty("bytes_written_per_op") double bytesWrittenPerOp) {
+
+        static OperationReport of(OperationFigures figures) {
+            return new OperationReport(figures.count(), figures.p50Micros(), figures.p99Micros(),
+                    figures.roundTripsPerOp(), figures.bytesReadPerOp(), figures.bytesWrittenPerOp());
+        }
+    }
+
+    /** This report as indented JSON. */
+    public String toJson() {
+        try {
+            return JSON.writeValueAsString(this);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the YCSB report as JSON", e);
+        }
+    }
+
+    /** Writes {@link #toJson()} to {@code file}, replacing it. */
+    public void write(Path file) {
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
+            Files.writeString(file, toJson() + System.lineSeparator());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the YCSB report to " + file, e);
+        }
+    }
+}

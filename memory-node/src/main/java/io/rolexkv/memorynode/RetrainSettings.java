@@ -1,0 +1,48 @@
+package io.rolexkv.memorynode;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rolexkv.common.config.ConfigNode;
+import io.rolexkv.rolex.layout.SynonymTableDescriptor;
+
+/**
+ * How the memory node retrains ROLEX models in the background ({@code memory_node.retrain}).
+ *
+ * @param threads            background threads retraining; 0 turns retraining off. One thread is the most a
+ *                           memory node's weak CPU should give, and the retrainer is single-threaded by design
+ * @param freeSlots          retrain a model when this many or fewer of its synonym slots are free
+ * @param pollIntervalMillis how often an idle retrainer checks the synonym tables' fill
+ */
+public record RetrainSettings(int threads, int freeSlots, int pollIntervalMillis) {
+    public static final String SECTION_NAME = "retrain";
+    public static final String THREADS_PROP_NAME = "threads";
+    public static final int THREADS_DEFAULT = 1;
+    public static final int THREADS_MAX = 1;
+    public static final String FREE_SLOTS_PROP_NAME = "free_slots";
+    public static final int FREE_SLOTS_DEFAULT = SynonymTableDescriptor.RETRAIN_FREE_SLOTS;
+    public static final String POLL_INTERVAL_MS_PROP_NAME = "poll_interval_ms";
+    public static final int POLL_INTERVAL_MS_DEFAULT = 5;
+
+    public static final RetrainSettings DEFAULT = new RetrainSettings(THREADS_DEFAULT, FREE_SLOTS_DEFAULT, POLL_INTERVAL_MS_DEFAULT);
+
+    /** Reads the optional {@value #SECTION_NAME} object of a memory node section. */
+    static RetrainSettings from(ConfigNode memoryNodeSection) {
+        if (!memoryNodeSection.has(SECTION_NAME)) {
+            return DEFAULT;
+        }
+        ConfigNode section = memoryNodeSection.object(SECTION_NAME);
+        RetrainSettings settings = new RetrainSettings(
+                section.optionalInt(THREADS_PROP_NAME, THREADS_DEFAULT, 0, THREADS_MAX),
+                section.optionalInt(FREE_SLOTS_PROP_NAME, FREE_SLOTS_DEFAULT, 0, SynonymTableDescriptor.USABLE_SLOTS - 1),
+                section.optionalInt(POLL_INTERVAL_MS_PROP_NAME, POLL_INTERVAL_MS_DEFAULT, 1, 60_000));
+        section.rejectUnknownFields();
+        return settings;
+    }
+
+    ObjectNode toJson() {
+        ObjectNode json = ConfigNode.newObject();
+        json.put(THREADS_PROP_NAME, threads);
+        json.put(FREE_SLOTS_PROP_NAME, freeSlots);
+        json.put(POLL_INTERVAL_MS_PROP_NAME, pollIntervalMillis);
+        return json;
+    }
+}
