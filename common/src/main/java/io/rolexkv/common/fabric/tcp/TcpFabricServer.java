@@ -210,7 +210,7 @@ public final class TcpFabricServer implements FabricServer {
                 // The client is not taking its completions as fast as it sends requests: stop reading until it
                 // catches up, then push out what we have. In that order: the flush may drain at once and fire the
                 // writability event, which turns reading back on; stopping after it would stop for good.
-                stopReading(context);
+                context.channel().config().setAutoRead(false);
                 context.flush();
             }
         }
