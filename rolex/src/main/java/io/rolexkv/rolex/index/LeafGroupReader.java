@@ -135,7 +135,7 @@ final class LeafGroupReader {
             List<long[]> pendingReads = new ArrayList<>();
             for (Group group : groups) {
                 long missing = walk(group);
-                if (missing != 0) {
+                if (missing != WALK_COMPLETE) {
                     pendingGroups.add(group);
                     pendingReads.add(new long[] {missing, batch.read(layout.leafAddress(missing), layout.leafBytes())});
                 }
@@ -178,12 +178,19 @@ final class LeafGroupReader {
     }
 
     /**
-     * Walks {@code group} from its first leaf along the links in the valid contents read so far. Returns 0 when the
-     * walk reached the chain's end (the group is complete), else the reference of the first leaf it still needs.
+     * What {@link #walk} returns for a complete group. Not 0: that is the reference of leaf 0 of leaf region 0 (slot 0),
+     * a leaf like any other that may need reading. No reference has the lock bit, so -1 is never one.
+     */
+    static final long WALK_COMPLETE = -1L;
+
+    /**
+     * Walks {@code group} from its first leaf along the links in the valid contents read so far. Returns
+     * {@link #WALK_COMPLETE} when the walk reached the chain's end (the group is complete), else the reference of the
+     * first leaf it still needs.
      */
     private long walk(Group group) {
         if (group.complete) {
-            return 0;
+            return WALK_COMPLETE;
         }
         group.chain.clear();
         long reference = firstReference(group);
@@ -201,7 +208,7 @@ final class LeafGroupReader {
             cache.learnLink(group.model, group.leaf, fromSlot, next);
             if (next == 0) {
                 group.complete = true;
-                return 0;
+                return WALK_COMPLETE;
             }
             fromSlot = LeafTableEntry.synonymSlot(next);
             reference = next;
