@@ -60,9 +60,21 @@ public final class EmbeddedCluster implements AutoCloseable {
 
     /** Starts {@code memoryNodes} nodes, ids 0.., on a new transport of the named kind, each retraining if asked. */
     public static EmbeddedCluster start(String transportName, int memoryNodes, Regions regions, boolean retrain) {
+        List<String> binds = new ArrayList<>();
+        for (int node = 0; node < memoryNodes; node++) {
+            binds.add(transportName.equals(LoopbackTransport.NAME) ? "embedded-node-" + node : "127.0.0.1:0");
+        }
+        return start(transportName, binds, regions, retrain);
+    }
+
+    /**
+     * Starts one node per entry of {@code binds}, ids 0.., served there: names for {@code loopback} (a config's
+     * endpoints, say), {@code host:port} for the others (port 0 for any free one).
+     */
+    public static EmbeddedCluster start(String transportName, List<String> binds, Regions regions, boolean retrain) {
         EmbeddedCluster cluster = new EmbeddedCluster(FabricTransports.create(transportName, FabricLimits.DEFAULT));
         try {
-            for (int node = 0; node < memoryNodes; node++) {
+            for (int node = 0; node < binds.size(); node++) {
                 RegisteredMemory memory = new RegisteredMemory(node);
                 cluster.memories.add(memory);
                 memory.allocate(IndexLayout.META_REGION, regions.metaBytes());
@@ -70,8 +82,7 @@ public final class EmbeddedCluster implements AutoCloseable {
                 memory.allocate(IndexLayout.TABLES_REGION, regions.tablesBytes());
                 memory.allocate(IndexLayout.MODELS_REGION, regions.modelsBytes());
                 memory.allocate(ValueRegionDescriptor.REGION_NAME, regions.valuesBytes());
-                String bind = transportName.equals("loopback") ? "embedded-node-" + node : "127.0.0.1:0";
-                cluster.servers.add(cluster.transport.serve(memory, bind));
+                cluster.servers.add(cluster.transport.serve(memory, binds.get(node)));
                 if (retrain) {
                     cluster.startRetrainer(node, memory);
                 }
