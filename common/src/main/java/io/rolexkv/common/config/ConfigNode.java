@@ -192,6 +192,28 @@ public final class ConfigNode {
         return value.longValue();
     }
 
+    // ---- fractions ---------------------------------------------------------------------------------------------
+
+    /**
+     * A number in {@code (exclusiveMin, max]}, written as a JSON number ({@code 0.75} or {@code 1}): a ratio such as a
+     * load factor, whose natural lower bound is open.
+     */
+    public double optionalDouble(String name, double defaultValue, double exclusiveMin, double max) {
+        JsonNode value = optional(name);
+        if (value == null) {
+            return defaultValue;
+        }
+        if (!value.isNumber()) {
+            throw wrongType(name, "number", value);
+        }
+        double number = value.doubleValue();
+        if (!(number > exclusiveMin && number <= max)) {
+            throw new ConfigException("out of range", fieldPath(name), "found=" + describe(value) + " allowed=("
+                    + exclusiveMin + "," + max + "]");
+        }
+        return number;
+    }
+
     // ---- sizes -------------------------------------------------------------------------------------------------
 
     /** A byte count written as a number ({@code 67108864}) or a string ({@code "64MiB"}); see {@link ByteSize}. */

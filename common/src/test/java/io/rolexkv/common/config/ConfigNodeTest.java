@@ -131,6 +131,17 @@ class ConfigNodeTest {
     }
 
     @Test
+    void fractionsTakeIntegersAndDecimalsWithinAnOpenLowerBound() {
+        ConfigNode node = ConfigNode.parse("{\"a\": 0.5, \"b\": 1, \"zero\": 0, \"big\": 1.25, \"text\": \"0.5\"}", "t");
+        assertEquals(0.5, node.optionalDouble("a", 0.75, 0, 1));
+        assertEquals(1.0, node.optionalDouble("b", 0.75, 0, 1));
+        assertEquals(0.75, node.optionalDouble("absent", 0.75, 0, 1));
+        assertEquals("out of range field=zero found=0 allowed=(0.0,1.0]", failure(() -> node.optionalDouble("zero", 0.75, 0, 1)));
+        assertEquals("out of range field=big found=1.25 allowed=(0.0,1.0]", failure(() -> node.optionalDouble("big", 0.75, 0, 1)));
+        assertEquals("wrong type field=text expected=number found=\"0.5\"", failure(() -> node.optionalDouble("text", 0.75, 0, 1)));
+    }
+
+    @Test
     void badSizeStringNamesTheFormat() {
         ConfigNode node = ConfigNode.parse("{\"a\": {\"bytes\": \"64 MeB\"}}", "t").object("a");
         assertEquals("bad size field=a.bytes found=\"64 MeB\" unit=\"MeB\" expected=" + ByteSize.FORMAT,

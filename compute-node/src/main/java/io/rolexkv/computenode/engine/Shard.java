@@ -1,0 +1,251 @@
+package io.rolexkv.computenode.engine;
+
+import io.rolexkv.common.config.ConfigException;
+import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.DoorbellBatch;
+import io.rolexkv.common.fabric.FabricConnection;
+import io.rolexkv.common.fabric.FabricCounters;
+import io.rolexkv.common.fabric.FabricTransport;
+import io.rolexkv.common.fabric.GlobalAddress;
+import io.rolexkv.common.fabric.RegionInfo;
+import io.rolexkv.common.fabric.WordOrder;
+import io.rolexkv.computenode.value.ValueAllocator;
+import io.rolexkv.computenode.value.ValueFormat;
+import io.rolexkv.computenode.value.ValueRegionDescriptor;
+import io.rolexkv.rolex.index.IndexGeometry;
+import io.rolexkv.rolex.index.IndexLayout;
+import io.rolexkv.rolex.index.KeyValue;
+import io.rolexkv.rolex.index.RolexIndex;
+import io.rolexkv.rolex.layout.IndexMetaDescriptor;
+import io.rolexkv.rolex.model.UnsignedKeys;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * One memory node as the engine uses it: the connection, the ROLEX index over the node's key range, and the value
+ * store for the blocks of those keys. Opening a shard agrees on the store's value format with the other compute nodes
+ * (CAS on the values region's format word) and builds the node's index if it has none yet, electing one builder
+ * among compute nodes that start together.
+ */
+final class Shard {
+    /** How long a compute node waits for another one to build a missing index before it takes the job over. */
+    static final long INDEX_BUILD_WAIT_NANOS = TimeUnit.SECONDS.toNanos(30);
+    /** Keys per scan page when the engine walks a whole index (to retire every block before a rebuild). */
+    static final int RETIRE_PAGE_KEYS = 4096;
+
+    final int position;
+    final RolexKVConfig.MemoryNodeRange range;
+    final EngineConnection connection;
+    final ValueStore values;
+    final IndexGeometry geometry;
+    private final Duration roomWait;
+    private final long metaAddress;
+    private final long valuesHeaderAddress;
+    private volatile RolexIndex index;
+
+    private Shard(int position, RolexKVConfig.MemoryNodeRange range, EngineConnection connection, ValueStore values,
+                  IndexGeometry geometry, Duration roomWait, long metaAddress, long valuesHeaderAddress) {
+        this.position = position;
+        this.roomWait = roomWait;
+        this.range = range;
+        this.connection = connection;
+        this.values = values;
+        this.geometry = geometry;
+        this.metaAddress = metaAddress;
+        this.valuesHeaderAddress = valuesHeaderAddress;
+    }
+
+    /**
+     * Connects to memory node {@code position} of the config and opens (or builds) its index.
+     *
+     * @throws ConfigException if the store holds values in another {@value ValueFormat#PROP_NAME}
+     */
+    static Shard open(int position, RolexKVConfig config, FabricTransport transport, FabricCounters totals,
+                      ThreadCosts threadCosts) {
+        RolexKVConfig.MemoryNodeRange range = config.memoryNodes().get(position);
+        FabricConnection raw = transport.connect(range.endpoint(), totals);
+        try {
+            EngineConnection connection = new EngineConnection(raw, threadCosts);
+            int node = connection.memoryNodeId();
+            for (String name : List.of(IndexLayout.META_REGION, IndexLayout.LEAVES_REGION, IndexLayout.TABLES_REGION,
+                    IndexLayout.MODELS_REGION, ValueRegionDescriptor.REGION_NAME)) {
+                if (connection.regions().stream().noneMatch(region -> region.name().equals(name))) {
+                    throw new IllegalStateException("memory node " + node + " at endpoint=" + range.endpoint()
+                            + " has no region named " + name + "; the engine needs " + List.of(IndexLayout.META_REGION,
+                            IndexLayout.LEAVES_REGION, IndexLayout.TABLES_REGION, IndexLayout.MODELS_REGION,
+                            ValueRegionDescriptor.REGION_NAME) + " and it has "
+                            + connection.regions().stream().map(RegionInfo::name).toList());
+                }
+            }
+            RegionInfo valuesRegion = connection.region(ValueRegionDescriptor.REGION_NAME);
+            long metaAddress = GlobalAddress.of(node, connection.region(IndexLayout.META_REGION).id(), 0);
+            long valuesHeader = GlobalAddress.of(node, valuesRegion.id(), 0);
+            ValueStore values;
+            if (config.valueFormat() == ValueFormat.INLINE8) {
+                values = new Inline8ValueStore();
+            } else {
+                ValueAllocator allocator = new ValueAllocator(node, valuesRegion, config.valueChunkBytes(),
+                        TimeUnit.MILLISECONDS.toNanos(config.reuseGraceMillis()), System::nanoTime);
+                values = new BlockValueStore(config.maxValueBytes(), allocator, connection);
+            }
+            Shard shard = new Shard(position, range, connection, values,
+                    scaledGeometry(config.geometry(), range, config.memoryNodes().size()),
+                    Duration.ofMillis(config.roomWaitMillis()), metaAddress, valuesHeader);
+            boolean indexReady = shard.hello(config.valueFormat());
+            shard.install(indexReady ? RolexIndex.open(connection) : shard.buildOrAwaitIndex());
+            return shard;
+        } catch (RuntimeException e) {
+            raw.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The first doorbell: agree on the value format (CAS from 0, or check), see whether the index exists, and claim
+     * two chunks of values region so the first writes need no claim of their own. Returns whether the index is ready.
+     */
+    private boolean hello(ValueFormat format) {
+        DoorbellBatch hello = new DoorbellBatch();
+        int metaRead = hello.read(metaAddress, 16);
+        long formatWord = ValueRegionDescriptor.formatWord(format);
+        int formatCas = hello.compareAndSwap(GlobalAddress.plus(valuesHeaderAddress, ValueRegionDescriptor.FORMAT_OFFSET), 0, formatWord);
+        ValueAllocator allocator = values.allocator();
+        ValueAllocator.ChunkClaim first = allocator == null ? null : allocator.newClaim();
+        ValueAllocator.ChunkClaim second = allocator == null ? null : allocator.newClaim();
+        int firstVerb = first == null ? -1 : first.appendTo(hello);
+        int secondVerb = second == null ? -1 : second.appendTo(hello);
+        BatchResult result = connection.execute(hello);
+        if (first != null) {
+            first.complete(result.oldValue(firstVerb));
+            second.complete(result.oldValue(secondVerb));
+        }
+        long found = result.oldValue(formatCas);
+        if (found != 0 && found != formatWord) {
+            ValueFormat stored = ValueRegionDescriptor.formatOf(found);
+            if (stored == null) {
+                throw new IllegalStateException("the " + ValueRegionDescriptor.REGION_NAME + " region of memory node "
+                        + connection.memoryNodeId() + " at endpoint=" + range.endpoint() + " holds something else: format word=0x"
+                        + Long.toHexString(found));
+            }
+            throw new ConfigException("conflicts with the store", ValueFormat.PROP_NAME, "found=\"" + format.configName()
+                    + "\" store=\"" + stored.configName() + "\" memory_node=" + connection.memoryNodeId() + " endpoint="
+                    + range.endpoint() + ": every compute node of a store must use the store's value layout");
+        }
+        return isReady(result.read(metaRead));
+    }
+
+    private static boolean isReady(java.lang.foreign.MemorySegment meta) {
+        return WordOrder.getLong(meta, IndexMetaDescriptor.MAGIC_OFFSET) == IndexMetaDescriptor.MAGIC
+                && WordOrder.getLong(meta, IndexMetaDescriptor.STATE_OFFSET) == IndexMetaDescriptor.STATE_READY;
+    }
+
+    /**
+     * The node has no index: one compute node builds an empty one, elected by CAS on the values header's
+     * indexBuilder word; the others wait for it to be published. A builder that vanished is replaced after
+     * {@link #INDEX_BUILD_WAIT_NANOS}.
+     */
+    private RolexIndex buildOrAwaitIndex() {
+        long token = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+        long builderAddress = GlobalAddress.plus(valuesHeaderAddress, ValueRegionDescriptor.INDEX_BUILDER_OFFSET);
+        long waitingSince = System.nanoTime();
+        long lastBuilder = 0;
+        while (true) {
+            DoorbellBatch probe = new DoorbellBatch();
+            int metaRead = probe.read(metaAddress, 16);
+            int builderRead = probe.read(builderAddress, 8);
+            BatchResult seen = connection.execute(probe);
+            if (isReady(seen.read(metaRead))) {
+                return RolexIndex.open(connection);
+            }
+            long builder = seen.readLong(builderRead, 0);
+            if (builder != lastBuilder) {
+                lastBuilder = builder;
+                waitingSince = System.nanoTime();
+            }
+            if (builder == 0 || System.nanoTime() - waitingSince > INDEX_BUILD_WAIT_NANOS) {
+                DoorbellBatch claim = new DoorbellBatch();
+                int cas = claim.compareAndSwap(builderAddress, builder, token);
+                if (connection.execute(claim).casSucceeded(cas)) {
+                    try {
+                        return RolexIndex.createEmpty(connection, geometry);
+                    } finally {
+                        DoorbellBatch done = new DoorbellBatch();
+                        done.compareAndSwap(builderAddress, token, 0);
+                        connection.execute(done);
+                    }
+                }
+                continue;
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+        }
+    }
+
+    /**
+     * The geometry for this node's indexes. {@code empty_index_leaves} counts the leaves an empty index gives this
+     * node's key range; the empty index's one model spans the whole key space, so it gets that many divided by the
+     * fraction of the key space the range covers (an even split of n nodes: n times as many), but never more than n
+     * times as many, so a node that owns a sliver of the key space does not get millions of leaves it cannot use.
+     */
+    static IndexGeometry scaledGeometry(IndexGeometry geometry, RolexKVConfig.MemoryNodeRange range, int memoryNodes) {
+        double fraction = (UnsignedKeys.toDouble(range.lastKey() - range.firstKey()) + 1.0) / 0x1.0p64;
+        double scale = Math.min(1.0 / fraction, memoryNodes);
+        double leaves = Math.ceil(geometry.emptyIndexLeaves() * scale);
+        return geometry.withEmptyIndexLeaves((int) Math.min(leaves, 1 << 24));
+    }
+
+    RolexIndex index() {
+        return index;
+    }
+
+    private void install(RolexIndex opened) {
+        index = opened.waitForRoom(roomWait);
+    }
+
+    /** Replaces the whole index with an empty one, retiring every block the old one linked. */
+    void clear() {
+        retireAll();
+        install(RolexIndex.createEmpty(connection, geometry));
+    }
+
+    /** Replaces the whole index with one bulk loaded from {@code keys} and their {@code words}. */
+    void bulkLoad(long[] keys, long[] words) {
+        retireAll();
+        install(RolexIndex.bulkLoad(connection, geometry, keys, words));
+    }
+
+    /** Retires the block of every key in the index, page by page, ahead of replacing the index. */
+    private void retireAll() {
+        if (values.allocator() == null) {
+            return;
+        }
+        RolexIndex current = index;
+        long from = range.firstKey();
+        while (true) {
+            List<KeyValue> page = current.scan(from, range.lastKey(), RETIRE_PAGE_KEYS);
+            for (KeyValue pair : page) {
+                values.retire(pair.value());
+            }
+            if (page.size() < RETIRE_PAGE_KEYS) {
+                return;
+            }
+            long last = page.getLast().key();
+            if (last == range.lastKey()) {
+                return;
+            }
+            from = last + 1;
+        }
+    }
+
+    int memoryNodeId() {
+        return connection.memoryNodeId();
+    }
+
+    @Override
+    public String toString() {
+        return "Shard[" + position + " memoryNode=" + connection.memoryNodeId() + " " + range + "]";
+    }
+}
