@@ -28,7 +28,11 @@ public final class ModelCache {
     public static final class CachedModel {
         final IndexModel model;
         final AtomicLongArray leafTable;
-        final AtomicLongArray synonymTable;
+        /**
+         * The SLT snapshot, made only once the model has a synonym leaf: most models of a fresh or freshly retrained
+         * index have none, and 2 KiB each would dwarf the rest of the cache.
+         */
+        private volatile AtomicLongArray synonymTable;
         final int[] leafFirstRanks;
 
         /**
@@ -53,8 +57,32 @@ public final class ModelCache {
             }
             this.model = model;
             this.leafTable = new AtomicLongArray(unlocked);
-            this.synonymTable = new AtomicLongArray(synonymTable);
             this.leafFirstRanks = leafFirstRanks;
+            for (long entry : synonymTable) {
+                if (entry != 0) {
+                    this.synonymTable = new AtomicLongArray(synonymTable);
+                    break;
+                }
+            }
+        }
+
+        long synonymEntry(int slot) {
+            AtomicLongArray table = synonymTable;
+            return table == null ? 0 : table.get(slot);
+        }
+
+        AtomicLongArray synonymTableForUpdate() {
+            AtomicLongArray table = synonymTable;
+            if (table == null) {
+                synchronized (this) {
+                    table = synonymTable;
+                    if (table == null) {
+                        table = new AtomicLongArray(SynonymTableDescriptor.SLOTS);
+                        synonymTable = table;
+                    }
+                }
+            }
+            return table;
         }
 
         public IndexModel model() {
@@ -62,7 +90,8 @@ public final class ModelCache {
         }
 
         long bytes() {
-            return ModelRecordDescriptor.RECORD_BYTES + 8L * leafTable.length() + 8L * synonymTable.length()
+            AtomicLongArray table = synonymTable;
+            return ModelRecordDescriptor.RECORD_BYTES + 8L * leafTable.length() + (table == null ? 0 : 8L * table.length())
                     + (leafFirstRanks == null ? 0 : 4L * leafFirstRanks.length);
         }
     }
@@ -145,7 +174,7 @@ public final class ModelCache {
 
     /** The cached SLT entry at {@code slot} (1..255) of {@code model}; 0 if never learned. */
     public long synonymEntry(int model, int slot) {
-        return models[model].synonymTable.get(slot);
+        return models[model].synonymEntry(slot);
     }
 
     /**
@@ -154,8 +183,11 @@ public final class ModelCache {
      */
     public void learnLink(int model, int leaf, int fromSlot, long next) {
         AtomicLongArray leafTable = models[model].leafTable;
-        AtomicLongArray synonymTable = models[model].synonymTable;
         int nextSlot = next == 0 ? LeafTableEntry.NO_SYNONYM : LeafTableEntry.synonymSlot(next);
+        if (next == 0 && fromSlot == 0 && LeafTableEntry.synonymSlot(leafTable.get(leaf)) == LeafTableEntry.NO_SYNONYM) {
+            return; // the common case, a group with no synonym leaf: nothing to learn, no SLT snapshot to make
+        }
+        AtomicLongArray synonymTable = models[model].synonymTableForUpdate();
         if (fromSlot == 0) {
             leafTable.set(leaf, LeafTableEntry.withSynonymSlot(leafTable.get(leaf), nextSlot));
         } else {

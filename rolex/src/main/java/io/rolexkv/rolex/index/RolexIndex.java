@@ -558,19 +558,19 @@ public final class RolexIndex {
      */
     private LeafGroupReader.ReadLeaf split(View v, LockedGroup group, int position, DoorbellBatch batch, List<SplitLink> splits) {
         IndexModel indexModel = v.cache().model(group.model);
+        // Take a leaf from the local pool first: a check for "empty" followed by a later take would let another thread
+        // take the last leaf in between, and this one would then report a full region that is not full.
+        long leafNumber = leafPool.take();
         DoorbellBatch claim = new DoorbellBatch();
         int slotVerb = claim.fetchAndAdd(layout.synonymUsedAddress(indexModel), 1);
-        int chunkVerb = -1;
-        if (leafPool.isEmpty()) {
-            chunkVerb = claim.fetchAndAdd(layout.leavesAddress(LeafRegionDescriptor.USED_LEAVES_OFFSET),
-                    geometry.leafAllocationChunk());
-        }
+        int chunkVerb = leafNumber < 0
+                ? claim.fetchAndAdd(layout.leavesAddress(LeafRegionDescriptor.USED_LEAVES_OFFSET), geometry.leafAllocationChunk())
+                : -1;
         BatchResult claimed = connection.execute(claim);
         if (chunkVerb >= 0) {
-            leafPool.refill(claimed.oldValue(chunkVerb), layout.leafCapacityOfRegion());
+            leafNumber = leafPool.refillAndTake(claimed.oldValue(chunkVerb), layout.leafCapacityOfRegion());
         }
         long slotsUsedBefore = claimed.oldValue(slotVerb);
-        long leafNumber = leafPool.take();
         if (slotsUsedBefore >= SynonymTableDescriptor.USABLE_SLOTS || leafNumber < 0) {
             if (leafNumber >= 0) {
                 leafPool.giveBack(leafNumber);
@@ -698,10 +698,6 @@ public final class RolexIndex {
             this.chunk = chunk;
         }
 
-        synchronized boolean isEmpty() {
-            return spare.isEmpty() && next >= end;
-        }
-
         /** Takes in the chunk a FAA returned {@code firstLeaf} for; leaves beyond the region's capacity do not exist. */
         synchronized void refill(long firstLeaf, long capacityLeaves) {
             for (long leaf = next; leaf < end; leaf++) {
@@ -709,6 +705,12 @@ public final class RolexIndex {
             }
             next = firstLeaf;
             end = Math.max(firstLeaf, Math.min(firstLeaf + chunk, capacityLeaves));
+        }
+
+        /** {@link #refill}, then {@link #take}, with no other thread in between. */
+        synchronized long refillAndTake(long firstLeaf, long capacityLeaves) {
+            refill(firstLeaf, capacityLeaves);
+            return take();
         }
 
         synchronized long take() {

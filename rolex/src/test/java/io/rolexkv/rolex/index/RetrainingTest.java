@@ -118,7 +118,19 @@ class RetrainingTest {
                 try {
                     while (running.get()) {
                         long key = loaded[readRandom.nextInt(loaded.length)];
-                        assertEquals(OptionalLong.of(key), reader.get(key), "a bulk-loaded key is found during retraining");
+                        long epochBefore = reader.cache().epoch();
+                        OptionalLong got = reader.get(key);
+                        if (got.isEmpty()) {
+                            long epochAfter = reader.cache().epoch();
+                            ModelCache c = reader.cache();
+                            int m = c.modelFor(key);
+                            // Everything needed to tell a transient miss from a lost key, should this ever fail.
+                            String detail = "a bulk-loaded key was not found during retraining: key=" + key + " epochBefore=" + epochBefore + " epochAfter=" + epochAfter
+                                    + " model=" + m + " of " + c.modelCount() + " " + c.model(m) + " cand=[" + c.firstCandidateLeaf(m, key)
+                                    + "," + c.lastCandidateLeaf(m, key) + "] again=" + reader.get(key) + " again2=" + reader.get(key)
+                                    + " refreshes=" + reader.counters().refreshes();
+                            throw new AssertionError(detail);
+                        }
                         if (readRandom.nextInt(20) == 0) {
                             int from = readRandom.nextInt(loaded.length - 20);
                             List<KeyValue> scan = reader.scan(loaded[from], loaded[from + 19], Integer.MAX_VALUE);
