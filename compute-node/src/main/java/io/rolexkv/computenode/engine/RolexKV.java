@@ -22,6 +22,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -214,14 +215,14 @@ public final class RolexKV implements BaseKV {
         if (keys == null) {
             throw new IllegalArgumentException("keys is null");
         }
-        @SuppressWarnings("unchecked")
-        Optional<byte[]>[] out = new Optional[keys.length];
+        // Helper threads fill disjoint positions; waiting for them orders their writes before the return.
+        List<Optional<byte[]>> out = new ArrayList<>(Collections.nCopies(keys.length, Optional.empty()));
         Map<Shard, List<Integer>> perShard = splitByShard(keys);
         runPerShard(perShard, (shard, positions) -> batchGetOnShard(shard, keys, positions, out));
-        return Arrays.asList(out);
+        return out;
     }
 
-    private void batchGetOnShard(Shard shard, long[] keys, List<Integer> positions, Optional<byte[]>[] out) {
+    private void batchGetOnShard(Shard shard, long[] keys, List<Integer> positions, List<Optional<byte[]>> out) {
         LinkedHashMap<Long, List<Integer>> unique = new LinkedHashMap<>();
         for (int position : positions) {
             unique.computeIfAbsent(keys[position], k -> new ArrayList<>(1)).add(position);
@@ -235,7 +236,7 @@ public final class RolexKV implements BaseKV {
         MemorySegment[] values = resolve(shard, uniqueKeys, words);
         for (int i = 0; i < uniqueKeys.length; i++) {
             for (int position : unique.get(uniqueKeys[i])) {
-                out[position] = values[i] == null ? Optional.empty() : Optional.of(values[i].toArray(ValueLayout.JAVA_BYTE));
+                out.set(position, values[i] == null ? Optional.empty() : Optional.of(values[i].toArray(ValueLayout.JAVA_BYTE)));
             }
         }
     }
