@@ -37,12 +37,12 @@ class RetrainingTest {
         grow(pattern, 5_000, 10, IndexFixture.TORN);
     }
 
-    @Test
+    @ParameterizedTest
+    @EnumSource(Pattern.class)
     @Tag("slow")
-    void growsAHundredThousandKeysTenfoldOverTcp() throws Exception {
-        for (Pattern pattern : Pattern.values()) {
-            grow(pattern, 100_000, 10, "tcp");
-        }
+    @Timeout(1_800)
+    void growsAHundredThousandKeysTenfoldOverTcp(Pattern pattern) throws Exception {
+        grow(pattern, 100_000, 10, "tcp");
     }
 
     @Test
@@ -52,6 +52,7 @@ class RetrainingTest {
 
     @Test
     @Tag("slow")
+    @Timeout(1_800)
     void anEmptyIndexGrowsToAMillionKeysByInsertsAlone() throws Exception {
         growFromEmpty(1_000_000, "loopback");
     }
