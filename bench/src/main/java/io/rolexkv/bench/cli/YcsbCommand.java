@@ -55,11 +55,11 @@ public final class YcsbCommand implements Callable<Integer> {
             description = "YCSB client threads, sharing one engine. Default: ${DEFAULT-VALUE}.")
     int threads;
 
-    @Option(names = "--fabric", defaultValue = "loopback", paramLabel = "loopback|tcp",
+    @Option(names = "--fabric", defaultValue = "tcp", paramLabel = "loopback|tcp",
             description = "Transport to the memory nodes, for systems that have them. Default: ${DEFAULT-VALUE}.")
     String fabric;
 
-    @Option(names = "--system", defaultValue = SystemUnderTestFactory.IN_PROCESS, paramLabel = "rolex|btree|rpc|in_process",
+    @Option(names = "--system", defaultValue = SystemUnderTestFactory.ROLEX, paramLabel = "rolex|btree|rpc|in_process",
             description = "The store to run against. Default: ${DEFAULT-VALUE}.")
     String system;
 
@@ -125,8 +125,9 @@ public final class YcsbCommand implements Callable<Integer> {
 
         SystemUnderTest systemUnderTest;
         try {
+            // Every operation of the run phase could be an insert (workloads D and E insert some): size for both.
             systemUnderTest = SystemUnderTestFactory.open(new SystemOptions(system, fabric, memoryNodes,
-                    config.maxValueBytes(), config.threads()));
+                    config.maxValueBytes(), config.threads(), (long) config.records() + config.operations()));
         } catch (IllegalArgumentException | UnsupportedOperationException e) {
             err.println("ycsb: " + e.getMessage());
             return EXIT_USAGE;

@@ -10,13 +10,17 @@ import java.util.List;
  * @param memoryNodes   {@code host:port} of running memory nodes to connect to; empty to start embedded ones
  * @param maxValueBytes the largest value the benchmark will store; the engine must accept values this long
  * @param clientThreads how many threads will call the engine at once (for sizing connection pools)
+ * @param expectedRecords how many records the benchmark will store at most (for sizing embedded memory nodes)
  */
 public record SystemOptions(String system, String fabric, List<String> memoryNodes, int maxValueBytes,
-                            int clientThreads) {
+                            int clientThreads, long expectedRecords) {
     public SystemOptions {
         memoryNodes = List.copyOf(memoryNodes);
         if (maxValueBytes < 0) {
             throw new IllegalArgumentException("max_value_bytes=" + maxValueBytes + " must be >= 0");
+        }
+        if (expectedRecords < 0) {
+            throw new IllegalArgumentException("expected_records=" + expectedRecords + " must be >= 0");
         }
         if (clientThreads < 1) {
             throw new IllegalArgumentException("client_threads=" + clientThreads + " must be >= 1");

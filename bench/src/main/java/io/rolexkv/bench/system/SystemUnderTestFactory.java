@@ -38,8 +38,9 @@ public final class SystemUnderTestFactory {
                 }
                 yield new InProcessSystem(options.maxValueBytes());
             }
-            case ROLEX, BTREE, RPC -> throw new UnsupportedOperationException("system=" + options.system()
-                    + " is not available yet in this build; available=[" + IN_PROCESS + "]");
+            case ROLEX -> RolexSystem.open(options);
+            case BTREE, RPC -> throw new UnsupportedOperationException("system=" + options.system()
+                    + " is not available yet in this build; available=[" + ROLEX + ", " + IN_PROCESS + "]");
             default -> throw new IllegalArgumentException("system=" + options.system() + " allowed=" + SYSTEMS);
         };
     }

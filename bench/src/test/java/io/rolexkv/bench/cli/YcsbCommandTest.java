@@ -48,9 +48,9 @@ class YcsbCommandTest {
 
     @Test
     void systemsNotInThisBuildFailWithAClearMessage() {
-        int exit = execute("--system", "rolex", "--records", "10", "--operations", "10");
+        int exit = execute("--system", "btree", "--records", "10", "--operations", "10");
         assertEquals(YcsbCommand.EXIT_USAGE, exit);
-        assertTrue(err.toString().contains("system=rolex is not available yet"), err.toString());
+        assertTrue(err.toString().contains("system=btree is not available yet"), err.toString());
     }
 
     @Test

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SystemUnderTestFactoryTest {
 
     private static SystemOptions options(String system, String fabric, List<String> memoryNodes) {
-        return new SystemOptions(system, fabric, memoryNodes, 1024, 2);
+        return new SystemOptions(system, fabric, memoryNodes, 1024, 2, 1_000);
     }
 
     @Test
@@ -32,11 +32,44 @@ class SystemUnderTestFactoryTest {
 
     @Test
     void systemsNotInThisBuildSaySo() {
-        for (String name : List.of("rolex", "btree", "rpc")) {
+        for (String name : List.of("btree", "rpc")) {
             UnsupportedOperationException refused = assertThrows(UnsupportedOperationException.class,
                     () -> SystemUnderTestFactory.open(options(name, "tcp", List.of())));
             assertTrue(refused.getMessage().contains("system=" + name + " is not available yet"), refused.getMessage());
         }
+    }
+
+    @Test
+    void rolexOnLoopbackRunsAnInProcessMemoryNode() {
+        try (SystemUnderTest system = SystemUnderTestFactory.open(options("rolex", "loopback", List.of()))) {
+            assertEquals("rolex", system.name());
+            assertEquals("loopback", system.fabric());
+            system.engine().put(42, new byte[] {4, 2});
+            assertEquals(2, system.engine().get(42).orElseThrow().length);
+            assertTrue(system.modelCacheBytes().orElseThrow() > 0);
+            assertEquals(0, system.retrains().orElseThrow());
+            assertTrue(system.memoryNodeCpuSeconds().isEmpty(), "no separate memory node process");
+            assertTrue(system.fabricCounters().orElseThrow().doorbells() > 0);
+        }
+    }
+
+    @Test
+    void rolexOverTcpRunsItsMemoryNodeAsAProcessAndStopsIt() {
+        SystemUnderTest system = SystemUnderTestFactory.open(options("rolex", "tcp", List.of()));
+        try {
+            for (long key = 0; key < 200; key++) {
+                system.engine().put(key, new byte[100]);
+            }
+            assertEquals(100, system.engine().get(7).orElseThrow().length);
+            assertTrue(system.memoryNodeCpuSeconds().orElseThrow() > 0, "the memory node process's CPU is measured");
+            long before = system.costProbe().callingThreadTotals().doorbells();
+            system.engine().get(8);
+            assertEquals(2, system.costProbe().callingThreadTotals().doorbells() - before, "leaf, then value block");
+        } finally {
+            system.close();
+        }
+        assertTrue(ProcessHandle.allProcesses().noneMatch(process -> process.parent().map(parent -> parent.pid()
+                == ProcessHandle.current().pid()).orElse(false) && process.isAlive()), "no memory node process left behind");
     }
 
     @Test

@@ -101,7 +101,9 @@ final class IndexLoader {
                         ? batch.read(layout.tablesAddress(model.directoryOffset()), 4 * model.leafCount()) : -1;
                 verbs.add(new int[] {lt, slt, directory});
                 if (batch.bytesToRead() > BULK_BYTES_PER_DOORBELL || batch.size() > 1_000) {
-                    cached.addAll(absorbTables(connection.execute(batch), models, verbs, known));
+                    // This doorbell holds the tables of the models after those already cached, in order.
+                    cached.addAll(absorbTables(connection.execute(batch),
+                            models.subList(cached.size(), cached.size() + verbs.size()), verbs, known));
                     batch = new DoorbellBatch();
                     verbs.clear();
                 }
