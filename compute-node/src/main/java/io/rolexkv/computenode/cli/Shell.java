@@ -1,6 +1,5 @@
 package io.rolexkv.computenode.cli;
 
-import io.rolexkv.common.config.ByteSize;
 import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.kv.BaseKV;
 import io.rolexkv.common.kv.KeyValueBytes;
@@ -195,7 +194,7 @@ public final class Shell {
         out.println("index: splits=" + index.splits() + " lock_conflicts=" + index.lockConflicts() + " torn_leaf_reads="
                 + index.tornLeafReads() + " refreshes=" + index.refreshes() + " inserts_rejected=" + index.insertsRejected());
         ValueAllocator.ValueSpace space = rolex.valueSpace();
-        out.println("values: claimed=" + ByteSize.format(space.claimedBytes()) + " allocated=" + space.allocatedBytes()
+        out.println("value_bytes: claimed=" + space.claimedBytes() + " allocated=" + space.allocatedBytes()
                 + " retired=" + space.retiredBytes() + " reused=" + space.reusedBytes() + " pending=" + space.pendingBytes()
                 + " free=" + space.freeBytes() + " stale_block_reads=" + rolex.staleBlockReads());
     }
