@@ -1,5 +1,6 @@
 package io.rolexkv.bench.cli;
 
+import io.rolexkv.computenode.cli.ShellCommand;
 import io.rolexkv.memorynode.MemoryNodeCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -30,7 +31,7 @@ import java.util.concurrent.Callable;
 @Command(name = "rolexkv", mixinStandardHelpOptions = true, versionProvider = RolexKvCli.Version.class,
         usageHelpAutoWidth = true,
         description = "A key-value store for RDMA disaggregated memory, indexed by the ROLEX learned index.",
-        subcommands = {MemoryNodeCommand.class, YcsbCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {MemoryNodeCommand.class, ShellCommand.class, YcsbCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Run 'rolexkv COMMAND --help' for a command's options."})
 public final class RolexKvCli implements Callable<Integer> {
     @Spec
