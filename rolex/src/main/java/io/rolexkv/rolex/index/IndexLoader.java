@@ -101,7 +101,8 @@ final class IndexLoader {
                         ? batch.read(layout.tablesAddress(model.directoryOffset()), 4 * model.leafCount()) : -1;
                 verbs.add(new int[] {lt, slt, directory});
                 if (batch.bytesToRead() > BULK_BYTES_PER_DOORBELL || batch.size() > 1_000) {
-                    cached.addAll(absorbTables(connection.execute(batch), models, verbs, known));
+                    // The verbs so far cover the models from cached.size() on, not from the first.
+                    cached.addAll(absorbTables(connection.execute(batch), models.subList(cached.size(), models.size()), verbs, known));
                     batch = new DoorbellBatch();
                     verbs.clear();
                 }
