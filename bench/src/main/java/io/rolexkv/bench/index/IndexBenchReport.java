@@ -17,7 +17,7 @@ public final class IndexBenchReport {
 
     static final List<String> CONFIG_COLUMNS = List.of("dataset", "transport", "keys", "leaf cap.", "load", "eps");
     static final List<String> COST_COLUMNS = List.of("models", "cache bytes", "cache B/key", "leaves/lookup",
-            "lookups reading 1/2/3/4+ leaves (%)", "bytes read/lookup", "RT/lookup", "lookup ns (1 thread)", "RT/insert",
+            "lookups reading 1/2/3/4+ leaves (%)", "bytes read/lookup", "RT/lookup", "lookup ns, 1 thread (mean / p50)", "RT/insert",
             "inserts >2 RT (%)", "bytes read/insert", "bytes written/insert", "splits/insert", "rejected inserts", "check");
     static final List<String> THROUGHPUT_COLUMNS = List.of("threads", "lookup ops/s (median)", "lookup ops/s (min-max)",
             "lookup p50 µs", "lookup p99 µs", "RT/lookup", "insert ops/s (median)", "insert ops/s (min-max)",
@@ -66,8 +66,8 @@ public final class IndexBenchReport {
                 + decimal(lookup.percentReading(3), 1) + " / " + decimal(lookup.percentReading(4), 1));
         cells.add(integer(Math.round(lookup.bytesReadPerLookup())));
         cells.add(decimal(lookup.roundTripsPerLookup(), 3));
-        cells.add(result.singleThread().map(point -> integer(Math.round(1e9 / point.lookups().medianOpsPerSecond())))
-                .orElse(NONE));
+        cells.add(result.singleThread().map(point -> integer(Math.round(1e9 / point.lookups().medianOpsPerSecond()))
+                + " / " + integer(point.lookups().p50Nanos())).orElse(NONE));
         cells.add(insert.map(cost -> decimal(cost.roundTripsPerInsert(), 3)).orElse(NONE));
         cells.add(insert.map(cost -> decimal(cost.percentMoreThanTwoRoundTrips(), 1)).orElse(NONE));
         cells.add(insert.map(cost -> integer(Math.round(cost.bytesReadPerInsert()))).orElse(NONE));

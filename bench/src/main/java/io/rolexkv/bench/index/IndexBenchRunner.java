@@ -68,6 +68,7 @@ final class IndexBenchRunner {
         long[] loaded = keySet.loaded();
         int clients = 1 + 2 * config.threads().stream().mapToInt(Integer::intValue).sum();
         IndexMemoryNode.RegionSizes sizes = IndexMemoryNode.RegionSizes.forLoad(loaded, geometry, config.insertKeys(), clients);
+        log("system load average " + loadAverage() + " on " + Runtime.getRuntime().availableProcessors() + " cpus");
         log("keys generated: " + config.dataset().cliName() + " loaded=" + loaded.length + " to insert="
                 + keySet.inserts().length + "; regions leaves=" + sizes.leavesBytes() + " tables=" + sizes.tablesBytes()
                 + " models=" + sizes.modelsBytes());
@@ -108,7 +109,7 @@ final class IndexBenchRunner {
                 points.add(new IndexBenchResult.ThroughputPoint(config.threads().get(t), lookupRuns.get(t), insertRuns.get(t)));
             }
             long lost = finalCheck(loader, loaded, keySet.inserts(), rejected);
-            log("final check: lost keys=" + lost);
+            log("final check: lost keys=" + lost + "; system load average " + loadAverage());
             return new IndexBenchResult(config, shape, lookupCost, insertCost, points, lost, secondsSinceStart());
         }
     }
@@ -365,6 +366,12 @@ final class IndexBenchRunner {
             }
         }
         return wrong;
+    }
+
+    /** The system's one-minute load average: other work on the machine, which the timings share it with. */
+    private static String loadAverage() {
+        double load = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        return load < 0 ? "unknown" : String.format(java.util.Locale.ROOT, "%.2f", load);
     }
 
     private double secondsSinceStart() {
