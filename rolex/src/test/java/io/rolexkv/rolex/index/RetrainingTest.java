@@ -87,18 +87,7 @@ class RetrainingTest {
             Retrainer retrainer = new Retrainer(fixture.localConnection(), 127);
             AtomicBoolean running = new AtomicBoolean(true);
             List<Throwable> failures = new CopyOnWriteArrayList<>();
-            Thread background = Thread.ofPlatform().name("retrainer").start(() -> {
-                while (running.get()) {
-                    try {
-                        if (retrainer.retrainFullModels() == 0) {
-                            Thread.sleep(2);
-                        }
-                    } catch (Throwable e) {
-                        failures.add(e);
-                        return;
-                    }
-                }
-            });
+            Thread background = startRetrainer(retrainer, running, failures);
             List<Thread> writers = new ArrayList<>();
             for (int w = 0; w < WRITERS; w++) {
                 int writer = w;
@@ -182,6 +171,22 @@ class RetrainingTest {
         }
     }
 
+    /** The memory node's background retraining, as its daemon runs it: pass after pass until stopped. */
+    private static Thread startRetrainer(Retrainer retrainer, AtomicBoolean running, List<Throwable> failures) {
+        return Thread.ofPlatform().name("retrainer").start(() -> {
+            while (running.get()) {
+                try {
+                    if (retrainer.retrainFullModels() == 0) {
+                        Thread.sleep(1);
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                    return;
+                }
+            }
+        });
+    }
+
     private void growFromEmpty(int count, String transport) throws Exception {
         IndexGeometry geometry = IndexGeometry.of(32, 0.75, 16).withEmptyIndexLeaves(64);
         try (IndexFixture fixture = new IndexFixture(transport, 512L << 20)) {
@@ -189,18 +194,7 @@ class RetrainingTest {
             Retrainer retrainer = new Retrainer(fixture.localConnection(), 127);
             AtomicBoolean running = new AtomicBoolean(true);
             List<Throwable> failures = new CopyOnWriteArrayList<>();
-            Thread background = Thread.ofPlatform().name("retrainer").start(() -> {
-                while (running.get()) {
-                    try {
-                        if (retrainer.retrainFullModels() == 0) {
-                            Thread.sleep(1);
-                        }
-                    } catch (Throwable e) {
-                        failures.add(e);
-                        return;
-                    }
-                }
-            });
+            Thread background = startRetrainer(retrainer, running, failures);
             Random random = new Random(11);
             long[] keys = new long[count];
             try {
