@@ -1,25 +1,33 @@
 package io.rolexkv.bench.ycsb;
 
 import io.rolexkv.bench.system.InProcessSystem;
+import io.rolexkv.bench.system.SystemOptions;
+import io.rolexkv.bench.system.SystemUnderTest;
+import io.rolexkv.bench.system.SystemUnderTestFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Each of YCSB's core workloads, load then run, through YCSB's own workload and wrapper classes against the
- * in-process engine, with YCSB checking every value it reads ({@code dataintegrity=true}); afterwards every record is
- * read back from the engine and compared with what YCSB wrote.
+ * in-process engine and against ROLEX over loopback and over tcp (its memory node a separate process), with YCSB
+ * checking every value it reads ({@code dataintegrity=true}); afterwards every record is read back from the engine and
+ * compared with what YCSB wrote.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class YcsbWorkloadsRunTest {
@@ -36,7 +44,7 @@ class YcsbWorkloadsRunTest {
                 .property("dataintegrity", "true");
     }
 
-    private static YcsbRunner.Result run(YcsbRunConfig config, InProcessSystem system) {
+    private static YcsbRunner.Result run(YcsbRunConfig config, SystemUnderTest system) {
         ByteArrayOutputStream printed = new ByteArrayOutputStream();
         YcsbRunner.Result result = new YcsbRunner(config, new PrintStream(printed, true, StandardCharsets.UTF_8))
                 .run(system);
@@ -50,11 +58,22 @@ class YcsbWorkloadsRunTest {
         return figures == null ? 0 : figures.count();
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"a", "b", "c", "d", "e", "f"})
-    void coreWorkloadRunsWithoutAFailureAndLeavesEveryRecordIntact(String workload) {
+    static Stream<Arguments> workloadsAndSystems() {
+        List<Arguments> cases = new ArrayList<>();
+        for (String workload : List.of("a", "b", "c", "d", "e", "f")) {
+            cases.add(Arguments.of(workload, SystemUnderTestFactory.IN_PROCESS, "loopback"));
+            cases.add(Arguments.of(workload, SystemUnderTestFactory.ROLEX, "loopback"));
+            cases.add(Arguments.of(workload, SystemUnderTestFactory.ROLEX, "tcp"));
+        }
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "workload {0} on {1} over {2}")
+    @MethodSource("workloadsAndSystems")
+    void coreWorkloadRunsWithoutAFailureAndLeavesEveryRecordIntact(String workload, String systemName, String fabric) {
         YcsbRunConfig config = tiny(workload).build();
-        try (InProcessSystem system = new InProcessSystem(config.maxValueBytes())) {
+        try (SystemUnderTest system = SystemUnderTestFactory.open(new SystemOptions(systemName, fabric, List.of(),
+                config.maxValueBytes(), config.threads(), (long) RECORDS + OPERATIONS))) {
             YcsbRunner.Result result = run(config, system);
             YcsbPhaseResult load = result.load().orElseThrow();
             YcsbPhaseResult run = result.run().orElseThrow();
