@@ -39,8 +39,9 @@ public final class SystemUnderTestFactory {
                 yield new InProcessSystem(options.maxValueBytes());
             }
             case ROLEX -> RolexSystem.open(options);
-            case BTREE, RPC -> throw new UnsupportedOperationException("system=" + options.system()
-                    + " is not available yet in this build; available=[" + ROLEX + ", " + IN_PROCESS + "]");
+            case RPC -> RpcSystem.open(options);
+            case BTREE -> throw new UnsupportedOperationException("system=" + options.system()
+                    + " is not available yet in this build; available=[" + ROLEX + ", " + RPC + ", " + IN_PROCESS + "]");
             default -> throw new IllegalArgumentException("system=" + options.system() + " allowed=" + SYSTEMS);
         };
     }

@@ -32,7 +32,7 @@ class SystemUnderTestFactoryTest {
 
     @Test
     void systemsNotInThisBuildSaySo() {
-        for (String name : List.of("btree", "rpc")) {
+        for (String name : List.of("btree")) {
             UnsupportedOperationException refused = assertThrows(UnsupportedOperationException.class,
                     () -> SystemUnderTestFactory.open(options(name, "tcp", List.of())));
             assertTrue(refused.getMessage().contains("system=" + name + " is not available yet"), refused.getMessage());
@@ -70,6 +70,19 @@ class SystemUnderTestFactoryTest {
         }
         assertTrue(ProcessHandle.allProcesses().noneMatch(process -> process.parent().map(parent -> parent.pid()
                 == ProcessHandle.current().pid()).orElse(false) && process.isAlive()), "no memory node process left behind");
+    }
+
+    @Test
+    void rpcRunsItsServerAsAProcessAndCountsEachRequestAsARoundTrip() {
+        try (SystemUnderTest system = SystemUnderTestFactory.open(options("rpc", "tcp", List.of()))) {
+            system.engine().put(5, new byte[] {5});
+            long before = system.costProbe().callingThreadTotals().doorbells();
+            assertEquals(1, system.engine().get(5).orElseThrow().length);
+            assertEquals(1, system.costProbe().callingThreadTotals().doorbells() - before, "one request, one answer");
+            assertTrue(system.costProbe().callingThreadTotals().bytesRead() > 0);
+            assertTrue(system.memoryNodeCpuSeconds().orElseThrow() > 0, "the server process's CPU is measured");
+            assertTrue(system.modelCacheBytes().isEmpty());
+        }
     }
 
     @Test

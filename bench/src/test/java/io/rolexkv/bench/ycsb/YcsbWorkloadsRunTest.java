@@ -25,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Each of YCSB's core workloads, load then run, through YCSB's own workload and wrapper classes against the
- * in-process engine and against ROLEX over loopback and over tcp (its memory node a separate process), with YCSB
+ * in-process engine, against ROLEX over loopback and over tcp (its memory node a separate process) and against the RPC
+ * baseline (its server a separate process), with YCSB
  * checking every value it reads ({@code dataintegrity=true}); afterwards every record is read back from the engine and
  * compared with what YCSB wrote.
  */
@@ -64,6 +65,7 @@ class YcsbWorkloadsRunTest {
             cases.add(Arguments.of(workload, SystemUnderTestFactory.IN_PROCESS, "loopback"));
             cases.add(Arguments.of(workload, SystemUnderTestFactory.ROLEX, "loopback"));
             cases.add(Arguments.of(workload, SystemUnderTestFactory.ROLEX, "tcp"));
+            cases.add(Arguments.of(workload, SystemUnderTestFactory.RPC, "tcp"));
         }
         return cases.stream();
     }

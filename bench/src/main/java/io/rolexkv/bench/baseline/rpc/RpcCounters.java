@@ -38,6 +38,8 @@ public final class RpcCounters {
     private final LongAdder[] bytesSent = adders();
     private final LongAdder[] bytesReceived = adders();
     private final LongAdder compareAndSetConflicts = new LongAdder();
+    /** Per calling thread: requests sent, bytes sent, bytes received; see {@link #callingThreadTotals()}. */
+    private final ThreadLocal<long[]> callingThread = ThreadLocal.withInitial(() -> new long[3]);
 
     private static LongAdder[] adders() {
         LongAdder[] adders = new LongAdder[OPERATIONS.length];
@@ -55,6 +57,23 @@ public final class RpcCounters {
     void recordRequest(Operation operation, long bytes) {
         roundTrips[operation.ordinal()].increment();
         bytesSent[operation.ordinal()].add(bytes);
+        long[] mine = callingThread.get(); // requests are sent from the caller's thread
+        mine[0]++;
+        mine[1] += bytes;
+    }
+
+    /** An answer of {@code bytes} the calling thread waited for and took (responses arrive on the event loop). */
+    void recordReceivedByCallingThread(long bytes) {
+        callingThread.get()[2] += bytes;
+    }
+
+    /**
+     * What the calling thread's own calls have cost so far, in the fabric's terms: round trips as doorbells, bytes
+     * received as read, bytes sent as written. A benchmark subtracts two of these around one operation.
+     */
+    public io.rolexkv.common.fabric.FabricCounters.Snapshot callingThreadTotals() {
+        long[] mine = callingThread.get();
+        return new io.rolexkv.common.fabric.FabricCounters.Snapshot(mine[0], 0, 0, 0, 0, mine[2], mine[1]);
     }
 
     void recordResponse(Operation operation, long bytes) {

@@ -403,7 +403,10 @@ public final class RpcKV implements BaseKV {
      */
     private RpcFrameCodec.Response await(RpcClientConnection connection, CompletableFuture<RpcFrameCodec.Response> answer) {
         try {
-            return answer.get(settings.responseTimeout().toMillis() + AWAIT_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+            RpcFrameCodec.Response response = answer.get(settings.responseTimeout().toMillis() + AWAIT_GRACE_MILLIS,
+                    TimeUnit.MILLISECONDS);
+            counters.recordReceivedByCallingThread(response.frame().length);
+            return response;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new FabricException("interrupted while waiting for rpc server endpoint=" + endpoint, e);
