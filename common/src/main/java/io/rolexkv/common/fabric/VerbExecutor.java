@@ -54,26 +54,50 @@ public final class VerbExecutor {
 
     /** Throws for the first verb of {@code batch} this memory node would refuse. */
     public static void validate(RegisteredMemory memory, FabricLimits limits, DoorbellBatch batch) {
+        validate(memory.memoryNodeId(), memory.regionCount(), region -> {
+            MemorySegment segment = memory.segmentOrNull(region);
+            return segment == null ? NO_REGION : segment.byteSize();
+        }, limits, batch);
+    }
+
+    /** What a {@link RegionLengths} lookup answers for a region number the node does not have. */
+    public static final long NO_REGION = -1;
+
+    /** The length of each region of a memory node, by region number, or {@link #NO_REGION}. */
+    @FunctionalInterface
+    public interface RegionLengths {
+        long length(int region);
+    }
+
+    /**
+     * The memory node's checks, for a node known only by its id and region lengths: the rdma client runs them before
+     * posting, since a NIC cannot refuse one bad verb (it faults the whole queue pair), and must refuse exactly what
+     * this node would, with the same reasons and messages.
+     *
+     * @throws VerbRejectedException naming the first bad verb
+     */
+    public static void validate(int memoryNodeId, int regionCount, RegionLengths regionLengths, FabricLimits limits,
+                                DoorbellBatch batch) {
         validateSize(limits, batch);
         for (int i = 0; i < batch.size(); i++) {
             long address = batch.address(i);
-            if (GlobalAddress.memoryNode(address) != memory.memoryNodeId()) {
+            if (GlobalAddress.memoryNode(address) != memoryNodeId) {
                 throw new VerbRejectedException(i, VerbRejectedException.Reason.WRONG_MEMORY_NODE,
-                        batch.describe(i) + " memory_node=" + memory.memoryNodeId());
+                        batch.describe(i) + " memory_node=" + memoryNodeId);
             }
-            MemorySegment region = memory.segmentOrNull(GlobalAddress.region(address));
-            if (region == null) {
+            long regionLength = regionLengths.length(GlobalAddress.region(address));
+            if (regionLength == NO_REGION) {
                 throw new VerbRejectedException(i, VerbRejectedException.Reason.UNKNOWN_REGION,
-                        batch.describe(i) + " regions=" + memory.regionCount());
+                        batch.describe(i) + " regions=" + regionCount);
             }
             int length = batch.length(i);
             if (length < 0) {
                 throw new VerbRejectedException(i, VerbRejectedException.Reason.BAD_LENGTH, batch.describe(i));
             }
             long offset = GlobalAddress.offset(address);
-            if (offset + length > region.byteSize()) {
+            if (offset + length > regionLength) {
                 throw new VerbRejectedException(i, VerbRejectedException.Reason.OUT_OF_BOUNDS,
-                        batch.describe(i) + " region_length=" + region.byteSize());
+                        batch.describe(i) + " region_length=" + regionLength);
             }
             if (batch.kind(i).isAtomic() && (offset & (Long.BYTES - 1)) != 0) {
                 throw new VerbRejectedException(i, VerbRejectedException.Reason.UNALIGNED_ATOMIC,

@@ -7,6 +7,7 @@ import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricLimits;
 import io.rolexkv.common.fabric.GlobalAddress;
 import io.rolexkv.common.fabric.VerbKind;
+import io.rolexkv.common.fabric.VerbExecutor;
 import io.rolexkv.common.fabric.VerbRejectedException;
 import io.rolexkv.common.fabric.WordOrder;
 
@@ -98,42 +99,18 @@ public final class RdmaWorkRequests {
      * @throws VerbRejectedException naming the first bad verb; nothing is posted
      */
     public static Plan plan(DoorbellBatch batch, RdmaRegionTable regions, FabricLimits limits, int sendQueueDepth) {
-        if (batch.size() > limits.maxVerbsPerBatch()) {
-            throw new VerbRejectedException(-1, VerbRejectedException.Reason.OVERSIZE_BATCH,
-                    "verbs=" + batch.size() + " max_verbs_per_batch=" + limits.maxVerbsPerBatch());
-        }
-        long bytes = batch.bytesToRead() + batch.bytesToWrite();
-        if (bytes > limits.maxBytesPerBatch()) {
-            throw new VerbRejectedException(-1, VerbRejectedException.Reason.OVERSIZE_BATCH,
-                    "bytes=" + bytes + " max_bytes_per_batch=" + limits.maxBytesPerBatch());
-        }
+        VerbExecutor.validate(regions.memoryNodeId(), regions.regionCount(), id -> {
+            RdmaRemoteRegion region = regions.regionOrNull(id);
+            return region == null ? VerbExecutor.NO_REGION : region.info().length();
+        }, limits, batch);
         int size = batch.size();
         int[] firstWorkRequest = new int[size];
         long workRequests = 0;
         for (int i = 0; i < size; i++) {
             long address = batch.address(i);
-            if (GlobalAddress.memoryNode(address) != regions.memoryNodeId()) {
-                throw new VerbRejectedException(i, VerbRejectedException.Reason.WRONG_MEMORY_NODE,
-                        batch.describe(i) + " memory_node=" + regions.memoryNodeId());
-            }
             RdmaRemoteRegion region = regions.regionOrNull(GlobalAddress.region(address));
-            if (region == null) {
-                throw new VerbRejectedException(i, VerbRejectedException.Reason.UNKNOWN_REGION,
-                        batch.describe(i) + " regions=" + regions.regionCount());
-            }
-            int length = batch.length(i);
-            if (length < 0) {
-                throw new VerbRejectedException(i, VerbRejectedException.Reason.BAD_LENGTH, batch.describe(i));
-            }
             long offset = GlobalAddress.offset(address);
-            if (offset + length > region.info().length()) {
-                throw new VerbRejectedException(i, VerbRejectedException.Reason.OUT_OF_BOUNDS,
-                        batch.describe(i) + " region_length=" + region.info().length());
-            }
-            if (batch.kind(i).isAtomic() && (offset & (Long.BYTES - 1)) != 0) {
-                throw new VerbRejectedException(i, VerbRejectedException.Reason.UNALIGNED_ATOMIC,
-                        batch.describe(i) + " alignment=8");
-            }
+            int length = batch.length(i);
             firstWorkRequest[i] = (int) Math.min(workRequests, Integer.MAX_VALUE);
             workRequests += workRequestsOf(region, offset, length);
         }
