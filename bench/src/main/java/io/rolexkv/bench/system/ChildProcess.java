@@ -109,6 +109,23 @@ final class ChildProcess implements AutoCloseable {
         return new ChildProcess(process, name, readyLine);
     }
 
+    /**
+     * A readiness check for servers that announce themselves with one line: accepts a line starting with
+     * {@code lineStart} and answers the value of its {@code key=value} token (up to the next space).
+     */
+    static Function<String, String> valueOn(String lineStart, String key) {
+        String token = key + "=";
+        return line -> {
+            int at = line.startsWith(lineStart) ? line.indexOf(token) : -1;
+            if (at < 0) {
+                return null;
+            }
+            int from = at + token.length();
+            int end = line.indexOf(' ', from);
+            return line.substring(from, end < 0 ? line.length() : end);
+        };
+    }
+
     /** What the readiness check returned for the ready line (for example the endpoint it names). */
     String readyLine() {
         return readyLine;

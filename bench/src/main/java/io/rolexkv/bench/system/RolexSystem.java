@@ -3,19 +3,17 @@ package io.rolexkv.bench.system;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rolexkv.common.config.ConfigNode;
-import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.fabric.FabricLimits;
 import io.rolexkv.common.fabric.FabricTransport;
 import io.rolexkv.common.fabric.FabricTransports;
-import io.rolexkv.common.fabric.GlobalAddress;
 import io.rolexkv.common.kv.BaseKV;
 import io.rolexkv.computenode.EmbeddedCluster;
 import io.rolexkv.computenode.engine.RolexKV;
 import io.rolexkv.computenode.engine.RolexKVConfig;
 import io.rolexkv.rolex.index.IndexLayout;
-import io.rolexkv.rolex.layout.IndexMetaDescriptor;
+import io.rolexkv.rolex.index.RolexIndex;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -109,14 +107,8 @@ final class RolexSystem implements SystemUnderTest {
                 "--region", IndexLayout.TABLES_REGION + "=" + regions.tablesBytes(),
                 "--region", IndexLayout.MODELS_REGION + "=" + regions.modelsBytes(),
                 "--region", "values=" + regions.valuesBytes());
-        return ChildProcess.start("memory-node-" + nodeId, "io.rolexkv.bench.cli.RolexKvCli", arguments, line -> {
-            int at = line.indexOf(" endpoint=");
-            if (!line.startsWith("memory node ready") || at < 0) {
-                return null;
-            }
-            int end = line.indexOf(' ', at + 10);
-            return line.substring(at + 10, end < 0 ? line.length() : end);
-        });
+        return ChildProcess.start("memory-node-" + nodeId, "io.rolexkv.bench.cli.RolexKvCli", arguments,
+                ChildProcess.valueOn("memory node ready", "endpoint"));
     }
 
     @Override
@@ -155,10 +147,7 @@ final class RolexSystem implements SystemUnderTest {
         long total = 0;
         for (String endpoint : endpoints) {
             try (FabricConnection connection = transport().connect(endpoint, null)) {
-                DoorbellBatch batch = new DoorbellBatch();
-                int verb = batch.read(GlobalAddress.of(connection.memoryNodeId(),
-                        connection.region(IndexLayout.META_REGION).id(), IndexMetaDescriptor.RETRAINS_OFFSET), Long.BYTES);
-                total += connection.execute(batch).readLong(verb, 0);
+                total += RolexIndex.retrainsPublished(connection);
             }
         }
         return OptionalLong.of(total);

@@ -52,14 +52,7 @@ final class RpcSystem implements SystemUnderTest {
             } else {
                 process = ChildProcess.start("rpc-server", RpcKVServerMain.class.getName(),
                         List.of("--host", "127.0.0.1", "--port", "0", "--max-value-bytes", String.valueOf(maxValueBytes)),
-                        line -> {
-                            if (!line.startsWith(RpcKVServerMain.LISTENING_LINE_PREFIX)) {
-                                return null;
-                            }
-                            String rest = line.substring(RpcKVServerMain.LISTENING_LINE_PREFIX.length());
-                            int end = rest.indexOf(' ');
-                            return end < 0 ? rest : rest.substring(0, end);
-                        });
+                        ChildProcess.valueOn(RpcKVServerMain.LISTENING_LINE_PREFIX, "endpoint"));
                 endpoint = process.readyLine();
             }
             RpcKV engine = RpcKV.connect(endpoint, RpcKVSettings.DEFAULT.withConnections(Math.min(options.clientThreads(), 8)));

@@ -109,6 +109,17 @@ public final class RolexIndex {
         return IndexLoader.createEmpty(connection, geometry);
     }
 
+    /**
+     * How many retrains the memory node behind {@code connection} has completed, as its retrainer counts them in the
+     * meta region (0 for a node that never retrained). One READ.
+     */
+    public static long retrainsPublished(FabricConnection connection) {
+        IndexLayout layout = new IndexLayout(connection, io.rolexkv.rolex.layout.LeafDescriptor.MIN_CAPACITY);
+        DoorbellBatch batch = new DoorbellBatch();
+        int verb = batch.read(layout.metaAddress(IndexMetaDescriptor.RETRAINS_OFFSET), Long.BYTES);
+        return connection.execute(batch).readLong(verb, 0);
+    }
+
     /** Unpublishes the index on the connection's memory node; the next build reuses its space. */
     public static void clear(FabricConnection connection) {
         IndexLoader.clear(connection);
