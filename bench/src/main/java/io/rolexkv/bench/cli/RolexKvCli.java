@@ -31,7 +31,8 @@ import java.util.concurrent.Callable;
 @Command(name = "rolexkv", mixinStandardHelpOptions = true, versionProvider = RolexKvCli.Version.class,
         usageHelpAutoWidth = true,
         description = "A key-value store for RDMA disaggregated memory, indexed by the ROLEX learned index.",
-        subcommands = {MemoryNodeCommand.class, ShellCommand.class, YcsbCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {MemoryNodeCommand.class, ShellCommand.class, YcsbCommand.class, CompareCommand.class,
+                CommandLine.HelpCommand.class},
         footer = {"", "Run 'rolexkv COMMAND --help' for a command's options."})
 public final class RolexKvCli implements Callable<Integer> {
     @Spec

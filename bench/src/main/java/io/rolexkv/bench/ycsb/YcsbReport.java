@@ -1,5 +1,6 @@
 package io.rolexkv.bench.ycsb;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,6 +13,7 @@ import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.ToDoubleFunction;
 
 /**
  * The report of one YCSB run, as {@code --report FILE} writes it: one JSON object with exactly these fields. It
@@ -89,6 +91,50 @@ public record YcsbReport(
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the YCSB report as JSON", e);
         }
+    }
+
+    /**
+     * Reads a report {@link #write} wrote.
+     *
+     * @throws UncheckedIOException if the file cannot be read or is not such a report (naming the file)
+     */
+    public static YcsbReport read(Path file) {
+        try {
+            return JSON.readValue(file.toFile(), YcsbReport.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read a YCSB report from " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Round trips per operation over every operation type of the phase, weighted by how many of each ran; zero when
+     * none ran.
+     */
+    @JsonIgnore
+    public double roundTripsPerOp() {
+        return weightedPerOp(OperationReport::roundTripsPerOp);
+    }
+
+    /** Bytes read from memory nodes per operation, over every operation type, weighted by count. */
+    @JsonIgnore
+    public double bytesReadPerOp() {
+        return weightedPerOp(OperationReport::bytesReadPerOp);
+    }
+
+    /** Bytes written to memory nodes per operation, over every operation type, weighted by count. */
+    @JsonIgnore
+    public double bytesWrittenPerOp() {
+        return weightedPerOp(OperationReport::bytesWrittenPerOp);
+    }
+
+    private double weightedPerOp(ToDoubleFunction<OperationReport> perOp) {
+        long count = 0;
+        double total = 0;
+        for (OperationReport operation : operationsByType.values()) {
+            count += operation.count();
+            total += perOp.applyAsDouble(operation) * operation.count();
+        }
+        return count == 0 ? 0 : total / count;
     }
 
     /** Writes {@link #toJson()} to {@code file}, replacing it. */
