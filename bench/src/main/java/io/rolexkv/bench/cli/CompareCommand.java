@@ -134,7 +134,12 @@ public final class CompareCommand implements Callable<Integer> {
     /** The command as typed, for the Markdown to show how to make the comparison again. */
     private String commandLine() {
         List<String> words = new ArrayList<>(List.of("scripts/rolexkv", "compare"));
-        words.addAll(spec.commandLine().getParseResult().originalArgs());
+        List<String> typed = spec.commandLine().getParseResult().originalArgs();
+        if (spec.parent() != null) {
+            // Run as `rolexkv compare ...`: the original arguments start with the parent's, then this command's name.
+            typed = typed.subList(typed.indexOf(spec.name()) + 1, typed.size());
+        }
+        words.addAll(typed);
         return String.join(" ", words);
     }
 }

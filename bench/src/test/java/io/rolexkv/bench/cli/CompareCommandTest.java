@@ -79,6 +79,17 @@ class CompareCommandTest {
     }
 
     @Test
+    void theTableShowsTheCommandAsTypedThroughTheProjectCommandLine(@TempDir Path folder) throws Exception {
+        CommandLine commandLine = RolexKvCli.commandLine();
+        commandLine.setErr(new PrintWriter(err, true));
+        int exit = commandLine.execute("compare", "--render-only", "--workloads", "b", "--systems", "rpc",
+                "--out", folder.toString());
+        assertEquals(YcsbCommand.EXIT_FAILED_OPERATIONS, exit, err.toString()); // nothing ran: no report to show
+        assertTrue(Files.readString(folder.resolve(CompareCommand.MARKDOWN)).contains(
+                "Made with `scripts/rolexkv compare --render-only --workloads b --systems rpc --out "), err.toString());
+    }
+
+    @Test
     void badOptionsFailBeforeAnythingRuns(@TempDir Path folder) {
         assertEquals(YcsbCommand.EXIT_USAGE, execute("--systems", "rolex,mongo", "--out", folder.toString()));
         assertTrue(err.toString().contains("system=mongo allowed="), err.toString());
