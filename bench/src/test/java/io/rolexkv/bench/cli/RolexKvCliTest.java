@@ -88,7 +88,7 @@ class RolexKvCliTest {
     void noCommandIsAUsageError() {
         Run run = run();
         assertEquals(2, run.exitCode());
-        assertTrue(run.err().startsWith("rolexkv: missing command; one of [memory-node, shell, ycsb, help]"), run.err());
+        assertTrue(run.err().startsWith("rolexkv: missing command; one of [memory-node, shell, ycsb, compare, help]"), run.err());
     }
 
     @Test
