@@ -8,6 +8,7 @@ import io.rolexkv.common.fabric.FabricException;
 import io.rolexkv.common.fabric.WordOrder;
 import io.rolexkv.rolex.index.IndexFullException;
 import io.rolexkv.rolex.index.KeyValue;
+import io.rolexkv.rolex.index.PutOutcome;
 import io.rolexkv.rolex.index.RolexIndex;
 
 import java.lang.foreign.MemorySegment;
@@ -403,8 +404,8 @@ public final class ShermanBTree {
     // ------------------------------------------------------------------ writes
 
     /** Stores {@code word} under {@code key}, inserting or replacing. */
-    public RolexIndex.PutOutcome put(long key, long word) {
-        return (RolexIndex.PutOutcome) modify(key, true, word);
+    public PutOutcome put(long key, long word) {
+        return (PutOutcome) modify(key, true, word);
     }
 
     /** Removes {@code key}; returns whether it was there. */
@@ -427,7 +428,7 @@ public final class ShermanBTree {
             connection.execute(batch);
             return slot >= 0;
         }
-        RolexIndex.PutOutcome outcome = slot >= 0 ? RolexIndex.PutOutcome.UPDATED : RolexIndex.PutOutcome.INSERTED;
+        PutOutcome outcome = slot >= 0 ? PutOutcome.UPDATED : PutOutcome.INSERTED;
         if (slot < 0) {
             slot = leaf.freeSlot();
         }
