@@ -16,12 +16,15 @@ import io.rolexkv.rolex.index.Retrainer;
 import io.rolexkv.rolex.layout.SynonymTableDescriptor;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Memory nodes inside this JVM: each registers the regions the engine needs ({@value IndexLayout#META_REGION},
+ * Memory nodes inside this JVM: each registers the regions the engine needs (or, for another index kind, the regions
+ * the caller names) ({@value IndexLayout#META_REGION},
  * {@value IndexLayout#LEAVES_REGION}, {@value IndexLayout#TABLES_REGION}, {@value IndexLayout#MODELS_REGION},
  * {@value ValueRegionDescriptor#REGION_NAME}) as anonymous memory and serves them on one transport. For tests, the
  * shell's {@code loopback} mode and trying the store on one machine; a real cluster runs memory-node daemons instead.
@@ -40,6 +43,17 @@ public final class EmbeddedCluster implements AutoCloseable {
         public static final Regions DEFAULT = new Regions(4096, 128L << 20, 16L << 20, 16L << 20, 128L << 20);
         /** For tests that start many nodes. */
         public static final Regions SMALL = new Regions(4096, 16L << 20, 4L << 20, 1L << 20, 32L << 20);
+
+        /** The regions by name, in the order a node registers them. */
+        public Map<String, Long> named() {
+            Map<String, Long> named = new LinkedHashMap<>();
+            named.put(IndexLayout.META_REGION, metaBytes);
+            named.put(IndexLayout.LEAVES_REGION, leavesBytes);
+            named.put(IndexLayout.TABLES_REGION, tablesBytes);
+            named.put(IndexLayout.MODELS_REGION, modelsBytes);
+            named.put(ValueRegionDescriptor.REGION_NAME, valuesBytes);
+            return named;
+        }
     }
 
     private final FabricTransport transport;
@@ -60,11 +74,7 @@ public final class EmbeddedCluster implements AutoCloseable {
 
     /** Starts {@code memoryNodes} nodes, ids 0.., on a new transport of the named kind, each retraining if asked. */
     public static EmbeddedCluster start(String transportName, int memoryNodes, Regions regions, boolean retrain) {
-        List<String> binds = new ArrayList<>();
-        for (int node = 0; node < memoryNodes; node++) {
-            binds.add(transportName.equals(LoopbackTransport.NAME) ? "embedded-node-" + node : "127.0.0.1:0");
-        }
-        return start(transportName, binds, regions, retrain);
+        return start(transportName, bindsFor(transportName, memoryNodes), regions.named(), retrain);
     }
 
     /**
@@ -72,16 +82,43 @@ public final class EmbeddedCluster implements AutoCloseable {
      * endpoints, say), {@code host:port} for the others (port 0 for any free one).
      */
     public static EmbeddedCluster start(String transportName, List<String> binds, Regions regions, boolean retrain) {
+        return start(transportName, binds, regions.named(), retrain);
+    }
+
+    /**
+     * Starts {@code memoryNodes} nodes, ids 0.., each registering exactly {@code regionBytes} (name to bytes): for an
+     * engine whose index lives in other regions than ROLEX's (the B+tree baseline's, say). Retraining needs ROLEX's
+     * regions.
+     *
+     * @throws IllegalArgumentException if {@code retrain} is asked of nodes without ROLEX's regions
+     */
+    public static EmbeddedCluster start(String transportName, int memoryNodes, Map<String, Long> regionBytes,
+                                        boolean retrain) {
+        List<String> rolexRegions = List.of(IndexLayout.META_REGION, IndexLayout.LEAVES_REGION, IndexLayout.TABLES_REGION,
+                IndexLayout.MODELS_REGION);
+        if (retrain && !regionBytes.keySet().containsAll(rolexRegions)) {
+            throw new IllegalArgumentException("retraining needs the regions " + rolexRegions + " but the nodes get "
+                    + regionBytes.keySet());
+        }
+        return start(transportName, bindsFor(transportName, memoryNodes), regionBytes, retrain);
+    }
+
+    private static List<String> bindsFor(String transportName, int memoryNodes) {
+        List<String> binds = new ArrayList<>();
+        for (int node = 0; node < memoryNodes; node++) {
+            binds.add(transportName.equals(LoopbackTransport.NAME) ? "embedded-node-" + node : "127.0.0.1:0");
+        }
+        return binds;
+    }
+
+    private static EmbeddedCluster start(String transportName, List<String> binds, Map<String, Long> regionBytes,
+                                         boolean retrain) {
         EmbeddedCluster cluster = new EmbeddedCluster(FabricTransports.create(transportName, FabricLimits.DEFAULT));
         try {
             for (int node = 0; node < binds.size(); node++) {
                 RegisteredMemory memory = new RegisteredMemory(node);
                 cluster.memories.add(memory);
-                memory.allocate(IndexLayout.META_REGION, regions.metaBytes());
-                memory.allocate(IndexLayout.LEAVES_REGION, regions.leavesBytes());
-                memory.allocate(IndexLayout.TABLES_REGION, regions.tablesBytes());
-                memory.allocate(IndexLayout.MODELS_REGION, regions.modelsBytes());
-                memory.allocate(ValueRegionDescriptor.REGION_NAME, regions.valuesBytes());
+                regionBytes.forEach(memory::allocate);
                 cluster.servers.add(cluster.transport.serve(memory, binds.get(node)));
                 if (retrain) {
                     cluster.startRetrainer(node, memory);

@@ -128,7 +128,7 @@ public final class YcsbCommand implements Callable<Integer> {
             // Every operation of the run phase could be an insert (workloads D and E insert some): size for both.
             systemUnderTest = SystemUnderTestFactory.open(new SystemOptions(system, fabric, memoryNodes,
                     config.maxValueBytes(), config.threads(), (long) config.records() + config.operations()));
-        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+        } catch (IllegalArgumentException e) {
             err.println("ycsb: " + e.getMessage());
             return EXIT_USAGE;
         }

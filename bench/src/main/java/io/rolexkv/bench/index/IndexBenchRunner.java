@@ -5,6 +5,7 @@ import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.rolex.index.IndexFullException;
 import io.rolexkv.rolex.index.IndexGeometry;
+import io.rolexkv.rolex.index.PutOutcome;
 import io.rolexkv.rolex.index.RolexIndex;
 import org.HdrHistogram.Histogram;
 
@@ -167,8 +168,8 @@ final class IndexBenchRunner {
     /** Inserts {@code key} with its value; false if the index had no room for it. */
     private static boolean insert(RolexIndex index, long key) {
         try {
-            RolexIndex.PutOutcome outcome = index.put(key, IndexKeySet.valueOf(key));
-            if (outcome != RolexIndex.PutOutcome.INSERTED) {
+            PutOutcome outcome = index.put(key, IndexKeySet.valueOf(key));
+            if (outcome != PutOutcome.INSERTED) {
                 throw new IllegalStateException("insert of fresh key=" + Long.toUnsignedString(key) + " found it present: "
                         + outcome + "; the key set overlaps or the index is wrong");
             }

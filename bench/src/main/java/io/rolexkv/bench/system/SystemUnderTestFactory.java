@@ -3,8 +3,9 @@ package io.rolexkv.bench.system;
 import java.util.List;
 
 /**
- * The one place that turns a system name from the command line into a running {@link SystemUnderTest}. Systems whose
- * engines are not in this build yet are refused with a message saying so, never replaced by another.
+ * The one place that turns a system name from the command line into a running {@link SystemUnderTest}: ROLEX, the
+ * Sherman-style B+tree baseline on the same engine and fabric, the RPC baseline, and the in-process reference. An
+ * unknown name is refused with the list of known ones, never replaced by another system.
  */
 public final class SystemUnderTestFactory {
     public static final String ROLEX = "rolex";
@@ -24,7 +25,6 @@ public final class SystemUnderTestFactory {
      * Opens the system {@code options} names.
      *
      * @throws IllegalArgumentException for an unknown system or fabric, listing the allowed ones
-     * @throws UnsupportedOperationException for a known system whose engine is not available in this build
      */
     public static SystemUnderTest open(SystemOptions options) {
         if (!FABRICS.contains(options.fabric())) {
@@ -40,8 +40,7 @@ public final class SystemUnderTestFactory {
             }
             case ROLEX -> RolexSystem.open(options);
             case RPC -> RpcSystem.open(options);
-            case BTREE -> throw new UnsupportedOperationException("system=" + options.system()
-                    + " is not available yet in this build; available=[" + ROLEX + ", " + RPC + ", " + IN_PROCESS + "]");
+            case BTREE -> BTreeSystem.open(options);
             default -> throw new IllegalArgumentException("system=" + options.system() + " allowed=" + SYSTEMS);
         };
     }

@@ -47,10 +47,24 @@ class YcsbCommandTest {
     }
 
     @Test
-    void systemsNotInThisBuildFailWithAClearMessage() {
-        int exit = execute("--system", "btree", "--records", "10", "--operations", "10");
+    void unknownSystemsFailWithAClearMessage() {
+        int exit = execute("--system", "sherman", "--records", "10", "--operations", "10");
         assertEquals(YcsbCommand.EXIT_USAGE, exit);
-        assertTrue(err.toString().contains("system=btree is not available yet"), err.toString());
+        assertTrue(err.toString().contains("system=sherman allowed=[rolex, btree, rpc, in_process]"), err.toString());
+        assertEquals(0, out.size(), "nothing ran");
+    }
+
+    @Test
+    void runsTheBTreeBaselineOverLoopback(@TempDir Path folder) throws Exception {
+        Path report = folder.resolve("btree.json");
+        int exit = execute("--system", "btree", "--fabric", "loopback", "--workload", "a", "--records", "300",
+                "--operations", "300", "--threads", "2", "-p", "dataintegrity=true", "--report", report.toString());
+        assertEquals(YcsbCommand.EXIT_OK, exit, out.toString(StandardCharsets.UTF_8) + err);
+        JsonNode json = new ObjectMapper().readTree(report.toFile());
+        assertEquals("btree", json.get("system").asText());
+        assertEquals(0, json.get("failed_operations").asInt());
+        assertTrue(json.get("model_cache_bytes").isNumber(), json.toString());
+        assertTrue(json.get("retrains").isNull(), "a B+tree does not retrain: " + json.get("retrains"));
     }
 
     @Test

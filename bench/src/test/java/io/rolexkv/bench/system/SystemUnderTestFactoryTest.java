@@ -31,11 +31,33 @@ class SystemUnderTestFactoryTest {
     }
 
     @Test
-    void systemsNotInThisBuildSaySo() {
-        for (String name : List.of("btree")) {
-            UnsupportedOperationException refused = assertThrows(UnsupportedOperationException.class,
-                    () -> SystemUnderTestFactory.open(options(name, "tcp", List.of())));
-            assertTrue(refused.getMessage().contains("system=" + name + " is not available yet"), refused.getMessage());
+    void btreeOnLoopbackRunsTheSameEngineWithTheTreeAsItsIndex() {
+        try (SystemUnderTest system = SystemUnderTestFactory.open(options("btree", "loopback", List.of()))) {
+            assertEquals("btree", system.name());
+            assertEquals("loopback", system.fabric());
+            for (long key = 0; key < 200; key++) {
+                system.engine().put(key, new byte[100]);
+            }
+            assertEquals(100, system.engine().get(42).orElseThrow().length);
+            long before = system.costProbe().callingThreadTotals().doorbells();
+            system.engine().get(43);
+            assertEquals(2, system.costProbe().callingThreadTotals().doorbells() - before, "leaf, then value block");
+            assertTrue(system.modelCacheBytes().orElseThrow() > 0, "200 keys split the root leaf: an internal node is cached");
+            assertTrue(system.retrains().isEmpty(), "a B+tree does not retrain");
+            assertTrue(system.memoryNodeCpuSeconds().isEmpty(), "no separate memory node process");
+        }
+    }
+
+    @Test
+    void btreeOverTcpRunsItsMemoryNodeAsAProcessWithInlineValues() {
+        SystemOptions inline = new SystemOptions("btree", "tcp", List.of(), 8, 2, 1_000);
+        try (SystemUnderTest system = SystemUnderTestFactory.open(inline)) {
+            system.engine().put(7, new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
+            long before = system.costProbe().callingThreadTotals().doorbells();
+            assertEquals(8, system.engine().get(7).orElseThrow()[7]);
+            assertEquals(1, system.costProbe().callingThreadTotals().doorbells() - before, "inline8: the leaf READ only");
+            assertTrue(system.memoryNodeCpuSeconds().orElseThrow() > 0, "the memory node process's CPU is measured");
+            assertTrue(system.retrains().isEmpty());
         }
     }
 

@@ -25,8 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Each of YCSB's core workloads, load then run, through YCSB's own workload and wrapper classes against the
- * in-process engine, against ROLEX over loopback and over tcp (its memory node a separate process) and against the RPC
- * baseline (its server a separate process), with YCSB
+ * in-process engine, against ROLEX and the B+tree baseline over loopback and over tcp (their memory node a separate
+ * process) and against the RPC baseline (its server a separate process), with YCSB
  * checking every value it reads ({@code dataintegrity=true}); afterwards every record is read back from the engine and
  * compared with what YCSB wrote.
  */
@@ -65,6 +65,8 @@ class YcsbWorkloadsRunTest {
             cases.add(Arguments.of(workload, SystemUnderTestFactory.IN_PROCESS, "loopback"));
             cases.add(Arguments.of(workload, SystemUnderTestFactory.ROLEX, "loopback"));
             cases.add(Arguments.of(workload, SystemUnderTestFactory.ROLEX, "tcp"));
+            cases.add(Arguments.of(workload, SystemUnderTestFactory.BTREE, "loopback"));
+            cases.add(Arguments.of(workload, SystemUnderTestFactory.BTREE, "tcp"));
             cases.add(Arguments.of(workload, SystemUnderTestFactory.RPC, "tcp"));
         }
         return cases.stream();

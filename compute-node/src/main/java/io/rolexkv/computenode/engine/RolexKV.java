@@ -17,6 +17,9 @@ import io.rolexkv.computenode.value.ValueWord;
 import io.rolexkv.rolex.index.IndexCounters;
 import io.rolexkv.rolex.index.KeyValue;
 import io.rolexkv.rolex.index.RolexIndex;
+import io.rolexkv.rolex.index.WordIndex;
+import io.rolexkv.rolex.index.WordUpdate;
+import io.rolexkv.rolex.index.WriteResult;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -39,9 +42,16 @@ import java.util.function.UnaryOperator;
 /**
  * The {@value RolexKVConfig#ENGINE_TYPE} engine: {@link BaseKV} over ROLEX indexes on memory nodes, driven one-sidedly
  * from this compute node. Like RecStore's composite engine it is an index plus a value store: the index maps a key to
- * an 8-byte word ({@link RolexIndex}), the value store turns values into words and back ({@link ValueStore}: the word
+ * an 8-byte word ({@link WordIndex}), the value store turns values into words and back ({@link ValueStore}: the word
  * itself for {@code inline8}, an inline word or a handle to a value block for {@code blocks}; see
  * {@link ValueWord}).
+ *
+ * <h2>The index is pluggable</h2>
+ * The index on each memory node is ROLEX ({@link RolexIndex}, {@link RolexIndexKind}) unless the engine is opened with
+ * another {@link IndexKind}, as the B+tree baseline is, so that baseline and learned index are measured under the same
+ * value store, fabric and harness. The engine uses only the {@link WordIndex} operations; what differs between kinds
+ * (regions, readiness, building, counters) is the kind's business. The costs below are ROLEX's; another index
+ * documents its own.
  *
  * <h2>Memory nodes</h2>
  * The unsigned key space is split into contiguous ranges, one per memory node ({@link RolexKVConfig}); each node holds
@@ -79,6 +89,7 @@ public final class RolexKV implements BaseKV {
     static final int BULK_WRITE_BYTES = 4 << 20;
 
     private final RolexKVConfig config;
+    private final IndexKind kind;
     private final FabricTransport transport;
     private final boolean ownsTransport;
     private final FabricCounters totals = new FabricCounters();
@@ -89,14 +100,15 @@ public final class RolexKV implements BaseKV {
     private final LongAdder staleBlockReads = new LongAdder();
     private volatile boolean closed;
 
-    private RolexKV(RolexKVConfig config, FabricTransport transport, boolean ownsTransport) {
+    private RolexKV(RolexKVConfig config, FabricTransport transport, boolean ownsTransport, IndexKind kind) {
         this.config = config;
+        this.kind = kind;
         this.transport = transport;
         this.ownsTransport = ownsTransport;
         List<Shard> opened = new ArrayList<>();
         try {
             for (int i = 0; i < config.memoryNodes().size(); i++) {
-                opened.add(Shard.open(i, config, transport, totals, threadCosts));
+                opened.add(Shard.open(i, config, kind, transport, totals, threadCosts));
             }
             checkDistinctMemoryNodes(opened);
         } catch (RuntimeException e) {
@@ -119,7 +131,7 @@ public final class RolexKV implements BaseKV {
     public static RolexKV open(RolexKVConfig config) {
         FabricTransport transport = FabricTransports.create(config.transport(), config.limits());
         try {
-            return new RolexKV(config, transport, true);
+            return new RolexKV(config, transport, true, RolexIndexKind.INSTANCE);
         } catch (RuntimeException e) {
             transport.close();
             throw e;
@@ -128,11 +140,23 @@ public final class RolexKV implements BaseKV {
 
     /** Opens the engine on {@code transport}, which the caller keeps and closes (an embedded cluster's, say). */
     public static RolexKV open(RolexKVConfig config, FabricTransport transport) {
+        return open(config, transport, RolexIndexKind.INSTANCE);
+    }
+
+    /**
+     * Opens the engine on {@code transport} (which the caller keeps and closes) with an index of {@code kind} on every
+     * memory node instead of ROLEX: same value store, same fabric, same costs accounting. The config's index fields
+     * ({@code geometry}, {@code index_room_wait_ms}) are ROLEX's and mean what {@code kind} makes of them.
+     */
+    public static RolexKV open(RolexKVConfig config, FabricTransport transport, IndexKind kind) {
+        if (kind == null) {
+            throw new IllegalArgumentException("index kind is null");
+        }
         if (!transport.name().equals(config.transport())) {
             throw new ConfigException("does not match the transport given", RolexKVConfig.TRANSPORT_PROP_NAME,
                     "found=\"" + config.transport() + "\" given=\"" + transport.name() + "\"");
         }
-        return new RolexKV(config, transport, false);
+        return new RolexKV(config, transport, false, kind);
     }
 
     private static void checkDistinctMemoryNodes(List<Shard> shards) {
@@ -327,7 +351,7 @@ public final class RolexKV implements BaseKV {
         Shard shard = shardFor(key);
         shard.values.check(value);
         PreparedValue prepared = shard.values.prepare(key, value);
-        RolexIndex.WriteResult result;
+        WriteResult result;
         try {
             result = shard.index().put(key, prepared.word(), prepared::appendTo);
         } catch (RuntimeException e) {
@@ -338,7 +362,7 @@ public final class RolexKV implements BaseKV {
         retireReplaced(shard, result);
     }
 
-    private static void retireReplaced(Shard shard, RolexIndex.WriteResult result) {
+    private static void retireReplaced(Shard shard, WriteResult result) {
         if (result.previous().isPresent()
                 && (result.written().isEmpty() || result.written().getAsLong() != result.previous().getAsLong())) {
             shard.values.retire(result.previous().getAsLong());
@@ -384,13 +408,14 @@ public final class RolexKV implements BaseKV {
     }
 
     private void batchPutOnShard(Shard shard, long[] keys, byte[][] values) {
-        for (int start = 0; start < keys.length; start += RolexIndex.KEYS_PER_DOORBELL) {
-            int end = Math.min(keys.length, start + RolexIndex.KEYS_PER_DOORBELL);
+        int perCall = shard.index().maxAtomicBatchKeys();
+        for (int start = 0; start < keys.length; start += perCall) {
+            int end = Math.min(keys.length, start + perCall);
             batchPutChunk(shard, Arrays.copyOfRange(keys, start, end), Arrays.copyOfRange(values, start, end));
         }
     }
 
-    /** One locked write of up to {@value RolexIndex#KEYS_PER_DOORBELL} keys: all linked, or (on failure) none. */
+    /** One locked write of up to {@link WordIndex#maxAtomicBatchKeys()} keys: all linked, or (on failure) none. */
     private void batchPutChunk(Shard shard, long[] keys, byte[][] values) {
         PreparedValue[] prepared = new PreparedValue[keys.length];
         boolean linking = false;
@@ -416,13 +441,13 @@ public final class RolexKV implements BaseKV {
                 }
                 packer.execute(shard.connection);
             }
-            RolexIndex.WordUpdate[] updates = new RolexIndex.WordUpdate[keys.length];
+            WordUpdate[] updates = new WordUpdate[keys.length];
             for (int i = 0; i < keys.length; i++) {
                 OptionalLong word = OptionalLong.of(prepared[i].word());
                 updates[i] = (current, finalDoorbell) -> word;
             }
             linking = true;
-            RolexIndex.WriteResult[] results = shard.index().updateAll(keys, updates, extras);
+            WriteResult[] results = shard.index().updateAll(keys, updates, extras);
             for (int i = 0; i < keys.length; i++) {
                 prepared[i].linked();
                 retireReplaced(shard, results[i]);
@@ -463,7 +488,7 @@ public final class RolexKV implements BaseKV {
         Shard shard = shardFor(key);
         PreparedValue[] pending = new PreparedValue[1];
         byte[][] written = new byte[1][];
-        RolexIndex.WriteResult result;
+        WriteResult result;
         try {
             result = shard.index().update(key, (current, finalDoorbell) -> {
                 if (pending[0] != null) {
@@ -677,12 +702,15 @@ public final class RolexKV implements BaseKV {
     public long modelCacheBytes() {
         long bytes = 0;
         for (Shard shard : shards) {
-            bytes += shard.index().cache().bytes();
+            bytes += shard.index().cachedBytes();
         }
         return bytes;
     }
 
-    /** The indexes' own counters, summed over memory nodes. */
+    /**
+     * The indexes' own counters, summed over memory nodes, in ROLEX's terms: another index kind fills the fields that
+     * mean the same for it and leaves the rest zero ({@link IndexKind#counters}).
+     */
     public IndexCounters.Snapshot indexCounters() {
         long torn = 0;
         long unknownLinks = 0;
@@ -693,7 +721,7 @@ public final class RolexKV implements BaseKV {
         long roomWaits = 0;
         long refreshes = 0;
         for (Shard shard : shards) {
-            IndexCounters.Snapshot counters = shard.index().counters();
+            IndexCounters.Snapshot counters = shard.indexCounters();
             torn += counters.tornLeafReads();
             unknownLinks += counters.unknownLinksFollowed();
             conflicts += counters.lockConflicts();
@@ -814,6 +842,6 @@ public final class RolexKV implements BaseKV {
 
     @Override
     public String toString() {
-        return "RolexKV[" + config.summary() + "]";
+        return "RolexKV[index=" + kind.name() + " " + config.summary() + "]";
     }
 }

@@ -8,26 +8,22 @@ import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.fabric.FabricTransport;
 import io.rolexkv.common.fabric.GlobalAddress;
 import io.rolexkv.common.fabric.RegionInfo;
-import io.rolexkv.common.fabric.WordOrder;
 import io.rolexkv.computenode.value.ValueAllocator;
 import io.rolexkv.computenode.value.ValueFormat;
 import io.rolexkv.computenode.value.ValueRegionDescriptor;
-import io.rolexkv.rolex.index.IndexGeometry;
-import io.rolexkv.rolex.index.IndexLayout;
+import io.rolexkv.rolex.index.IndexCounters;
 import io.rolexkv.rolex.index.KeyValue;
-import io.rolexkv.rolex.index.RolexIndex;
-import io.rolexkv.rolex.layout.IndexMetaDescriptor;
-import io.rolexkv.rolex.model.UnsignedKeys;
+import io.rolexkv.rolex.index.WordIndex;
 
-import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * One memory node as the engine uses it: the connection, the ROLEX index over the node's key range, and the value
- * store for the blocks of those keys. Opening a shard agrees on the store's value format with the other compute nodes
+ * One memory node as the engine uses it: the connection, the index over the node's key range (of the engine's
+ * {@link IndexKind}), and the value store for the blocks of those keys. Opening a shard agrees on the store's value format with the other compute nodes
  * (CAS on the values region's format word) and builds the node's index if it has none yet, electing one builder
  * among compute nodes that start together.
  */
@@ -41,48 +37,46 @@ final class Shard {
     final RolexKVConfig.MemoryNodeRange range;
     final EngineConnection connection;
     final ValueStore values;
-    final IndexGeometry geometry;
-    private final Duration roomWait;
-    private final long metaAddress;
+    private final RolexKVConfig config;
+    private final IndexKind kind;
+    private final long readyProbeAddress;
     private final long valuesHeaderAddress;
-    private volatile RolexIndex index;
+    private volatile WordIndex index;
 
     private Shard(int position, RolexKVConfig.MemoryNodeRange range, EngineConnection connection, ValueStore values,
-                  IndexGeometry geometry, Duration roomWait, long metaAddress, long valuesHeaderAddress) {
+                  RolexKVConfig config, IndexKind kind, long readyProbeAddress, long valuesHeaderAddress) {
         this.position = position;
-        this.roomWait = roomWait;
         this.range = range;
         this.connection = connection;
         this.values = values;
-        this.geometry = geometry;
-        this.metaAddress = metaAddress;
+        this.config = config;
+        this.kind = kind;
+        this.readyProbeAddress = readyProbeAddress;
         this.valuesHeaderAddress = valuesHeaderAddress;
     }
 
     /**
-     * Connects to memory node {@code position} of the config and opens (or builds) its index.
+     * Connects to memory node {@code position} of the config and opens (or builds) its index of {@code kind}.
      *
      * @throws ConfigException if the store holds values in another {@value ValueFormat#PROP_NAME}
      */
-    static Shard open(int position, RolexKVConfig config, FabricTransport transport, FabricCounters totals,
+    static Shard open(int position, RolexKVConfig config, IndexKind kind, FabricTransport transport, FabricCounters totals,
                       ThreadCosts threadCosts) {
         RolexKVConfig.MemoryNodeRange range = config.memoryNodes().get(position);
         FabricConnection raw = transport.connect(range.endpoint(), totals);
         try {
             EngineConnection connection = new EngineConnection(raw, threadCosts);
             int node = connection.memoryNodeId();
-            for (String name : List.of(IndexLayout.META_REGION, IndexLayout.LEAVES_REGION, IndexLayout.TABLES_REGION,
-                    IndexLayout.MODELS_REGION, ValueRegionDescriptor.REGION_NAME)) {
+            List<String> needed = new ArrayList<>(kind.regionNames());
+            needed.add(ValueRegionDescriptor.REGION_NAME);
+            for (String name : needed) {
                 if (connection.regions().stream().noneMatch(region -> region.name().equals(name))) {
                     throw new IllegalStateException("memory node " + node + " at endpoint=" + range.endpoint()
-                            + " has no region named " + name + "; the engine needs " + List.of(IndexLayout.META_REGION,
-                            IndexLayout.LEAVES_REGION, IndexLayout.TABLES_REGION, IndexLayout.MODELS_REGION,
-                            ValueRegionDescriptor.REGION_NAME) + " and it has "
-                            + connection.regions().stream().map(RegionInfo::name).toList());
+                            + " has no region named " + name + "; the engine with index=" + kind.name() + " needs "
+                            + needed + " and it has " + connection.regions().stream().map(RegionInfo::name).toList());
                 }
             }
             RegionInfo valuesRegion = connection.region(ValueRegionDescriptor.REGION_NAME);
-            long metaAddress = GlobalAddress.of(node, connection.region(IndexLayout.META_REGION).id(), 0);
             long valuesHeader = GlobalAddress.of(node, valuesRegion.id(), 0);
             ValueStore values;
             if (config.valueFormat() == ValueFormat.INLINE8) {
@@ -92,11 +86,10 @@ final class Shard {
                         TimeUnit.MILLISECONDS.toNanos(config.reuseGraceMillis()), System::nanoTime);
                 values = new BlockValueStore(config.maxValueBytes(), allocator, connection);
             }
-            Shard shard = new Shard(position, range, connection, values,
-                    scaledGeometry(config.geometry(), range, config.memoryNodes().size()),
-                    Duration.ofMillis(config.roomWaitMillis()), metaAddress, valuesHeader);
+            Shard shard = new Shard(position, range, connection, values, config, kind, kind.readyProbeAddress(connection),
+                    valuesHeader);
             boolean indexReady = shard.hello(config.valueFormat());
-            shard.install(indexReady ? RolexIndex.open(connection) : shard.buildOrAwaitIndex());
+            shard.index = indexReady ? kind.open(connection, config, position) : shard.buildOrAwaitIndex();
             return shard;
         } catch (RuntimeException e) {
             raw.close();
@@ -110,7 +103,7 @@ final class Shard {
      */
     private boolean hello(ValueFormat format) {
         DoorbellBatch hello = new DoorbellBatch();
-        int metaRead = hello.read(metaAddress, 16);
+        int metaRead = hello.read(readyProbeAddress, IndexKind.READY_PROBE_BYTES);
         long formatWord = ValueRegionDescriptor.formatWord(format);
         int formatCas = hello.compareAndSwap(GlobalAddress.plus(valuesHeaderAddress, ValueRegionDescriptor.FORMAT_OFFSET), 0, formatWord);
         ValueAllocator allocator = values.allocator();
@@ -135,12 +128,7 @@ final class Shard {
                     + "\" store=\"" + stored.configName() + "\" memory_node=" + connection.memoryNodeId() + " endpoint="
                     + range.endpoint() + ": every compute node of a store must use the store's value layout");
         }
-        return isReady(result.read(metaRead));
-    }
-
-    private static boolean isReady(java.lang.foreign.MemorySegment meta) {
-        return WordOrder.getLong(meta, IndexMetaDescriptor.MAGIC_OFFSET) == IndexMetaDescriptor.MAGIC
-                && WordOrder.getLong(meta, IndexMetaDescriptor.STATE_OFFSET) == IndexMetaDescriptor.STATE_READY;
+        return kind.isReady(result.read(metaRead));
     }
 
     /**
@@ -148,18 +136,18 @@ final class Shard {
      * indexBuilder word; the others wait for it to be published. A builder that vanished is replaced after
      * {@link #INDEX_BUILD_WAIT_NANOS}.
      */
-    private RolexIndex buildOrAwaitIndex() {
+    private WordIndex buildOrAwaitIndex() {
         long token = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
         long builderAddress = GlobalAddress.plus(valuesHeaderAddress, ValueRegionDescriptor.INDEX_BUILDER_OFFSET);
         long waitingSince = System.nanoTime();
         long lastBuilder = 0;
         while (true) {
             DoorbellBatch probe = new DoorbellBatch();
-            int metaRead = probe.read(metaAddress, 16);
+            int metaRead = probe.read(readyProbeAddress, IndexKind.READY_PROBE_BYTES);
             int builderRead = probe.read(builderAddress, 8);
             BatchResult seen = connection.execute(probe);
-            if (isReady(seen.read(metaRead))) {
-                return RolexIndex.open(connection);
+            if (kind.isReady(seen.read(metaRead))) {
+                return kind.open(connection, config, position);
             }
             long builder = seen.readLong(builderRead, 0);
             if (builder != lastBuilder) {
@@ -171,7 +159,7 @@ final class Shard {
                 int cas = claim.compareAndSwap(builderAddress, builder, token);
                 if (connection.execute(claim).casSucceeded(cas)) {
                     try {
-                        return RolexIndex.createEmpty(connection, geometry);
+                        return kind.createEmpty(connection, config, position);
                     } finally {
                         DoorbellBatch done = new DoorbellBatch();
                         done.compareAndSwap(builderAddress, token, 0);
@@ -184,37 +172,20 @@ final class Shard {
         }
     }
 
-    /**
-     * The geometry for this node's indexes. {@code empty_index_leaves} counts the leaves an empty index gives this
-     * node's key range; the empty index's one model spans the whole key space, so it gets that many divided by the
-     * fraction of the key space the range covers (an even split of n nodes: n times as many), but never more than n
-     * times as many, so a node that owns a sliver of the key space does not get millions of leaves it cannot use.
-     */
-    static IndexGeometry scaledGeometry(IndexGeometry geometry, RolexKVConfig.MemoryNodeRange range, int memoryNodes) {
-        double fraction = (UnsignedKeys.toDouble(range.lastKey() - range.firstKey()) + 1.0) / 0x1.0p64;
-        double scale = Math.min(1.0 / fraction, memoryNodes);
-        double leaves = Math.ceil(geometry.emptyIndexLeaves() * scale);
-        return geometry.withEmptyIndexLeaves((int) Math.min(leaves, 1 << 24));
-    }
-
-    RolexIndex index() {
+    WordIndex index() {
         return index;
-    }
-
-    private void install(RolexIndex opened) {
-        index = opened.waitForRoom(roomWait);
     }
 
     /** Replaces the whole index with an empty one, retiring every block the old one linked. */
     void clear() {
         retireAll();
-        install(RolexIndex.createEmpty(connection, geometry));
+        index = kind.createEmpty(connection, config, position);
     }
 
     /** Replaces the whole index with one bulk loaded from {@code keys} and their {@code words}. */
     void bulkLoad(long[] keys, long[] words) {
         retireAll();
-        install(RolexIndex.bulkLoad(connection, geometry, keys, words));
+        index = kind.bulkLoad(connection, config, position, keys, words);
     }
 
     /** Retires the block of every key in the index, page by page, ahead of replacing the index. */
@@ -222,7 +193,7 @@ final class Shard {
         if (values.allocator() == null) {
             return;
         }
-        RolexIndex current = index;
+        WordIndex current = index;
         long from = range.firstKey();
         while (true) {
             List<KeyValue> page = current.scan(from, range.lastKey(), RETIRE_PAGE_KEYS);
@@ -238,6 +209,11 @@ final class Shard {
             }
             from = last + 1;
         }
+    }
+
+    /** The index's counters, as its kind reports them. */
+    IndexCounters.Snapshot indexCounters() {
+        return kind.counters(index);
     }
 
     int memoryNodeId() {

@@ -282,8 +282,8 @@ class RolexKVBehaviourTest {
             config.putArray("memory_nodes").addObject().put("endpoint", server.endpoint());
             IllegalStateException missing = assertThrows(IllegalStateException.class,
                     () -> RolexKV.open(RolexKVConfig.from(ConfigNode.of(config)), transport));
-            assertEquals("memory node 4 at endpoint=bare has no region named leaves; the engine needs [meta, leaves, tables,"
-                    + " models, values] and it has [meta]", missing.getMessage());
+            assertEquals("memory node 4 at endpoint=bare has no region named leaves; the engine with index=rolex needs [meta, leaves,"
+                    + " tables, models, values] and it has [meta]", missing.getMessage());
 
             nodes.transport().serve(nodes.memory(0), "alias");
             ObjectNode twice = nodes.engineConfig();

@@ -15,8 +15,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.OptionalLong;
+import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -66,7 +66,7 @@ import java.util.function.Function;
  *
  * <p>Thread-safe: one instance serves all threads of a compute node (typically a virtual thread per operation).
  */
-public final class RolexIndex {
+public final class RolexIndex implements WordIndex {
     /** How long a writer keeps trying to lock a group before it gives up (a lock holder that died leaves it set). */
     public static final long LOCK_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(10);
 
@@ -146,6 +146,18 @@ public final class RolexIndex {
         return this;
     }
 
+    /** Bytes of cached models, leaf tables and synonym tables. */
+    @Override
+    public long cachedBytes() {
+        return view.cache().bytes();
+    }
+
+    /** One locked write covers this many keys: their groups are locked and read in one doorbell. */
+    @Override
+    public int maxAtomicBatchKeys() {
+        return KEYS_PER_DOORBELL;
+    }
+
     /** One model epoch as cached, with its reader. */
     record View(ModelCache cache, LeafGroupReader reader) {
     }
@@ -161,6 +173,7 @@ public final class RolexIndex {
     // ------------------------------------------------------------------ lookup
 
     /** The value stored under {@code key}, or empty. */
+    @Override
     public OptionalLong get(long key) {
         return getAll(new long[] {key})[0];
     }
@@ -169,6 +182,7 @@ public final class RolexIndex {
      * The values of {@code keys}, in order: the candidate leaves of all of them in one doorbell (per
      * {@value #KEYS_PER_DOORBELL} keys), a group shared by several keys read once.
      */
+    @Override
     public OptionalLong[] getAll(long[] keys) {
         OptionalLong[] values = new OptionalLong[keys.length];
         for (int start = 0; start < keys.length; start += KEYS_PER_DOORBELL) {
@@ -266,35 +280,6 @@ public final class RolexIndex {
 
     // ------------------------------------------------------------------ writes
 
-    /** What {@link #put} did. */
-    public enum PutOutcome {
-        INSERTED,
-        UPDATED
-    }
-
-    /**
-     * A change of one key's word, applied under the key's leaf group lock (so no other write of the key can interleave).
-     * It may post doorbells of its own on {@link #connection()} (to read a value block, say) and append verbs to
-     * {@code finalDoorbell}, which runs before the leaf write and the unlock in the same doorbell. It may be called
-     * again if the write has to be retried, so it must not have effects beyond those verbs.
-     */
-    @FunctionalInterface
-    public interface WordUpdate {
-        /**
-         * @param current       the key's word, or empty if the key is absent
-         * @param finalDoorbell verbs to run before the leaf write, in the same doorbell
-         * @return the new word, or empty to delete the key
-         */
-        OptionalLong apply(OptionalLong current, DoorbellBatch finalDoorbell);
-    }
-
-    /** What a write found and left: the key's word before and after. */
-    public record WriteResult(OptionalLong previous, OptionalLong written) {
-        public PutOutcome outcome() {
-            return previous.isPresent() ? PutOutcome.UPDATED : PutOutcome.INSERTED;
-        }
-    }
-
     /**
      * Stores {@code word} under {@code key}, inserting or replacing.
      *
@@ -310,6 +295,7 @@ public final class RolexIndex {
      * there, so a put of a large value still costs two round trips. If the index throws, the extras may have run but
      * nothing links to what they wrote.
      */
+    @Override
     public WriteResult put(long key, long word, Consumer<DoorbellBatch> firstDoorbellExtras) {
         OptionalLong written = OptionalLong.of(word);
         return updateAll(new long[] {key}, new WordUpdate[] {(current, finalDoorbell) -> written}, firstDoorbellExtras)[0];
@@ -321,11 +307,13 @@ public final class RolexIndex {
     }
 
     /** Removes {@code key} and returns the word it held, if any. Other keys do not move. */
+    @Override
     public OptionalLong remove(long key) {
         return updateAll(new long[] {key}, new WordUpdate[] {(current, finalDoorbell) -> OptionalLong.empty()}, null)[0].previous();
     }
 
     /** Applies {@code update} to {@code key}'s word under the key's lock: a read-modify-write no other write can split. */
+    @Override
     public WriteResult update(long key, WordUpdate update) {
         return updateAll(new long[] {key}, new WordUpdate[] {update}, null)[0];
     }
@@ -339,6 +327,7 @@ public final class RolexIndex {
      * @throws IndexFullException if a new key finds no room; the keys before it in the same doorbell chunk are not
      *                            written either (the chunk is all or nothing), earlier chunks are
      */
+    @Override
     public WriteResult[] updateAll(long[] keys, WordUpdate[] updates, Consumer<DoorbellBatch> firstDoorbellExtras) {
         if (keys.length != updates.length) {
             throw new IllegalArgumentException("keys=" + keys.length + " updates=" + updates.length + " must match");
@@ -643,6 +632,7 @@ public final class RolexIndex {
      * Up to {@code limit} pairs with {@code from <= key <= to} (unsigned), in key order. A key present for the whole
      * scan is returned; one inserted or deleted meanwhile may or may not be.
      */
+    @Override
     public List<KeyValue> scan(long from, long to, int limit) {
         if (limit < 0) {
             throw new IllegalArgumentException("limit=" + limit + " must be >= 0");

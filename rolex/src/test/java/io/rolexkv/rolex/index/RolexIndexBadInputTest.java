@@ -55,9 +55,9 @@ class RolexIndexBadInputTest {
             }
             assertEquals(stored, index.scan(0, -1L, Integer.MAX_VALUE).size());
             // Updates and deletes still work, and a delete makes room again in its leaf.
-            assertEquals(RolexIndex.PutOutcome.UPDATED, index.put(1000, -1));
+            assertEquals(PutOutcome.UPDATED, index.put(1000, -1));
             assertTrue(index.delete(2000));
-            assertEquals(RolexIndex.PutOutcome.INSERTED, index.put(2000, 2));
+            assertEquals(PutOutcome.INSERTED, index.put(2000, 2));
             RolexIndex other = RolexIndex.open(fixture.connect());
             assertEquals(OptionalLong.of(-1), other.get(1000));
         }

@@ -33,7 +33,7 @@ class RolexIndexBatchTest {
             RolexIndex index = RolexIndex.bulkLoad(connection, IndexGeometry.of(16, 0.75, 8), keys, keys.clone());
             // A batch of 200 writes, new and existing keys, one repeated: the later value wins.
             long[] batchKeys = new long[200];
-            RolexIndex.WordUpdate[] updates = new RolexIndex.WordUpdate[200];
+            WordUpdate[] updates = new WordUpdate[200];
             for (int i = 0; i < batchKeys.length; i++) {
                 long key = i == 199 ? batchKeys[3] : random.nextBoolean() ? keys[random.nextInt(keys.length)] : random.nextLong() >>> 1;
                 long value = 1_000_000 + i;
@@ -42,7 +42,7 @@ class RolexIndexBatchTest {
                 oracle.put(key, value);
             }
             FabricCounters.Snapshot before = connection.counters().snapshot();
-            RolexIndex.WriteResult[] results = index.updateAll(batchKeys, updates, null);
+            WriteResult[] results = index.updateAll(batchKeys, updates, null);
             FabricCounters.Snapshot cost = connection.counters().snapshot().minus(before);
             assertEquals(OptionalLong.of(1_000_003), results[199].previous(), "the repeated key saw its earlier update");
             long splits = index.counters().splits();
@@ -72,7 +72,7 @@ class RolexIndexBatchTest {
         try (IndexFixture fixture = new IndexFixture("loopback", 8L << 20)) {
             RolexIndex index = RolexIndex.createEmpty(fixture.connect(), geometry);
             long[] keys = new long[600];
-            RolexIndex.WordUpdate[] updates = new RolexIndex.WordUpdate[keys.length];
+            WordUpdate[] updates = new WordUpdate[keys.length];
             for (int i = 0; i < keys.length; i++) {
                 keys[i] = (i + 1L) * 10;
                 long value = i;
@@ -91,7 +91,7 @@ class RolexIndexBatchTest {
                 }
             }
             assertEquals(present, reader.scan(0, -1L, Integer.MAX_VALUE).size());
-            assertEquals(RolexIndex.PutOutcome.UPDATED, index.put(keys[0], 77), "the index keeps serving");
+            assertEquals(PutOutcome.UPDATED, index.put(keys[0], 77), "the index keeps serving");
         }
     }
 }

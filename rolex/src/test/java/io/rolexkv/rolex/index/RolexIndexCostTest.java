@@ -61,11 +61,11 @@ class RolexIndexCostTest {
             for (int i = 0; i < 2_000; i += 10) {
                 long key = keys[i] + 1;
                 FabricCounters.Snapshot before = connection.counters().snapshot();
-                assertEquals(RolexIndex.PutOutcome.INSERTED, index.put(key, 42));
+                assertEquals(PutOutcome.INSERTED, index.put(key, 42));
                 FabricCounters.Snapshot cost = connection.counters().snapshot().minus(before);
                 assertTrue(cost.doorbells() <= 2, "insert of key " + key + " took doorbells=" + cost.doorbells());
                 FabricCounters.Snapshot updateBefore = connection.counters().snapshot();
-                assertEquals(RolexIndex.PutOutcome.UPDATED, index.put(key, 43));
+                assertEquals(PutOutcome.UPDATED, index.put(key, 43));
                 assertTrue(connection.counters().snapshot().minus(updateBefore).doorbells() <= 2, "update");
                 assertEquals(OptionalLong.of(43), index.get(key));
             }

@@ -73,9 +73,9 @@ class RolexIndexOracleTest {
                 long key = pickKey(random, known);
                 if (operation < 45) {
                     long value = random.nextLong();
-                    RolexIndex.PutOutcome outcome = index.put(key, value);
+                    PutOutcome outcome = index.put(key, value);
                     Long previous = oracle.put(key, value);
-                    assertEquals(previous == null ? RolexIndex.PutOutcome.INSERTED : RolexIndex.PutOutcome.UPDATED, outcome,
+                    assertEquals(previous == null ? PutOutcome.INSERTED : PutOutcome.UPDATED, outcome,
                             "put outcome for key " + Long.toUnsignedString(key));
                     known.add(key);
                 } else if (operation < 60) {

@@ -62,13 +62,13 @@ class RolexIndexUpdateTest {
             RolexIndex index = RolexIndex.bulkLoad(connection, IndexGeometry.DEFAULT, new long[] {1, 2, 3}, new long[] {11, 12, 13});
             long scratch = GlobalAddress.of(0, connection.region(IndexLayout.META_REGION).id(), 2048);
             FabricCounters.Snapshot before = connection.counters().snapshot();
-            RolexIndex.WriteResult put = index.put(2, 99, batch -> batch.writeLong(scratch, 0xABCD));
+            WriteResult put = index.put(2, 99, batch -> batch.writeLong(scratch, 0xABCD));
             assertEquals(2, connection.counters().snapshot().minus(before).doorbells(), "extras ride the first doorbell");
             assertEquals(OptionalLong.of(12), put.previous());
             assertEquals(0xABCD, WordOrder.getLong(fixture.memory.segment(IndexLayout.META_REGION), 2048));
 
             before = connection.counters().snapshot();
-            RolexIndex.WriteResult updated = index.update(3, (current, finalDoorbell) -> {
+            WriteResult updated = index.update(3, (current, finalDoorbell) -> {
                 DoorbellBatch read = new DoorbellBatch();
                 read.read(scratch, 8);
                 connection.execute(read); // a doorbell of its own while the lock is held, as for a value block

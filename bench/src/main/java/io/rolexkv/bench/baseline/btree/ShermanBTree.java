@@ -8,26 +8,33 @@ import io.rolexkv.common.fabric.FabricException;
 import io.rolexkv.common.fabric.WordOrder;
 import io.rolexkv.rolex.index.IndexFullException;
 import io.rolexkv.rolex.index.KeyValue;
+import io.rolexkv.rolex.index.PutOutcome;
 import io.rolexkv.rolex.index.RolexIndex;
+import io.rolexkv.rolex.index.WordIndex;
+import io.rolexkv.rolex.index.WordUpdate;
+import io.rolexkv.rolex.index.WriteResult;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 
 import static io.rolexkv.bench.baseline.btree.BTreeRegionDescriptor.rootLevel;
 import static io.rolexkv.bench.baseline.btree.BTreeRegionDescriptor.rootNode;
 
 /**
  * The B+tree baseline: a Sherman-style (SIGMOD'22) B-link tree in one memory node's {@code btree} region, operated
- * one-sidedly from compute nodes over the same fabric and verbs as {@link RolexIndex}, with the same API, so the two
- * can be compared op for op: unsigned 64-bit keys to 8-byte words (the engine above stores larger values as handles).
+ * one-sidedly from compute nodes over the same fabric and verbs as {@link RolexIndex}, behind the same interface
+ * ({@link WordIndex}), so the two can be compared op for op and run under the same engine ({@link BTreeIndexKind}):
+ * unsigned 64-bit keys to 8-byte words (the engine stores larger values as handles to value blocks).
  *
  * <h2>Structure (see {@link BTreeRegionDescriptor} and {@link BTreeNodeDescriptor})</h2>
  * Fixed-size nodes (1 KB by default) numbered in the region; a header with the allocation counter (claimed in chunks by
@@ -42,7 +49,8 @@ import static io.rolexkv.bench.baseline.btree.BTreeRegionDescriptor.rootNode;
  * safe because every pointer in a stale snapshot leads to a node whose (immutable) low fence is at most the key, so the
  * node that holds the key is that one or one to its right: a reader whose leaf no longer holds the key (key above the
  * high fence) follows sibling links, and drops the parent snapshot that sent it astray so the next descent fetches a
- * fresh one.
+ * fresh one. A batch lookup ({@link #getAll}) routes every key through the cache and READs all their leaves in one
+ * doorbell.
  *
  * <h2>Torn reads</h2>
  * Readers take no locks. Every unit of a node (header, each entry) carries the node's version and a hash of its words;
@@ -60,6 +68,10 @@ import static io.rolexkv.bench.baseline.btree.BTreeRegionDescriptor.rootNode;
  * fails the operation with a {@link FabricException} naming the node and the holder instead of hanging. If the locked
  * leaf no longer holds the key (a split the cache missed), the release and the lock attempt on the right sibling share
  * one doorbell. A writer holds at most one lock at any time, so there is no deadlock.
+ *
+ * <p>The engine's verbs ride along: a put's new value block is written in the first doorbell, ahead of the lock CAS
+ * (the block exists before any leaf names it), and an update's verbs run in the second doorbell, ahead of the entry
+ * write, after the update saw the key's word under the lock.
  *
  * <h2>Splits</h2>
  * A full leaf splits under its lock: take a fresh node (local pool, refilled by FAA chunks), WRITE the new right half,
@@ -95,7 +107,7 @@ import static io.rolexkv.bench.baseline.btree.BTreeRegionDescriptor.rootNode;
  * <p>Thread-safe: one instance serves all threads of a compute node. Separate compute nodes use separate instances
  * (their own connection and cache) on the same tree.
  */
-public final class ShermanBTree {
+public final class ShermanBTree implements WordIndex {
     /** Attempts at a node that keeps failing its checks before the reader calls it corrupt. */
     static final int MAX_TORN_RETRIES = 10_000;
     /** Sibling hops one descent may take before the links are called corrupt (a cycle). */
@@ -183,6 +195,7 @@ public final class ShermanBTree {
     }
 
     /** Bytes of internal nodes this compute node caches, counted as the memory node stores them. */
+    @Override
     public long cachedBytes() {
         return cache.bytes();
     }
@@ -203,15 +216,26 @@ public final class ShermanBTree {
     // ------------------------------------------------------------------ lookup
 
     /** The word stored under {@code key}, or empty. */
+    @Override
     public OptionalLong get(long key) {
-        Path path = locate(key, 0, false);
+        return readFrom(key, locate(key, 0, false), null);
+    }
+
+    /**
+     * The word of {@code key}, starting at the leaf {@code path} names ({@code leaf}: its contents as read already, or
+     * {@code null} to READ it) and moving right while the key is above a leaf's high fence.
+     */
+    private OptionalLong readFrom(long key, Path path, BTreeNode leaf) {
         long node = path.node();
         boolean invalidated = false;
         for (int hops = 0; ; hops++) {
-            BTreeNode leaf = readNode(node, 0);
+            if (leaf == null) {
+                leaf = readNode(node, 0);
+            }
             if (isAbove(key, leaf)) {
                 invalidated = dropStaleParent(path, invalidated);
                 node = nextRight(leaf, node, hops);
+                leaf = null;
                 continue;
             }
             requireNotBelow(key, leaf, node);
@@ -219,6 +243,50 @@ public final class ShermanBTree {
             return slot < 0 ? OptionalLong.empty() : OptionalLong.of(leaf.value(slot));
         }
     }
+
+    /**
+     * The words of {@code keys}, in order: per {@value #KEYS_PER_DOORBELL} keys, the cached internal nodes name every
+     * key's leaf and one doorbell READs those leaves (a leaf shared by several keys once), as Sherman batches its
+     * lookups. A leaf that read torn, or whose fences no longer hold its key (a split the cache missed), is read again
+     * the way {@link #get} reads, for that key alone.
+     */
+    @Override
+    public OptionalLong[] getAll(long[] keys) {
+        OptionalLong[] words = new OptionalLong[keys.length];
+        for (int start = 0; start < keys.length; start += KEYS_PER_DOORBELL) {
+            getChunk(keys, start, Math.min(keys.length, start + KEYS_PER_DOORBELL), words);
+        }
+        return words;
+    }
+
+    private void getChunk(long[] keys, int start, int end, OptionalLong[] words) {
+        Path[] paths = new Path[end - start];
+        Map<Long, Integer> readVerbs = new LinkedHashMap<>();
+        DoorbellBatch batch = new DoorbellBatch();
+        for (int i = start; i < end; i++) {
+            Path path = locate(keys[i], 0, true);
+            if (path == null) {
+                path = locate(keys[i], 0, false); // a cold cache: fetch the missing internal nodes first
+            }
+            paths[i - start] = path;
+            readVerbs.computeIfAbsent(path.node(), leaf -> batch.read(layout.nodeAddress(leaf), layout.nodeBytes()));
+        }
+        BatchResult result = connection.execute(batch);
+        Map<Long, BTreeNode> leaves = new HashMap<>();
+        for (Map.Entry<Long, Integer> read : readVerbs.entrySet()) {
+            BTreeNode contents = decode(result.read(read.getValue()), read.getKey());
+            if (contents != null) {
+                leaves.put(read.getKey(), checkLevel(contents, read.getKey(), 0));
+            }
+        }
+        for (int i = start; i < end; i++) {
+            Path path = paths[i - start];
+            words[i] = readFrom(keys[i], path, leaves.get(path.node()));
+        }
+    }
+
+    /** Keys whose leaves {@link #getAll} READs in one doorbell: 256 KB of 1 KB leaves at most, well inside a batch. */
+    public static final int KEYS_PER_DOORBELL = 256;
 
     /** Where a descent ended: the node at the target level, and the node one level up it was routed by (0: none). */
     private record Path(long node, long parent) {
@@ -403,43 +471,110 @@ public final class ShermanBTree {
     // ------------------------------------------------------------------ writes
 
     /** Stores {@code word} under {@code key}, inserting or replacing. */
-    public RolexIndex.PutOutcome put(long key, long word) {
-        return (RolexIndex.PutOutcome) modify(key, true, word);
+    public PutOutcome put(long key, long word) {
+        return put(key, word, null).outcome();
     }
 
     /** Removes {@code key}; returns whether it was there. */
     public boolean delete(long key) {
-        return (Boolean) modify(key, false, 0);
+        return remove(key).isPresent();
     }
 
-    private Object modify(long key, boolean put, long word) {
-        Locked locked = lock(key, 0, locate(key, 0, false), new DoorbellBatch());
+    /**
+     * Stores {@code word} under {@code key} and returns the word it replaced. {@code firstDoorbellExtras} (may be
+     * {@code null}) appends verbs to the doorbell of the first lock attempt, ahead of the CAS and the leaf READ: the
+     * engine writes a new value block there, so a put of a large value still costs two round trips.
+     */
+    @Override
+    public WriteResult put(long key, long word, Consumer<DoorbellBatch> firstDoorbellExtras) {
+        OptionalLong written = OptionalLong.of(word);
+        return write(key, (current, finalDoorbell) -> written, firstDoorbellExtras);
+    }
+
+    /**
+     * Applies {@code update} under the leaf's lock: it sees the key's word as read under the lock, and its verbs run in
+     * the doorbell that writes the entry and unlocks (or, when the leaf splits, the doorbell that writes the halves),
+     * ahead of that write.
+     */
+    @Override
+    public WriteResult update(long key, WordUpdate update) {
+        return write(key, update, null);
+    }
+
+    /** Removes {@code key} and returns the word it held, if any; its leaf keeps its range (nodes never merge). */
+    @Override
+    public OptionalLong remove(long key) {
+        return write(key, (current, finalDoorbell) -> OptionalLong.empty(), null).previous();
+    }
+
+    /**
+     * One write per key, in order ({@code firstDoorbellExtras} riding the first key's first doorbell): two doorbells
+     * per key. Not all or nothing beyond one key (a leaf lock guards one leaf, and Sherman locks one at a time): if
+     * key i fails, keys before it are written. {@link #maxAtomicBatchKeys()} says so to the engine.
+     */
+    @Override
+    public WriteResult[] updateAll(long[] keys, WordUpdate[] updates, Consumer<DoorbellBatch> firstDoorbellExtras) {
+        if (keys.length != updates.length) {
+            throw new IllegalArgumentException("keys=" + keys.length + " updates=" + updates.length + " must match");
+        }
+        WriteResult[] results = new WriteResult[keys.length];
+        for (int i = 0; i < keys.length; i++) {
+            results[i] = write(keys[i], updates[i], i == 0 ? firstDoorbellExtras : null);
+        }
+        return results;
+    }
+
+    /** One key: each write locks one leaf. */
+    @Override
+    public int maxAtomicBatchKeys() {
+        return 1;
+    }
+
+    /**
+     * Locks the key's leaf (the extras first, in the same doorbell), applies {@code update} to what the locked read
+     * shows, then writes the one changed entry and unlocks in one doorbell, behind the update's own verbs; a full leaf
+     * splits instead. If the update throws, the lock is released and nothing was written.
+     */
+    private WriteResult write(long key, WordUpdate update, Consumer<DoorbellBatch> firstDoorbellExtras) {
+        DoorbellBatch first = new DoorbellBatch();
+        if (firstDoorbellExtras != null) {
+            firstDoorbellExtras.accept(first);
+        }
+        Locked locked = lock(key, 0, locate(key, 0, false), first);
         long node = locked.node();
         BTreeNode leaf = locked.contents();
         int slot = leaf.findSlot(key);
+        OptionalLong previous = slot >= 0 ? OptionalLong.of(leaf.value(slot)) : OptionalLong.empty();
         DoorbellBatch batch = new DoorbellBatch();
-        if (!put) {
+        OptionalLong next;
+        try {
+            next = update.apply(previous, batch);
+        } catch (RuntimeException e) {
+            release(node);
+            throw e;
+        }
+        WriteResult result = new WriteResult(previous, next);
+        if (next.isEmpty()) {
             if (slot >= 0) {
                 leaf.clearEntry(slot);
                 batch.write(layout.entryAddress(node, slot), leaf.encodeEntry(node, slot));
             }
             batch.writeLong(layout.lockAddress(node), 0);
             connection.execute(batch);
-            return slot >= 0;
+            return result;
         }
-        RolexIndex.PutOutcome outcome = slot >= 0 ? RolexIndex.PutOutcome.UPDATED : RolexIndex.PutOutcome.INSERTED;
         if (slot < 0) {
             slot = leaf.freeSlot();
         }
         if (slot < 0) {
-            splitLeaf(locked, key, word);
-            return outcome;
+            splitLeaf(locked, key, next.getAsLong(), batch);
+            return result;
         }
-        leaf.setEntry(slot, key, word);
+        leaf.setEntry(slot, key, next.getAsLong());
         batch.write(layout.entryAddress(node, slot), leaf.encodeEntry(node, slot));
         batch.writeLong(layout.lockAddress(node), 0);
         connection.execute(batch);
-        return outcome;
+        return result;
     }
 
     /** A node read under its lock, which this compute node holds. */
@@ -510,8 +645,11 @@ public final class ShermanBTree {
         LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(ceilingNanos / 2, ceilingNanos + 1));
     }
 
-    /** Splits the locked full leaf around {@code key -> word}, unlocks it, and routes the new leaf from above. */
-    private void splitLeaf(Locked locked, long key, long word) {
+    /**
+     * Splits the locked full leaf around {@code key -> word}, unlocks it, and routes the new leaf from above; the verbs
+     * of {@code prefix} run first, in the doorbell that writes the halves.
+     */
+    private void splitLeaf(Locked locked, long key, long word, DoorbellBatch prefix) {
         // Enough fresh nodes for a split at every level and a new root, claimed before anything changes, so a full
         // region refuses the insert cleanly.
         if (!pool.reserve(rootLevel(rootWord) + 2)) {
@@ -521,21 +659,24 @@ public final class ShermanBTree {
                     + layout.capacityNodes() + " of " + layout.nodeBytes() + " bytes); nothing was stored");
         }
         counters.leafSplits.increment();
-        splitAndRoute(locked, key, word);
+        splitAndRoute(locked, key, word, prefix);
     }
 
     /**
      * Splits the locked full node around one more entry, writes both halves, and either installs a new root (the
-     * node owned the whole key space) or adds the separator to the level above, splitting up as far as needed.
+     * node owned the whole key space) or adds the separator to the level above, splitting up as far as needed. The verbs
+     * of {@code prefix} run ahead of the first split's writes, in their doorbell.
      */
-    private void splitAndRoute(Locked locked, long key, long value) {
+    private void splitAndRoute(Locked locked, long key, long value, DoorbellBatch prefix) {
+        DoorbellBatch pending = prefix;
         while (true) {
             long node = locked.node();
             BTreeNode full = locked.contents();
             boolean root = full.coversWholeKeySpace();
             long right = takeNode(locked, key);
             BTreeNode.Split split = full.splitWith(key, value, right);
-            DoorbellBatch batch = new DoorbellBatch();
+            DoorbellBatch batch = pending;
+            pending = new DoorbellBatch();
             // Order matters: the new node exists before the left node's new sibling link points at it.
             batch.write(layout.nodeAddress(right), split.right().encode(right));
             byte[] left = split.left().encode(node);
@@ -682,6 +823,7 @@ public final class ShermanBTree {
      * Up to {@code limit} pairs with {@code from <= key <= to} (unsigned), in key order. A key present for the whole
      * scan is returned; one inserted or deleted meanwhile may or may not be.
      */
+    @Override
     public List<KeyValue> scan(long from, long to, int limit) {
         if (limit < 0) {
             throw new IllegalArgumentException("limit=" + limit + " must be >= 0");

@@ -6,7 +6,7 @@ import io.rolexkv.common.fabric.RegisteredMemory;
 import io.rolexkv.common.fabric.WordOrder;
 import io.rolexkv.common.fabric.loopback.LoopbackTransport;
 import io.rolexkv.rolex.index.IndexFullException;
-import io.rolexkv.rolex.index.RolexIndex;
+import io.rolexkv.rolex.index.PutOutcome;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -86,7 +86,7 @@ class ShermanBTreeBadInputTest {
             assertEquals(OptionalLong.of(2), tree.get(20), "readers take no locks");
             assertEquals(3, tree.scan(0, -1L, 10).size());
             WordOrder.putLong(region, lockOffset, 0);
-            assertEquals(RolexIndex.PutOutcome.UPDATED, tree.put(20, 99));
+            assertEquals(PutOutcome.UPDATED, tree.put(20, 99));
             assertEquals(OptionalLong.of(99), tree.get(20));
         }
     }
@@ -114,9 +114,9 @@ class ShermanBTreeBadInputTest {
                 assertEquals(OptionalLong.of(key), tree.get(key * 1000), "stored key " + key);
             }
             assertEquals(stored, tree.scan(0, -1L, Integer.MAX_VALUE).size());
-            assertEquals(RolexIndex.PutOutcome.UPDATED, tree.put(1000, -1), "updates need no new node");
+            assertEquals(PutOutcome.UPDATED, tree.put(1000, -1), "updates need no new node");
             assertTrue(tree.delete(2000));
-            assertEquals(RolexIndex.PutOutcome.INSERTED, tree.put(2000, 2), "a delete makes room in its leaf");
+            assertEquals(PutOutcome.INSERTED, tree.put(2000, 2), "a delete makes room in its leaf");
             assertEquals(stored, BTreeInspector.inspect(fixture.connect()).keys());
             assertEquals(OptionalLong.of(-1), ShermanBTree.open(fixture.connect()).get(1000));
         }

@@ -2,7 +2,7 @@ package io.rolexkv.bench.baseline.btree;
 
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricCounters;
-import io.rolexkv.rolex.index.RolexIndex;
+import io.rolexkv.rolex.index.PutOutcome;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.FieldSource;
@@ -70,7 +70,7 @@ class ShermanBTreeCostTest {
             for (int i = 0; i < 2_000; i += 10) {
                 long key = keys[i] + 1;
                 FabricCounters.Snapshot before = connection.counters().snapshot();
-                assertEquals(RolexIndex.PutOutcome.INSERTED, tree.put(key, 42));
+                assertEquals(PutOutcome.INSERTED, tree.put(key, 42));
                 FabricCounters.Snapshot insert = connection.counters().snapshot().minus(before);
                 assertEquals(2, insert.doorbells(), "insert of key " + key);
                 assertEquals(1, insert.compareAndSwaps(), "one CAS: the lock");
@@ -78,7 +78,7 @@ class ShermanBTreeCostTest {
                 assertEquals(BTreeNodeDescriptor.ENTRY_BYTES + Long.BYTES, insert.bytesWritten(), "one entry and the unlock");
 
                 before = connection.counters().snapshot();
-                assertEquals(RolexIndex.PutOutcome.UPDATED, tree.put(key, 43));
+                assertEquals(PutOutcome.UPDATED, tree.put(key, 43));
                 FabricCounters.Snapshot update = connection.counters().snapshot().minus(before);
                 assertEquals(2, update.doorbells(), "update");
                 assertEquals(BTreeNodeDescriptor.ENTRY_BYTES + Long.BYTES, update.bytesWritten());
@@ -88,7 +88,7 @@ class ShermanBTreeCostTest {
                 assertTrue(tree.delete(key));
                 assertEquals(2, connection.counters().snapshot().minus(before).doorbells(), "delete");
                 assertEquals(OptionalLong.empty(), tree.get(key));
-                assertEquals(RolexIndex.PutOutcome.INSERTED, tree.put(key, 44));
+                assertEquals(PutOutcome.INSERTED, tree.put(key, 44));
             }
             assertEquals(0, tree.counters().splits());
         }

@@ -1,7 +1,7 @@
 package io.rolexkv.bench.baseline.btree;
 
 import io.rolexkv.rolex.index.KeyValue;
-import io.rolexkv.rolex.index.RolexIndex;
+import io.rolexkv.rolex.index.PutOutcome;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -75,7 +75,7 @@ class ShermanBTreeOracleTest {
                 if (operation < 45) {
                     long word = random.nextLong();
                     Long previous = oracle.put(key, word);
-                    assertEquals(previous == null ? RolexIndex.PutOutcome.INSERTED : RolexIndex.PutOutcome.UPDATED,
+                    assertEquals(previous == null ? PutOutcome.INSERTED : PutOutcome.UPDATED,
                             tree.put(key, word), "put outcome for key " + Long.toUnsignedString(key));
                     known.add(key);
                 } else if (operation < 60) {

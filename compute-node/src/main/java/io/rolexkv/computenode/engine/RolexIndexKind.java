@@ -1,0 +1,99 @@
+package io.rolexkv.computenode.engine;
+
+import io.rolexkv.common.fabric.FabricConnection;
+import io.rolexkv.common.fabric.GlobalAddress;
+import io.rolexkv.common.fabric.WordOrder;
+import io.rolexkv.rolex.index.IndexCounters;
+import io.rolexkv.rolex.index.IndexGeometry;
+import io.rolexkv.rolex.index.IndexLayout;
+import io.rolexkv.rolex.index.RolexIndex;
+import io.rolexkv.rolex.index.WordIndex;
+import io.rolexkv.rolex.layout.IndexMetaDescriptor;
+import io.rolexkv.rolex.model.UnsignedKeys;
+
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The ROLEX learned index ({@link RolexIndex}) as the engine's index, the default kind: its four regions, its meta
+ * region's magic and state words as the readiness probe, the config's {@link IndexGeometry} scaled to the node's share
+ * of the key space, and writes that wait {@code index_room_wait_ms} for a retrain when a synonym table is full.
+ */
+public final class RolexIndexKind implements IndexKind {
+    public static final RolexIndexKind INSTANCE = new RolexIndexKind();
+
+    private static final List<String> REGIONS = List.of(IndexLayout.META_REGION, IndexLayout.LEAVES_REGION,
+            IndexLayout.TABLES_REGION, IndexLayout.MODELS_REGION);
+
+    private RolexIndexKind() {
+    }
+
+    @Override
+    public String name() {
+        return RolexKVConfig.ENGINE_TYPE;
+    }
+
+    @Override
+    public List<String> regionNames() {
+        return REGIONS;
+    }
+
+    @Override
+    public long readyProbeAddress(FabricConnection connection) {
+        return GlobalAddress.of(connection.memoryNodeId(), connection.region(IndexLayout.META_REGION).id(), 0);
+    }
+
+    @Override
+    public boolean isReady(MemorySegment probe) {
+        return WordOrder.getLong(probe, IndexMetaDescriptor.MAGIC_OFFSET) == IndexMetaDescriptor.MAGIC
+                && WordOrder.getLong(probe, IndexMetaDescriptor.STATE_OFFSET) == IndexMetaDescriptor.STATE_READY;
+    }
+
+    @Override
+    public WordIndex open(FabricConnection connection, RolexKVConfig config, int position) {
+        return withRoomWait(RolexIndex.open(connection), config);
+    }
+
+    @Override
+    public WordIndex createEmpty(FabricConnection connection, RolexKVConfig config, int position) {
+        return withRoomWait(RolexIndex.createEmpty(connection, geometry(config, position)), config);
+    }
+
+    @Override
+    public WordIndex bulkLoad(FabricConnection connection, RolexKVConfig config, int position, long[] sortedKeys,
+                              long[] words) {
+        return withRoomWait(RolexIndex.bulkLoad(connection, geometry(config, position), sortedKeys, words), config);
+    }
+
+    @Override
+    public IndexCounters.Snapshot counters(WordIndex index) {
+        return ((RolexIndex) index).counters();
+    }
+
+    private static RolexIndex withRoomWait(RolexIndex index, RolexKVConfig config) {
+        return index.waitForRoom(Duration.ofMillis(config.roomWaitMillis()));
+    }
+
+    private static IndexGeometry geometry(RolexKVConfig config, int position) {
+        return scaledGeometry(config.geometry(), config.memoryNodes().get(position), config.memoryNodes().size());
+    }
+
+    /**
+     * The geometry for one node's indexes. {@code empty_index_leaves} counts the leaves an empty index gives this
+     * node's key range; the empty index's one model spans the whole key space, so it gets that many divided by the
+     * fraction of the key space the range covers (an even split of n nodes: n times as many), but never more than n
+     * times as many, so a node that owns a sliver of the key space does not get millions of leaves it cannot use.
+     */
+    static IndexGeometry scaledGeometry(IndexGeometry geometry, RolexKVConfig.MemoryNodeRange range, int memoryNodes) {
+        double fraction = (UnsignedKeys.toDouble(range.lastKey() - range.firstKey()) + 1.0) / 0x1.0p64;
+        double scale = Math.min(1.0 / fraction, memoryNodes);
+        double leaves = Math.ceil(geometry.emptyIndexLeaves() * scale);
+        return geometry.withEmptyIndexLeaves((int) Math.min(leaves, 1 << 24));
+    }
+
+    @Override
+    public String toString() {
+        return name();
+    }
+}
