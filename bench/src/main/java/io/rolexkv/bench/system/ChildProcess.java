@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,15 +42,7 @@ final class ChildProcess implements AutoCloseable {
      *                               last lines of output
      */
     static ChildProcess start(String name, String mainClass, List<String> arguments, Function<String, String> readiness) {
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.add("--add-exports");
-        command.add("java.base/sun.nio.ch=ALL-UNNAMED");
-        command.add("--enable-native-access=ALL-UNNAMED");
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add(mainClass);
-        command.addAll(arguments);
+        List<String> command = JavaCommand.of(mainClass, arguments);
         Process process;
         try {
             process = new ProcessBuilder(command).redirectErrorStream(true).start();
