@@ -99,7 +99,8 @@ final class StandaloneEngine {
             throw new IllegalArgumentException(RolexKvYcsbProperties.MEMORY_NODES_PROP_NAME + " is required: no engine"
                     + " is installed in this JVM, so the binding connects to running memory nodes; give "
                     + RolexKvYcsbProperties.MEMORY_NODES_PROP_NAME + "=host:port,... (or "
-                    + RolexKvYcsbProperties.CONFIG_PROP_NAME + "=FILE)");
+                    + RolexKvYcsbProperties.CONFIG_PROP_NAME + "=FILE), or, running YCSB in-process, call"
+                    + " YcsbEngineRegistry.install(engine) before YCSB creates its clients (YcsbRunner does)");
         }
         List<String> endpoints = new ArrayList<>();
         for (String endpoint : memoryNodes.split(",")) {
