@@ -39,8 +39,37 @@ import java.util.function.Supplier;
  * and its fabric cost taken from the installed {@link OperationCostProbe} on the calling thread, into that thread's
  * {@link ThreadOperationRecorder}.
  *
- * <p>The engine is not this object's: YCSB makes one binding per client thread, all sharing the engine installed in
- * {@link YcsbEngineRegistry}, and {@link #cleanup()} leaves it open.
+ * <p>The engine is not this object's: YCSB makes one binding per client thread, all sharing one engine per JVM. Under
+ * the harness ({@link YcsbRunner}) that is the engine installed in {@link YcsbEngineRegistry}, and {@link #cleanup()}
+ * leaves it open. Under YCSB's own client, where nothing is installed, the first binding opens a {@code rolex} engine
+ * from the properties below, the others share it, and the last {@link #cleanup()} closes it:
+ *
+ * <pre>
+ * java -cp "bench-VERSION.jar:lib/*" site.ycsb.Client -load -db io.rolexkv.bench.ycsb.RolexKvYcsbClient \
+ *     -P workloads/workloada -p rolexkv.memory_nodes=10.0.0.1:7000,10.0.0.2:7000 -threads 8 -s
+ * </pre>
+ *
+ * (then {@code -t} instead of {@code -load} for the run phase; {@code bin/ycsb load|run} with this class as the
+ * binding does the same).
+ *
+ * <table>
+ *   <caption>Properties of the binding (besides YCSB's own)</caption>
+ *   <tr><th>Property</th><th>Meaning</th><th>Default</th></tr>
+ *   <tr><td>{@code rolexkv.memory_nodes}</td><td>{@code host:port,...} of running memory nodes, in key order (an even
+ *       split of the key space); required without an installed engine unless {@code rolexkv.config} is
+ *       given</td><td>none</td></tr>
+ *   <tr><td>{@code rolexkv.fabric}</td><td>transport to the memory nodes: {@code tcp} or {@code rdma}</td>
+ *       <td>{@code tcp}</td></tr>
+ *   <tr><td>{@code rolexkv.index_room_wait_ms}</td><td>how long a write into a model whose synonym table is full
+ *       waits for the memory node's retrainer</td><td>120000</td></tr>
+ *   <tr><td>{@code rolexkv.config}</td><td>instead of the three above: a JSON file with the engine object as the
+ *       compute node reads it ({@code engine_type}, {@code transport}, {@code memory_nodes}, ...)</td>
+ *       <td>none</td></tr>
+ *   <tr><td>{@code rolexkv.value_size}</td><td>one field of exactly N bytes, stored as the value itself; with YCSB's
+ *       own client also give {@code fieldcount=1 fieldlength=N} (the binding checks). With N = 8 values live inline
+ *       in the leaves ({@code value_layout: inline8}), otherwise in value blocks sized for the longest
+ *       record</td><td>10 fields of 100 bytes</td></tr>
+ * </table>
  */
 public final class RolexKvYcsbClient extends DB {
     private BaseKV engine;
@@ -50,14 +79,22 @@ public final class RolexKvYcsbClient extends DB {
     private ThreadOperationRecorder recorder;
     private YcsbKeyCodec keys;
     private YcsbRecordCodec records;
+    private boolean holdsStandaloneEngine;
 
     @Override
     public void init() throws DBException {
         try {
-            YcsbBindingContext context = YcsbEngineRegistry.installed();
             RolexKvYcsbProperties.checkValueSize(getProperties());
             keys = YcsbKeyCodec.fromProperties(getProperties());
             records = YcsbRecordCodec.fromProperties(getProperties());
+            Optional<YcsbBindingContext> installed = YcsbEngineRegistry.current();
+            YcsbBindingContext context;
+            if (installed.isPresent()) {
+                context = installed.get();
+            } else {
+                context = StandaloneEngine.acquire(getProperties());
+                holdsStandaloneEngine = true;
+            }
             engine = context.engine();
             costProbe = context.costProbe();
             errors = context.errors();
@@ -134,10 +171,21 @@ public final class RolexKvYcsbClient extends DB {
                 () -> engine.delete(keys.encode(key)) ? Status.OK : Status.NOT_FOUND);
     }
 
-    /** Leaves the shared engine open: it belongs to whoever installed it. */
+    /**
+     * Leaves an installed engine open (it belongs to whoever installed it); lets go of the engine the bindings opened
+     * themselves, which the last one to let go closes.
+     */
     @Override
-    public void cleanup() {
-        // Nothing of this binding's own to release.
+    public void cleanup() throws DBException {
+        if (!holdsStandaloneEngine) {
+            return;
+        }
+        holdsStandaloneEngine = false;
+        try {
+            StandaloneEngine.release();
+        } catch (RuntimeException e) {
+            throw new DBException("cannot close the rolex-kv engine: " + e.getMessage(), e);
+        }
     }
 
     private Status measured(OperationType type, String key, Supplier<Status> operation) {

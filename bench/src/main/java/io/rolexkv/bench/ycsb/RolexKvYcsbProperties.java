@@ -1,5 +1,7 @@
 package io.rolexkv.bench.ycsb;
 
+import io.rolexkv.bench.system.RolexEngineConfigs;
+
 import java.util.Properties;
 
 /**
@@ -12,9 +14,27 @@ import java.util.Properties;
  *       {@code fieldlength=N} and {@code fieldlengthdistribution=constant}; giving any of those a different value
  *       as well is an error.</li>
  * </ul>
+ *
+ * <p>When YCSB's own {@code site.ycsb.Client} runs the binding (no engine installed in {@link YcsbEngineRegistry}),
+ * the binding opens a {@code rolex} engine itself ({@link StandaloneEngine}) from these:
+ *
+ * <ul>
+ *   <li>{@value #MEMORY_NODES_PROP_NAME}: {@code host:port,...} of running memory nodes, in key order (an even split
+ *       of the key space); required unless {@value #CONFIG_PROP_NAME} is given.</li>
+ *   <li>{@value #FABRIC_PROP_NAME}: the transport to them, {@code tcp} (default) or {@code rdma}.</li>
+ *   <li>{@value #ROOM_WAIT_MS_PROP_NAME}: how long a write into a model whose synonym table is full waits for the
+ *       memory node's retrainer (default {@value RolexEngineConfigs#ROOM_WAIT_MILLIS_DEFAULT}).</li>
+ *   <li>{@value #CONFIG_PROP_NAME}: instead of the three above, a JSON file holding the engine object exactly as the
+ *       compute node reads it ({@code engine_type}, {@code transport}, {@code memory_nodes}, ...).</li>
+ * </ul>
  */
 public final class RolexKvYcsbProperties {
     public static final String VALUE_SIZE_PROP_NAME = "rolexkv.value_size";
+    public static final String MEMORY_NODES_PROP_NAME = "rolexkv.memory_nodes";
+    public static final String FABRIC_PROP_NAME = "rolexkv.fabric";
+    public static final String FABRIC_DEFAULT = "tcp";
+    public static final String ROOM_WAIT_MS_PROP_NAME = "rolexkv.index_room_wait_ms";
+    public static final String CONFIG_PROP_NAME = "rolexkv.config";
 
     /** YCSB's names for the field shape, and their defaults in 0.17.0. */
     public static final String FIELD_LENGTH_PROP_NAME = "fieldlength";

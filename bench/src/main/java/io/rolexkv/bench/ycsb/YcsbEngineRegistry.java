@@ -3,13 +3,15 @@ package io.rolexkv.bench.ycsb;
 import io.rolexkv.bench.system.OperationCostProbe;
 import io.rolexkv.common.kv.BaseKV;
 
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Where YCSB's bindings find the engine. YCSB creates one {@code DB} per client thread, by class name, with no way to
  * pass it an object; but the engine (its connections, its model cache) must be one per process and shared by every
- * thread, as a real compute node's would be. So whoever runs YCSB installs the engine here first and every
- * {@link RolexKvYcsbClient} takes it from here in {@code init()}.
+ * thread, as a real compute node's would be. So whoever runs YCSB in-process installs the engine here first and every
+ * {@link RolexKvYcsbClient} takes it from here in {@code init()}; with nothing installed (YCSB's own
+ * {@code site.ycsb.Client}), the bindings share an engine they open themselves ({@link StandaloneEngine}).
  *
  * <p>One installation at a time; closing the returned {@link Installation} removes it (try-with-resources). The engine
  * is not closed by the registry: its owner closes it.
@@ -49,6 +51,11 @@ public final class YcsbEngineRegistry {
                     + " YcsbEngineRegistry.install(engine) before YCSB creates its clients (YcsbRunner does)");
         }
         return context;
+    }
+
+    /** The installed context, if any. */
+    public static Optional<YcsbBindingContext> current() {
+        return Optional.ofNullable(INSTALLED.get());
     }
 
     /** One engine installed; {@link #close()} uninstalls it. */

@@ -190,6 +190,7 @@ class RolexKvYcsbClientTest {
         installation.close();
         DBException refused = assertThrows(DBException.class, RolexKvYcsbClientTest::binding);
         assertTrue(refused.getMessage().contains("YcsbEngineRegistry.install"), refused.getMessage());
+        assertTrue(refused.getMessage().contains(RolexKvYcsbProperties.MEMORY_NODES_PROP_NAME), refused.getMessage());
     }
 
     @Test

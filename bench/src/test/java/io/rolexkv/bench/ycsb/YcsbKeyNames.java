@@ -1,6 +1,7 @@
 package io.rolexkv.bench.ycsb;
 
 import site.ycsb.WorkloadException;
+import site.ycsb.measurements.Measurements;
 import site.ycsb.workloads.CoreWorkload;
 
 import java.util.Properties;
@@ -13,6 +14,8 @@ final class YcsbKeyNames extends CoreWorkload {
         withCounts.putAll(properties);
         withCounts.putIfAbsent("operationcount", "1");
         withCounts.putIfAbsent("recordcount", "1");
+        // CoreWorkload's constructor takes YCSB's measurements singleton, which needs properties if no phase ran yet.
+        Measurements.setProperties(withCounts);
         YcsbKeyNames names = new YcsbKeyNames();
         try {
             names.init(withCounts);

@@ -1,0 +1,202 @@
+package io.rolexkv.bench.jmh;
+
+import io.rolexkv.common.fabric.FabricConnection;
+import io.rolexkv.common.fabric.GlobalAddress;
+import io.rolexkv.common.fabric.RegisteredMemory;
+import io.rolexkv.common.fabric.loopback.LoopbackTransport;
+import io.rolexkv.rolex.index.IndexGeometry;
+import io.rolexkv.rolex.index.IndexLayout;
+import io.rolexkv.rolex.index.ModelCache;
+import io.rolexkv.rolex.index.RolexIndex;
+import io.rolexkv.rolex.layout.LeafTableEntry;
+import io.rolexkv.rolex.leaf.Leaf;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What a lookup costs the compute node's CPU, the network excluded, on a million bulk-loaded keys. The index is built
+ * by the real loader ({@link RolexIndex#bulkLoad}) on a loopback memory node; every region is then READ once into this
+ * process ({@link LocalMemoryConnection}), so the leaf bytes searched are exactly what the memory node holds.
+ *
+ * <ul>
+ *   <li>{@link #leafSearch}: from the predicted position (the candidate leaf groups of the key's model, worked out in
+ *       setup) to the key's word: each candidate group's leaves decoded and checked ({@link Leaf#decodeOrNull}, as
+ *       the leaf group reader takes in a READ's bytes), then searched in order ({@link Leaf#owns}, {@link Leaf#find}),
+ *       as the index's lookup does. The reader and lookup glue are package-private in the rolex module; this drives
+ *       their public building blocks in the same order on the same bytes.</li>
+ *   <li>{@link #predictAndSearch}: the same with the prediction in front ({@link ModelCache#modelFor} and the
+ *       candidate range): the whole local lookup.</li>
+ *   <li>{@link #indexGet}: {@link RolexIndex#get} itself on the snapshot: the production path end to end (doorbell
+ *       built, its READs answered by slices of the snapshot instead of the network, groups walked, key found), so the
+ *       difference to {@link #predictAndSearch} is the index's bookkeeping.</li>
+ * </ul>
+ * Lookup keys are stored keys drawn at random, so every call lands in a random leaf (cold in the CPU caches for a
+ * million keys, as on a compute node serving many clients).
+ *
+ * <p>Run: {@code mvn -B -q -pl bench -am package -DskipTests}, then
+ * {@code java -cp "bench/target/bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*" org.openjdk.jmh.Main LeafSearchBenchmark
+ * -f 1 -wi 2 -i 3 -w 1s -r 1s}.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
+public class LeafSearchBenchmark {
+    private static final int KEY_COUNT = PlaTrainingBenchmark.KEY_COUNT;
+    private static final int LOOKUP_COUNT = 1 << 20;
+    private static final int MEMORY_NODE = 0;
+    /** Keys whose lookups setup checks against the loaded values before anything is measured. */
+    private static final int CHECKED_LOOKUPS = 20_000;
+    /** The engine's default index shape, as a compute node creates it. */
+    private static final IndexGeometry GEOMETRY = IndexGeometry.of(IndexGeometry.LEAF_CAPACITY_DEFAULT,
+            IndexGeometry.LOAD_FACTOR_DEFAULT, IndexGeometry.EPSILON_DEFAULT);
+
+    @Param({"uniform", "clustered"})
+    public String distribution;
+
+    private LocalMemoryConnection snapshot;
+    private RolexIndex index;
+    private ModelCache cache;
+    private IndexLayout layout;
+    private MemorySegment leaves;
+    private int leafCapacity;
+    private int leafBytes;
+    /** Per lookup: the key, its model, and its first and last candidate leaf groups. */
+    private long[] lookups;
+    private int[] lookupModels;
+    private int[] firstCandidates;
+    private int[] lastCandidates;
+    /** The decoded leaves of one lookup's candidate groups, in search order (the reader keeps them as a chain). */
+    private Leaf[] decoded = new Leaf[16];
+    private int next;
+
+    @Setup(Level.Trial)
+    public void load() {
+        long[] keys = BenchmarkKeys.generate(distribution, KEY_COUNT, 2023);
+        long[] values = new long[keys.length];
+        for (int i = 0; i < keys.length; i++) {
+            values[i] = valueOf(keys[i]);
+        }
+        try (RegisteredMemory memory = new RegisteredMemory(MEMORY_NODE);
+             LoopbackTransport transport = new LoopbackTransport()) {
+            memory.allocate(IndexLayout.META_REGION, 1L << 20);
+            memory.allocate(IndexLayout.LEAVES_REGION, 64L << 20);
+            memory.allocate(IndexLayout.TABLES_REGION, 16L << 20);
+            memory.allocate(IndexLayout.MODELS_REGION, 16L << 20);
+            transport.serve(memory, "leaf-search-node");
+            try (FabricConnection connection = transport.connect("leaf-search-node", null)) {
+                RolexIndex.bulkLoad(connection, GEOMETRY, keys, values);
+                snapshot = LocalMemoryConnection.snapshotOf(connection);
+            }
+        }
+        index = RolexIndex.open(snapshot);
+        cache = index.cache();
+        leafCapacity = index.geometry().leafCapacity();
+        layout = new IndexLayout(snapshot, leafCapacity);
+        leafBytes = layout.leafBytes();
+        leaves = snapshot.regionBytes(IndexLayout.LEAVES_REGION);
+
+        lookups = BenchmarkKeys.lookupsOf(keys, LOOKUP_COUNT, 7);
+        lookupModels = new int[LOOKUP_COUNT];
+        firstCandidates = new int[LOOKUP_COUNT];
+        lastCandidates = new int[LOOKUP_COUNT];
+        long candidateGroups = 0;
+        for (int i = 0; i < LOOKUP_COUNT; i++) {
+            int model = cache.modelFor(lookups[i]);
+            lookupModels[i] = model;
+            firstCandidates[i] = cache.firstCandidateLeaf(model, lookups[i]);
+            lastCandidates[i] = cache.lastCandidateLeaf(model, lookups[i]);
+            candidateGroups += lastCandidates[i] - firstCandidates[i] + 1;
+        }
+        for (int i = 0; i < CHECKED_LOOKUPS; i++) {
+            long key = lookups[i];
+            long found = search(key, lookupModels[i], firstCandidates[i], lastCandidates[i]);
+            long got = index.get(key).orElseThrow();
+            if (found != valueOf(key) || got != valueOf(key)) {
+                throw new IllegalStateException("lookup of key=" + Long.toUnsignedString(key) + " found=" + found
+                        + " index=" + got + " expected=" + valueOf(key));
+            }
+        }
+        System.out.println("leaf search: distribution=" + distribution + " keys=" + keys.length + " models="
+                + cache.modelCount() + " leafCapacity=" + leafCapacity + " leafBytes=" + leafBytes
+                + " candidateGroupsPerLookup=" + String.format("%.2f", (double) candidateGroups / LOOKUP_COUNT)
+                + " modelCacheBytes=" + cache.bytes());
+    }
+
+    @TearDown(Level.Trial)
+    public void close() {
+        snapshot.close();
+    }
+
+    private static long valueOf(long key) {
+        return key * 0x9E37_79B9_7F4A_7C15L >>> 1;
+    }
+
+    @Benchmark
+    public long leafSearch() {
+        int i = next++ & (LOOKUP_COUNT - 1);
+        return search(lookups[i], lookupModels[i], firstCandidates[i], lastCandidates[i]);
+    }
+
+    @Benchmark
+    public long predictAndSearch() {
+        long key = lookups[next++ & (LOOKUP_COUNT - 1)];
+        int model = cache.modelFor(key);
+        return search(key, model, cache.firstCandidateLeaf(model, key), cache.lastCandidateLeaf(model, key));
+    }
+
+    @Benchmark
+    public long indexGet() {
+        return index.get(lookups[next++ & (LOOKUP_COUNT - 1)]).orElse(-1);
+    }
+
+    /**
+     * The key's word from candidate groups {@code [first, last]} of {@code model}: every leaf of every group decoded
+     * and checked first (a doorbell returns them all at once), following each leaf's link as the reader walks a
+     * chain, then the leaves that own the key searched in order; -1 if absent.
+     */
+    private long search(long key, int model, int first, int last) {
+        int count = 0;
+        for (int group = first; group <= last; group++) {
+            long reference = LeafTableEntry.withSynonymSlot(cache.leafTableEntry(model, group), 0);
+            for (int steps = 0; steps <= LeafTableEntry.SYNONYM_SLOTS; steps++) {
+                long offset = GlobalAddress.offset(layout.leafAddress(reference));
+                Leaf leaf = Leaf.decodeOrNull(leaves.asSlice(offset, leafBytes), leafCapacity);
+                if (leaf == null) {
+                    throw new IllegalStateException("torn leaf in a snapshot: offset=" + offset);
+                }
+                if (count == decoded.length) {
+                    decoded = Arrays.copyOf(decoded, count * 2);
+                }
+                decoded[count++] = leaf;
+                reference = leaf.nextLeaf();
+                if (reference == 0) {
+                    break;
+                }
+            }
+        }
+        for (int i = 0; i < count; i++) {
+            Leaf leaf = decoded[i];
+            if (leaf.owns(key)) {
+                int index = leaf.find(key);
+                if (index >= 0) {
+                    return leaf.value(index);
+                }
+            }
+        }
+        return -1;
+    }
+}
