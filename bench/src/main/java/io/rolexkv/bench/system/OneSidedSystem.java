@@ -1,6 +1,5 @@
 package io.rolexkv.bench.system;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rolexkv.common.config.ConfigNode;
 import io.rolexkv.common.fabric.FabricCounters;
@@ -22,8 +21,6 @@ import java.util.OptionalLong;
  * same memory-node lifecycle, so a comparison between them differs only in the index.
  */
 abstract class OneSidedSystem implements SystemUnderTest {
-    /** How long a write into a ROLEX model whose synonym table is full waits for the memory node's retrainer. */
-    static final long ROOM_WAIT_MILLIS = 120_000;
 
     private final String fabric;
     final RolexKV engine;
@@ -55,16 +52,8 @@ abstract class OneSidedSystem implements SystemUnderTest {
                                              boolean retrain, Factory<S> factory) {
         MemoryNodes nodes = MemoryNodes.start(options, regions, retrain);
         try {
-            ObjectNode config = ConfigNode.newObject();
-            config.put("engine_type", RolexKVConfig.ENGINE_TYPE);
-            config.put(RolexKVConfig.TRANSPORT_PROP_NAME, options.fabric());
-            ArrayNode endpoints = config.putArray(RolexKVConfig.MEMORY_NODES_PROP_NAME);
-            nodes.endpoints().forEach(endpoint -> endpoints.addObject().put(RolexKVConfig.ENDPOINT_PROP_NAME, endpoint));
-            config.put("value_layout", options.maxValueBytes() == 8 ? "inline8" : "blocks");
-            if (options.maxValueBytes() != 8) {
-                config.put(RolexKVConfig.MAX_VALUE_BYTES_PROP_NAME, Math.max(options.maxValueBytes(), 1));
-            }
-            config.put(RolexKVConfig.ROOM_WAIT_MS_PROP_NAME, ROOM_WAIT_MILLIS);
+            ObjectNode config = RolexEngineConfigs.forValues(options.fabric(), nodes.endpoints(), options.maxValueBytes(),
+                    RolexEngineConfigs.ROOM_WAIT_MILLIS_DEFAULT);
             RolexKV engine = RolexKV.open(RolexKVConfig.from(ConfigNode.of(config)), nodes.transport(), kind);
             return factory.create(options.fabric(), engine, nodes);
         } catch (RuntimeException e) {
