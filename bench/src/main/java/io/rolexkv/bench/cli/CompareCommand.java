@@ -38,6 +38,8 @@ import java.util.concurrent.Callable;
 public final class CompareCommand implements Callable<Integer> {
     static final String MARKDOWN = "comparison.md";
     static final String CHART = "comparison.png";
+    /** The command that made the runs, kept for {@code --render-only}. */
+    static final String COMMAND = "command.txt";
 
     @Option(names = "--workloads", split = ",", defaultValue = "a,b,c,d,e,f", paramLabel = "W",
             description = "YCSB core workloads, comma separated. Default: ${DEFAULT-VALUE}.")
@@ -116,7 +118,18 @@ public final class CompareCommand implements Callable<Integer> {
                 : new ComparisonRunner(settings, out, Duration.ofMinutes(runTimeoutMinutes), console).run();
         try {
             Files.createDirectories(out);
-            Files.writeString(out.resolve(MARKDOWN), ComparisonMarkdown.render(results, commandLine(), CHART));
+            // The table names the command that made the runs: a redraw keeps the one the runs left behind.
+            Path commandFile = out.resolve(COMMAND);
+            String command;
+            if (renderOnly && Files.exists(commandFile)) {
+                command = Files.readString(commandFile).strip();
+            } else {
+                command = commandLine();
+                if (!renderOnly) {
+                    Files.writeString(commandFile, command + System.lineSeparator());
+                }
+            }
+            Files.writeString(out.resolve(MARKDOWN), ComparisonMarkdown.render(results, command, CHART));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + out.resolve(MARKDOWN), e);
         }

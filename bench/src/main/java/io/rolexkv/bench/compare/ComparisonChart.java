@@ -19,17 +19,19 @@ import java.util.Optional;
 import java.util.function.ToDoubleFunction;
 
 /**
- * The comparison as a PNG: two bar charts, one above the other, grouped by workload with a bar per system:
- * throughput (operations per second) and round trips per operation (over every operation type of the run, weighted by
- * count). Each bar carries its value; a run without a report shows "n/a" where its bar would be.
+ * The comparison as a PNG: bar charts one above the other ({@link #PANELS}), grouped by workload with a bar per
+ * system: throughput (operations per second), round trips per operation and bytes read per operation (both over every
+ * operation type of the run, weighted by count). The costs are there because they explain the throughput and, unlike
+ * it, do not drift with the machine. Each bar carries its value; a run without a report shows "n/a" where its bar
+ * would be.
  *
  * <p>Drawn with Java2D in headless mode, so it needs no display and no library beyond the JDK (text needs the
  * fonts every JDK install on Linux finds through fontconfig).
  */
 public final class ComparisonChart {
     static final int WIDTH = 1200;
-    static final int HEIGHT = 960;
-    private static final int HEADER = 90;
+    static final int HEADER = 90;
+    static final int PANEL_HEIGHT = 400;
     private static final int LEFT = 90;
     private static final int RIGHT = 30;
     private static final int PANEL_TITLE = 34;
@@ -40,7 +42,23 @@ public final class ComparisonChart {
     static final List<Color> PALETTE = List.of(new Color(0x1f, 0x77, 0xb4), new Color(0xff, 0x7f, 0x0e),
             new Color(0x2c, 0xa0, 0x2c), new Color(0x7f, 0x7f, 0x7f), new Color(0x94, 0x67, 0xbd));
 
+    /** One bar chart of the image: a figure of each report. */
+    record Panel(String title, ToDoubleFunction<YcsbReport> value, boolean fractional) {
+    }
+
+    /** The panels, top to bottom: what users compare first, then the two costs that explain it. */
+    static final List<Panel> PANELS = List.of(
+            new Panel("Throughput (operations per second)", YcsbReport::throughput, false),
+            new Panel("Round trips per operation", YcsbReport::roundTripsPerOp, true),
+            new Panel("Bytes read from the memory node per operation", YcsbReport::bytesReadPerOp, false));
+    static final int HEIGHT = HEADER + PANELS.size() * PANEL_HEIGHT;
+
     private ComparisonChart() {
+    }
+
+    /** The first pixel row of panel {@code index}. */
+    static int panelTop(int index) {
+        return HEADER + index * PANEL_HEIGHT;
     }
 
     /** Renders the chart and writes it to {@code file} as PNG. */
@@ -66,11 +84,9 @@ public final class ComparisonChart {
             g.setColor(Color.WHITE);
             g.fillRect(0, 0, WIDTH, HEIGHT);
             drawHeader(g, results);
-            int panelHeight = (HEIGHT - HEADER) / 2;
-            drawPanel(g, results, "Throughput (operations per second)", YcsbReport::throughput, false,
-                    HEADER, panelHeight);
-            drawPanel(g, results, "Round trips per operation", YcsbReport::roundTripsPerOp, true,
-                    HEADER + panelHeight, panelHeight);
+            for (int i = 0; i < PANELS.size(); i++) {
+                drawPanel(g, results, PANELS.get(i), panelTop(i), PANEL_HEIGHT);
+            }
         } finally {
             g.dispose();
         }
@@ -100,8 +116,10 @@ public final class ComparisonChart {
         }
     }
 
-    private static void drawPanel(Graphics2D g, ComparisonResults results, String title,
-                                  ToDoubleFunction<YcsbReport> value, boolean fractional, int top, int height) {
+    private static void drawPanel(Graphics2D g, ComparisonResults results, Panel panel, int top, int height) {
+        String title = panel.title();
+        ToDoubleFunction<YcsbReport> value = panel.value();
+        boolean fractional = panel.fractional();
         int plotTop = top + PANEL_TITLE + 16;
         int plotBottom = top + height - AXIS_LABELS;
         int plotLeft = LEFT;

@@ -61,6 +61,7 @@ class CompareCommandTest {
                 "--render-only", "--out", folder.toString()), err.toString());
         assertTrue(Files.exists(folder.resolve(CompareCommand.CHART)));
         assertFalse(out.toString(StandardCharsets.UTF_8).contains("[1/4]"));
+        assertEquals(markdown, Files.readString(folder.resolve(CompareCommand.MARKDOWN)), "the redraw names the runs' command");
     }
 
     @Test

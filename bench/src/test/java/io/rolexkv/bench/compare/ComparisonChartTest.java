@@ -41,15 +41,18 @@ class ComparisonChartTest {
         assertEquals(ComparisonChart.WIDTH, image.getWidth());
         assertEquals(ComparisonChart.HEIGHT, image.getHeight());
 
-        int middle = 90 + (ComparisonChart.HEIGHT - 90) / 2;
         Color rolex = ComparisonChart.colorOf(0);
         Color btree = ComparisonChart.colorOf(1);
         // The legend squares sit above the first panel; count only inside the panels.
-        double throughputRatio = (double) pixels(image, rolex, 90, middle) / pixels(image, btree, 90, middle);
-        double roundTripRatio = (double) pixels(image, rolex, middle, image.getHeight())
-                / pixels(image, btree, middle, image.getHeight());
-        assertEquals(2.0, throughputRatio, 0.05);
-        assertEquals(0.5, roundTripRatio, 0.02);
+        double[] ratios = new double[ComparisonChart.PANELS.size()];
+        for (int i = 0; i < ratios.length; i++) {
+            int top = ComparisonChart.panelTop(i);
+            int bottom = top + ComparisonChart.PANEL_HEIGHT;
+            ratios[i] = (double) pixels(image, rolex, top, bottom) / pixels(image, btree, top, bottom);
+        }
+        assertEquals(2.0, ratios[0], 0.05);  // throughput 20,000 against 10,000
+        assertEquals(0.5, ratios[1], 0.02);  // round trips 1.4 against 2.8
+        assertEquals(1.0, ratios[2], 0.02);  // the same bytes read per operation
     }
 
     @Test
@@ -61,11 +64,11 @@ class ComparisonChartTest {
                 ran(report("rpc", "b", 7_000, 1, 1))));
         BufferedImage image = ComparisonChart.render(results);
         Color rpc = ComparisonChart.colorOf(1);
-        int middle = 90 + (ComparisonChart.HEIGHT - 90) / 2;
+        int middle = ComparisonChart.panelTop(1);
         // Only workload b has an rpc bar: every rpc pixel of the first panel lies in the right half.
         long left = 0;
         long right = 0;
-        for (int y = 90; y < middle; y++) {
+        for (int y = ComparisonChart.panelTop(0); y < middle; y++) {
             for (int x = 0; x < image.getWidth(); x++) {
                 if ((image.getRGB(x, y) & 0xffffff) == (rpc.getRGB() & 0xffffff)) {
                     if (x < image.getWidth() / 2) {
