@@ -100,8 +100,7 @@ public final class ComparisonChart {
                 + ": " + String.join(" vs ", results.systems()), LEFT, 34);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 15));
         results.anyReport().ifPresent(report -> g.drawString(ComparisonMarkdown.describe(report), LEFT, 60));
-        // Legend, right-aligned on the title line.
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 15));
+        // Legend, right-aligned on the title line, in the subtitle's font.
         FontMetrics metrics = g.getFontMetrics();
         int x = WIDTH - RIGHT;
         for (int i = results.systems().size() - 1; i >= 0; i--) {

@@ -64,9 +64,8 @@ public final class ComparisonRunner {
     }
 
     private ComparisonResults.Cell runOne(String workload, String system) {
-        String name = ComparisonSettings.reportName(workload, system);
-        Path report = folder.resolve(REPORTS).resolve(name);
-        Path log = folder.resolve(LOGS).resolve(name.replace(".json", ".log"));
+        Path report = reportFile(folder, workload, system);
+        Path log = logFile(folder, workload, system);
         try {
             Files.deleteIfExists(report);
         } catch (IOException e) {
@@ -109,13 +108,21 @@ public final class ComparisonRunner {
         List<ComparisonResults.Cell> cells = new ArrayList<>();
         for (String workload : workloads) {
             for (String system : systems) {
-                Path report = folder.resolve(REPORTS).resolve(ComparisonSettings.reportName(workload, system));
-                Path log = folder.resolve(LOGS).resolve(ComparisonSettings.reportName(workload, system).replace(".json", ".log"));
+                Path report = reportFile(folder, workload, system);
+                Path log = logFile(folder, workload, system);
                 cells.add(Files.exists(report)
                         ? ComparisonResults.Cell.ran(workload, system, YcsbReport.read(report), 0, null)
                         : ComparisonResults.Cell.failed(workload, system, "no report", log));
             }
         }
         return new ComparisonResults(workloads, systems, cells);
+    }
+
+    private static Path reportFile(Path folder, String workload, String system) {
+        return folder.resolve(REPORTS).resolve(ComparisonSettings.reportName(workload, system));
+    }
+
+    private static Path logFile(Path folder, String workload, String system) {
+        return folder.resolve(LOGS).resolve(ComparisonSettings.reportName(workload, system).replace(".json", ".log"));
     }
 }
