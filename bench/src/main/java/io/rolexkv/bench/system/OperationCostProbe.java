@@ -9,7 +9,9 @@ import io.rolexkv.common.fabric.FabricCounters;
  * <p>A connection's {@link FabricCounters} mix every thread posting on it, so the difference of two of its snapshots
  * taken around one operation also holds other threads' batches. A probe answers per thread instead: the binding takes
  * {@link #callingThreadTotals()} before and after each operation, on the same thread, and the difference is exactly
- * that operation's cost. {@link ThreadAttributingTransport} is the ready-made way for an engine to provide one.
+ * that operation's cost. The one-sided systems read the engine's own per-thread counters
+ * ({@code RolexKV.threadCounters()}, which follow batch calls onto their helper threads); the RPC client counts per
+ * calling thread itself.
  *
  * <p>Contract for implementations: the totals are monotone per thread, and they count a batch on the thread that
  * posted it. An engine that hands an operation's work to another thread (a virtual thread per in-flight request, say)

@@ -3,10 +3,8 @@ package io.rolexkv.computenode.engine;
 import io.rolexkv.common.fabric.BatchResult;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
-import io.rolexkv.common.fabric.FabricCounters;
-import io.rolexkv.common.fabric.RegionInfo;
+import io.rolexkv.common.fabric.ForwardingFabricConnection;
 
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -23,13 +21,12 @@ import java.util.function.Consumer;
  *       the poster sees the completion.</li>
  * </ul>
  */
-final class EngineConnection implements FabricConnection {
-    private final FabricConnection delegate;
+final class EngineConnection extends ForwardingFabricConnection {
     private final ThreadCosts threadCosts;
     private final Map<DoorbellBatch, Consumer<BatchResult>> listeners = new ConcurrentHashMap<>();
 
     EngineConnection(FabricConnection delegate, ThreadCosts threadCosts) {
-        this.delegate = delegate;
+        super(delegate);
         this.threadCosts = threadCosts;
     }
 
@@ -47,16 +44,6 @@ final class EngineConnection implements FabricConnection {
     }
 
     @Override
-    public int memoryNodeId() {
-        return delegate.memoryNodeId();
-    }
-
-    @Override
-    public List<RegionInfo> regions() {
-        return delegate.regions();
-    }
-
-    @Override
     public CompletableFuture<BatchResult> post(DoorbellBatch batch) {
         if (!batch.isEmpty()) {
             threadCosts.current().recordPosted(batch);
@@ -71,25 +58,5 @@ final class EngineConnection implements FabricConnection {
                 listener.accept(result);
             }
         });
-    }
-
-    @Override
-    public FabricCounters counters() {
-        return delegate.counters();
-    }
-
-    @Override
-    public boolean isOpen() {
-        return delegate.isOpen();
-    }
-
-    @Override
-    public void close() {
-        delegate.close();
-    }
-
-    @Override
-    public String toString() {
-        return "EngineConnection[" + delegate + "]";
     }
 }

@@ -5,9 +5,9 @@ import io.rolexkv.common.fabric.BatchResult;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricCounters;
+import io.rolexkv.common.fabric.ForwardingFabricConnection;
 import io.rolexkv.common.fabric.FabricServer;
 import io.rolexkv.common.fabric.FabricTransport;
-import io.rolexkv.common.fabric.RegionInfo;
 import io.rolexkv.common.fabric.RegisteredMemory;
 import io.rolexkv.common.fabric.VerbKind;
 import io.rolexkv.common.fabric.WordOrder;
@@ -161,17 +161,7 @@ class RolexKVReclamationTest {
         public FabricConnection connect(String endpoint, FabricCounters totals) {
             FabricConnection connection = delegate.connect(endpoint, totals);
             int valuesRegion = connection.region(ValueRegionDescriptor.REGION_NAME).id();
-            return new FabricConnection() {
-                @Override
-                public int memoryNodeId() {
-                    return connection.memoryNodeId();
-                }
-
-                @Override
-                public List<RegionInfo> regions() {
-                    return connection.regions();
-                }
-
+            return new ForwardingFabricConnection(connection) {
                 @Override
                 public CompletableFuture<BatchResult> post(DoorbellBatch batch) {
                     if (armed && batch.size() == 1 && batch.kind(0) == VerbKind.READ
@@ -179,22 +169,7 @@ class RolexKVReclamationTest {
                         armed = false;
                         interference.run();
                     }
-                    return connection.post(batch);
-                }
-
-                @Override
-                public FabricCounters counters() {
-                    return connection.counters();
-                }
-
-                @Override
-                public boolean isOpen() {
-                    return connection.isOpen();
-                }
-
-                @Override
-                public void close() {
-                    connection.close();
+                    return delegate.post(batch);
                 }
             };
         }

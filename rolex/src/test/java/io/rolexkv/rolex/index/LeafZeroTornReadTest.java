@@ -3,14 +3,12 @@ package io.rolexkv.rolex.index;
 import io.rolexkv.common.fabric.BatchResult;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
-import io.rolexkv.common.fabric.FabricCounters;
-import io.rolexkv.common.fabric.RegionInfo;
+import io.rolexkv.common.fabric.ForwardingFabricConnection;
 import io.rolexkv.common.fabric.VerbKind;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.lang.foreign.MemorySegment;
-import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 
@@ -26,24 +24,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class LeafZeroTornReadTest {
 
     /** Passes batches through, but corrupts the bytes the first READ of {@code tornAddress} returns. */
-    private static final class TearingConnection implements FabricConnection {
-        private final FabricConnection delegate;
+    private static final class TearingConnection extends ForwardingFabricConnection {
         private final long tornAddress;
         private int tears = 1;
 
         TearingConnection(FabricConnection delegate, long tornAddress) {
-            this.delegate = delegate;
+            super(delegate);
             this.tornAddress = tornAddress;
-        }
-
-        @Override
-        public int memoryNodeId() {
-            return delegate.memoryNodeId();
-        }
-
-        @Override
-        public List<RegionInfo> regions() {
-            return delegate.regions();
         }
 
         @Override
@@ -65,21 +52,6 @@ class LeafZeroTornReadTest {
                 }
                 return new BatchResult(batch, reads, oldValues);
             });
-        }
-
-        @Override
-        public FabricCounters counters() {
-            return delegate.counters();
-        }
-
-        @Override
-        public boolean isOpen() {
-            return delegate.isOpen();
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
         }
     }
 

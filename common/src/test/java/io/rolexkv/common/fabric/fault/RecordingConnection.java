@@ -3,8 +3,7 @@ package io.rolexkv.common.fabric.fault;
 import io.rolexkv.common.fabric.BatchResult;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
-import io.rolexkv.common.fabric.FabricCounters;
-import io.rolexkv.common.fabric.RegionInfo;
+import io.rolexkv.common.fabric.ForwardingFabricConnection;
 import io.rolexkv.common.fabric.VerbKind;
 
 import java.util.ArrayList;
@@ -12,17 +11,16 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /** A pass-through connection that remembers every batch it was handed, verb by verb, in order. */
-final class RecordingConnection implements FabricConnection {
+final class RecordingConnection extends ForwardingFabricConnection {
 
     /** One verb as posted: enough to tell pieces and neighbours apart. */
     record Verb(VerbKind kind, long address, int length) {
     }
 
-    private final FabricConnection delegate;
     private final List<List<Verb>> posted = new ArrayList<>();
 
     RecordingConnection(FabricConnection delegate) {
-        this.delegate = delegate;
+        super(delegate);
     }
 
     /** Every batch posted so far, oldest first. */
@@ -44,35 +42,5 @@ final class RecordingConnection implements FabricConnection {
             posted.add(List.copyOf(verbs));
         }
         return delegate.post(batch);
-    }
-
-    @Override
-    public int memoryNodeId() {
-        return delegate.memoryNodeId();
-    }
-
-    @Override
-    public List<RegionInfo> regions() {
-        return delegate.regions();
-    }
-
-    @Override
-    public FabricCounters counters() {
-        return delegate.counters();
-    }
-
-    @Override
-    public boolean isOpen() {
-        return delegate.isOpen();
-    }
-
-    @Override
-    public void close() {
-        delegate.close();
-    }
-
-    @Override
-    public String toString() {
-        return "RecordingConnection[" + delegate + "]";
     }
 }

@@ -3,8 +3,7 @@ package io.rolexkv.common.fabric.rdma;
 import io.rolexkv.common.fabric.BatchResult;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
-import io.rolexkv.common.fabric.FabricCounters;
-import io.rolexkv.common.fabric.RegionInfo;
+import io.rolexkv.common.fabric.ForwardingFabricConnection;
 import io.rolexkv.common.fabric.RegisteredMemory;
 import io.rolexkv.common.fabric.loopback.LoopbackTransport;
 import org.junit.jupiter.api.Test;
@@ -84,11 +83,10 @@ class RdmaSmokeCheckTest {
      * What a DiSNI without atomics support amounts to: the NIC sees zero where compare_add and swap should be.
      * (The real failure could be worse: the rkey is dropped too.)
      */
-    private static final class OperandDroppingConnection implements FabricConnection {
-        private final FabricConnection delegate;
+    private static final class OperandDroppingConnection extends ForwardingFabricConnection {
 
         OperandDroppingConnection(FabricConnection delegate) {
-            this.delegate = delegate;
+            super(delegate);
         }
 
         @Override
@@ -115,31 +113,6 @@ class RdmaSmokeCheckTest {
                 }
                 return new BatchResult(batch, readData, oldValues);
             });
-        }
-
-        @Override
-        public int memoryNodeId() {
-            return delegate.memoryNodeId();
-        }
-
-        @Override
-        public List<RegionInfo> regions() {
-            return delegate.regions();
-        }
-
-        @Override
-        public FabricCounters counters() {
-            return delegate.counters();
-        }
-
-        @Override
-        public boolean isOpen() {
-            return delegate.isOpen();
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
         }
     }
 }
