@@ -140,7 +140,6 @@ public final class MemoryNode implements AutoCloseable {
         }
     }
 
-    /** What this node was started with. */
     /** What the background retrainer has done, or zeros if retraining is off. */
     public io.rolexkv.rolex.index.Retrainer.Stats retrainStats() {
         return retrainService == null ? new io.rolexkv.rolex.index.Retrainer.Stats(0, 0, 0, 0) : retrainService.stats();

@@ -8,11 +8,20 @@ final class ByteBufs {
     private ByteBufs() {
     }
 
-    /** The readable bytes of {@code buffer}, copied; the buffer is left as it was. */
+    /** The readable bytes of {@code buffer}, copied; the buffer is left as it was (the caller still owns it). */
     static byte[] bytes(ByteBuf buffer) {
         byte[] bytes = new byte[buffer.readableBytes()];
         buffer.getBytes(buffer.readerIndex(), bytes);
         return bytes;
+    }
+
+    /** The readable bytes of {@code buffer}, copied, and the buffer released: for a buffer made only to be read. */
+    static byte[] drain(ByteBuf buffer) {
+        try {
+            return bytes(buffer);
+        } finally {
+            buffer.release();
+        }
     }
 
     /** A frame buffer over {@code bytes}, as the splitter would hand it to a decoder. */

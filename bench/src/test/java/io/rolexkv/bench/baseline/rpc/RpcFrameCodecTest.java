@@ -251,8 +251,8 @@ class RpcFrameCodecTest {
 
     @Test
     void responseHeadersAreChecked() {
-        byte[] good = ByteBufs.bytes(RpcFrameCodec.encodeReply(ALLOCATOR, 1, RpcRequestType.PUT, RpcReply.DONE));
-        byte[] request = ByteBufs.bytes(RpcFrameCodec.encodeClear(ALLOCATOR));
+        byte[] good = ByteBufs.drain(RpcFrameCodec.encodeReply(ALLOCATOR, 1, RpcRequestType.PUT, RpcReply.DONE));
+        byte[] request = ByteBufs.drain(RpcFrameCodec.encodeClear(ALLOCATOR));
         assertThrows(RpcFrameException.class, () -> RpcFrameCodec.readResponse(ByteBufs.frame(withLengthField(
                 Arrays.copyOf(request, RESPONSE_HEADER_LENGTH)))), "a request type where a response belongs");
         byte[] badStatus = good.clone();
@@ -327,17 +327,17 @@ class RpcFrameCodecTest {
         Map<String, byte[]> requests = new LinkedHashMap<>();
         long[] keys = {1, 2};
         List<byte[]> values = List.of(new byte[] {1}, new byte[] {2, 2});
-        requests.put("get", ByteBufs.bytes(RpcFrameCodec.encodeGet(ALLOCATOR, 1)));
-        requests.put("put", ByteBufs.bytes(RpcFrameCodec.encodePut(ALLOCATOR, 1, new byte[] {1, 2})));
-        requests.put("delete", ByteBufs.bytes(RpcFrameCodec.encodeDelete(ALLOCATOR, 1)));
-        requests.put("batch_get", ByteBufs.bytes(RpcFrameCodec.encodeBatchGet(ALLOCATOR, keys, 0, 2)));
-        requests.put("batch_put", ByteBufs.bytes(RpcFrameCodec.encodeBatchPut(ALLOCATOR, keys, values, 0, 2)));
-        requests.put("scan", ByteBufs.bytes(RpcFrameCodec.encodeScan(ALLOCATOR, 1, 2, 3)));
-        requests.put("compare_and_set", ByteBufs.bytes(RpcFrameCodec.encodeCompareAndSet(ALLOCATOR, 1,
+        requests.put("get", ByteBufs.drain(RpcFrameCodec.encodeGet(ALLOCATOR, 1)));
+        requests.put("put", ByteBufs.drain(RpcFrameCodec.encodePut(ALLOCATOR, 1, new byte[] {1, 2})));
+        requests.put("delete", ByteBufs.drain(RpcFrameCodec.encodeDelete(ALLOCATOR, 1)));
+        requests.put("batch_get", ByteBufs.drain(RpcFrameCodec.encodeBatchGet(ALLOCATOR, keys, 0, 2)));
+        requests.put("batch_put", ByteBufs.drain(RpcFrameCodec.encodeBatchPut(ALLOCATOR, keys, values, 0, 2)));
+        requests.put("scan", ByteBufs.drain(RpcFrameCodec.encodeScan(ALLOCATOR, 1, 2, 3)));
+        requests.put("compare_and_set", ByteBufs.drain(RpcFrameCodec.encodeCompareAndSet(ALLOCATOR, 1,
                 Optional.of(new byte[] {1}), Optional.of(new byte[] {2}))));
-        requests.put("bulk_load", ByteBufs.bytes(RpcFrameCodec.encodeBulkLoad(ALLOCATOR, true, keys, values, 0, 2)));
-        requests.put("clear", ByteBufs.bytes(RpcFrameCodec.encodeClear(ALLOCATOR)));
-        requests.put("stats", ByteBufs.bytes(RpcFrameCodec.encodeStats(ALLOCATOR)));
+        requests.put("bulk_load", ByteBufs.drain(RpcFrameCodec.encodeBulkLoad(ALLOCATOR, true, keys, values, 0, 2)));
+        requests.put("clear", ByteBufs.drain(RpcFrameCodec.encodeClear(ALLOCATOR)));
+        requests.put("stats", ByteBufs.drain(RpcFrameCodec.encodeStats(ALLOCATOR)));
         return requests;
     }
 

@@ -1,6 +1,5 @@
 package io.rolexkv.bench.baseline.rpc;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.rolexkv.common.fabric.ConnectionLostException;
 import org.junit.jupiter.api.Test;
@@ -147,13 +146,8 @@ class RpcKVFailureTest {
                 CompletableFuture<Optional<byte[]>> pending = inVirtualThread(() -> client.get(7));
                 server.readFrame();
                 // A well-formed GET answer, but to request id 999 999, which this client never sent.
-                ByteBuf stray = RpcFrameCodec.encodeReply(UnpooledByteBufAllocator.DEFAULT, 999_999, RpcRequestType.GET,
-                        new RpcReply.Value(null));
-                try {
-                    server.send(ByteBufs.bytes(stray));
-                } finally {
-                    stray.release();
-                }
+                server.send(ByteBufs.drain(RpcFrameCodec.encodeReply(UnpooledByteBufAllocator.DEFAULT, 999_999,
+                        RpcRequestType.GET, new RpcReply.Value(null))));
                 ExecutionException failure = assertThrows(ExecutionException.class,
                         () -> pending.get(PROMPT_SECONDS, TimeUnit.SECONDS));
                 assertTrue(failure.getCause().getMessage().contains("unknown request_id=999999"),

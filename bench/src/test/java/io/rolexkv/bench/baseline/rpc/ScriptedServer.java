@@ -1,6 +1,5 @@
 package io.rolexkv.bench.baseline.rpc;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.UnpooledByteBufAllocator;
 
 import java.io.IOException;
@@ -48,12 +47,7 @@ final class ScriptedServer implements AutoCloseable {
     }
 
     private static byte[] helloBytes(int maxValueBytes, int maxFrameBytes) {
-        ByteBuf hello = RpcFrameCodec.encodeHello(UnpooledByteBufAllocator.DEFAULT, maxValueBytes, maxFrameBytes);
-        try {
-            return ByteBufs.bytes(hello);
-        } finally {
-            hello.release();
-        }
+        return ByteBufs.drain(RpcFrameCodec.encodeHello(UnpooledByteBufAllocator.DEFAULT, maxValueBytes, maxFrameBytes));
     }
 
     String endpoint() {
