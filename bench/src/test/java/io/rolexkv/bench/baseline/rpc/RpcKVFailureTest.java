@@ -1,5 +1,7 @@
 package io.rolexkv.bench.baseline.rpc;
 
+import io.rolexkv.common.net.FrameHeader;
+import io.rolexkv.common.net.NetSettings;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.rolexkv.common.fabric.ConnectionLostException;
 import org.junit.jupiter.api.Test;
@@ -44,7 +46,7 @@ class RpcKVFailureTest {
     @Test
     void serverClosedMidLoadFailsEveryCallerPromptlyAndEveryLaterCall() throws Exception {
         RpcKVServer server = RpcKVServer.start(RpcKVServerSettings.forMaxValueBytes(MAX_VALUE_BYTES));
-        try (RpcKV client = RpcKV.connect(server.endpoint(), RpcKVSettings.DEFAULT.withConnections(2))) {
+        try (RpcKV client = RpcKV.connect(server.endpoint(), NetSettings.DEFAULT.withConnections(2))) {
             AtomicLong completed = new AtomicLong();
             List<Future<Throwable>> workers = new ArrayList<>();
             try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
@@ -98,7 +100,7 @@ class RpcKVFailureTest {
             try (RpcKV client = RpcKV.connect(server.endpoint())) {
                 CompletableFuture<Optional<byte[]>> pending = inVirtualThread(() -> client.get(7));
                 byte[] request = server.readFrame();
-                assertEquals(RpcRequestType.GET.code(), request[RpcFrameDescriptor.TYPE_OFFSET],
+                assertEquals(RpcRequestType.GET.code(), request[FrameHeader.TYPE_OFFSET],
                         "the get reached the server and waits for its answer");
                 server.die();
                 ExecutionException failure = assertThrows(ExecutionException.class,
@@ -113,7 +115,7 @@ class RpcKVFailureTest {
     @Test
     void aSilentServerFailsTheCallAfterTheResponseTimeout() throws Exception {
         try (ScriptedServer server = new ScriptedServer(MAX_VALUE_BYTES, MAX_FRAME_BYTES)) {
-            RpcKVSettings settings = RpcKVSettings.DEFAULT.withResponseTimeout(Duration.ofMillis(200));
+            NetSettings settings = NetSettings.DEFAULT.withResponseTimeout(Duration.ofMillis(200));
             try (RpcKV client = RpcKV.connect(server.endpoint(), settings)) {
                 ConnectionLostException lost = assertThrows(ConnectionLostException.class, () -> client.put(1, new byte[3]));
                 assertTrue(lost.getMessage().contains("response timeout"), lost.getMessage());
@@ -186,7 +188,7 @@ class RpcKVFailureTest {
     @Test
     void aServerThatNeverSaysHelloFailsTheConnect() throws Exception {
         try (ScriptedServer server = new ScriptedServer()) {
-            RpcKVSettings settings = RpcKVSettings.DEFAULT.withConnectTimeout(Duration.ofMillis(300));
+            NetSettings settings = NetSettings.DEFAULT.withConnectTimeout(Duration.ofMillis(300));
             ConnectionLostException lost = assertThrows(ConnectionLostException.class,
                     () -> RpcKV.connect(server.endpoint(), settings));
             assertTrue(lost.getMessage().contains("no hello"), lost.getMessage());
