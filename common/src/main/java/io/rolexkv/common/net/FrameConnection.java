@@ -3,6 +3,7 @@ package io.rolexkv.common.net;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -12,7 +13,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -21,6 +21,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
@@ -31,6 +36,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -55,6 +61,8 @@ import java.util.function.Consumer;
  */
 public final class FrameConnection<H> {
     private static final Logger LOG = LoggerFactory.getLogger(FrameConnection.class);
+    /** Frames one gathering write takes at most (the kernel's iovec limit is 1024). */
+    private static final int MAX_FRAMES_PER_WRITE = 64;
 
     private final Channel channel;
     private final String endpoint;
@@ -65,8 +73,15 @@ public final class FrameConnection<H> {
 
     private final AtomicLong nextRequestId = new AtomicLong(1);
     private final Map<Long, Pending<?>> pending = new ConcurrentHashMap<>();
+    private final SocketChannel socket;
     private final Queue<ByteBuf> outbound = new ConcurrentLinkedQueue<>();
-    private final AtomicBoolean flushScheduled = new AtomicBoolean();
+    /** Held by the one sender that writes the queue to the socket right now. */
+    private final AtomicBoolean writing = new AtomicBoolean();
+    /** Hand-offs to the event loop not yet written whole; while any is, later frames go the same way, in order. */
+    private final AtomicInteger eventLoopWrites = new AtomicInteger();
+    /** The frames of one gathering write and their buffers; used only by the sender that holds {@link #writing}. */
+    private final ByteBuf[] batchFrames = new ByteBuf[MAX_FRAMES_PER_WRITE];
+    private final ByteBuffer[] batchBuffers = new ByteBuffer[MAX_FRAMES_PER_WRITE];
     /** Why the connection closed; {@code null} while it is open. Set once. */
     private final AtomicReference<String> closeReason = new AtomicReference<>();
     private final ScheduledFuture<?> timeoutSweep;
@@ -89,6 +104,7 @@ public final class FrameConnection<H> {
 
     private FrameConnection(Channel channel, String endpoint, H hello, String peer, NetSettings settings) {
         this.channel = channel;
+        this.socket = ((SocketChannelWithSocket) channel).socket();
         this.endpoint = endpoint;
         this.hello = hello;
         this.peer = peer;
@@ -123,12 +139,12 @@ public final class FrameConnection<H> {
         ClientHandler<H> handler = new ClientHandler<>(endpoint, protocol, splitter);
         Bootstrap bootstrap = new Bootstrap()
                 .group(group)
-                .channel(NioSocketChannel.class)
+                .channelFactory(SocketChannelWithSocket::new)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeoutMillis))
-                .handler(new ChannelInitializer<SocketChannel>() {
+                .handler(new ChannelInitializer<Channel>() {
                     @Override
-                    protected void initChannel(SocketChannel channel) {
+                    protected void initChannel(Channel channel) {
                         channel.pipeline().addLast(splitter, handler);
                     }
                 });
@@ -224,29 +240,115 @@ public final class FrameConnection<H> {
         return sent.future();
     }
 
-    /** Queues a frame and makes sure one flush task is on its way: concurrent sends share one flush (one syscall). */
+    /**
+     * Queues a frame and writes the queue unless another sender is writing it, in which case that sender takes this
+     * frame too before it lets go (it checks the queue after letting go, so no frame is ever left behind).
+     */
     private void enqueue(ByteBuf frame) {
         outbound.add(frame);
-        if (flushScheduled.compareAndSet(false, true)) {
+        while (!outbound.isEmpty() && writing.compareAndSet(false, true)) {
             try {
-                channel.eventLoop().execute(this::flushOutbound);
-            } catch (RejectedExecutionException e) {
-                // The event loop is gone (client closing): nothing will ever write these frames.
-                flushScheduled.set(false);
-                releaseOutbound();
-                closeWith("event loop shut down");
+                writeQueued();
+            } finally {
+                writing.set(false);
             }
         }
     }
 
-    private void flushOutbound() {
-        flushScheduled.set(false);
+    /** Writes the queue to the socket in gathering writes; holds {@link #writing}. */
+    private void writeQueued() {
+        while (true) {
+            // An interrupted sender must not touch the socket: an interrupt closes a channel it is writing to.
+            if (eventLoopWrites.get() > 0 || Thread.currentThread().isInterrupted()) {
+                handToEventLoop();
+                return;
+            }
+            int frames = 0;
+            ByteBuf frame;
+            while (frames < MAX_FRAMES_PER_WRITE && (frame = outbound.poll()) != null) {
+                batchFrames[frames] = frame;
+                batchBuffers[frames] = frame.nioBufferCount() == 1
+                        ? frame.nioBuffer(frame.readerIndex(), frame.readableBytes())
+                        : ByteBuffer.wrap(ByteBufUtil.getBytes(frame));
+                frames++;
+            }
+            if (frames == 0) {
+                return;
+            }
+            try {
+                socket.write(batchBuffers, 0, frames);
+            } catch (IOException e) {
+                releaseBatch(0, frames);
+                releaseOutbound();
+                closeWith("io_error " + e);
+                return;
+            }
+            int first = 0;
+            while (first < frames && !batchBuffers[first].hasRemaining()) {
+                batchFrames[first].release();
+                first++;
+            }
+            if (first < frames) {
+                // The socket is full: the event loop writes the rest when it drains, and everything after it.
+                batchFrames[first].skipBytes(batchFrames[first].readableBytes() - batchBuffers[first].remaining());
+                handToEventLoop(first, frames);
+                handToEventLoop();
+                return;
+            }
+            clearBatch(frames);
+        }
+    }
+
+    /** Hands {@code batchFrames[from, to)} to the event loop, in order, ahead of anything queued after them. */
+    private void handToEventLoop(int from, int to) {
+        List<ByteBuf> frames = new ArrayList<>(to - from);
+        for (int i = from; i < to; i++) {
+            frames.add(batchFrames[i]);
+        }
+        clearBatch(to);
+        writeOnEventLoop(frames);
+    }
+
+    /** Hands every queued frame to the event loop. */
+    private void handToEventLoop() {
+        List<ByteBuf> frames = new ArrayList<>();
         ByteBuf frame;
         while ((frame = outbound.poll()) != null) {
-            // On a closed channel the write fails and releases the frame; the request fails through closeWith.
-            channel.write(frame, channel.voidPromise());
+            frames.add(frame);
         }
-        channel.flush();
+        if (!frames.isEmpty()) {
+            writeOnEventLoop(frames);
+        }
+    }
+
+    private void writeOnEventLoop(List<ByteBuf> frames) {
+        eventLoopWrites.incrementAndGet();
+        try {
+            channel.eventLoop().execute(() -> {
+                for (int i = 0; i < frames.size() - 1; i++) {
+                    // On a closed channel the write fails and releases the frame; requests fail through closeWith.
+                    channel.write(frames.get(i), channel.voidPromise());
+                }
+                channel.writeAndFlush(frames.getLast()).addListener(written -> eventLoopWrites.decrementAndGet());
+            });
+        } catch (RejectedExecutionException e) {
+            // The event loop is gone (client closing): nothing will ever write these frames.
+            eventLoopWrites.decrementAndGet();
+            frames.forEach(ByteBuf::release);
+            closeWith("event loop shut down");
+        }
+    }
+
+    private void clearBatch(int frames) {
+        Arrays.fill(batchFrames, 0, frames, null);
+        Arrays.fill(batchBuffers, 0, frames, null);
+    }
+
+    private void releaseBatch(int from, int to) {
+        for (int i = from; i < to; i++) {
+            batchFrames[i].release();
+        }
+        clearBatch(to);
     }
 
     private void releaseOutbound() {
@@ -304,6 +406,11 @@ public final class FrameConnection<H> {
         }
         onClose.accept(this);
         LOG.debug("connection closed {} endpoint={} reason={}", peer, endpoint, reason);
+    }
+
+    /** Why the connection closed, or empty while it is open. */
+    public java.util.Optional<String> closeReason() {
+        return java.util.Optional.ofNullable(closeReason.get());
     }
 
     /** The exception every request on this connection fails with once it is lost. */
@@ -403,6 +510,13 @@ public final class FrameConnection<H> {
                         + " at endpoint=" + endpoint + " reason=" + reason));
                 context.close();
             }
+        }
+    }
+
+    /** Netty's NIO socket channel, with its socket reachable so a sender can write to it from its own thread. */
+    private static final class SocketChannelWithSocket extends NioSocketChannel {
+        SocketChannel socket() {
+            return javaChannel();
         }
     }
 }

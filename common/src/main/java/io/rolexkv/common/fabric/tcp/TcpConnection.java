@@ -16,12 +16,16 @@ import io.rolexkv.common.net.FrameConnection;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 
 /**
- * One tcp queue pair to a memory node, opened by {@link TcpTransport#connect}: the tcp fabric's verbs on one
- * {@link FrameConnection} of the network layer. A post encodes the batch in the posting thread and hands the frame to
- * the connection, which sends it with others (many posts, one flush) and completes the batch's future from its
- * COMPLETION frame.
+ * One queue pair to a memory node, opened by {@link TcpTransport#connect}: the tcp fabric's verbs on
+ * {@link io.rolexkv.common.net.NetSettings#connections()} {@link FrameConnection}s of the network layer (lanes). A post
+ * encodes the batch in the posting thread and writes it on that thread's lane, which completes the batch's future
+ * from its COMPLETION frame. A thread always posts on the same lane, so the batches one thread posts reach the memory
+ * node in the order it posted them, as on one RDMA queue pair; several lanes spread many threads over the memory
+ * node's event loops instead of queueing them all behind one.
  *
  * <p>Thread-safe: any number of threads (typically virtual threads, one per in-flight operation) may post at once.
  * Futures complete on the connection's event loop thread, so a dependent stage attached with a non-async method
@@ -39,14 +43,35 @@ public final class TcpConnection implements FabricConnection {
             FrameDescriptor.MAX_HELLO_FRAME_BYTES, FrameCodec::decodeHello,
             hello -> FrameDescriptor.maxFrameBytes(hello.limits()), hello -> "memory_node=" + hello.memoryNodeId());
 
+    private final List<FrameConnection<FrameCodec.Hello>> lanes;
     private final FrameConnection<FrameCodec.Hello> connection;
     private final FrameCodec.Hello hello;
     private final FabricCounters counters;
 
-    TcpConnection(FrameConnection<FrameCodec.Hello> connection, FabricCounters counters) {
-        this.connection = connection;
+    /**
+     * @param lanes   open connections to one memory node; when one closes, all do, with its reason
+     * @param onClose runs once when the lanes close
+     */
+    TcpConnection(List<FrameConnection<FrameCodec.Hello>> lanes, FabricCounters counters, Consumer<TcpConnection> onClose) {
+        this.lanes = List.copyOf(lanes);
+        this.connection = lanes.getFirst();
         this.hello = connection.hello();
         this.counters = counters;
+        AtomicBoolean closed = new AtomicBoolean();
+        for (FrameConnection<FrameCodec.Hello> lane : this.lanes) {
+            lane.onClose(closedLane -> {
+                String reason = closedLane.closeReason().orElse("closed");
+                this.lanes.forEach(other -> other.closeWith(reason));
+                if (closed.compareAndSet(false, true)) {
+                    onClose.accept(this);
+                }
+            });
+        }
+    }
+
+    private FrameConnection<FrameCodec.Hello> lane() {
+        int count = lanes.size();
+        return count == 1 ? connection : lanes.get((int) (Thread.currentThread().threadId() % count));
     }
 
     @Override
@@ -71,8 +96,9 @@ public final class TcpConnection implements FabricConnection {
 
     @Override
     public CompletableFuture<BatchResult> post(DoorbellBatch batch) {
-        if (!connection.isOpen()) {
-            return CompletableFuture.failedFuture(connection.lost());
+        FrameConnection<FrameCodec.Hello> lane = lane();
+        if (!lane.isOpen()) {
+            return CompletableFuture.failedFuture(lane.lost());
         }
         if (batch.isEmpty()) {
             return CompletableFuture.completedFuture(new BatchResult(batch, new MemorySegment[0], new long[0]));
@@ -84,8 +110,8 @@ public final class TcpConnection implements FabricConnection {
             return CompletableFuture.failedFuture(oversize(limits, batch));
         }
         // The request id is stamped by the connection; 0 is a placeholder.
-        ByteBuf frame = FrameCodec.encodeRequest(connection.allocator(), 0, batch);
-        return connection.send(frame, completion -> switch (FrameCodec.decodeCompletion(completion, batch)) {
+        ByteBuf frame = FrameCodec.encodeRequest(lane.allocator(), 0, batch);
+        return lane.send(frame, completion -> switch (FrameCodec.decodeCompletion(completion, batch)) {
             case FrameCodec.Done done -> done.result();
             case FrameCodec.Refused refused -> throw refused.rejection();
         });
@@ -109,12 +135,12 @@ public final class TcpConnection implements FabricConnection {
 
     @Override
     public boolean isOpen() {
-        return connection.isOpen();
+        return lanes.stream().allMatch(FrameConnection::isOpen);
     }
 
     @Override
     public void close() {
-        connection.close();
+        lanes.forEach(FrameConnection::close);
     }
 
     @Override

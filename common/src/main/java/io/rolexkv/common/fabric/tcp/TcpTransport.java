@@ -10,6 +10,8 @@ import io.rolexkv.common.fabric.RegisteredMemory;
 import io.rolexkv.common.net.FrameConnection;
 import io.rolexkv.common.net.NetSettings;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -20,7 +22,7 @@ import java.util.concurrent.TimeUnit;
  * {@link TcpFabricServer} with event loops of its own, so closing a server kills just that memory node. The wire
  * format is {@link FrameDescriptor}'s, on the network layer's frames ({@link io.rolexkv.common.net}).
  *
- * <p>{@link #connect} opens one tcp connection per call (one queue pair) and returns once the memory node's HELLO has
+ * <p>{@link #connect} opens one queue pair per call ({@link NetSettings#connections()} tcp connections) and returns once the memory node's HELLO has
  * arrived, or fails with {@link ConnectionLostException} naming the endpoint within
  * {@link NetSettings#connectTimeout()}. It blocks, so call it from an application thread, never from a completion
  * callback.
@@ -70,10 +72,20 @@ public final class TcpTransport implements FabricTransport {
         if (closed) {
             throw new IllegalStateException("tcp transport is closed; cannot connect to endpoint=" + endpoint);
         }
-        FrameConnection<FrameCodec.Hello> opened = FrameConnection.open(group, endpoint, TcpConnection.PROTOCOL, settings);
-        TcpConnection connection = new TcpConnection(opened, new FabricCounters(totals));
+        List<FrameConnection<FrameCodec.Hello>> lanes = new ArrayList<>(settings.connections());
+        try {
+            for (int i = 0; i < settings.connections(); i++) {
+                lanes.add(FrameConnection.open(group, endpoint, TcpConnection.PROTOCOL, settings));
+            }
+        } catch (RuntimeException e) {
+            lanes.forEach(FrameConnection::close);
+            throw e;
+        }
+        TcpConnection connection = new TcpConnection(lanes, new FabricCounters(totals), connections::remove);
         connections.add(connection);
-        opened.onClose(closedConnection -> connections.remove(connection));
+        if (!connection.isOpen()) {
+            connections.remove(connection);
+        }
         if (closed) {
             connection.close();
             throw new IllegalStateException("tcp transport closed while connecting to endpoint=" + endpoint);
