@@ -4,9 +4,9 @@ import io.rolexkv.bench.baseline.rpc.RpcKV;
 import io.rolexkv.bench.baseline.rpc.RpcKVServer;
 import io.rolexkv.bench.baseline.rpc.RpcKVServerMain;
 import io.rolexkv.bench.baseline.rpc.RpcKVServerSettings;
-import io.rolexkv.common.net.NetSettings;
 import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.kv.BaseKV;
+import io.rolexkv.common.net.NetSettings;
 
 import java.util.List;
 import java.util.Optional;
@@ -55,7 +55,9 @@ final class RpcSystem implements SystemUnderTest {
                         ChildProcess.valueOn(RpcKVServerMain.LISTENING_LINE_PREFIX, "endpoint"));
                 endpoint = process.readyLine();
             }
-            RpcKV engine = RpcKV.connect(endpoint, NetSettings.DEFAULT.withConnections(Math.min(options.clientThreads(), 8)));
+            // As many connections as the server has event loops, like a fabric connection: the client threads share
+            // them, so one socket write and one server read carry the requests of several threads.
+            RpcKV engine = RpcKV.connect(endpoint, NetSettings.DEFAULT);
             return new RpcSystem(options.fabric(), engine, server, process);
         } catch (RuntimeException e) {
             if (server != null) {
