@@ -55,9 +55,7 @@ final class RpcSystem implements SystemUnderTest {
                         ChildProcess.valueOn(RpcKVServerMain.LISTENING_LINE_PREFIX, "endpoint"));
                 endpoint = process.readyLine();
             }
-            // As many connections as the server has event loops, like a fabric connection: the client threads share
-            // them, so one socket write and one server read carry the requests of several threads.
-            RpcKV engine = RpcKV.connect(endpoint, NetSettings.DEFAULT);
+            RpcKV engine = RpcKV.connect(endpoint, NetSettings.DEFAULT.withConnections(Math.min(options.clientThreads(), 8)));
             return new RpcSystem(options.fabric(), engine, server, process);
         } catch (RuntimeException e) {
             if (server != null) {

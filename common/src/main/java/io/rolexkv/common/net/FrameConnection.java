@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -442,8 +443,8 @@ public final class FrameConnection<H> {
     }
 
     /** Why the connection closed, or empty while it is open. */
-    public java.util.Optional<String> closeReason() {
-        return java.util.Optional.ofNullable(closeReason.get());
+    public Optional<String> closeReason() {
+        return Optional.ofNullable(closeReason.get());
     }
 
     /** The exception every request on this connection fails with once it is lost. */
