@@ -55,7 +55,9 @@ final class RpcSystem implements SystemUnderTest {
                         ChildProcess.valueOn(RpcKVServerMain.LISTENING_LINE_PREFIX, "endpoint"));
                 endpoint = process.readyLine();
             }
-            RpcKV engine = RpcKV.connect(endpoint, NetSettings.DEFAULT.withConnections(Math.min(options.clientThreads(), 8)));
+            // One connection per client thread on one client event loop, as the baseline has always run.
+            RpcKV engine = RpcKV.connect(endpoint,
+                    NetSettings.DEFAULT.withConnections(Math.min(options.clientThreads(), 8)).withIoThreads(1));
             return new RpcSystem(options.fabric(), engine, server, process);
         } catch (RuntimeException e) {
             if (server != null) {
