@@ -20,6 +20,7 @@ import io.rolexkv.rolex.index.RolexIndex;
 import io.rolexkv.rolex.index.WordIndex;
 import io.rolexkv.rolex.index.WordUpdate;
 import io.rolexkv.rolex.index.WriteResult;
+import io.rolexkv.rolex.model.UnsignedKeys;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -767,17 +768,7 @@ public final class RolexKV implements BaseKV {
     // ------------------------------------------------------------------ routing and fan-out
 
     private int shardIndexFor(long key) {
-        int low = 0;
-        int high = firstKeys.length - 1;
-        while (low < high) {
-            int middle = (low + high + 1) >>> 1;
-            if (Long.compareUnsigned(firstKeys[middle], key) <= 0) {
-                low = middle;
-            } else {
-                high = middle - 1;
-            }
-        }
-        return low;
+        return UnsignedKeys.floorIndex(firstKeys, key);
     }
 
     private Shard shardFor(long key) {
