@@ -1,6 +1,8 @@
 package io.rolexkv.computenode.engine;
 
 import io.rolexkv.common.config.ConfigException;
+import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.CorruptDataException;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.fabric.FabricTransport;
@@ -9,11 +11,14 @@ import io.rolexkv.common.kv.BaseKV;
 import io.rolexkv.common.kv.KeyValueBytes;
 import io.rolexkv.common.kv.KeyValueChecks;
 import io.rolexkv.computenode.KeyText;
+import io.rolexkv.computenode.value.PreparedValue;
 import io.rolexkv.computenode.value.SizeClasses;
 import io.rolexkv.computenode.value.ValueAllocator;
 import io.rolexkv.computenode.value.ValueBlockDescriptor;
 import io.rolexkv.computenode.value.ValueFormat;
+import io.rolexkv.computenode.value.ValueStore;
 import io.rolexkv.computenode.value.ValueWord;
+import io.rolexkv.rolex.index.DoorbellExtras;
 import io.rolexkv.rolex.index.IndexCounters;
 import io.rolexkv.rolex.index.KeyValue;
 import io.rolexkv.rolex.index.RolexIndex;
@@ -65,8 +70,8 @@ import java.util.function.UnaryOperator;
  *   <li>get: 1 (leaf READ) for an inline value; 2 (then the block READ) for a value in a block. A block that fails
  *       validation (reclaimed meanwhile, see {@link ValueAllocator}) sends the reader back to the leaf.</li>
  *   <li>put: 2. The new block's WRITE rides the index's first doorbell, ahead of the lock CAS
- *       ({@link RolexIndex#put(long, long, java.util.function.Consumer)}); when the allocator wants a new spare chunk,
- *       its claim FAA rides there too. The replaced block is retired after the leaf write.</li>
+ *       ({@link RolexIndex#put(long, long, DoorbellExtras)}); when the allocator wants a new spare chunk, its claim FAA
+ *       rides there too, and the index hands back its answer. The replaced block is retired after the leaf write.</li>
  *   <li>update: 3. Lock and leaf READ; the old block READ under the lock; new block WRITE, leaf WRITE and unlock.</li>
  *   <li>delete: 2. batchGet: per memory node, one doorbell per {@value RolexIndex#KEYS_PER_DOORBELL} keys for the
  *       leaves, then the blocks packed into as few doorbells as the node takes; batchPut: per node, two doorbells per
@@ -223,7 +228,7 @@ public final class RolexKV implements BaseKV {
 
     private static void checkStaleRetries(Shard shard, long key, long word, int attempt) {
         if (attempt >= MAX_STALE_BLOCK_RETRIES) {
-            throw new IllegalStateException("the value block of key=" + KeyText.decimal(key) + " on memory node "
+            throw new CorruptDataException("the value block of key=" + KeyText.decimal(key) + " on memory node "
                     + shard.memoryNodeId() + " failed validation " + attempt + " times in a row: "
                     + ValueWord.toString(word) + " (corrupt block or values region)");
         }
@@ -354,7 +359,7 @@ public final class RolexKV implements BaseKV {
         PreparedValue prepared = shard.values.prepare(key, value);
         WriteResult result;
         try {
-            result = shard.index().put(key, prepared.word(), prepared::appendTo);
+            result = shard.index().put(key, prepared.word(), prepared);
         } catch (RuntimeException e) {
             prepared.failed(e);
             throw e;
@@ -426,21 +431,38 @@ public final class RolexKV implements BaseKV {
                 prepared[i] = shard.values.prepare(keys[i], values[i]);
                 blockBytes += prepared[i].writeBytes();
             }
-            java.util.function.Consumer<DoorbellBatch> extras = null;
+            DoorbellExtras extras = null;
             if (blockBytes <= config.limits().maxBytesPerBatch() / 4 && keys.length <= config.limits().maxVerbsPerBatch() / 8) {
-                extras = batch -> {
-                    for (PreparedValue value : prepared) {
-                        value.appendTo(batch);
+                extras = new DoorbellExtras() {
+                    @Override
+                    public void appendTo(DoorbellBatch batch) {
+                        for (PreparedValue value : prepared) {
+                            value.appendTo(batch);
+                        }
+                    }
+
+                    @Override
+                    public void completed(BatchResult result) {
+                        for (PreparedValue value : prepared) {
+                            value.completed(result);
+                        }
                     }
                 };
             } else {
                 DoorbellPacker packer = new DoorbellPacker(config.limits());
-                for (PreparedValue value : prepared) {
-                    if (value.hasBlock()) {
-                        value.appendTo(packer.batchFor(2, value.writeBytes()));
+                int[] batchOf = new int[keys.length];
+                for (int i = 0; i < keys.length; i++) {
+                    if (prepared[i].hasBlock()) {
+                        prepared[i].appendTo(packer.batchFor(2, prepared[i].writeBytes()));
+                        batchOf[i] = packer.size() - 1;
                     }
                 }
                 packer.execute(shard.connection);
+                for (int i = 0; i < keys.length; i++) {
+                    if (prepared[i].hasBlock()) {
+                        prepared[i].completed(packer.result(batchOf[i]));
+                    }
+                }
             }
             WordUpdate[] updates = new WordUpdate[keys.length];
             for (int i = 0; i < keys.length; i++) {
@@ -457,7 +479,7 @@ public final class RolexKV implements BaseKV {
             for (PreparedValue value : prepared) {
                 if (value != null) {
                     if (linking) {
-                        value.failed(e); // the chunk is all or nothing, unless the fabric failed mid-write
+                        value.failed(e); // the chunk is all or nothing: only a give-up says nothing was linked
                     } else {
                         value.unlinked();
                     }
@@ -491,28 +513,38 @@ public final class RolexKV implements BaseKV {
         byte[][] written = new byte[1][];
         WriteResult result;
         try {
-            result = shard.index().update(key, (current, finalDoorbell) -> {
-                if (pending[0] != null) {
-                    pending[0].unlinked(); // a retried attempt: the earlier block was never linked
-                    pending[0] = null;
+            result = shard.index().update(key, new WordUpdate() {
+                @Override
+                public OptionalLong apply(OptionalLong current, DoorbellBatch finalDoorbell) {
+                    if (pending[0] != null) {
+                        pending[0].unlinked(); // a retried attempt: the earlier block was never linked
+                        pending[0] = null;
+                    }
+                    Optional<byte[]> currentValue = current.isPresent()
+                            ? Optional.of(readLocked(shard, key, current.getAsLong())) : Optional.empty();
+                    Optional<byte[]> next = function.apply(currentValue);
+                    if (next == null) {
+                        throw new IllegalArgumentException("update function returned null for key=" + KeyText.decimal(key)
+                                + "; return Optional.empty() to delete the key");
+                    }
+                    if (next.isEmpty()) {
+                        written[0] = null;
+                        return OptionalLong.empty();
+                    }
+                    shard.values.check(next.get());
+                    written[0] = next.get().clone();
+                    PreparedValue prepared = shard.values.prepare(key, written[0]);
+                    pending[0] = prepared;
+                    prepared.appendTo(finalDoorbell);
+                    return OptionalLong.of(prepared.word());
                 }
-                Optional<byte[]> currentValue = current.isPresent()
-                        ? Optional.of(readLocked(shard, key, current.getAsLong())) : Optional.empty();
-                Optional<byte[]> next = function.apply(currentValue);
-                if (next == null) {
-                    throw new IllegalArgumentException("update function returned null for key=" + KeyText.decimal(key)
-                            + "; return Optional.empty() to delete the key");
+
+                @Override
+                public void finalDoorbellCompleted(BatchResult finalDoorbell) {
+                    if (pending[0] != null) {
+                        pending[0].completed(finalDoorbell);
+                    }
                 }
-                if (next.isEmpty()) {
-                    written[0] = null;
-                    return OptionalLong.empty();
-                }
-                shard.values.check(next.get());
-                written[0] = next.get().clone();
-                PreparedValue prepared = shard.values.prepare(key, written[0]);
-                pending[0] = prepared;
-                prepared.appendTo(finalDoorbell);
-                return OptionalLong.of(prepared.word());
             });
         } catch (RuntimeException e) {
             if (pending[0] != null) {
@@ -537,7 +569,7 @@ public final class RolexKV implements BaseKV {
         int verb = values.appendRead(batch, word);
         MemorySegment value = values.valueOrNull(shard.connection.execute(batch).read(verb), key, word);
         if (value == null) {
-            throw new IllegalStateException("the value block of key=" + KeyText.decimal(key) + " on memory node "
+            throw new CorruptDataException("the value block of key=" + KeyText.decimal(key) + " on memory node "
                     + shard.memoryNodeId() + " fails validation while the key is locked: " + ValueWord.toString(word)
                     + " (corrupt block or values region)");
         }
