@@ -165,6 +165,10 @@ public final class RolexKV implements BaseKV {
         return new RolexKV(config, transport, false, kind);
     }
 
+    /** How to fix two endpoints that reach one memory node id: the usual cause is nodes started without an id. */
+    static final String DISTINCT_NODES_HINT = "; list each memory node once and start each with its own --node-id"
+            + " (or memory_node.memory_node_id in its config)";
+
     private static void checkDistinctMemoryNodes(List<Shard> shards) {
         Map<Integer, Shard> byId = new HashMap<>();
         for (Shard shard : shards) {
@@ -174,7 +178,7 @@ public final class RolexKV implements BaseKV {
                         RolexKVConfig.MEMORY_NODES_PROP_NAME + "[" + shard.position + "]." + RolexKVConfig.ENDPOINT_PROP_NAME,
                         "found=\"" + shard.range.endpoint() + "\" memory_node_id=" + shard.memoryNodeId() + " same as "
                                 + RolexKVConfig.MEMORY_NODES_PROP_NAME + "[" + other.position + "] endpoint=\""
-                                + other.range.endpoint() + "\"");
+                                + other.range.endpoint() + "\"" + DISTINCT_NODES_HINT);
             }
         }
     }
