@@ -79,6 +79,13 @@ import java.util.function.UnaryOperator;
  * </ul>
  * A leaf that splits, a lock conflict or a cache miss on a synonym link costs more, as the index documents.
  *
+ * <h2>Failures</h2>
+ * A write that fails says by its type what happened to it (see each type): {@link io.rolexkv.rolex.index.IndexGaveUpException}
+ * (and {@link io.rolexkv.rolex.index.IndexFullException}, {@link io.rolexkv.computenode.value.ValueRegionFullException}):
+ * nothing was stored, and a new value block is reused at once; {@link io.rolexkv.common.fabric.FabricException}: the
+ * outcome is unknown, and the block is kept (leaked rather than risked); {@link CorruptDataException}: a structure on
+ * the memory node is damaged. {@link IllegalArgumentException} is the caller's mistake, refused before anything moved.
+ *
  * <h2>Counters</h2>
  * {@link #counters()} totals every doorbell of this engine; {@link #threadCounters()} holds those posted for the
  * calling thread's own calls (including the helper threads of its batch calls), which is how a benchmark attributes
