@@ -61,6 +61,11 @@ import java.util.function.Consumer;
  * <p>Futures complete on the connection's event loop thread, so a dependent stage attached with a non-async method
  * runs there and must not block; in particular it must not wait for another request on this connection.
  *
+ * <p>Who may connect: with a {@link NetSettings#secret() secret}, {@link #open} answers the server's challenge and
+ * checks the server's proof before it takes the HELLO ({@link AuthHandshake}); a server that asks for no secret, or
+ * cannot prove it, is refused, as a client without a secret refuses a server that asks for one, with an
+ * {@link AuthenticationFailedException} naming the endpoint.
+ *
  * <p>Failure: anything that goes wrong with the connection (the server closes it or dies, the network breaks, the
  * server sends a frame this end cannot decode or an answer to no pending request, a request waits longer than
  * {@link NetSettings#responseTimeout()}, or {@link #close()}) closes it: every pending request and every later send
@@ -138,6 +143,7 @@ public final class FrameConnection<H> {
      * TCP_NODELAY since every frame is a request someone waits on, and waits for the server's HELLO. Blocks, so call
      * it from an application thread, never from a completion callback.
      *
+     * @throws AuthenticationFailedException if either end fails to prove the cluster secret, naming the endpoint
      * @throws ConnectionLostException if there is no server there, or it sends no valid HELLO within
      *                                 {@link NetSettings#connectTimeout()}, naming the endpoint
      * @throws IllegalArgumentException if {@code endpoint} is not {@code host:port}
@@ -147,8 +153,8 @@ public final class FrameConnection<H> {
         TcpEndpoint target = TcpEndpoint.parse(endpoint);
         long timeoutMillis = settings.connectTimeout().toMillis();
         long deadline = System.nanoTime() + settings.connectTimeout().toNanos();
-        FrameSplitter splitter = new FrameSplitter(protocol.maxHelloFrameBytes());
-        ClientHandler<H> handler = new ClientHandler<>(endpoint, protocol, splitter);
+        FrameSplitter splitter = new FrameSplitter(Math.max(protocol.maxHelloFrameBytes(), AuthHandshake.MAX_FRAME_BYTES));
+        ClientHandler<H> handler = new ClientHandler<>(endpoint, protocol, splitter, settings.secret());
         Bootstrap bootstrap = new Bootstrap()
                 .group(group)
                 .channelFactory(SocketChannelWithSocket::new)
@@ -195,6 +201,9 @@ public final class FrameConnection<H> {
             throw new ConnectionLostException("interrupted while waiting for the hello of endpoint=" + endpoint, e);
         } catch (ExecutionException e) {
             channel.close();
+            if (e.getCause() instanceof AuthenticationFailedException refused) {
+                throw new AuthenticationFailedException(refused.getMessage());
+            }
             if (e.getCause() instanceof ConnectionLostException lost) {
                 throw new ConnectionLostException(lost.getMessage(), lost);
             }
@@ -474,13 +483,63 @@ public final class FrameConnection<H> {
         private final String endpoint;
         private final ClientProtocol<H> protocol;
         private final FrameSplitter splitter;
+        private final Optional<ClusterSecret> secret;
         private final CompletableFuture<H> helloReceived = new CompletableFuture<>();
         private volatile FrameConnection<H> connection;
+        /** The proof the server must send next, once this end has answered its challenge; then {@code null} again. */
+        private byte[] expectedServerProof;
+        /** Whether the server has proved the secret. */
+        private boolean serverProved;
 
-        ClientHandler(String endpoint, ClientProtocol<H> protocol, FrameSplitter splitter) {
+        ClientHandler(String endpoint, ClientProtocol<H> protocol, FrameSplitter splitter, Optional<ClusterSecret> secret) {
             this.endpoint = endpoint;
             this.protocol = protocol;
             this.splitter = splitter;
+            this.secret = secret;
+        }
+
+        /**
+         * Takes the handshake's frames and checks a HELLO may come; returns whether {@code frame} was the
+         * handshake's. Runs only before the HELLO.
+         */
+        private boolean handshake(ChannelHandlerContext context, ByteBuf frame) throws FrameFormatException {
+            if (expectedServerProof != null) {
+                byte[] proof = AuthHandshake.decodeProof(frame);
+                if (!AuthHandshake.matches(expectedServerProof, proof)) {
+                    failAuthentication(context, "the server's proof of the cluster secret is wrong");
+                } else {
+                    expectedServerProof = null;
+                    serverProved = true;
+                }
+                return true;
+            }
+            if (!serverProved && AuthHandshake.isHandshakeFrame(frame)) {
+                byte[] serverNonce = AuthHandshake.decodeChallenge(frame);
+                if (secret.isEmpty()) {
+                    failAuthentication(context, "it requires a cluster secret and this client has none "
+                            + "(set auth_secret_file / --auth-secret-file)");
+                    return true;
+                }
+                byte[] clientNonce = AuthHandshake.newNonce();
+                expectedServerProof = AuthHandshake.serverProof(secret.get(), serverNonce, clientNonce);
+                context.writeAndFlush(AuthHandshake.encodeResponse(context.alloc(), clientNonce,
+                        AuthHandshake.clientProof(secret.get(), serverNonce, clientNonce)));
+                return true;
+            }
+            if (secret.isPresent() && !serverProved) {
+                failAuthentication(context, "it did not ask for the cluster secret, so it cannot prove it "
+                        + "(is it started without auth_secret_file / --auth-secret-file?)");
+                return true;
+            }
+            return false;
+        }
+
+        private void failAuthentication(ChannelHandlerContext context, String reason) {
+            AuthenticationFailedException failed = new AuthenticationFailedException("authentication failed with "
+                    + protocol.peerKind() + " at endpoint=" + endpoint + ": " + reason);
+            LOG.warn(failed.getMessage());
+            helloReceived.completeExceptionally(failed);
+            context.close();
         }
 
         /** Hands frames after the HELLO to {@code connection} (the only frame a server sends unasked comes first). */
@@ -493,6 +552,9 @@ public final class FrameConnection<H> {
             ByteBuf frame = (ByteBuf) message;
             try {
                 if (!helloReceived.isDone()) {
+                    if (handshake(context, frame)) {
+                        return;
+                    }
                     H hello = protocol.helloDecoder().decode(frame);
                     splitter.maxFrameBytes(protocol.maxFrameBytes().applyAsInt(hello));
                     helloReceived.complete(hello);
@@ -512,6 +574,10 @@ public final class FrameConnection<H> {
 
         @Override
         public void channelInactive(ChannelHandlerContext context) {
+            if (expectedServerProof != null) {
+                failAuthentication(context, "it closed the connection on our proof of the cluster secret "
+                        + "(do both ends read the same secret?)");
+            }
             helloReceived.completeExceptionally(new ConnectionLostException(protocol.peerKind() + " at endpoint="
                     + endpoint + " closed the connection before its hello"));
             context.fireChannelInactive();

@@ -27,6 +27,7 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadFactory;
@@ -51,6 +52,12 @@ import java.util.function.Supplier;
  * up their answers in memory. Frames that arrive while the channel is unwritable wait (at most what one read brought
  * in, since reading stops at the same time) and run once the client has taken its answers, in order.
  *
+ * <p>Who may connect: with a {@link ClusterSecret}, a connection first proves it ({@link AuthHandshake}) and gets the
+ * protocol's HELLO only then; before that, any frame but the handshake's, a wrong proof, silence past
+ * {@link #HANDSHAKE_TIMEOUT_MILLIS} or a close closes it, logged with the remote address and counted in
+ * {@link #authFailures()} (and {@link #refusedConnections()}). Without a secret anyone who reaches the port is
+ * served, which is logged as a warning when the server listens beyond loopback.
+ *
  * <p>{@link #ioThreadCpuNanos()} is the CPU time of the event loops, which decode, execute and answer every request:
  * the server's own work, even when clients share its process.
  */
@@ -61,6 +68,8 @@ public final class FrameServer implements AutoCloseable {
     private static final long CLOSE_WAIT_MILLIS = 5_000;
     /** How long a refused connection may take to flush its last good answers before it is closed anyway. */
     private static final long REFUSED_FLUSH_MILLIS = 1_000;
+    /** How long a client may take to answer the challenge before its connection is closed. */
+    public static final long HANDSHAKE_TIMEOUT_MILLIS = 10_000;
 
     private final String name;
     private final int maxFrameBytes;
@@ -69,6 +78,8 @@ public final class FrameServer implements AutoCloseable {
     private final ChannelGroup connections = new DefaultChannelGroup("rolexkv-connections", GlobalEventExecutor.INSTANCE);
     private final AtomicBoolean closed = new AtomicBoolean();
     private final LongAdder refusedConnections = new LongAdder();
+    private final LongAdder authFailures = new LongAdder();
+    private final Optional<ClusterSecret> secret;
     /** The live event loop threads, whose CPU time is read on demand. */
     private final Set<Thread> ioThreads = ConcurrentHashMap.newKeySet();
     /** CPU time of event loop threads that have ended, recorded by each as its last act. */
@@ -76,8 +87,10 @@ public final class FrameServer implements AutoCloseable {
     private Channel serverChannel;
     private String endpoint;
 
-    private FrameServer(String name, int maxFrameBytes, int ioThreads, Supplier<RequestHandler> handlers) {
+    private FrameServer(String name, int maxFrameBytes, int ioThreads, Optional<ClusterSecret> secret,
+                        Supplier<RequestHandler> handlers) {
         this.name = name;
+        this.secret = secret;
         this.maxFrameBytes = maxFrameBytes;
         this.handlers = handlers;
         this.group = new MultiThreadIoEventLoopGroup(ioThreads, cpuRecordingThreads(name), NioIoHandler.newFactory());
@@ -93,10 +106,31 @@ public final class FrameServer implements AutoCloseable {
      */
     public static FrameServer start(String name, String bindEndpoint, int ioThreads, int maxFrameBytes,
                                     Supplier<RequestHandler> handlers) {
+        return start(name, bindEndpoint, ioThreads, maxFrameBytes, Optional.empty(), handlers);
+    }
+
+    /**
+     * Serves as {@link #start(String, String, int, int, Supplier)} does, to clients that prove {@code secret} if
+     * there is one.
+     */
+    public static FrameServer start(String name, String bindEndpoint, int ioThreads, int maxFrameBytes,
+                                    Optional<ClusterSecret> secret, Supplier<RequestHandler> handlers) {
         TcpEndpoint bind = TcpEndpoint.parse(bindEndpoint);
-        FrameServer server = new FrameServer(name, maxFrameBytes, ioThreads, handlers);
+        FrameServer server = new FrameServer(name, maxFrameBytes, ioThreads, secret, handlers);
         server.bind(bind);
+        if (secret.isEmpty() && !isLoopback(serverAddress(server))) {
+            LOG.warn("{} listens beyond loopback at endpoint={} without a cluster secret: anyone who reaches it is "
+                    + "served; set auth_secret_file (--auth-secret-file) on every node", name, server.endpoint());
+        }
         return server;
+    }
+
+    private static InetSocketAddress serverAddress(FrameServer server) {
+        return (InetSocketAddress) server.serverChannel.localAddress();
+    }
+
+    private static boolean isLoopback(InetSocketAddress address) {
+        return address.getAddress() != null && address.getAddress().isLoopbackAddress();
     }
 
     private void bind(TcpEndpoint bind) {
@@ -141,6 +175,16 @@ public final class FrameServer implements AutoCloseable {
     /** Connections this server closed because of what the peer sent (a bad frame, a failed request). */
     public long refusedConnections() {
         return refusedConnections.sum();
+    }
+
+    /** Connections closed because they did not prove the cluster secret; each also counts in {@link #refusedConnections()}. */
+    public long authFailures() {
+        return authFailures.sum();
+    }
+
+    /** Whether clients must prove a cluster secret. */
+    public boolean requiresSecret() {
+        return secret.isPresent();
     }
 
     /** CPU time its event loop threads have spent, live and ended ones. */
@@ -202,6 +246,9 @@ public final class FrameServer implements AutoCloseable {
         private final ArrayDeque<ByteBuf> backlog = new ArrayDeque<>();
         private boolean draining;
         private boolean refused;
+        /** Whether the client has proved the secret (from the start when there is none). */
+        private boolean authenticated = secret.isEmpty();
+        private byte[] serverNonce;
 
         ConnectionHandler(RequestHandler handler) {
             this.handler = handler;
@@ -209,6 +256,23 @@ public final class FrameServer implements AutoCloseable {
 
         @Override
         public void channelActive(ChannelHandlerContext context) {
+            if (!authenticated) {
+                serverNonce = AuthHandshake.newNonce();
+                context.writeAndFlush(AuthHandshake.encodeChallenge(context.alloc(), serverNonce), context.voidPromise());
+                context.executor().schedule(() -> {
+                    if (!authenticated) {
+                        failAuthentication(context, "no answer to the challenge within timeout_ms="
+                                + HANDSHAKE_TIMEOUT_MILLIS);
+                    }
+                }, HANDSHAKE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+                context.fireChannelActive();
+                return;
+            }
+            sendHello(context);
+            context.fireChannelActive();
+        }
+
+        private void sendHello(ChannelHandlerContext context) {
             ByteBuf hello;
             try {
                 hello = handler.hello(context.alloc());
@@ -218,7 +282,35 @@ public final class FrameServer implements AutoCloseable {
             }
             context.writeAndFlush(hello, context.voidPromise());
             LOG.debug("connection opened {} remote={}", name, context.channel().remoteAddress());
-            context.fireChannelActive();
+        }
+
+        /** Checks the client's answer to the challenge: proves the secret back and says hello, or closes. */
+        private void authenticate(ChannelHandlerContext context, ByteBuf frame) {
+            byte[][] response;
+            try {
+                response = AuthHandshake.decodeResponse(frame);
+            } catch (FrameFormatException e) {
+                failAuthentication(context, "expected an auth response: " + e.getMessage());
+                return;
+            }
+            ClusterSecret expected = secret.orElseThrow();
+            byte[] clientNonce = response[0];
+            if (!AuthHandshake.matches(AuthHandshake.clientProof(expected, serverNonce, clientNonce), response[1])) {
+                failAuthentication(context, "wrong proof of the cluster secret");
+                return;
+            }
+            authenticated = true;
+            context.write(AuthHandshake.encodeProof(context.alloc(), AuthHandshake.serverProof(expected, serverNonce,
+                    clientNonce)), context.voidPromise());
+            sendHello(context);
+        }
+
+        private void failAuthentication(ChannelHandlerContext context, String reason) {
+            if (refused) {
+                return;
+            }
+            authFailures.increment();
+            refuse(context, "authentication_failed " + reason);
         }
 
         @Override
@@ -226,6 +318,14 @@ public final class FrameServer implements AutoCloseable {
             ByteBuf frame = (ByteBuf) message;
             if (refused) {
                 frame.release();
+                return;
+            }
+            if (!authenticated) {
+                try {
+                    authenticate(context, frame);
+                } finally {
+                    frame.release();
+                }
                 return;
             }
             if (!backlog.isEmpty() || !context.channel().isWritable()) {
@@ -304,6 +404,9 @@ public final class FrameServer implements AutoCloseable {
 
         @Override
         public void channelInactive(ChannelHandlerContext context) {
+            if (!authenticated) {
+                failAuthentication(context, "closed by the client before authenticating");
+            }
             releaseBacklog();
             LOG.debug("connection closed {} remote={}", name, context.channel().remoteAddress());
             context.fireChannelInactive();

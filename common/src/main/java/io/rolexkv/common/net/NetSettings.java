@@ -1,6 +1,8 @@
 package io.rolexkv.common.net;
 
 import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The client settings of every protocol on this layer, each a {@code *_PROP_NAME} / {@code *_DEFAULT} pair, validated
@@ -16,8 +18,11 @@ import java.time.Duration;
  * @param connections     tcp connections ({@link FrameConnection}s) one logical connection opens to a server; each
  *                        calling thread keeps to one of them, so its requests stay in order, and the server spreads
  *                        them over its event loops
+ * @param secret          the cluster secret both ends prove in the hello ({@link AuthHandshake}); empty: none, and
+ *                        a client refuses a server that asks for one, a server serves anyone who connects
  */
-public record NetSettings(Duration connectTimeout, Duration responseTimeout, int ioThreads, int connections) {
+public record NetSettings(Duration connectTimeout, Duration responseTimeout, int ioThreads, int connections,
+                          Optional<ClusterSecret> secret) {
     public static final String CONNECT_TIMEOUT_PROP_NAME = "connect_timeout_ms";
     public static final Duration CONNECT_TIMEOUT_DEFAULT = Duration.ofSeconds(5);
     public static final String RESPONSE_TIMEOUT_PROP_NAME = "response_timeout_ms";
@@ -39,7 +44,12 @@ public record NetSettings(Duration connectTimeout, Duration responseTimeout, int
     public static final NetSettings DEFAULT =
             new NetSettings(CONNECT_TIMEOUT_DEFAULT, RESPONSE_TIMEOUT_DEFAULT, IO_THREADS_DEFAULT, CONNECTIONS_DEFAULT);
 
+    public NetSettings(Duration connectTimeout, Duration responseTimeout, int ioThreads, int connections) {
+        this(connectTimeout, responseTimeout, ioThreads, connections, Optional.empty());
+    }
+
     public NetSettings {
+        Objects.requireNonNull(secret, "secret");
         checkTimeout(CONNECT_TIMEOUT_PROP_NAME, connectTimeout);
         checkTimeout(RESPONSE_TIMEOUT_PROP_NAME, responseTimeout);
         if (ioThreads < 1 || ioThreads > MAX_IO_THREADS) {
@@ -58,18 +68,28 @@ public record NetSettings(Duration connectTimeout, Duration responseTimeout, int
     }
 
     public NetSettings withConnectTimeout(Duration timeout) {
-        return new NetSettings(timeout, responseTimeout, ioThreads, connections);
+        return new NetSettings(timeout, responseTimeout, ioThreads, connections, secret);
     }
 
     public NetSettings withResponseTimeout(Duration timeout) {
-        return new NetSettings(connectTimeout, timeout, ioThreads, connections);
+        return new NetSettings(connectTimeout, timeout, ioThreads, connections, secret);
     }
 
     public NetSettings withIoThreads(int threads) {
-        return new NetSettings(connectTimeout, responseTimeout, threads, connections);
+        return new NetSettings(connectTimeout, responseTimeout, threads, connections, secret);
     }
 
     public NetSettings withConnections(int count) {
-        return new NetSettings(connectTimeout, responseTimeout, ioThreads, count);
+        return new NetSettings(connectTimeout, responseTimeout, ioThreads, count, secret);
+    }
+
+    /** These settings with {@code secret} proved in every hello. */
+    public NetSettings withSecret(ClusterSecret secret) {
+        return new NetSettings(connectTimeout, responseTimeout, ioThreads, connections, Optional.of(secret));
+    }
+
+    /** These settings with the given secret, or none. */
+    public NetSettings withSecret(Optional<ClusterSecret> secret) {
+        return new NetSettings(connectTimeout, responseTimeout, ioThreads, connections, secret);
     }
 }

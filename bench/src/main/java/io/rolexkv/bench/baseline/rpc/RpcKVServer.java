@@ -47,7 +47,7 @@ public final class RpcKVServer implements AutoCloseable {
         this.settings = settings;
         this.store = new RpcKVStore(settings.maxValueBytes(), settings.maxFrameBytes(), this::stats);
         this.server = FrameServer.start("rpc_server", bindEndpoint, settings.ioThreads(), settings.maxFrameBytes(),
-                OperationHandler::new);
+                settings.secret(), OperationHandler::new);
     }
 
     /** Serves on a free port of the loopback interface. */
@@ -85,6 +85,16 @@ public final class RpcKVServer implements AutoCloseable {
         return server.connectionCount();
     }
 
+    /** Connections closed because of what the peer sent, failed authentications included. */
+    public long refusedConnections() {
+        return server.refusedConnections();
+    }
+
+    /** Connections closed because they did not prove the cluster secret. */
+    public long authFailures() {
+        return server.authFailures();
+    }
+
     /**
      * What the server has done and what it cost, since it started: requests, bytes, and the CPU time of its event
      * loop threads (the server's own work even in a shared JVM) and of its whole process.
@@ -111,8 +121,9 @@ public final class RpcKVServer implements AutoCloseable {
         }
         server.close();
         RpcServerStats last = stats();
-        LOG.info("rpc_server stopped endpoint={} requests={} io_thread_cpu_ms={}", endpoint(), last.requests(),
-                TimeUnit.NANOSECONDS.toMillis(last.ioThreadCpuNanos()));
+        LOG.info("rpc_server stopped endpoint={} requests={} io_thread_cpu_ms={} refused_connections={} auth_failures={}",
+                endpoint(), last.requests(), TimeUnit.NANOSECONDS.toMillis(last.ioThreadCpuNanos()),
+                refusedConnections(), authFailures());
     }
 
     @Override

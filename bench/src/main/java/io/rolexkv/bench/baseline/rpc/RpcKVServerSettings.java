@@ -1,5 +1,10 @@
 package io.rolexkv.bench.baseline.rpc;
 
+import io.rolexkv.common.net.ClusterSecret;
+
+import java.util.Objects;
+import java.util.Optional;
+
 /**
  * The rpc server's settings, each a {@code *_PROP_NAME} / {@code *_DEFAULT} pair, validated here when built.
  *
@@ -9,8 +14,9 @@ package io.rolexkv.bench.baseline.rpc;
  *                      fits. Larger batches and scans are split into several frames
  * @param ioThreads     event loop threads: they decode, execute and answer every request, so they are the server's
  *                      CPU budget
+ * @param secret        the cluster secret clients must prove in the hello; empty: anyone who connects is served
  */
-public record RpcKVServerSettings(int maxValueBytes, int maxFrameBytes, int ioThreads) {
+public record RpcKVServerSettings(int maxValueBytes, int maxFrameBytes, int ioThreads, Optional<ClusterSecret> secret) {
     public static final String MAX_VALUE_BYTES_PROP_NAME = "max_value_bytes";
     public static final int MAX_VALUE_BYTES_DEFAULT = 1 << 20;
     public static final String MAX_FRAME_BYTES_PROP_NAME = "rpc_max_frame_bytes";
@@ -26,7 +32,12 @@ public record RpcKVServerSettings(int maxValueBytes, int maxFrameBytes, int ioTh
     public static final RpcKVServerSettings DEFAULT =
             new RpcKVServerSettings(MAX_VALUE_BYTES_DEFAULT, MAX_FRAME_BYTES_DEFAULT, IO_THREADS_DEFAULT);
 
+    public RpcKVServerSettings(int maxValueBytes, int maxFrameBytes, int ioThreads) {
+        this(maxValueBytes, maxFrameBytes, ioThreads, Optional.empty());
+    }
+
     public RpcKVServerSettings {
+        Objects.requireNonNull(secret, "secret");
         if (maxValueBytes < 0 || maxValueBytes > MAX_VALUE_BYTES_LIMIT) {
             throw new IllegalArgumentException(MAX_VALUE_BYTES_PROP_NAME + "=" + maxValueBytes + " allowed=[0,"
                     + MAX_VALUE_BYTES_LIMIT + "]");
@@ -51,10 +62,15 @@ public record RpcKVServerSettings(int maxValueBytes, int maxFrameBytes, int ioTh
     }
 
     public RpcKVServerSettings withMaxFrameBytes(int bytes) {
-        return new RpcKVServerSettings(maxValueBytes, bytes, ioThreads);
+        return new RpcKVServerSettings(maxValueBytes, bytes, ioThreads, secret);
     }
 
     public RpcKVServerSettings withIoThreads(int threads) {
-        return new RpcKVServerSettings(maxValueBytes, maxFrameBytes, threads);
+        return new RpcKVServerSettings(maxValueBytes, maxFrameBytes, threads, secret);
+    }
+
+    /** These settings with clients required to prove {@code secret}, or with none required. */
+    public RpcKVServerSettings withSecret(Optional<ClusterSecret> secret) {
+        return new RpcKVServerSettings(maxValueBytes, maxFrameBytes, ioThreads, secret);
     }
 }

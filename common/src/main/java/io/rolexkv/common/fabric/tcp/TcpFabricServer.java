@@ -43,13 +43,13 @@ public final class TcpFabricServer implements FabricServer {
     private final FrameServer server;
     private final Consumer<TcpFabricServer> onClose;
 
-    private TcpFabricServer(RegisteredMemory memory, FabricLimits limits, String bindEndpoint, int ioThreads,
+    private TcpFabricServer(RegisteredMemory memory, FabricLimits limits, String bindEndpoint, NetSettings settings,
                             Consumer<TcpFabricServer> onClose) {
         this.memory = memory;
         this.limits = limits;
         this.onClose = onClose;
-        this.server = FrameServer.start("memory_node=" + memory.memoryNodeId(), bindEndpoint, ioThreads,
-                FrameDescriptor.maxFrameBytes(limits), VerbHandler::new);
+        this.server = FrameServer.start("memory_node=" + memory.memoryNodeId(), bindEndpoint,
+                settings.ioThreads(), FrameDescriptor.maxFrameBytes(limits), settings.secret(), VerbHandler::new);
     }
 
     /** Serves {@code memory} at {@code bindEndpoint} ({@code host:port}, port 0 for any free port) with default settings. */
@@ -68,9 +68,10 @@ public final class TcpFabricServer implements FabricServer {
 
     static TcpFabricServer start(RegisteredMemory memory, FabricLimits limits, String bindEndpoint, NetSettings settings,
                                  Consumer<TcpFabricServer> onClose) {
-        TcpFabricServer server = new TcpFabricServer(memory, limits, bindEndpoint, settings.ioThreads(), onClose);
-        LOG.info("tcp_server started memory_node={} endpoint={} regions={} max_frame_bytes={}",
-                memory.memoryNodeId(), server.endpoint(), memory.regions().size(), FrameDescriptor.maxFrameBytes(limits));
+        TcpFabricServer server = new TcpFabricServer(memory, limits, bindEndpoint, settings, onClose);
+        LOG.info("tcp_server started memory_node={} endpoint={} regions={} max_frame_bytes={} auth={}",
+                memory.memoryNodeId(), server.endpoint(), memory.regions().size(), FrameDescriptor.maxFrameBytes(limits),
+                settings.secret().isPresent() ? "cluster_secret" : "none");
         return server;
     }
 
@@ -92,6 +93,11 @@ public final class TcpFabricServer implements FabricServer {
     /** Connections closed because of what the peer sent. */
     public long refusedConnections() {
         return server.refusedConnections();
+    }
+
+    /** Connections closed because they did not prove the cluster secret (also counted in refused connections). */
+    public long authFailures() {
+        return server.authFailures();
     }
 
     /** Stops accepting, closes every connection (clients see the node die) and stops the event loops. Idempotent. */
