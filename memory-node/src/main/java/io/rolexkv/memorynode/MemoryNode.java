@@ -75,7 +75,7 @@ public final class MemoryNode implements AutoCloseable {
             for (RegionConfig region : config.regions()) {
                 register(config.memoryNodeId(), memory, region, regionFiles);
             }
-            transport = FabricTransports.create(config.transport(), config.limits());
+            transport = FabricTransports.create(config.transport(), config.limits(), config.secret());
             FabricServer server = transport.serve(memory, config.bindEndpoint());
             LOG.info("memory node serving memory_node={} transport={} endpoint={} regions={} bytes={} max_verbs_per_batch={}"
                             + " max_bytes_per_batch={}", config.memoryNodeId(), config.transport(), server.endpoint(),

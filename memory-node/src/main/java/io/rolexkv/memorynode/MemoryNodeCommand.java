@@ -96,6 +96,11 @@ public final class MemoryNodeCommand implements Callable<Integer> {
                     + " so the data outlives the process.")
     private String dataDirectory;
 
+    @Option(names = "--auth-secret-file", paramLabel = "FILE",
+            description = "Serve only clients that prove the cluster secret in FILE (readable by its owner only);"
+                    + " give engines and the ycsb command the same file. Default: anyone who reaches the port.")
+    private String authSecretFile;
+
     @Option(names = "--print-config",
             description = "Print the effective config (file plus options, defaults filled in) as JSON and exit.")
     private boolean printConfig;
@@ -225,6 +230,10 @@ public final class MemoryNodeCommand implements Callable<Integer> {
         }
         if (dataDirectory != null) {
             put(section, MemoryNodeConfig.DATA_DIR_PROP_NAME, json.textNode(dataDirectory), "--data-dir", optionByField);
+        }
+        if (authSecretFile != null) {
+            put(section, MemoryNodeConfig.AUTH_SECRET_FILE_PROP_NAME, json.textNode(authSecretFile), "--auth-secret-file",
+                    optionByField);
         }
         if (!regions.isEmpty()) {
             overrideRegions(section, optionByField);

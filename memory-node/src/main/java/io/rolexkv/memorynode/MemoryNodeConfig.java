@@ -8,6 +8,7 @@ import io.rolexkv.common.config.ConfigNode;
 import io.rolexkv.common.fabric.FabricLimits;
 import io.rolexkv.common.fabric.FabricTransports;
 import io.rolexkv.common.fabric.GlobalAddress;
+import io.rolexkv.common.net.ClusterSecret;
 
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -33,6 +34,7 @@ import java.util.regex.Pattern;
  *     "max_verbs_per_batch": 4096,
  *     "max_bytes_per_batch": "64MiB",
  *     "data_dir": "/var/lib/rolexkv/node0",
+ *     "auth_secret_file": "/etc/rolexkv/cluster.secret",
  *     "regions": [
  *       {"name": "meta", "bytes": "1MiB"},
  *       {"name": "leaves", "bytes": "4GiB", "file": "/mnt/pmem/leaves.region"}
@@ -57,10 +59,14 @@ import java.util.regex.Pattern;
  * @param limits        what one doorbell batch may hold
  * @param regions       the regions to register, in region-id order
  * @param dataDirectory where file-mapped regions live by default, or empty for anonymous memory
+ * @param authSecretFile the file holding the cluster secret clients must prove (owner-readable only, not empty), or
+ *                      empty: anyone who reaches the port is served (logged as a warning beyond loopback). Not
+ *                      supported with the rdma transport yet
  * @param retrain       the background retraining of ROLEX models ({@value RetrainSettings#SECTION_NAME} object)
  */
 public record MemoryNodeConfig(int memoryNodeId, String transport, String host, int port, FabricLimits limits,
-                               List<RegionConfig> regions, Optional<Path> dataDirectory, RetrainSettings retrain) {
+                               List<RegionConfig> regions, Optional<Path> dataDirectory, Optional<Path> authSecretFile,
+                               RetrainSettings retrain) {
     public static final String SECTION_NAME = "memory_node";
 
     public static final String MEMORY_NODE_ID_PROP_NAME = "memory_node_id";
@@ -75,6 +81,7 @@ public record MemoryNodeConfig(int memoryNodeId, String transport, String host, 
     public static final int PORT_MAX = 65535;
     public static final String DATA_DIR_PROP_NAME = "data_dir";
     public static final String REGIONS_PROP_NAME = "regions";
+    public static final String AUTH_SECRET_FILE_PROP_NAME = FabricTransports.AUTH_SECRET_FILE_PROP_NAME;
 
     /**
      * The regions a node registers when the config names none: metadata (roots, epochs, counters), ROLEX leaves,
@@ -93,7 +100,14 @@ public record MemoryNodeConfig(int memoryNodeId, String transport, String host, 
     private static final Pattern REGION_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
     private static final String REGION_NAME_RULE = "1 to 64 of [A-Za-z0-9_.-], starting with a letter or digit";
 
+    /** A config without a cluster secret. */
+    public MemoryNodeConfig(int memoryNodeId, String transport, String host, int port, FabricLimits limits,
+                            List<RegionConfig> regions, Optional<Path> dataDirectory, RetrainSettings retrain) {
+        this(memoryNodeId, transport, host, port, limits, regions, dataDirectory, Optional.empty(), retrain);
+    }
+
     public MemoryNodeConfig {
+        Objects.requireNonNull(authSecretFile, "authSecretFile");
         Objects.requireNonNull(transport, "transport");
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(limits, "limits");
@@ -143,11 +157,18 @@ public record MemoryNodeConfig(int memoryNodeId, String transport, String host, 
         List<RegionConfig> listed = section.optionalArray(REGIONS_PROP_NAME)
                 .map(elements -> readRegions(section, elements))
                 .orElse(REGIONS_DEFAULT);
+        Optional<Path> authSecretFile = FabricTransports.readAuthSecretFile(section, transport);
         RetrainSettings retrain = RetrainSettings.from(section);
         section.rejectUnknownFields();
         List<RegionConfig> regions = dataDirectory.map(directory -> mapUnderDataDirectory(listed, directory)).orElse(listed);
         checkFilesDistinct(section, regions);
-        return new MemoryNodeConfig(memoryNodeId, transport, host, port, limits, regions, dataDirectory, retrain);
+        return new MemoryNodeConfig(memoryNodeId, transport, host, port, limits, regions, dataDirectory, authSecretFile,
+                retrain);
+    }
+
+    /** The cluster secret clients must prove, read from {@link #authSecretFile()}, or empty. */
+    public Optional<ClusterSecret> secret() {
+        return FabricTransports.secret(authSecretFile);
     }
 
     private static List<RegionConfig> readRegions(ConfigNode section, List<ConfigNode> elements) {
@@ -226,6 +247,7 @@ public record MemoryNodeConfig(int memoryNodeId, String transport, String host, 
         section.put(FabricLimits.MAX_VERBS_PER_BATCH_PROP_NAME, limits.maxVerbsPerBatch());
         section.put(FabricLimits.MAX_BYTES_PER_BATCH_PROP_NAME, ByteSize.format(limits.maxBytesPerBatch()));
         dataDirectory.ifPresent(directory -> section.put(DATA_DIR_PROP_NAME, directory.toString()));
+        authSecretFile.ifPresent(file -> section.put(AUTH_SECRET_FILE_PROP_NAME, file.toString()));
         ArrayNode regionArray = section.putArray(REGIONS_PROP_NAME);
         regions.forEach(region -> regionArray.add(region.toJson()));
         section.set(RetrainSettings.SECTION_NAME, retrain.toJson());

@@ -142,7 +142,8 @@ public final class RolexKV implements BaseKV {
      * with the transport that serves them.
      */
     public static RolexKV open(RolexKVConfig config) {
-        FabricTransport transport = FabricTransports.create(config.transport(), config.limits());
+        FabricTransport transport = FabricTransports.create(config.transport(), config.limits(),
+                FabricTransports.secret(config.authSecretFile()));
         try {
             return new RolexKV(config, transport, true, RolexIndexKind.INSTANCE);
         } catch (RuntimeException e) {

@@ -15,10 +15,12 @@ import io.rolexkv.rolex.index.IndexGeometry;
 import io.rolexkv.rolex.layout.LeafDescriptor;
 
 import java.math.BigInteger;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -35,6 +37,7 @@ import java.util.Set;
  *   ],
  *   "value_layout": "blocks",
  *   "max_value_bytes": "64KiB",
+ *   "auth_secret_file": "/etc/rolexkv/cluster.secret",
  *   "leaf_capacity": 32, "load_factor": 0.75, "epsilon": 16
  * }
  * }</pre>
@@ -53,10 +56,12 @@ import java.util.Set;
  * @param reuseGraceMillis how long a replaced or deleted value block waits before its memory is reused
  * @param roomWaitMillis  how long a write into a model whose synonym table is full waits for the memory node to
  *                        retrain it before failing with {@link io.rolexkv.rolex.index.IndexFullException}
+ * @param authSecretFile  the file of the cluster secret the engine proves to its memory nodes (and they to it), or
+ *                        empty for memory nodes that ask for none; tcp only
  */
 public record RolexKVConfig(String transport, List<MemoryNodeRange> memoryNodes, ValueFormat valueFormat,
                             int maxValueBytes, IndexGeometry geometry, FabricLimits limits, long valueChunkBytes,
-                            long reuseGraceMillis, long roomWaitMillis) {
+                            long reuseGraceMillis, long roomWaitMillis, Optional<Path> authSecretFile) {
     public static final String ENGINE_TYPE = "rolex";
 
     public static final String TRANSPORT_PROP_NAME = "transport";
@@ -80,7 +85,10 @@ public record RolexKVConfig(String transport, List<MemoryNodeRange> memoryNodes,
     /** Doorbell bytes a put needs beyond its value: leaf READs and WRITEs of a few groups. */
     static final long DOORBELL_HEADROOM_BYTES = 1 << 20;
 
+    public static final String AUTH_SECRET_FILE_PROP_NAME = FabricTransports.AUTH_SECRET_FILE_PROP_NAME;
+
     public RolexKVConfig {
+        Objects.requireNonNull(authSecretFile, "authSecretFile");
         Objects.requireNonNull(transport, "transport");
         Objects.requireNonNull(valueFormat, "valueFormat");
         Objects.requireNonNull(geometry, "geometry");
@@ -152,9 +160,10 @@ public record RolexKVConfig(String transport, List<MemoryNodeRange> memoryNodes,
         }
         long graceMillis = config.optionalLong(REUSE_GRACE_MS_PROP_NAME, REUSE_GRACE_MS_DEFAULT, 0, REUSE_GRACE_MS_MAX);
         long roomWaitMillis = config.optionalLong(ROOM_WAIT_MS_PROP_NAME, ROOM_WAIT_MS_DEFAULT, 0, ROOM_WAIT_MS_MAX);
+        Optional<Path> authSecretFile = FabricTransports.readAuthSecretFile(config, transport);
         config.rejectUnknownFields();
         return new RolexKVConfig(transport, memoryNodes, format, maxValueBytes, geometry, limits, chunkBytes, graceMillis,
-                roomWaitMillis);
+                roomWaitMillis, authSecretFile);
     }
 
     private static IndexGeometry geometry(ConfigNode config) {
