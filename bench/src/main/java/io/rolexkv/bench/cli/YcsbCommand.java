@@ -9,6 +9,7 @@ import io.rolexkv.bench.ycsb.YcsbRunner;
 import io.rolexkv.bench.ycsb.YcsbWorkloads;
 import io.rolexkv.common.cli.UnexpectedFailures;
 import io.rolexkv.common.config.ConfigException;
+import io.rolexkv.common.net.ClusterSecret;
 import io.rolexkv.computenode.engine.RolexKVConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -22,6 +23,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /**
@@ -77,6 +79,11 @@ public final class YcsbCommand implements Callable<Integer> {
             description = "Running memory nodes to connect to, comma separated. Default: start embedded ones.")
     List<String> memoryNodes = new ArrayList<>();
 
+    @Option(names = "--auth-secret-file", paramLabel = "FILE",
+            description = "The cluster secret (a file readable by its owner only): the memory nodes or rpc server this"
+                    + " starts require it, and the engine proves it to them and to --memory-nodes. Default: none.")
+    Path authSecretFile;
+
     @Option(names = "--report", paramLabel = "FILE", description = "Also write the report as JSON to FILE.")
     Path report;
 
@@ -128,11 +135,20 @@ public final class YcsbCommand implements Callable<Integer> {
             return EXIT_USAGE;
         }
 
+        if (authSecretFile != null) {
+            try {
+                ClusterSecret.fromFile(authSecretFile, "--auth-secret-file");
+            } catch (IllegalArgumentException e) {
+                err.println("ycsb: " + e.getMessage());
+                return EXIT_USAGE;
+            }
+        }
         SystemUnderTest systemUnderTest;
         try {
             // Every operation of the run phase could be an insert (workloads D and E insert some): size for both.
             systemUnderTest = SystemUnderTestFactory.open(new SystemOptions(system, fabric, memoryNodes,
-                    config.maxValueBytes(), config.threads(), (long) config.records() + config.operations()));
+                    config.maxValueBytes(), config.threads(), (long) config.records() + config.operations(),
+                    Optional.ofNullable(authSecretFile)));
         } catch (ConfigException e) {
             err.println("ycsb: " + forOptions(e));
             return EXIT_USAGE;

@@ -40,15 +40,15 @@ final class MemoryNodes implements AutoCloseable {
         FabricTransport transport = null;
         try {
             if (!options.memoryNodes().isEmpty()) {
-                transport = FabricTransports.create(options.fabric(), FabricLimits.DEFAULT);
+                transport = FabricTransports.create(options.fabric(), FabricLimits.DEFAULT, options.secret());
                 return new MemoryNodes(options.memoryNodes(), transport, null, processes);
             }
             if ("loopback".equals(options.fabric())) {
                 cluster = EmbeddedCluster.start("loopback", 1, regions, retrain);
                 return new MemoryNodes(cluster.endpoints(), cluster.transport(), cluster, processes);
             }
-            processes.add(startMemoryNode(0, regions));
-            transport = FabricTransports.create(options.fabric(), FabricLimits.DEFAULT);
+            processes.add(startMemoryNode(0, regions, options.authSecretArguments()));
+            transport = FabricTransports.create(options.fabric(), FabricLimits.DEFAULT, options.secret());
             return new MemoryNodes(List.of(processes.getFirst().readyLine()), transport, null, processes);
         } catch (RuntimeException e) {
             processes.forEach(ChildProcess::close);
@@ -62,9 +62,10 @@ final class MemoryNodes implements AutoCloseable {
     }
 
     /** A memory node process serving {@code regions} over tcp on a free port of 127.0.0.1. */
-    private static ChildProcess startMemoryNode(int nodeId, Map<String, Long> regions) {
+    private static ChildProcess startMemoryNode(int nodeId, Map<String, Long> regions, List<String> authArguments) {
         List<String> arguments = new ArrayList<>(List.of("memory-node", "--host", "127.0.0.1", "--port", "0",
                 "--node-id", String.valueOf(nodeId)));
+        arguments.addAll(authArguments);
         regions.forEach((name, bytes) -> {
             arguments.add("--region");
             arguments.add(name + "=" + bytes);

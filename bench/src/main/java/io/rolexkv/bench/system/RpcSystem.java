@@ -8,6 +8,7 @@ import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.kv.BaseKV;
 import io.rolexkv.common.net.NetSettings;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalDouble;
@@ -47,17 +48,20 @@ final class RpcSystem implements SystemUnderTest {
             } else if ("loopback".equals(options.fabric())) {
                 server = RpcKVServer.start("127.0.0.1", 0,
                         new RpcKVServerSettings(maxValueBytes, RpcKVServerSettings.MAX_FRAME_BYTES_DEFAULT,
-                                RpcKVServerSettings.IO_THREADS_DEFAULT));
+                                RpcKVServerSettings.IO_THREADS_DEFAULT).withSecret(options.secret()));
                 endpoint = server.endpoint();
             } else {
-                process = ChildProcess.start("rpc-server", RpcKVServerMain.class.getName(),
-                        List.of("--host", "127.0.0.1", "--port", "0", "--max-value-bytes", String.valueOf(maxValueBytes)),
+                List<String> arguments = new ArrayList<>(List.of("--host", "127.0.0.1", "--port", "0",
+                        "--max-value-bytes", String.valueOf(maxValueBytes)));
+                arguments.addAll(options.authSecretArguments());
+                process = ChildProcess.start("rpc-server", RpcKVServerMain.class.getName(), arguments,
                         ChildProcess.valueOn(RpcKVServerMain.LISTENING_LINE_PREFIX, "endpoint"));
                 endpoint = process.readyLine();
             }
             // One connection per client thread on one client event loop, as the baseline has always run.
             RpcKV engine = RpcKV.connect(endpoint,
-                    NetSettings.DEFAULT.withConnections(Math.min(options.clientThreads(), 8)).withIoThreads(1));
+                    NetSettings.DEFAULT.withConnections(Math.min(options.clientThreads(), 8)).withIoThreads(1)
+                            .withSecret(options.secret()));
             return new RpcSystem(options.fabric(), engine, server, process);
         } catch (RuntimeException e) {
             if (server != null) {

@@ -1,6 +1,11 @@
 package io.rolexkv.bench.system;
 
+import io.rolexkv.common.net.ClusterSecret;
+
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
 
 /**
  * What a benchmark asks of the system it opens.
@@ -11,10 +16,18 @@ import java.util.List;
  * @param maxValueBytes the largest value the benchmark will store; the engine must accept values this long
  * @param clientThreads how many threads will call the engine at once (for sizing connection pools)
  * @param expectedRecords how many records the benchmark will store at most (for sizing embedded memory nodes)
+ * @param authSecretFile the cluster secret's file, given to the memory nodes or rpc server it starts and proved by its
+ *                      clients; empty for none
  */
 public record SystemOptions(String system, String fabric, List<String> memoryNodes, int maxValueBytes,
-                            int clientThreads, long expectedRecords) {
+                            int clientThreads, long expectedRecords, Optional<Path> authSecretFile) {
+    public SystemOptions(String system, String fabric, List<String> memoryNodes, int maxValueBytes, int clientThreads,
+                         long expectedRecords) {
+        this(system, fabric, memoryNodes, maxValueBytes, clientThreads, expectedRecords, Optional.empty());
+    }
+
     public SystemOptions {
+        Objects.requireNonNull(authSecretFile, "authSecretFile");
         memoryNodes = List.copyOf(memoryNodes);
         if (maxValueBytes < 0) {
             throw new IllegalArgumentException("max_value_bytes=" + maxValueBytes + " must be >= 0");
@@ -25,5 +38,15 @@ public record SystemOptions(String system, String fabric, List<String> memoryNod
         if (clientThreads < 1) {
             throw new IllegalArgumentException("client_threads=" + clientThreads + " must be >= 1");
         }
+    }
+
+    /** The secret in {@link #authSecretFile()}, or empty. */
+    public Optional<ClusterSecret> secret() {
+        return authSecretFile.map(file -> ClusterSecret.fromFile(file, "--auth-secret-file"));
+    }
+
+    /** The command-line options that hand the secret's file to a process this starts: none without one. */
+    List<String> authSecretArguments() {
+        return authSecretFile.map(file -> List.of("--auth-secret-file", file.toString())).orElse(List.of());
     }
 }

@@ -1,5 +1,6 @@
 package io.rolexkv.bench.baseline.rpc;
 
+import io.rolexkv.common.net.ClusterSecret;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -7,6 +8,8 @@ import picocli.CommandLine.Option;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -39,6 +42,10 @@ public final class RpcKVServerMain implements Callable<Integer> {
     @Option(names = "--io-threads", description = "Event loop threads, the server's CPU budget (default: ${DEFAULT-VALUE}).")
     private int ioThreads = RpcKVServerSettings.IO_THREADS_DEFAULT;
 
+    @Option(names = "--auth-secret-file", description = "Serve only clients that prove the cluster secret in this file "
+            + "(readable by its owner only). Default: anyone who reaches the port.")
+    private Path authSecretFile;
+
     @Option(names = "--stop-on-stdin-close", description = "Stop when standard input ends, so the server dies with "
             + "the launcher that holds its other end.")
     private boolean stopOnStdinClose;
@@ -59,8 +66,15 @@ public final class RpcKVServerMain implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         RpcKVServerSettings defaults = RpcKVServerSettings.forMaxValueBytes(maxValueBytes);
+        Optional<ClusterSecret> secret;
+        try {
+            secret = Optional.ofNullable(authSecretFile).map(file -> ClusterSecret.fromFile(file, "--auth-secret-file"));
+        } catch (IllegalArgumentException e) {
+            System.err.println("rpc-kv-server: " + e.getMessage());
+            return 2;
+        }
         RpcKVServerSettings settings = new RpcKVServerSettings(maxValueBytes,
-                maxFrameBytes == null ? defaults.maxFrameBytes() : maxFrameBytes, ioThreads);
+                maxFrameBytes == null ? defaults.maxFrameBytes() : maxFrameBytes, ioThreads, secret);
         RpcKVServer server = RpcKVServer.start(host, port, settings);
         CountDownLatch stopped = new CountDownLatch(1);
         Thread stopper = new Thread(() -> {
