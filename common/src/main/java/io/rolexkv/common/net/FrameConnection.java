@@ -504,11 +504,11 @@ public final class FrameConnection<H> {
          */
         private boolean handshake(ChannelHandlerContext context, ByteBuf frame) throws FrameFormatException {
             if (expectedServerProof != null) {
-                byte[] proof = AuthHandshake.decodeProof(frame);
-                if (!AuthHandshake.matches(expectedServerProof, proof)) {
+                byte[] expected = expectedServerProof;
+                expectedServerProof = null;
+                if (!AuthHandshake.matches(expected, AuthHandshake.decodeProof(frame))) {
                     failAuthentication(context, "the server's proof of the cluster secret is wrong");
                 } else {
-                    expectedServerProof = null;
                     serverProved = true;
                 }
                 return true;
@@ -575,6 +575,7 @@ public final class FrameConnection<H> {
         @Override
         public void channelInactive(ChannelHandlerContext context) {
             if (expectedServerProof != null) {
+                expectedServerProof = null;
                 failAuthentication(context, "it closed the connection on our proof of the cluster secret "
                         + "(do both ends read the same secret?)");
             }

@@ -427,7 +427,10 @@ public final class FrameServer implements AutoCloseable {
         @Override
         public void exceptionCaught(ChannelHandlerContext context, Throwable cause) {
             FrameFormatException badFrame = findFrameFormatException(cause);
-            if (badFrame != null) {
+            if (!authenticated && !(cause instanceof IOException)) {
+                failAuthentication(context, "expected an auth response: "
+                        + (badFrame != null ? badFrame.getMessage() : cause.toString()));
+            } else if (badFrame != null) {
                 refuse(context, "bad_frame " + badFrame.getMessage());
             } else if (cause instanceof IOException) {
                 LOG.debug("connection broke {} remote={} reason={}", name, context.channel().remoteAddress(), cause.toString());

@@ -21,6 +21,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.DataInputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -151,6 +153,46 @@ class TcpAuthenticationTest {
                 replay.getOutputStream().write(recorded);
                 assertEquals(-1, replay.getInputStream().read(), "a replayed response must get no answer but a close");
             }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (server.authFailures() < 1 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(1, server.authFailures());
+        }
+    }
+
+    @Test
+    void aClientRefusesANodeWhoseProofIsWrong() throws Exception {
+        try (ServerSocket impostor = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+             TcpTransport transport = new TcpTransport(FabricLimits.DEFAULT, NetSettings.DEFAULT.withSecret(SECRET))) {
+            Thread fake = Thread.ofVirtual().start(() -> {
+                try (Socket client = impostor.accept()) {
+                    client.setSoTimeout(10_000);
+                    byte[] serverNonce = AuthHandshake.newNonce();
+                    client.getOutputStream().write(bytes(AuthHandshake.encodeChallenge(ByteBufAllocator.DEFAULT, serverNonce)));
+                    byte[][] response = AuthHandshake.decodeResponse(readFrame(client));
+                    // It does not hold the secret: the best it can send is a proof under another one.
+                    client.getOutputStream().write(bytes(AuthHandshake.encodeProof(ByteBufAllocator.DEFAULT,
+                            AuthHandshake.serverProof(OTHER_SECRET, serverNonce, response[0]))));
+                    client.getInputStream().read();
+                } catch (Exception ignored) {
+                    // The client closing on us is the point.
+                }
+            });
+            String endpoint = "127.0.0.1:" + impostor.getLocalPort();
+            AuthenticationFailedException e = assertAuthenticationFailed(() -> transport.connect(endpoint, null), endpoint);
+            assertTrue(e.getMessage().contains("proof of the cluster secret is wrong"), e.getMessage());
+            fake.join();
+        }
+    }
+
+    @Test
+    void anOversizedFrameBeforeAuthenticatingCountsAsAFailure() throws Exception {
+        try (TcpFabricServer server = serve(TcpTestSupport.newMemory(), NetSettings.DEFAULT.withSecret(SECRET));
+             Socket socket = connect(server)) {
+            AuthHandshake.decodeChallenge(readFrame(socket));
+            socket.getOutputStream().write(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f, 0, 0, 0, 0});
+            assertEquals(-1, socket.getInputStream().read());
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (server.authFailures() < 1 && System.nanoTime() < deadline) {
                 Thread.sleep(10);
