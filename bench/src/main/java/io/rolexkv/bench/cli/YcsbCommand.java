@@ -9,6 +9,7 @@ import io.rolexkv.bench.ycsb.YcsbRunner;
 import io.rolexkv.bench.ycsb.YcsbWorkloads;
 import io.rolexkv.common.cli.UnexpectedFailures;
 import io.rolexkv.common.config.ConfigException;
+import io.rolexkv.common.net.AuthenticationFailedException;
 import io.rolexkv.common.net.ClusterSecret;
 import io.rolexkv.computenode.engine.RolexKVConfig;
 import picocli.CommandLine;
@@ -152,7 +153,8 @@ public final class YcsbCommand implements Callable<Integer> {
         } catch (ConfigException e) {
             err.println("ycsb: " + forOptions(e));
             return EXIT_USAGE;
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | AuthenticationFailedException e) {
+            // Both are the user's setup, not a bug: one line, no stack trace.
             err.println("ycsb: " + e.getMessage());
             return EXIT_USAGE;
         } catch (RuntimeException e) {

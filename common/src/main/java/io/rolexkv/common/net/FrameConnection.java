@@ -537,7 +537,7 @@ public final class FrameConnection<H> {
         private void failAuthentication(ChannelHandlerContext context, String reason) {
             AuthenticationFailedException failed = new AuthenticationFailedException("authentication failed with "
                     + protocol.peerKind() + " at endpoint=" + endpoint + ": " + reason);
-            LOG.warn(failed.getMessage());
+            LOG.debug(failed.getMessage());
             helloReceived.completeExceptionally(failed);
             context.close();
         }
