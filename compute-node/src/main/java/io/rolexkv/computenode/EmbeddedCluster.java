@@ -13,14 +13,12 @@ import io.rolexkv.computenode.value.ValueRegionDescriptor;
 import io.rolexkv.common.fabric.loopback.LoopbackTransport;
 import io.rolexkv.rolex.index.IndexLayout;
 import io.rolexkv.rolex.index.Retrainer;
-import io.rolexkv.rolex.layout.SynonymTableDescriptor;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Memory nodes inside this JVM: each registers the regions the engine needs (or, for another index kind, the regions
@@ -34,6 +32,7 @@ import java.util.concurrent.locks.LockSupport;
  * {@code index_room_wait_ms}) wait for room instead of failing.
  */
 public final class EmbeddedCluster implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(EmbeddedCluster.class.getName());
     /** How often an idle retrainer looks at its synonym tables. */
     static final long RETRAIN_POLL_MILLIS = 5;
 
@@ -134,20 +133,23 @@ public final class EmbeddedCluster implements AutoCloseable {
     private void startRetrainer(int node, RegisteredMemory memory) {
         String self = "self-" + node;
         local.serve(memory, self);
-        Retrainer retrainer = new Retrainer(local.connect(self, null), SynonymTableDescriptor.RETRAIN_FREE_SLOTS);
+        Retrainer retrainer = new Retrainer(local.connect(self, null), FabricLimits.DEFAULT, Retrainer.Policy.DEFAULT);
         retrainers.add(Thread.ofPlatform().daemon().name("retrainer-" + node).start(() -> {
             while (running) {
+                Retrainer.PassResult pass = retrainer.runPass();
                 try {
-                    if (retrainer.retrainFullModels() == 0) {
+                    if (pass.failed()) {
+                        if (!running) {
+                            return; // the memory went away under a pass at shutdown
+                        }
+                        LOG.log(System.Logger.Level.WARNING, "retrain pass failed on node {0} reason={1}", node,
+                                pass.failure().orElseThrow());
+                        TimeUnit.NANOSECONDS.sleep(pass.retryAfterNanos());
+                    } else if (pass.retrained() == 0) {
                         Thread.sleep(RETRAIN_POLL_MILLIS);
                     }
                 } catch (InterruptedException e) {
                     return;
-                } catch (RuntimeException e) {
-                    if (!running) {
-                        return; // the memory went away under a pass at shutdown
-                    }
-                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(RETRAIN_POLL_MILLIS));
                 }
             }
         }));

@@ -17,7 +17,8 @@ import java.util.concurrent.TimeUnit;
  * The memory node's background retraining: one daemon thread that watches the synonym tables of the index in this
  * node's memory and retrains models as they fill ({@link Retrainer}), never on the verb-serving path. It reaches the
  * memory through an in-process connection, so it uses the same atomics as compute nodes' verbs. A failed pass is
- * logged and the next pass tries again; the index stays correct whatever a pass did (see {@link Retrainer}).
+ * logged with its reason, and the next pass, after the retrainer's back-off, first completes or undoes it; the index
+ * stays correct whatever a pass did (see {@link Retrainer}).
  */
 final class RetrainService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RetrainService.class);
@@ -36,7 +37,7 @@ final class RetrainService implements AutoCloseable {
         this.local = new LoopbackTransport(limits);
         local.serve(memory, SELF);
         this.connection = local.connect(SELF, null);
-        this.retrainer = new Retrainer(connection, settings.freeSlots());
+        this.retrainer = new Retrainer(connection, limits, settings.policy());
         this.thread = Thread.ofPlatform().name("rolexkv-retrainer-node" + memory.memoryNodeId()).daemon().start(this::run);
     }
 
@@ -53,19 +54,20 @@ final class RetrainService implements AutoCloseable {
         long lastSummary = System.nanoTime();
         long lastRetrains = 0;
         while (running) {
+            Retrainer.PassResult pass = retrainer.runPass();
             try {
-                int retrained = retrainer.retrainFullModels();
-                if (retrained == 0) {
+                if (pass.failed()) {
+                    if (!running) {
+                        return;
+                    }
+                    LOG.warn("retrain pass failed reason={} retry_in_ms={}", pass.failure().orElseThrow(),
+                            TimeUnit.NANOSECONDS.toMillis(pass.retryAfterNanos()));
+                    TimeUnit.NANOSECONDS.sleep(pass.retryAfterNanos());
+                } else if (pass.retrained() == 0) {
                     Thread.sleep(settings.pollIntervalMillis());
                 }
             } catch (InterruptedException e) {
                 return;
-            } catch (RuntimeException e) {
-                if (!running) {
-                    return;
-                }
-                LOG.warn("retrain pass failed reason={}", e.toString(), e);
-                sleepQuietly();
             }
             cpuNanos = threads.isCurrentThreadCpuTimeSupported() ? threads.getCurrentThreadCpuTime() : 0;
             Retrainer.Stats stats = retrainer.stats();
@@ -76,14 +78,6 @@ final class RetrainService implements AutoCloseable {
                 lastSummary = System.nanoTime();
                 lastRetrains = stats.retrains();
             }
-        }
-    }
-
-    private void sleepQuietly() {
-        try {
-            Thread.sleep(Math.max(50, settings.pollIntervalMillis()));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 

@@ -191,11 +191,26 @@ final class IndexLoader {
 
     // ------------------------------------------------------------------ build
 
-    /** One model to build: its line and, per leaf, the keys' rank range and the leaf's fences. */
-    private record ModelPlan(long lowKey, long anchorKey, double slope, double intercept, long keyCount, int maxError,
-                             int firstRank, long[] lowFences, long highFence) {
+    /**
+     * One model to build: its line, and per leaf its fences; leaf {@code i} holds the keys of ranks
+     * {@code firstRank + i * keysPerLeaf} on (as many as the model has). A plan of room for appends has no keys: its
+     * {@code keyCount} counts the ranks its line spreads over its empty leaves.
+     */
+    record ModelPlan(long lowKey, long anchorKey, double slope, double intercept, long keyCount, int maxError,
+                     int firstRank, long[] lowFences, long highFence) {
         int leafCount() {
             return lowFences.length;
+        }
+
+        /** The inclusive high fence of leaf {@code leaf}. */
+        long leafHighFence(int leaf) {
+            return leaf + 1 < lowFences.length ? lowFences[leaf + 1] - 1 : highFence;
+        }
+
+        /** This plan's model record, its tables at {@code ltOffset} (LT, then SLT) and no rank directory. */
+        IndexModel record(long ltOffset, int keysPerLeaf) {
+            return new IndexModel(lowKey, anchorKey, slope, intercept, keyCount, ltOffset, leafCount(), keysPerLeaf,
+                    maxError, ltOffset + 8L * leafCount(), ModelRecordDescriptor.NO_DIRECTORY);
         }
     }
 
@@ -207,30 +222,68 @@ final class IndexLoader {
             return createEmpty(connection, geometry);
         }
         KeyValueChecks.checkStrictlyIncreasing(keys);
-        int perLeaf = geometry.keysPerLeafAtLoad();
-        List<LinearModel> segments = OptimalPiecewiseLinearTrainer.train(keys, geometry.epsilon()).models();
+        List<ModelPlan> plans = planPacked(keys, keys.length, geometry.epsilon(), geometry.keysPerLeafAtLoad(), 0, -1L);
+        return build(connection, geometry, plans, keys, values);
+    }
+
+    /**
+     * Models over {@code keys[0, count)} (strictly increasing, at least one), laid out as bulk load lays them out: the
+     * optimal PLA's segments, each a model whose leaves are filled with {@code perLeaf} keys in rank order. The first
+     * model starts at {@code lowKey}, the last ends at {@code highFence} (inclusive); the retrainer's compaction plans
+     * one model's keys the same way, so a compacted model reads exactly as a bulk-loaded one.
+     */
+    static List<ModelPlan> planPacked(long[] keys, int count, int epsilon, int perLeaf, long lowKey, long highFence) {
+        long[] trained = count == keys.length ? keys : java.util.Arrays.copyOf(keys, count);
+        List<LinearModel> segments = OptimalPiecewiseLinearTrainer.train(trained, epsilon).models();
         List<ModelPlan> plans = new ArrayList<>(segments.size());
         for (int s = 0; s < segments.size(); s++) {
             LinearModel segment = segments.get(s);
             int firstRank = Math.toIntExact(segment.firstRank());
             int keyCount = Math.toIntExact(segment.rankCount());
-            long lowKey = s == 0 ? 0 : segment.firstKey();
-            long highFence = s + 1 < segments.size() ? segments.get(s + 1).firstKey() - 1 : -1L;
+            long modelLowKey = s == 0 ? lowKey : segment.firstKey();
+            long modelHighFence = s + 1 < segments.size() ? segments.get(s + 1).firstKey() - 1 : highFence;
             int leafCount = (keyCount + perLeaf - 1) / perLeaf;
             long[] lowFences = new long[leafCount];
             for (int leaf = 0; leaf < leafCount; leaf++) {
-                lowFences[leaf] = leaf == 0 ? lowKey : keys[firstRank + leaf * perLeaf];
+                lowFences[leaf] = leaf == 0 ? modelLowKey : trained[firstRank + leaf * perLeaf];
             }
-            IndexModel probe = new IndexModel(lowKey, segment.firstKey(), segment.slope(), segment.intercept(), keyCount,
+            IndexModel probe = new IndexModel(modelLowKey, segment.firstKey(), segment.slope(), segment.intercept(), keyCount,
                     0, leafCount, perLeaf, 0, 0, ModelRecordDescriptor.NO_DIRECTORY);
             double worst = 0;
             for (int rank = 0; rank < keyCount; rank++) {
-                worst = Math.max(worst, probe.error(keys[firstRank + rank], rank));
+                worst = Math.max(worst, probe.error(trained[firstRank + rank], rank));
             }
-            plans.add(new ModelPlan(lowKey, segment.firstKey(), segment.slope(), segment.intercept(), keyCount,
-                    (int) Math.ceil(worst), firstRank, lowFences, highFence));
+            plans.add(new ModelPlan(modelLowKey, segment.firstKey(), segment.slope(), segment.intercept(), keyCount,
+                    (int) Math.ceil(worst), firstRank, lowFences, modelHighFence));
         }
-        return build(connection, geometry, plans, keys, values);
+        return plans;
+    }
+
+    /**
+     * An empty model of {@code leaves} leaves, each {@code width} keys wide from {@code lowKey} on, the last reaching to
+     * {@code highFence}: room for keys that arrive in ascending order at about {@code perLeaf / width} keys per unit of
+     * key space. Its line maps a leaf's low fence to rank {@code leaf * perLeaf}, so appends land leaf after leaf. The
+     * caller keeps {@code lowKey + (leaves - 1) * width} within {@code highFence}.
+     */
+    static ModelPlan planRoom(long lowKey, long width, int leaves, int perLeaf, long highFence, int firstRank) {
+        if (width < 1 || leaves < 1) {
+            throw new IllegalArgumentException("room width=" + width + " leaves=" + leaves + " must be >= 1");
+        }
+        long[] lowFences = new long[leaves];
+        for (int leaf = 0; leaf < leaves; leaf++) {
+            lowFences[leaf] = lowKey + leaf * width;
+        }
+        long keyCount = (long) leaves * perLeaf;
+        double slope = (double) perLeaf / IndexModel.unsignedToDouble(width);
+        IndexModel probe = new IndexModel(lowKey, lowKey, slope, 0, keyCount, 0, leaves, perLeaf, 0, 0,
+                ModelRecordDescriptor.NO_DIRECTORY);
+        double worst = 0;
+        for (int leaf = 1; leaf < leaves; leaf++) {
+            long rank = (long) leaf * perLeaf;
+            worst = Math.max(worst, probe.error(lowFences[leaf], rank));
+            worst = Math.max(worst, probe.error(lowFences[leaf] - 1, rank - 1));
+        }
+        return new ModelPlan(lowKey, lowKey, slope, 0, keyCount, (int) Math.ceil(worst) + 1, firstRank, lowFences, highFence);
     }
 
     static RolexIndex createEmpty(FabricConnection connection, IndexGeometry geometry) {
@@ -275,13 +328,8 @@ final class IndexLoader {
         long tablesCursor = 0;
         long leafCursor = 0;
         for (ModelPlan plan : plans) {
-            long ltOffset = tablesCursor;
-            tablesCursor += 8L * plan.leafCount();
-            long sltOffset = tablesCursor;
-            tablesCursor += SynonymTableDescriptor.TABLE_BYTES;
-            models.add(new IndexModel(plan.lowKey(), plan.anchorKey(), plan.slope(), plan.intercept(), plan.keyCount(),
-                    ltOffset, plan.leafCount(), geometry.keysPerLeafAtLoad(), plan.maxError(), sltOffset,
-                    ModelRecordDescriptor.NO_DIRECTORY));
+            models.add(plan.record(tablesCursor, geometry.keysPerLeafAtLoad()));
+            tablesCursor += 8L * plan.leafCount() + SynonymTableDescriptor.TABLE_BYTES;
             leafCursor += plan.leafCount();
         }
         if (tablesCursor > layout.tablesBytes()) {
@@ -312,7 +360,7 @@ final class IndexLoader {
         for (int m = 0; m < plans.size(); m++) {
             ModelPlan plan = plans.get(m);
             for (int leaf = 0; leaf < plan.leafCount(); leaf++) {
-                long high = leaf + 1 < plan.leafCount() ? plan.lowFences()[leaf + 1] - 1 : plan.highFence();
+                long high = plan.leafHighFence(leaf);
                 Leaf contents = Leaf.empty(geometry.leafCapacity(), plan.lowFences()[leaf], high);
                 int rankStart = plan.firstRank() + leaf * geometry.keysPerLeafAtLoad();
                 int rankEnd = (int) Math.min(plan.firstRank() + plan.keyCount(), rankStart + (long) geometry.keysPerLeafAtLoad());

@@ -84,7 +84,7 @@ class RetrainingTest {
         IndexGeometry geometry = IndexGeometry.of(16, 0.75, 8);
         try (IndexFixture fixture = new IndexFixture(transport, 256L << 20)) {
             RolexIndex before = RolexIndex.bulkLoad(fixture.connect(), geometry, loaded, loaded.clone());
-            Retrainer retrainer = new Retrainer(fixture.localConnection(), 127);
+            Retrainer retrainer = new Retrainer(fixture.localConnection(), io.rolexkv.common.fabric.FabricLimits.DEFAULT, Retrainer.Policy.DEFAULT);
             AtomicBoolean running = new AtomicBoolean(true);
             List<Throwable> failures = new CopyOnWriteArrayList<>();
             Thread background = startRetrainer(retrainer, running, failures);
@@ -176,7 +176,12 @@ class RetrainingTest {
         return Thread.ofPlatform().name("retrainer").start(() -> {
             while (running.get()) {
                 try {
-                    if (retrainer.retrainFullModels() == 0) {
+                    Retrainer.PassResult pass = retrainer.runPass();
+                    if (pass.failed()) {
+                        failures.add(new AssertionError("a retrain pass failed with no fault injected: " + pass.failure()));
+                        return;
+                    }
+                    if (pass.retrained() == 0) {
                         Thread.sleep(1);
                     }
                 } catch (Throwable e) {
@@ -191,7 +196,7 @@ class RetrainingTest {
         IndexGeometry geometry = IndexGeometry.of(32, 0.75, 16).withEmptyIndexLeaves(64);
         try (IndexFixture fixture = new IndexFixture(transport, 512L << 20)) {
             RolexIndex index = RolexIndex.createEmpty(fixture.connect(), geometry).waitForRoom(Duration.ofSeconds(60));
-            Retrainer retrainer = new Retrainer(fixture.localConnection(), 127);
+            Retrainer retrainer = new Retrainer(fixture.localConnection(), io.rolexkv.common.fabric.FabricLimits.DEFAULT, Retrainer.Policy.DEFAULT);
             AtomicBoolean running = new AtomicBoolean(true);
             List<Throwable> failures = new CopyOnWriteArrayList<>();
             Thread background = startRetrainer(retrainer, running, failures);
