@@ -261,9 +261,11 @@ final class IndexLoader {
 
     /**
      * An empty model of {@code leaves} leaves, each {@code width} keys wide from {@code lowKey} on, the last reaching to
-     * {@code highFence}: room for keys that arrive in ascending order at about {@code perLeaf / width} keys per unit of
-     * key space. Its line maps a leaf's low fence to rank {@code leaf * perLeaf}, so appends land leaf after leaf. The
-     * caller keeps {@code lowKey + (leaves - 1) * width} within {@code highFence}.
+     * {@code highFence}: room for keys that arrive in ascending order. Leaf {@code j} takes ranks
+     * {@code [j * perLeaf, (j + 1) * perLeaf)} and its line puts each key of leaf {@code j} strictly inside that range
+     * (the line is shifted by half a key's share of ranks), so the error bound is 1 for rounding alone: a key's
+     * candidate range is its own leaf, and its neighbour's only near a leaf's edge. The caller keeps
+     * {@code lowKey + (leaves - 1) * width} within {@code highFence}.
      */
     static ModelPlan planRoom(long lowKey, long width, int leaves, int perLeaf, long highFence, int firstRank) {
         if (width < 1 || leaves < 1) {
@@ -274,16 +276,10 @@ final class IndexLoader {
             lowFences[leaf] = lowKey + leaf * width;
         }
         long keyCount = (long) leaves * perLeaf;
-        double slope = (double) perLeaf / IndexModel.unsignedToDouble(width);
-        IndexModel probe = new IndexModel(lowKey, lowKey, slope, 0, keyCount, 0, leaves, perLeaf, 0, 0,
-                ModelRecordDescriptor.NO_DIRECTORY);
-        double worst = 0;
-        for (int leaf = 1; leaf < leaves; leaf++) {
-            long rank = (long) leaf * perLeaf;
-            worst = Math.max(worst, probe.error(lowFences[leaf], rank));
-            worst = Math.max(worst, probe.error(lowFences[leaf] - 1, rank - 1));
-        }
-        return new ModelPlan(lowKey, lowKey, slope, 0, keyCount, (int) Math.ceil(worst) + 1, firstRank, lowFences, highFence);
+        double slope = perLeaf / IndexModel.unsignedToDouble(width);
+        // A key k of leaf j predicts j * perLeaf + slope / 2 + slope * (k - lowFence_j), which lies in
+        // [j * perLeaf + slope / 2, (j + 1) * perLeaf - slope / 2] since slope * width = perLeaf.
+        return new ModelPlan(lowKey, lowKey, slope, slope / 2, keyCount, 1, firstRank, lowFences, highFence);
     }
 
     static RolexIndex createEmpty(FabricConnection connection, IndexGeometry geometry) {

@@ -34,7 +34,9 @@ import java.util.concurrent.locks.LockSupport;
  * work is in proportion to the model's size and chains stay short in small and large models alike; or when only
  * {@code freeSlots} SLT slots remain (the paper's trigger, kept as the guard a model must never pass: with 255 slots a
  * model of more than 2,000 leaves reaches it first). The last model takes every append past the largest key, and its
- * room runs out at its last leaf, where a chain would grow; it is retrained after {@code minSynonymLeaves} alone.
+ * room runs out at its last leaf, where a chain would grow; it is retrained after {@code minSynonymLeaves} alone, and
+ * room this retrainer made for appends (below) is renewed once a key lands at {@link #ROOM_REFILL_AT} of it, before
+ * appends run past it: ordered inserts then never build a chain, and their retraining keeps ahead of them.
  *
  * <h2>Protocol for one model {@code m} (epoch {@code E} to {@code E + 1})</h2>
  * <ol>
@@ -46,14 +48,17 @@ import java.util.concurrent.locks.LockSupport;
  *       ({@link IndexLoader#planPacked}): each segment a model whose new leaves hold {@code keysPerLeaf} keys each, in
  *       leaves no reader can reach yet (reused after their grace period, or claimed from the leaf region's counter),
  *       written with epoch {@code E + 1}. If m is the last model, the keys past its largest one get a model of their
- *       own, empty leaves spread at the density of m's last keys ({@link IndexLoader#planRoom}): appends then land
- *       leaf after leaf instead of in one ever longer chain. Then the new models' tables, every LT entry locked.</li>
+ *       own ({@link IndexLoader#planRoom}): empty leaves, {@link #ROOM_KEYS_PER_LEAF} key of the density of m's last
+ *       keys each, for about twice as many keys as m held (at most {@link #MAX_ROOM_LEAVES} leaves). Appends then land
+ *       leaf after leaf instead of in one ever longer chain, and concurrent appends of neighbouring keys lock
+ *       different leaves. Then the new models' tables, every LT entry locked.</li>
  *   <li><b>Publish</b> a model set with m replaced by the new models, epoch {@code E + 1}, in the next place of the
  *       models region's circular queue, then the meta words that point at it. This is the point of no return.</li>
  *   <li><b>Mark m's leaves.</b> Rewrite every old leaf of m, unchanged but for epoch {@code E + 1}.</li>
  *   <li><b>Open the new models.</b> Unlock their LT entries; then retire m's LT entries
  *       ({@link LeafTableEntry#RETIRED}).</li>
- *   <li><b>Free m's space late.</b> Its tables and leaves are reused only after {@link #REUSE_GRACE_NANOS}.</li>
+ *   <li><b>Free m's space late.</b> Its tables are reused only after {@link #TABLE_REUSE_GRACE_NANOS}, its leaves
+ *       after {@link #LEAF_REUSE_GRACE_NANOS}.</li>
  * </ol>
  *
  * <h2>Why no reader or writer misses a key</h2>
@@ -69,9 +74,10 @@ import java.util.concurrent.locks.LockSupport;
  * before step 1 (step 1 waited for it, step 2 read its result), or loses its CAS to a locked or retired entry, or reads
  * the new epoch word in its first doorbell; it then refreshes and retries against the new models.
  *
- * <p>Reuse: a leaf or table range is handed out again only {@link #REUSE_GRACE_NANOS} after the step that retired it,
- * far longer than any operation; a reader still holding epoch-{@code E} models after that would in any case see the
- * newer epoch that the reused leaf's new contents carry. The grace period is a stand-in: the faults issue replaces it
+ * <p>Reuse: a leaf or table range is handed out again only a grace period after the step that retired it, far longer
+ * than an operation's doorbells; a reader still holding epoch-{@code E} models after that would in any case see the
+ * newer epoch that the reused leaf's new contents carry, and no writer can reach an old leaf (its every write happens
+ * under a lock of m's, which step 1 waited out and step 6 retired). The grace period is a stand-in: the faults issue replaces it
  * with reader epochs or leases, which bound how long a stalled compute node may hold an old model.
  *
  * <h2>Failures</h2>
@@ -89,11 +95,28 @@ import java.util.concurrent.locks.LockSupport;
  * another model (untouched).
  */
 public final class Retrainer {
-    /** How long superseded leaves and tables stay untouched before their space is reused: far longer than any operation. */
-    public static final long REUSE_GRACE_NANOS = TimeUnit.SECONDS.toNanos(60);
+    /**
+     * How long superseded tables stay untouched before their space is reused: far longer than any operation, since a
+     * stale writer's lock CAS on a reused LT word is what the wait guards against.
+     */
+    public static final long TABLE_REUSE_GRACE_NANOS = TimeUnit.SECONDS.toNanos(60);
+    /**
+     * How long superseded leaves stay untouched before they are reused: far longer than the doorbells of one operation.
+     * Shorter than the tables' wait because no writer can reach an old leaf once its model is frozen (every leaf write
+     * happens under a lock the retrainer waited out), and a stale reader that still reads a reused leaf finds the newer
+     * epoch its new contents carry.
+     */
+    public static final long LEAF_REUSE_GRACE_NANOS = TimeUnit.SECONDS.toNanos(1);
     /** Leaves of room the last model gets at least, and at most, when it is split for appends. */
     static final int MIN_ROOM_LEAVES = 64;
     static final int MAX_ROOM_LEAVES = 8192;
+    /**
+     * Keys of the expected density each leaf of room takes: one, so that concurrent appends of consecutive keys lock
+     * different leaves instead of queueing on one. Compaction packs them once the room is used.
+     */
+    static final int ROOM_KEYS_PER_LEAF = 1;
+    /** The room is retrained once its leaf at this fraction of its leaves holds a key, before appends run past it. */
+    static final double ROOM_REFILL_AT = 0.75;
     /** Back-off after a failed pass: doubles per failure in a row, from the first to the last. */
     static final long FIRST_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(1);
@@ -110,7 +133,7 @@ public final class Retrainer {
      */
     public record Policy(int freeSlots, int minSynonymLeaves, double synonymLeafFraction) {
         public static final int FREE_SLOTS_DEFAULT = SynonymTableDescriptor.RETRAIN_FREE_SLOTS;
-        public static final int MIN_SYNONYM_LEAVES_DEFAULT = 4;
+        public static final int MIN_SYNONYM_LEAVES_DEFAULT = 8;
         public static final double SYNONYM_LEAF_FRACTION_DEFAULT = 0.125;
         public static final Policy DEFAULT = new Policy(FREE_SLOTS_DEFAULT, MIN_SYNONYM_LEAVES_DEFAULT,
                 SYNONYM_LEAF_FRACTION_DEFAULT);
@@ -157,8 +180,8 @@ public final class Retrainer {
     private final BoundedDoorbells doorbells;
     private final Policy policy;
     private final IndexLayout probe;
-    private final SpaceList tableSpace = new SpaceList();
-    private final SpaceList leafSpace = new SpaceList();
+    private final SpaceList tableSpace = new SpaceList(TABLE_REUSE_GRACE_NANOS);
+    private final SpaceList leafSpace = new SpaceList(LEAF_REUSE_GRACE_NANOS);
     private final LongAdder retrains = new LongAdder();
     private final LongAdder retrainNanos = new LongAdder();
     private final LongAdder keysRetrained = new LongAdder();
@@ -169,6 +192,8 @@ public final class Retrainer {
     private long buildId;
     private IndexLoader.Meta meta;
     private IndexLayout layout;
+    /** The room for appends this retrainer last made, while it is the last model. */
+    private IndexModel room;
     /** Work left by a failed pass, done first by the next one. */
     private Recovery pending;
     private int failuresInRow;
@@ -205,7 +230,8 @@ public final class Retrainer {
                 int[] used = synonymSlotsUsed();
                 // Right to left, so retraining one model does not shift the indexes of those still to check.
                 for (int m = used.length - 1; m >= 0; m--) {
-                    if (policy.due(models.get(m).leafCount(), used[m], m == used.length - 1)) {
+                    boolean last = m == used.length - 1;
+                    if (policy.due(models.get(m).leafCount(), used[m], last) || (last && roomFilling())) {
                         retrain(m);
                         retrained++;
                     }
@@ -244,6 +270,25 @@ public final class Retrainer {
         return used;
     }
 
+    /** Whether the last model is room this retrainer made and appends have reached {@link #ROOM_REFILL_AT} of it. */
+    private boolean roomFilling() {
+        IndexModel last = models.getLast();
+        if (!last.equals(room)) {
+            return false;
+        }
+        int probeLeaf = (int) Math.min(last.leafCount() - 1, (long) (last.leafCount() * ROOM_REFILL_AT));
+        DoorbellBatch batch = new DoorbellBatch();
+        int verb = batch.read(layout.leafTableEntryAddress(last, probeLeaf), Long.BYTES);
+        long entry = LeafTableEntry.withoutLock(connection.execute(batch).readLong(verb, 0));
+        if (entry == LeafTableEntry.withoutLock(LeafTableEntry.RETIRED)) {
+            return false;
+        }
+        long reference = LeafTableEntry.withSynonymSlot(entry, 0);
+        Leaf leaf = Leaf.decodeOrNull(MemorySegment.ofArray(doorbells.readAll(new long[] {layout.leafAddress(reference)},
+                layout.leafBytes())[0]), layout.leafCapacity());
+        return leaf != null && (leaf.count() > 0 || leaf.nextLeaf() != 0); // a torn read: the next pass looks again
+    }
+
     /** Reads the meta region and, if the index is new or its epoch not ours, its model set. False if no index. */
     private boolean readView() {
         IndexLoader.Meta current;
@@ -258,6 +303,7 @@ public final class Retrainer {
             leafSpace.clear();
             buildId = currentBuild;
             models = null;
+            room = null;
         }
         if (models == null || current.epoch() != epoch) {
             byte[] set = doorbells.readRange(probe.modelsAddress(current.modelSetOffset()), Math.toIntExact(current.modelSetBytes()));
@@ -285,7 +331,8 @@ public final class Retrainer {
             Snapshot snapshot = readModel(old, held);
             List<IndexLoader.ModelPlan> plans = plan(snapshot, old, m == models.size() - 1);
             allocation = allocate(plans);
-            compaction = writeNew(m, old, snapshot, plans, allocation, started);
+            boolean withRoom = plans.size() > 1 && plans.getLast().firstRank() == snapshot.keys().length;
+            compaction = writeNew(m, old, snapshot, plans, allocation, started, withRoom);
         } catch (RuntimeException e) {
             undo(new Rollback(old, held, allocation), e);
             throw e;
@@ -487,12 +534,14 @@ public final class Retrainer {
             int sample = Math.min(count, 4096);
             double spread = IndexModel.unsignedToDouble(lastKey - keys[count - sample]);
             double keysPerUnit = (sample - 1) / Math.max(1.0, spread);
-            long width = (long) Math.max(1, Math.min(Math.ceil(perLeaf / keysPerUnit), (double) Long.MAX_VALUE));
+            long width = (long) Math.max(1, Math.min(Math.ceil(ROOM_KEYS_PER_LEAF / keysPerUnit), (double) Long.MAX_VALUE));
             long first = lastKey + 1;
             long span = snapshot.highFence() - first; // unsigned: keys in the room's range, less one
             long fitting = Long.compareUnsigned(Long.divideUnsigned(span, width), MAX_ROOM_LEAVES) >= 0
                     ? MAX_ROOM_LEAVES : Long.divideUnsigned(span, width) + 1;
-            int leaves = (int) Math.max(1, Math.min(fitting, Math.clamp((count + perLeaf - 1) / perLeaf, MIN_ROOM_LEAVES, MAX_ROOM_LEAVES)));
+            // Room for about twice the keys the model took: a run of appends gets geometrically larger rooms.
+            int wanted = Math.clamp(2L * count / ROOM_KEYS_PER_LEAF, MIN_ROOM_LEAVES, MAX_ROOM_LEAVES);
+            int leaves = (int) Math.max(1, Math.min(fitting, wanted));
             plans.add(IndexLoader.planRoom(first, width, leaves, perLeaf, snapshot.highFence(), count));
         }
         return plans;
@@ -539,7 +588,7 @@ public final class Retrainer {
 
     /** Steps 3 (the writes): the new leaves and the new models' locked tables. Returns the rest of the work. */
     private Compaction writeNew(int m, IndexModel old, Snapshot snapshot, List<IndexLoader.ModelPlan> plans,
-                                Allocation allocation, long started) {
+                                Allocation allocation, long started, boolean withRoom) {
         long newEpoch = epoch + 1;
         int perLeaf = meta.keysPerLeaf();
         BoundedDoorbells.Writer writer = doorbells.writer();
@@ -599,7 +648,7 @@ public final class Retrainer {
             markedOld.add(leaf.encode());
         }
         return new Compaction(old, all, newEpoch, set, setOffset, newModels, openTables, snapshot.references(),
-                markedOld, oldLeafNumbers, keys.length, started);
+                markedOld, oldLeafNumbers, keys.length, started, withRoom);
     }
 
     // ------------------------------------------------------------------ recovery
@@ -673,10 +722,11 @@ public final class Retrainer {
         private final long[] oldLeafNumbers;
         private final int keys;
         private final long started;
+        private final boolean withRoom;
 
         Compaction(IndexModel old, List<IndexModel> all, long newEpoch, byte[] set, long setOffset, List<IndexModel> newModels,
                    List<byte[]> openTables, List<Long> oldReferences, List<byte[]> markedOld, long[] oldLeafNumbers, int keys,
-                   long started) {
+                   long started, boolean withRoom) {
             this.old = old;
             this.all = all;
             this.newEpoch = newEpoch;
@@ -689,6 +739,7 @@ public final class Retrainer {
             this.oldLeafNumbers = oldLeafNumbers;
             this.keys = keys;
             this.started = started;
+            this.withRoom = withRoom;
         }
 
         @Override
@@ -705,6 +756,9 @@ public final class Retrainer {
             connection.execute(publish);
             models = all;
             epoch = newEpoch;
+            if (withRoom) {
+                room = newModels.getLast();
+            }
             // 5. Mark the old leaves with the new epoch, before any writer can change the new ones.
             for (int i = 0; i < markedOld.size(); i++) {
                 writer.write(layout.leafAddress(oldReferences.get(i)), markedOld.get(i));
@@ -768,10 +822,15 @@ public final class Retrainer {
         private record Range(long offset, long bytes, long freedAt) {
         }
 
+        private final long graceNanos;
         private final List<Range> ranges = new ArrayList<>();
         private final ArrayDeque<long[]> units = new ArrayDeque<>();
         private final ArrayDeque<Long> unitsFreedAt = new ArrayDeque<>();
         private int headUsed;
+
+        SpaceList(long graceNanos) {
+            this.graceNanos = graceNanos;
+        }
 
         interface Bump {
             long claim(long bytes);
@@ -782,7 +841,7 @@ public final class Retrainer {
             long now = System.nanoTime();
             for (Iterator<Range> it = ranges.iterator(); it.hasNext(); ) {
                 Range range = it.next();
-                if (range.bytes() >= bytes && (range.freedAt() == 0 || now - range.freedAt() >= REUSE_GRACE_NANOS)) {
+                if (range.bytes() >= bytes && (range.freedAt() == 0 || now - range.freedAt() >= graceNanos)) {
                     it.remove();
                     if (range.bytes() > bytes) {
                         ranges.add(new Range(range.offset() + bytes, range.bytes() - bytes, range.freedAt()));
@@ -803,7 +862,7 @@ public final class Retrainer {
             int taken = 0;
             while (taken < out.length && !units.isEmpty()) {
                 long freedAt = unitsFreedAt.peekFirst();
-                if (freedAt != 0 && now - freedAt < REUSE_GRACE_NANOS) {
+                if (freedAt != 0 && now - freedAt < graceNanos) {
                     break; // freed in time order (or at once): the rest are younger
                 }
                 long[] head = units.peekFirst();
