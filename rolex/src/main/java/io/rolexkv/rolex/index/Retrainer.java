@@ -84,7 +84,8 @@ import java.util.concurrent.locks.LockSupport;
  * A failure before step 4 undoes what was done: the locks of m are written back as they were, the new leaves and
  * tables freed (never published, so reusable at once). A failure in or after step 4 (including a publish whose outcome
  * is unknown) is completed forward: steps 4 to 7 are idempotent and are run again at the start of every following
- * pass, after a back-off, until they succeed. Either way no lock outlives the next successful pass; a memory node
+ * pass, after a back-off, until they succeed (unless the index was rebuilt meanwhile: then the new build owns the
+ * memory and the work is dropped). Either way no lock outlives the next successful pass; a memory node
  * whose own memory stays unreachable can hold m's writers off (they time out), which the faults issue's leases cover.
  *
  * <h2>Interleavings it handles</h2>
@@ -223,8 +224,10 @@ public final class Retrainer {
         int retrained = 0;
         try {
             if (pending != null) {
-                pending.run();
-                pending = null;
+                if (readMetaWord(IndexMetaDescriptor.BUILD_ID_OFFSET) == buildId) {
+                    pending.run();
+                }
+                pending = null; // done, or moot: a new build owns the memory it would have written
             }
             if (readView()) {
                 int[] used = synonymSlotsUsed();
@@ -352,7 +355,7 @@ public final class Retrainer {
         long[] held = new long[count];
         boolean[] holding = new boolean[count];
         int remaining = count;
-        int chunk = Math.max(1, Math.min(512, doorbells.maxVerbs()));
+        int chunk = (int) Math.max(1, Math.min(Math.min(512, doorbells.maxVerbs()), doorbells.maxBytes() / 8));
         long deadline = System.nanoTime() + RolexIndex.LOCK_TIMEOUT_NANOS;
         try {
             while (remaining > 0) {

@@ -13,7 +13,8 @@ package io.rolexkv.rolex.layout;
  * </pre>
  *
  * A claim whose FAA returns {@code >= USABLE_SLOTS} got nothing: the SLT is full and the counter has run past it.
- * Retraining watches {@code usedSlots}: it starts on a model when {@link #RETRAIN_FREE_SLOTS} or fewer remain.
+ * Retraining watches {@code usedSlots}: it starts on a model when they exceed a share of the model's leaves, and at the
+ * latest when {@link #RETRAIN_FREE_SLOTS} or fewer remain (see {@code Retrainer.Policy}).
  */
 public final class SynonymTableDescriptor {
     public static final int SLOTS = LeafTableEntry.SYNONYM_SLOTS;
