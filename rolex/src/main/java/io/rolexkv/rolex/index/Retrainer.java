@@ -77,8 +77,11 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Reuse: a leaf or table range is handed out again only a grace period after the step that retired it, far longer
  * than an operation's doorbells; a reader still holding epoch-{@code E} models after that would in any case see the
  * newer epoch that the reused leaf's new contents carry, and no writer can reach an old leaf (its every write happens
- * under a lock of m's, which step 1 waited out and step 6 retired). The grace period is a stand-in: the faults issue replaces it
- * with reader epochs or leases, which bound how long a stalled compute node may hold an old model.
+ * under a lock of m's, which step 1 waited out and step 6 retired). The grace period is a stand-in: the faults issue
+ * replaces it with reader epochs or leases, which bound how long a stalled compute node may hold an old model.
+ *
+ * <p>What readers must keep doing for this to hold: reject (and refresh on) any leaf whose epoch is newer than their
+ * models ({@link LeafGroupReader}), and detect a torn leaf, so that a read racing step 5 is read again.
  *
  * <h2>Failures</h2>
  * A failure before step 4 undoes what was done: the locks of m are written back as they were, the new leaves and
