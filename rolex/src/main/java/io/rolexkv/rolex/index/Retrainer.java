@@ -1,6 +1,7 @@
 package io.rolexkv.rolex.index;
 
 import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.CorruptDataException;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricLimits;
@@ -99,6 +100,7 @@ import java.util.concurrent.locks.LockSupport;
  * another model (untouched).
  */
 public final class Retrainer {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Retrainer.class);
     /**
      * How long superseded tables stay untouched before their space is reused: far longer than any operation, since a
      * stale writer's lock CAS on a reused LT word is what the wait guards against.
@@ -254,6 +256,22 @@ public final class Retrainer {
         }
     }
 
+    /**
+     * {@link #runPass()} as a background loop runs it: a failed pass is logged with its reason (a warning) and followed
+     * by its back-off. Returns whether the pass retrained a model (then the loop runs the next one at once).
+     *
+     * @throws InterruptedException if interrupted during the back-off (the loop is stopping)
+     */
+    public boolean passThenBackOff() throws InterruptedException {
+        PassResult pass = runPass();
+        if (pass.failed()) {
+            LOG.warn("retrain pass failed reason={} failures_in_row={} retry_in_ms={}", pass.failure().orElseThrow(),
+                    failuresInRow, TimeUnit.NANOSECONDS.toMillis(pass.retryAfterNanos()));
+            TimeUnit.NANOSECONDS.sleep(pass.retryAfterNanos());
+        }
+        return pass.retrained() > 0;
+    }
+
     /** Whether a pass left work that the next pass completes first (locks still held, a publication to finish). */
     public boolean hasPendingRecovery() {
         return pending != null;
@@ -315,7 +333,7 @@ public final class Retrainer {
             byte[] set = doorbells.readRange(probe.modelsAddress(current.modelSetOffset()), Math.toIntExact(current.modelSetBytes()));
             List<IndexModel> decoded = IndexLoader.decodeModelSet(MemorySegment.ofArray(set), current.epoch());
             if (decoded == null) {
-                throw new IllegalStateException("model set epoch=" + current.epoch() + " fails its checksum");
+                throw new CorruptDataException("model set epoch=" + current.epoch() + " fails its checksum");
             }
             models = decoded;
             epoch = current.epoch();
@@ -449,7 +467,7 @@ public final class Retrainer {
                 break;
             }
             if (round == LeafTableEntry.SYNONYM_SLOTS) {
-                throw new IllegalStateException("a leaf group of model lowKey=" + Long.toUnsignedString(model.lowKey())
+                throw new CorruptDataException("a leaf group of model lowKey=" + Long.toUnsignedString(model.lowKey())
                         + " has a chain longer than its synonym table: corrupt links");
             }
             long[] addresses = new long[pendingCount];
@@ -483,7 +501,7 @@ public final class Retrainer {
                 keys[rank] = leaf.key(i);
                 values[rank] = leaf.value(i);
                 if (rank > 0 && Long.compareUnsigned(keys[rank - 1], keys[rank]) >= 0) {
-                    throw new IllegalStateException("model lowKey=" + Long.toUnsignedString(model.lowKey())
+                    throw new CorruptDataException("model lowKey=" + Long.toUnsignedString(model.lowKey())
                             + " holds keys out of order at key=" + Long.toUnsignedString(keys[rank]) + ": corrupt leaves");
                 }
                 rank++;
@@ -506,7 +524,7 @@ public final class Retrainer {
                 return leaves;
             }
             if (attempt == MAX_LEAF_READS) {
-                throw new IllegalStateException("leaf at address=" + addresses[missing.getFirst()]
+                throw new CorruptDataException("leaf at address=" + addresses[missing.getFirst()]
                         + " fails its checksum under its lock after " + MAX_LEAF_READS + " reads: corrupt leaf");
             }
             long[] wanted = new long[missing.size()];
