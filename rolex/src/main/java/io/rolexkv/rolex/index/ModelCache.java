@@ -143,14 +143,22 @@ public final class ModelCache {
         return low;
     }
 
-    /** The first leaf group of {@code model} that may hold {@code key}. */
-    public int firstCandidateLeaf(int model, long key) {
-        return models[model].model.firstCandidateLeaf(key, models[model].leafFirstRanks);
+    /**
+     * The leaf groups of {@code model} that may hold {@code key}, from one prediction: read them with
+     * {@link IndexModel#firstOf} and {@link IndexModel#lastOf}.
+     */
+    public long candidateLeaves(int model, long key) {
+        return models[model].model.candidateLeaves(key, models[model].leafFirstRanks);
     }
 
-    /** The last leaf group of {@code model} that may hold {@code key}. */
+    /** The first leaf group of {@code model} that may hold {@code key} (see {@link #candidateLeaves}). */
+    public int firstCandidateLeaf(int model, long key) {
+        return IndexModel.firstOf(candidateLeaves(model, key));
+    }
+
+    /** The last leaf group of {@code model} that may hold {@code key} (see {@link #candidateLeaves}). */
     public int lastCandidateLeaf(int model, long key) {
-        return models[model].model.lastCandidateLeaf(key, models[model].leafFirstRanks);
+        return IndexModel.lastOf(candidateLeaves(model, key));
     }
 
     /** The cached LT entry of leaf group {@code leaf} of {@code model}, unlocked. */
