@@ -833,8 +833,12 @@ public final class RolexIndex implements WordIndex {
             return out;
         }
         int model = v.cache().modelFor(from);
-        int leaf = v.cache().firstCandidateLeaf(model, from);
-        int groupsPerDoorbell = Math.max(1, Math.min(32, limit / Math.max(1, geometry.keysPerLeafAtLoad()) + 1));
+        long candidates = v.cache().candidateLeaves(model, from);
+        int leaf = IndexModel.firstOf(candidates);
+        // The first doorbell covers the candidate groups of `from` (any may own it) and then enough groups for the
+        // limit at the load fill, so that a scan of a bulk-loaded index mostly completes in one round trip.
+        int candidateGroups = IndexModel.lastOf(candidates) - leaf + 1;
+        int groupsPerDoorbell = candidateGroups + groupsFor(limit);
         boolean emitted = false;
         long last = 0;
         while (out.size() < limit && model < v.cache().modelCount()) {
@@ -870,9 +874,19 @@ public final class RolexIndex implements WordIndex {
                     }
                 }
             }
-            groupsPerDoorbell = Math.min(64, groupsPerDoorbell * 2);
+            // Fewer keys per group than at load (deletes, or chains the cache did not know): ask for more, growing.
+            groupsPerDoorbell = Math.max(groupsFor(limit - out.size()), Math.min(MAX_SCAN_GROUPS_PER_DOORBELL, groupsPerDoorbell * 2));
         }
         return out;
+    }
+
+    /** The most leaf groups a scan reads in one doorbell beyond its start's candidates. */
+    static final int MAX_SCAN_GROUPS_PER_DOORBELL = 64;
+
+    /** Leaf groups that hold {@code keys} keys at the load fill, at least one, at most a doorbell's worth. */
+    private int groupsFor(int keys) {
+        int perGroup = geometry.keysPerLeafAtLoad();
+        return (int) Math.max(1, Math.min(MAX_SCAN_GROUPS_PER_DOORBELL, ((long) keys + perGroup - 1) / perGroup));
     }
 
     /** Leaves handed out to this compute node by FAA on the leaf region's counter, not yet used. */
