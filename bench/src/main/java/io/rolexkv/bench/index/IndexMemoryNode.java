@@ -13,7 +13,6 @@ import io.rolexkv.rolex.layout.IndexMetaDescriptor;
 import io.rolexkv.rolex.layout.LeafRegionDescriptor;
 import io.rolexkv.rolex.layout.ModelSetDescriptor;
 import io.rolexkv.rolex.layout.SynonymTableDescriptor;
-import io.rolexkv.rolex.model.LearnedModels;
 import io.rolexkv.rolex.model.LinearModel;
 import io.rolexkv.rolex.model.OptimalPiecewiseLinearTrainer;
 
@@ -79,12 +78,12 @@ final class IndexMemoryNode implements AutoCloseable {
         static final long SLACK_BYTES = 4096;
 
         static RegionSizes forLoad(long[] keys, IndexGeometry geometry, long insertedKeys, int clients) {
-            LearnedModels trained = OptimalPiecewiseLinearTrainer.train(keys, geometry.epsilon());
+            List<LinearModel> trained = OptimalPiecewiseLinearTrainer.train(keys, geometry.epsilon());
             long loadLeaves = 0;
-            for (LinearModel model : trained.models()) {
+            for (LinearModel model : trained) {
                 loadLeaves += (model.rankCount() + geometry.keysPerLeafAtLoad() - 1) / geometry.keysPerLeafAtLoad();
             }
-            int models = trained.modelCount();
+            int models = trained.size();
             long growthLeaves = insertedKeys + (long) clients * geometry.leafAllocationChunk();
             long leaves = LeafRegionDescriptor.HEADER_BYTES + (loadLeaves + growthLeaves) * geometry.leafBytes() + SLACK_BYTES;
             long tables = 8 * loadLeaves + (long) SynonymTableDescriptor.TABLE_BYTES * models + SLACK_BYTES;

@@ -208,7 +208,7 @@ final class IndexLoader {
         }
         KeyValueChecks.checkStrictlyIncreasing(keys);
         int perLeaf = geometry.keysPerLeafAtLoad();
-        List<LinearModel> segments = OptimalPiecewiseLinearTrainer.train(keys, geometry.epsilon()).models();
+        List<LinearModel> segments = OptimalPiecewiseLinearTrainer.train(keys, geometry.epsilon());
         List<ModelPlan> plans = new ArrayList<>(segments.size());
         for (int s = 0; s < segments.size(); s++) {
             LinearModel segment = segments.get(s);

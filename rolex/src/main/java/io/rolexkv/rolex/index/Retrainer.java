@@ -389,7 +389,7 @@ public final class Retrainer {
             models.add(new NewModel(old.lowKey(), old.lowKey(), 0, 0, 0, 0, leaves, leafFirstRank));
             return models;
         }
-        List<LinearModel> segments = OptimalPiecewiseLinearTrainer.train(keys, Math.max(1, epsilon)).models();
+        List<LinearModel> segments = OptimalPiecewiseLinearTrainer.train(keys, Math.max(1, epsilon));
         int segment = 0;
         for (int firstLeaf = 0; firstLeaf < leaves.size(); ) {
             int leafRank = leafFirstRank[firstLeaf];
