@@ -13,7 +13,7 @@ import io.rolexkv.computenode.value.ValueRegionDescriptor;
 import io.rolexkv.common.fabric.loopback.LoopbackTransport;
 import io.rolexkv.rolex.index.IndexLayout;
 import io.rolexkv.rolex.index.Retrainer;
-import io.rolexkv.rolex.layout.SynonymTableDescriptor;
+import io.rolexkv.rolex.layout.TablesDescriptor;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -134,7 +134,7 @@ public final class EmbeddedCluster implements AutoCloseable {
     private void startRetrainer(int node, RegisteredMemory memory) {
         String self = "self-" + node;
         local.serve(memory, self);
-        Retrainer retrainer = new Retrainer(local.connect(self, null), SynonymTableDescriptor.RETRAIN_FREE_SLOTS);
+        Retrainer retrainer = new Retrainer(local.connect(self, null), TablesDescriptor.RETRAIN_FREE_SLOTS);
         retrainers.add(Thread.ofPlatform().daemon().name("retrainer-" + node).start(() -> {
             while (running) {
                 try {

@@ -2,7 +2,7 @@ package io.rolexkv.memorynode;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rolexkv.common.config.ConfigNode;
-import io.rolexkv.rolex.layout.SynonymTableDescriptor;
+import io.rolexkv.rolex.layout.TablesDescriptor;
 
 /**
  * How the memory node retrains ROLEX models in the background ({@code memory_node.retrain}).
@@ -18,7 +18,7 @@ public record RetrainSettings(int threads, int freeSlots, int pollIntervalMillis
     public static final int THREADS_DEFAULT = 1;
     public static final int THREADS_MAX = 1;
     public static final String FREE_SLOTS_PROP_NAME = "free_slots";
-    public static final int FREE_SLOTS_DEFAULT = SynonymTableDescriptor.RETRAIN_FREE_SLOTS;
+    public static final int FREE_SLOTS_DEFAULT = TablesDescriptor.RETRAIN_FREE_SLOTS;
     public static final String POLL_INTERVAL_MS_PROP_NAME = "poll_interval_ms";
     public static final int POLL_INTERVAL_MS_DEFAULT = 5;
 
@@ -32,7 +32,7 @@ public record RetrainSettings(int threads, int freeSlots, int pollIntervalMillis
         ConfigNode section = memoryNodeSection.object(SECTION_NAME);
         RetrainSettings settings = new RetrainSettings(
                 section.optionalInt(THREADS_PROP_NAME, THREADS_DEFAULT, 0, THREADS_MAX),
-                section.optionalInt(FREE_SLOTS_PROP_NAME, FREE_SLOTS_DEFAULT, 0, SynonymTableDescriptor.USABLE_SLOTS - 1),
+                section.optionalInt(FREE_SLOTS_PROP_NAME, FREE_SLOTS_DEFAULT, 0, TablesDescriptor.USABLE_SYNONYM_SLOTS - 1),
                 section.optionalInt(POLL_INTERVAL_MS_PROP_NAME, POLL_INTERVAL_MS_DEFAULT, 1, 60_000));
         section.rejectUnknownFields();
         return settings;

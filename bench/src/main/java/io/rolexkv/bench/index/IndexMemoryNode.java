@@ -12,7 +12,7 @@ import io.rolexkv.rolex.index.IndexLayout;
 import io.rolexkv.rolex.layout.IndexMetaDescriptor;
 import io.rolexkv.rolex.layout.LeafRegionDescriptor;
 import io.rolexkv.rolex.layout.ModelSetDescriptor;
-import io.rolexkv.rolex.layout.SynonymTableDescriptor;
+import io.rolexkv.rolex.layout.TablesDescriptor;
 import io.rolexkv.rolex.model.LinearModel;
 import io.rolexkv.rolex.model.OptimalPiecewiseLinearTrainer;
 
@@ -86,7 +86,7 @@ final class IndexMemoryNode implements AutoCloseable {
             int models = trained.size();
             long growthLeaves = insertedKeys + (long) clients * geometry.leafAllocationChunk();
             long leaves = LeafRegionDescriptor.HEADER_BYTES + (loadLeaves + growthLeaves) * geometry.leafBytes() + SLACK_BYTES;
-            long tables = 8 * loadLeaves + (long) SynonymTableDescriptor.TABLE_BYTES * models + SLACK_BYTES;
+            long tables = 8 * loadLeaves + (long) TablesDescriptor.SYNONYM_TABLE_BYTES * models + SLACK_BYTES;
             long modelSet = ModelSetDescriptor.setBytes(models) + SLACK_BYTES;
             return new RegionSizes(IndexMetaDescriptor.META_BYTES + SLACK_BYTES, leaves, tables, modelSet, models);
         }

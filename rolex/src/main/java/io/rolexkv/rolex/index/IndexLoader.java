@@ -11,7 +11,7 @@ import io.rolexkv.rolex.layout.LeafRegionDescriptor;
 import io.rolexkv.rolex.layout.LeafTableEntry;
 import io.rolexkv.rolex.layout.ModelRecordDescriptor;
 import io.rolexkv.rolex.layout.ModelSetDescriptor;
-import io.rolexkv.rolex.layout.SynonymTableDescriptor;
+import io.rolexkv.rolex.layout.TablesDescriptor;
 import io.rolexkv.rolex.leaf.Leaf;
 import io.rolexkv.rolex.model.LinearModel;
 import io.rolexkv.rolex.model.OptimalPiecewiseLinearTrainer;
@@ -96,7 +96,7 @@ final class IndexLoader {
                     continue;
                 }
                 int lt = batch.read(layout.tablesAddress(model.ltOffset()), 8 * model.leafCount());
-                int slt = batch.read(layout.tablesAddress(model.sltOffset()), SynonymTableDescriptor.TABLE_BYTES);
+                int slt = batch.read(layout.tablesAddress(model.sltOffset()), TablesDescriptor.SYNONYM_TABLE_BYTES);
                 int directory = model.hasDirectory()
                         ? batch.read(layout.tablesAddress(model.directoryOffset()), 4 * model.leafCount()) : -1;
                 verbs.add(new int[] {lt, slt, directory});
@@ -133,7 +133,7 @@ final class IndexLoader {
                     directory[leaf] = bytes.get(WordOrder.INT_UNALIGNED, 4L * leaf);
                 }
             }
-            out.add(new ModelCache.CachedModel(model, words(lt, 0, model.leafCount()), words(slt, 0, SynonymTableDescriptor.SLOTS), directory));
+            out.add(new ModelCache.CachedModel(model, words(lt, 0, model.leafCount()), words(slt, 0, TablesDescriptor.SYNONYM_SLOTS), directory));
         }
         return out;
     }
@@ -276,9 +276,9 @@ final class IndexLoader {
         long leafCursor = 0;
         for (ModelPlan plan : plans) {
             long ltOffset = tablesCursor;
-            tablesCursor += 8L * plan.leafCount();
+            tablesCursor += TablesDescriptor.leafTableBytes(plan.leafCount());
             long sltOffset = tablesCursor;
-            tablesCursor += SynonymTableDescriptor.TABLE_BYTES;
+            tablesCursor += TablesDescriptor.SYNONYM_TABLE_BYTES;
             models.add(new IndexModel(plan.lowKey(), plan.anchorKey(), plan.slope(), plan.intercept(), plan.keyCount(),
                     ltOffset, plan.leafCount(), geometry.keysPerLeafAtLoad(), plan.maxError(), sltOffset,
                     ModelRecordDescriptor.NO_DIRECTORY));
@@ -383,7 +383,7 @@ final class IndexLoader {
         List<ModelCache.CachedModel> cached = new ArrayList<>(models.size());
         for (IndexModel model : models) {
             cached.add(new ModelCache.CachedModel(model, words(tablesSegment, model.ltOffset(), model.leafCount()),
-                    new long[SynonymTableDescriptor.SLOTS], null));
+                    new long[TablesDescriptor.SYNONYM_SLOTS], null));
         }
         return new RolexIndex(connection, layout, geometry, new ModelCache(epoch, cached));
     }

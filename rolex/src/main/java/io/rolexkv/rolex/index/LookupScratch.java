@@ -76,9 +76,9 @@ final class LookupScratch {
         }
     }
 
-    /** Makes {@link #leaf} exactly one leaf long. */
+    /** Makes {@link #leaf} hold at least one leaf. */
     void ensureLeafBytes(int leafBytes) {
-        if (leaf.length != leafBytes) {
+        if (leaf.length < leafBytes) {
             leaf = new byte[leafBytes];
         }
     }

@@ -2,7 +2,7 @@ package io.rolexkv.rolex.index;
 
 import io.rolexkv.rolex.layout.LeafTableEntry;
 import io.rolexkv.rolex.layout.ModelRecordDescriptor;
-import io.rolexkv.rolex.layout.SynonymTableDescriptor;
+import io.rolexkv.rolex.layout.TablesDescriptor;
 
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -44,7 +44,7 @@ public final class ModelCache {
             if (leafTable.length != model.leafCount()) {
                 throw new IllegalArgumentException("leafCount=" + model.leafCount() + " leafTable=" + leafTable.length);
             }
-            if (synonymTable.length != SynonymTableDescriptor.SLOTS) {
+            if (synonymTable.length != TablesDescriptor.SYNONYM_SLOTS) {
                 throw new IllegalArgumentException("synonymTable=" + synonymTable.length);
             }
             if (model.hasDirectory() != (leafFirstRanks != null)
@@ -77,7 +77,7 @@ public final class ModelCache {
                 synchronized (this) {
                     table = synonymTable;
                     if (table == null) {
-                        table = new AtomicLongArray(SynonymTableDescriptor.SLOTS);
+                        table = new AtomicLongArray(TablesDescriptor.SYNONYM_SLOTS);
                         synonymTable = table;
                     }
                 }

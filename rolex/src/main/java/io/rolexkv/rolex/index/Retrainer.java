@@ -6,7 +6,7 @@ import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.WordOrder;
 import io.rolexkv.rolex.layout.IndexMetaDescriptor;
 import io.rolexkv.rolex.layout.LeafTableEntry;
-import io.rolexkv.rolex.layout.SynonymTableDescriptor;
+import io.rolexkv.rolex.layout.TablesDescriptor;
 import io.rolexkv.rolex.leaf.Leaf;
 import io.rolexkv.rolex.model.LinearModel;
 import io.rolexkv.rolex.model.OptimalPiecewiseLinearTrainer;
@@ -80,9 +80,9 @@ public final class Retrainer {
      * @param freeSlotsThreshold retrain a model when this many or fewer of its SLT slots are free (the paper: 127)
      */
     public Retrainer(FabricConnection connection, int freeSlotsThreshold) {
-        if (freeSlotsThreshold < 0 || freeSlotsThreshold >= SynonymTableDescriptor.USABLE_SLOTS) {
+        if (freeSlotsThreshold < 0 || freeSlotsThreshold >= TablesDescriptor.USABLE_SYNONYM_SLOTS) {
             throw new IllegalArgumentException("retrain_free_slots=" + freeSlotsThreshold + " allowed=[0,"
-                    + (SynonymTableDescriptor.USABLE_SLOTS - 1) + "]");
+                    + (TablesDescriptor.USABLE_SYNONYM_SLOTS - 1) + "]");
         }
         this.connection = connection;
         this.layout = new IndexLayout(connection, io.rolexkv.rolex.layout.LeafDescriptor.MIN_CAPACITY);
@@ -125,7 +125,7 @@ public final class Retrainer {
         int retrained = 0;
         // Right to left, so retraining one model does not shift the indexes of those still to check.
         for (int m = used.length - 1; m >= 0; m--) {
-            if (SynonymTableDescriptor.USABLE_SLOTS - used[m] <= freeSlotsThreshold) {
+            if (TablesDescriptor.USABLE_SYNONYM_SLOTS - used[m] <= freeSlotsThreshold) {
                 if (retrain(sized, meta, m)) {
                     retrained++;
                 }
@@ -152,7 +152,7 @@ public final class Retrainer {
             }
             BatchResult result = connection.execute(batch);
             for (int m = start; m < end; m++) {
-                used[m] = (int) Math.min(result.readLong(m - start, 0), SynonymTableDescriptor.USABLE_SLOTS);
+                used[m] = (int) Math.min(result.readLong(m - start, 0), TablesDescriptor.USABLE_SYNONYM_SLOTS);
             }
         }
         return used;
@@ -199,7 +199,7 @@ public final class Retrainer {
                 newModels.add(record);
                 cursor += model.tableBytes();
                 tables.write(sized.tablesAddress(record.ltOffset()), model.lockedLeafTable());
-                tables.write(sized.tablesAddress(record.sltOffset()), new byte[SynonymTableDescriptor.TABLE_BYTES]);
+                tables.write(sized.tablesAddress(record.sltOffset()), new byte[TablesDescriptor.SYNONYM_TABLE_BYTES]);
                 tables.write(sized.tablesAddress(record.directoryOffset()), model.directoryBytes());
             }
             connection.execute(tables);
@@ -331,12 +331,12 @@ public final class Retrainer {
         }
 
         long tableBytes() {
-            return ltBytes() + SynonymTableDescriptor.TABLE_BYTES + directoryBytes8();
+            return ltBytes() + TablesDescriptor.SYNONYM_TABLE_BYTES + directoryBytes8();
         }
 
         IndexModel record(long offset) {
             return new IndexModel(lowKey, anchorKey, slope, intercept, keyCount, offset, leaves.size(), 1, maxError,
-                    offset + ltBytes(), offset + ltBytes() + SynonymTableDescriptor.TABLE_BYTES);
+                    offset + ltBytes(), offset + ltBytes() + TablesDescriptor.SYNONYM_TABLE_BYTES);
         }
 
         long[] leafTableEntries() {
@@ -438,7 +438,7 @@ public final class Retrainer {
 
     private static long tableBytes(IndexModel model) {
         long directory = model.hasDirectory() ? (4L * model.leafCount() + 7) / 8 * 8 : 0;
-        return 8L * model.leafCount() + SynonymTableDescriptor.TABLE_BYTES + directory;
+        return 8L * model.leafCount() + TablesDescriptor.SYNONYM_TABLE_BYTES + directory;
     }
 
     /** Writes the model set after the last one in the models region's circular queue, then points the meta at it. */

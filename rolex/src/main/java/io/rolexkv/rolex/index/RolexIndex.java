@@ -9,7 +9,7 @@ import io.rolexkv.rolex.layout.IndexMetaDescriptor;
 import io.rolexkv.rolex.layout.LeafDescriptor;
 import io.rolexkv.rolex.layout.LeafRegionDescriptor;
 import io.rolexkv.rolex.layout.LeafTableEntry;
-import io.rolexkv.rolex.layout.SynonymTableDescriptor;
+import io.rolexkv.rolex.layout.TablesDescriptor;
 import io.rolexkv.rolex.leaf.Leaf;
 
 import java.lang.foreign.MemorySegment;
@@ -758,14 +758,14 @@ public final class RolexIndex implements WordIndex {
             leafNumber = leafPool.refillAndTake(claimed.oldValue(chunkVerb), layout.leafCapacityOfRegion());
         }
         long slotsUsedBefore = claimed.oldValue(slotVerb);
-        if (slotsUsedBefore >= SynonymTableDescriptor.USABLE_SLOTS || leafNumber < 0) {
+        if (slotsUsedBefore >= TablesDescriptor.USABLE_SYNONYM_SLOTS || leafNumber < 0) {
             if (leafNumber >= 0) {
                 leafPool.giveBack(leafNumber);
             }
             throw new IndexFullException(leafNumber >= 0, "no room for a new key in model=" + group.model + " leaf group=" + group.leaf
                     + ": its leaf is full and " + (leafNumber < 0
                     ? "the leaf region is full (leaves=" + layout.leafCapacityOfRegion() + ")"
-                    : "the model has no free synonym slot (slots=" + SynonymTableDescriptor.USABLE_SLOTS + ")")
+                    : "the model has no free synonym slot (slots=" + TablesDescriptor.USABLE_SYNONYM_SLOTS + ")")
                     + "; nothing was stored");
         }
         int slot = (int) slotsUsedBefore + 1;
@@ -932,6 +932,6 @@ public final class RolexIndex implements WordIndex {
         DoorbellBatch batch = new DoorbellBatch();
         int verb = batch.read(layout.synonymUsedAddress(view.cache().model(model)), 8);
         long used = WordOrder.getLong(connection.execute(batch).read(verb), 0);
-        return (int) Math.min(used, SynonymTableDescriptor.USABLE_SLOTS);
+        return (int) Math.min(used, TablesDescriptor.USABLE_SYNONYM_SLOTS);
     }
 }
