@@ -1,5 +1,6 @@
 package io.rolexkv.bench.jmh;
 
+import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.GlobalAddress;
 import io.rolexkv.common.fabric.RegisteredMemory;
@@ -47,7 +48,7 @@ import java.util.zip.CRC32C;
  *   <li>{@link #indexGet}: {@link RolexIndex#get} itself on the snapshot: the production path end to end (doorbell
  *       built, its READs answered by slices of the snapshot instead of the network, leaves checked and searched in
  *       place), so the difference to {@link #predictAndSearch} is the index's bookkeeping and the snapshot
- *       connection's completion objects.</li>
+ *       connection's completion objects; {@link #snapshotDoorbell} is the latter alone.</li>
  * </ul>
  * Lookup keys are stored keys drawn at random, so every call lands in a random leaf (cold in the CPU caches for a
  * million keys, as on a compute node serving many clients).
@@ -87,6 +88,7 @@ public class LeafSearchBenchmark {
     /** One leaf's bytes, checked and searched in place, as the index's lookup scratch holds them. */
     private byte[] leaf;
     private final CRC32C crc = new CRC32C();
+    private final DoorbellBatch doorbell = new DoorbellBatch();
     private int next;
 
     @Setup(Level.Trial)
@@ -172,6 +174,22 @@ public class LeafSearchBenchmark {
     @Benchmark
     public long indexGet() {
         return index.get(lookups[next++ & (LOOKUP_COUNT - 1)]).orElse(-1);
+    }
+
+    /**
+     * Only the snapshot connection's share of {@link #indexGet}: a reused doorbell of the same READs (each candidate
+     * group's first leaf) posted and completed, nothing searched. What it allocates per call (the completion, its
+     * arrays, a slice per READ) is the connection's, so {@link #indexGet} minus this is the index's own cost.
+     */
+    @Benchmark
+    public int snapshotDoorbell() {
+        int i = next++ & (LOOKUP_COUNT - 1);
+        doorbell.clear();
+        for (int group = IndexModel.firstOf(candidates[i]); group <= IndexModel.lastOf(candidates[i]); group++) {
+            long reference = LeafTableEntry.withSynonymSlot(cache.leafTableEntry(lookupModels[i], group), 0);
+            doorbell.read(layout.leafAddress(reference), leafBytes);
+        }
+        return snapshot.execute(doorbell).size();
     }
 
     /**
