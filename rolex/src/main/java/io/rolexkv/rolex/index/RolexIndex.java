@@ -12,8 +12,6 @@ import io.rolexkv.rolex.layout.LeafTableEntry;
 import io.rolexkv.rolex.layout.TablesDescriptor;
 import io.rolexkv.rolex.leaf.Leaf;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -270,7 +268,7 @@ public final class RolexIndex implements WordIndex {
             int end = scratch.groupEnd[group];
             int next = 0; // -1: the key is below this group, +1: above it
             for (int verb = scratch.groupStart[group]; verb < end; verb++) {
-                MemorySegment.copy(result.read(verb), ValueLayout.JAVA_BYTE, 0, leaf, 0, leafBytes);
+                result.copyRead(verb, leaf, leafBytes);
                 if (!Leaf.isIntact(leaf, leafBytes, scratch.crc)) {
                     return UNSURE;
                 }
