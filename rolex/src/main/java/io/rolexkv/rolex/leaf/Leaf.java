@@ -1,5 +1,6 @@
 package io.rolexkv.rolex.leaf;
 
+import io.rolexkv.common.fabric.CorruptDataException;
 import io.rolexkv.common.fabric.WordOrder;
 import io.rolexkv.rolex.layout.LeafDescriptor;
 
@@ -47,8 +48,8 @@ public final class Leaf {
     /**
      * Decodes the bytes a READ returned, or returns {@code null} if they fail the checksum (a torn read, or memory
      * never written): the caller reads again. A leaf that checks out but breaks the layout's rules (count above
-     * capacity, keys unsorted) is corruption, not tearing, and throws. The leaf keeps a copy of the bytes
-     * ({@link #decodedImage}), so that a write can send only the words it changed.
+     * capacity, keys unsorted) is corruption, not tearing, and throws {@link CorruptDataException}. The leaf keeps a
+     * copy of the bytes ({@link #decodedImage}), so that a write can send only the words it changed.
      */
     public static Leaf decodeOrNull(MemorySegment bytes, int capacity) {
         return decodeOrNull(bytes, capacity, new CRC32C());
@@ -76,9 +77,6 @@ public final class Leaf {
         for (int i = 0; i < count; i++) {
             leaf.keys[i] = LeafDescriptor.key(image, i);
             leaf.values[i] = LeafDescriptor.value(image, capacity, i);
-            if (i > 0 && Long.compareUnsigned(leaf.keys[i - 1], leaf.keys[i]) >= 0) {
-                throw new IllegalStateException("corrupt leaf: keys unsorted at index=" + i);
-            }
         }
         leaf.image = image;
         return leaf;
@@ -94,13 +92,18 @@ public final class Leaf {
 
     /**
      * The count of an intact leaf image, checked against the layout: a leaf that passed its checksum but holds more
-     * keys than its capacity, or another capacity than the index's, is corruption, not tearing.
+     * keys than its capacity, another capacity than the index's, or keys out of order, is corruption, not tearing.
      */
     public static int checkedCount(byte[] image, int capacity) {
         int storedCapacity = LeafDescriptor.capacity(image);
         int count = LeafDescriptor.count(image);
         if (storedCapacity != capacity || count > capacity) {
-            throw new IllegalStateException("corrupt leaf: capacity=" + storedCapacity + " expected=" + capacity + " count=" + count);
+            throw new CorruptDataException("corrupt leaf: capacity=" + storedCapacity + " expected=" + capacity + " count=" + count);
+        }
+        for (int i = 1; i < count; i++) {
+            if (Long.compareUnsigned(LeafDescriptor.key(image, i - 1), LeafDescriptor.key(image, i)) >= 0) {
+                throw new CorruptDataException("corrupt leaf: keys unsorted at index=" + i);
+            }
         }
         return count;
     }
