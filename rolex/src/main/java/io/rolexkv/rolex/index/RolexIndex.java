@@ -267,7 +267,9 @@ public final class RolexIndex implements WordIndex {
      * the chain as read, each leaf checked before its fences or link are believed, and stops at the first leaf that
      * owns the key: that leaf, intact, says whether the key was present when it was read (owners change only by
      * splits, which leave the old and new owner holding the same keys until the writer's unlock). Any leaf whose link
-     * is not the next leaf the doorbell read makes the answer {@link #UNSURE}, as does a torn leaf.
+     * is not the next leaf the doorbell read (the owner included) makes the answer {@link #UNSURE}, as does a torn
+     * leaf: the fast path answers only from chains exactly as the cache knows them, and the general reader, which
+     * walks and learns new links and rejects corrupt ones, handles the rest.
      */
     private int searchCandidates(View v, long key, int groups, BatchResult result, LookupScratch scratch) {
         int leafBytes = layout.leafBytes();
@@ -287,6 +289,10 @@ public final class RolexIndex implements WordIndex {
                 if (LeafDescriptor.epoch(leaf) > epoch) {
                     throw new StaleModelsException(); // a retraining regrouped this leaf under newer models
                 }
+                long link = LeafDescriptor.nextLeaf(leaf);
+                if (link == 0 ? verb + 1 != end : verb + 1 == end || link != scratch.references[verb + 1]) {
+                    return UNSURE; // the chain is not the one the cache knew (a new synonym leaf, or corrupt links)
+                }
                 if (Long.compareUnsigned(key, LeafDescriptor.lowFence(leaf)) < 0) {
                     if (verb != scratch.groupStart[group]) {
                         return UNSURE; // fences out of chain order: let the general reader judge
@@ -302,13 +308,9 @@ public final class RolexIndex implements WordIndex {
                     scratch.value = LeafDescriptor.value(leaf, capacity, index);
                     return FOUND;
                 }
-                long link = LeafDescriptor.nextLeaf(leaf);
                 if (link == 0) {
                     next = 1;
                     break;
-                }
-                if (verb + 1 == end || link != scratch.references[verb + 1]) {
-                    return UNSURE; // a synonym leaf the cache did not know of
                 }
             }
             if (next == 0) {
