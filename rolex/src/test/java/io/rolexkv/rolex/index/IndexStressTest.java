@@ -105,18 +105,7 @@ class IndexStressTest {
             Retrainer retrainer = new Retrainer(node.localConnection(), RETRAIN_FREE_SLOTS);
             List<Throwable> failures = new CopyOnWriteArrayList<>();
             AtomicBoolean running = new AtomicBoolean(true);
-            Thread background = Thread.ofPlatform().name("retrainer").start(() -> {
-                while (running.get()) {
-                    try {
-                        if (retrainer.retrainFullModels() == 0) {
-                            Thread.sleep(1);
-                        }
-                    } catch (Throwable e) {
-                        failures.add(e);
-                        return;
-                    }
-                }
-            });
+            Thread background = RetrainingTest.startRetrainer(retrainer, running, failures);
             List<RolexIndex> nodes = new ArrayList<>();
             for (int n = 0; n < COMPUTE_NODES; n++) {
                 nodes.add(RolexIndex.open(node.connect()).waitForRoom(Duration.ofSeconds(30)));

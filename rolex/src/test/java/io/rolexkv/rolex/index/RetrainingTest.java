@@ -174,7 +174,7 @@ class RetrainingTest {
     }
 
     /** The memory node's background retraining, as its daemon runs it: pass after pass until stopped. */
-    private static Thread startRetrainer(Retrainer retrainer, AtomicBoolean running, List<Throwable> failures) {
+    static Thread startRetrainer(Retrainer retrainer, AtomicBoolean running, List<Throwable> failures) {
         return Thread.ofPlatform().name("retrainer").start(() -> {
             while (running.get()) {
                 try {
