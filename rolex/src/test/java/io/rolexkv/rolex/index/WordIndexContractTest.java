@@ -373,7 +373,11 @@ public abstract class WordIndexContractTest<I extends WordIndex> {
             }
             long conflicts = indexes.stream().mapToLong(this::lockConflicts).sum();
             assertTrue(splits(indexes) > 0, "writers must split while readers read, splits=" + splits(indexes));
-            assertTrue(conflicts > 0, "writers must contend for locks, conflicts=" + conflicts);
+            if (!transport.equals("loopback")) {
+                // With latency the writers' runs overlap for sure; plain loopback may run them one after another on
+                // a loaded machine (the B+tree's whole run takes a fraction of a second), so a race is likely, not certain.
+                assertTrue(conflicts > 0, "writers must contend for locks, conflicts=" + conflicts);
+            }
 
             I check = open(node.connect(), indexes.size() + 1);
             for (Map<Long, Long> acknowledged : lastAcknowledged) {
