@@ -2,6 +2,7 @@ package io.rolexkv.computenode;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rolexkv.common.background.BackgroundLoop;
 import io.rolexkv.common.config.ConfigNode;
 import io.rolexkv.common.fabric.FabricLimits;
 import io.rolexkv.common.fabric.FabricServer;
@@ -19,8 +20,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Memory nodes inside this JVM: each registers the regions the engine needs (or, for another index kind, the regions
@@ -29,13 +28,15 @@ import java.util.concurrent.locks.LockSupport;
  * {@value ValueRegionDescriptor#REGION_NAME}) as anonymous memory and serves them on one transport. For tests, the
  * shell's {@code loopback} mode and trying the store on one machine; a real cluster runs memory-node daemons instead.
  *
- * <p>With retraining on, each node also runs a {@link Retrainer} on a background thread over its own memory, as a
- * memory node's CPU would, so models whose synonym tables fill get retrained and writes into them (given an
+ * <p>With retraining on, each node also runs a {@link Retrainer} on a background thread ({@link BackgroundLoop}, as the
+ * memory-node daemon does, failures logged) over its own memory, as a memory node's CPU would, so models whose synonym tables fill get retrained and writes into them (given an
  * {@code index_room_wait_ms}) wait for room instead of failing.
  */
 public final class EmbeddedCluster implements AutoCloseable {
     /** How often an idle retrainer looks at its synonym tables. */
     static final long RETRAIN_POLL_MILLIS = 5;
+    /** Pause after a failed retrain pass (logged), as the memory-node daemon's: a failure that repeats must not flood. */
+    static final long RETRAIN_FAILURE_BACKOFF_MILLIS = 50;
 
     /** Region sizes of each memory node. */
     public record Regions(long metaBytes, long leavesBytes, long tablesBytes, long modelsBytes, long valuesBytes) {
@@ -60,8 +61,7 @@ public final class EmbeddedCluster implements AutoCloseable {
     private final List<RegisteredMemory> memories = new ArrayList<>();
     private final List<FabricServer> servers = new ArrayList<>();
     private final LoopbackTransport local = new LoopbackTransport();
-    private final List<Thread> retrainers = new ArrayList<>();
-    private volatile boolean running = true;
+    private final List<BackgroundLoop> retrainers = new ArrayList<>();
 
     private EmbeddedCluster(FabricTransport transport) {
         this.transport = transport;
@@ -135,22 +135,8 @@ public final class EmbeddedCluster implements AutoCloseable {
         String self = "self-" + node;
         local.serve(memory, self);
         Retrainer retrainer = new Retrainer(local.connect(self, null), SynonymTableDescriptor.RETRAIN_FREE_SLOTS);
-        retrainers.add(Thread.ofPlatform().daemon().name("retrainer-" + node).start(() -> {
-            while (running) {
-                try {
-                    if (retrainer.retrainFullModels() == 0) {
-                        Thread.sleep(RETRAIN_POLL_MILLIS);
-                    }
-                } catch (InterruptedException e) {
-                    return;
-                } catch (RuntimeException e) {
-                    if (!running) {
-                        return; // the memory went away under a pass at shutdown
-                    }
-                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(RETRAIN_POLL_MILLIS));
-                }
-            }
-        }));
+        retrainers.add(BackgroundLoop.start("retrainer-" + node, () -> retrainer.retrainFullModels() > 0,
+                RETRAIN_POLL_MILLIS, RETRAIN_FAILURE_BACKOFF_MILLIS));
     }
 
     public FabricTransport transport() {
@@ -183,15 +169,7 @@ public final class EmbeddedCluster implements AutoCloseable {
 
     @Override
     public void close() {
-        running = false;
-        for (Thread retrainer : retrainers) {
-            retrainer.interrupt();
-            try {
-                retrainer.join(TimeUnit.SECONDS.toMillis(10));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        retrainers.forEach(BackgroundLoop::close);
         local.close();
         servers.forEach(FabricServer::close);
         transport.close();

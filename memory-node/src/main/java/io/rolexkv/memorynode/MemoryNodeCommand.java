@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rolexkv.common.cli.UnexpectedFailures;
 import io.rolexkv.common.config.ByteSize;
 import io.rolexkv.common.config.ConfigException;
 import io.rolexkv.common.config.ConfigNode;
@@ -33,7 +34,8 @@ import java.util.concurrent.TimeUnit;
  * for both; an error about a field an option filled names the option.
  *
  * <p>Exit codes: 0 after a clean stop (or {@code --print-config}), 2 for a bad option or config, 1 if the node
- * cannot start (port in use, region file locked or unreadable).
+ * cannot start (port in use, region file locked or unreadable). Each is one line on stderr; a start failure also
+ * leaves its stack trace in a log file the line names.
  */
 @Command(name = "memory-node", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
         description = {
@@ -147,7 +149,7 @@ public final class MemoryNodeCommand implements Callable<Integer> {
         try {
             node = MemoryNode.start(config);
         } catch (RuntimeException e) {
-            err.println(spec.qualifiedName() + ": cannot start: " + messages(e));
+            err.println(spec.qualifiedName() + ": cannot start: " + UnexpectedFailures.report(spec.qualifiedName(), e));
             err.flush();
             started.countDown();
             return EXIT_START_FAILED;
@@ -294,15 +296,5 @@ public final class MemoryNodeCommand implements Callable<Integer> {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    private static String messages(Throwable failure) {
-        StringBuilder text = new StringBuilder(String.valueOf(failure.getMessage()));
-        for (Throwable cause = failure.getCause(); cause != null; cause = cause.getCause()) {
-            if (cause.getMessage() != null && !text.toString().contains(cause.getMessage())) {
-                text.append("; caused by ").append(cause);
-            }
-        }
-        return text.toString();
     }
 }

@@ -1,5 +1,6 @@
 package io.rolexkv.memorynode;
 
+import io.rolexkv.common.background.BackgroundLoop;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricLimits;
 import io.rolexkv.common.fabric.RegisteredMemory;
@@ -9,35 +10,35 @@ import io.rolexkv.rolex.index.Retrainer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The memory node's background retraining: one daemon thread that watches the synonym tables of the index in this
- * node's memory and retrains models as they fill ({@link Retrainer}), never on the verb-serving path. It reaches the
- * memory through an in-process connection, so it uses the same atomics as compute nodes' verbs. A failed pass is
- * logged and the next pass tries again; the index stays correct whatever a pass did (see {@link Retrainer}).
+ * The memory node's background retraining: one daemon thread ({@link BackgroundLoop}) that watches the synonym tables
+ * of the index in this node's memory and retrains models as they fill ({@link Retrainer}), never on the verb-serving
+ * path. It reaches the memory through an in-process connection, so it uses the same atomics as compute nodes' verbs. A
+ * failed pass is logged and the next pass tries again; the index stays correct whatever a pass did (see
+ * {@link Retrainer}).
  */
 final class RetrainService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RetrainService.class);
     private static final String SELF = "retrainer";
+    /** Pause after a failed pass, at least: a failure that repeats must not flood the log. */
+    static final long FAILURE_BACKOFF_MILLIS = 50;
 
     private final LoopbackTransport local;
     private final FabricConnection connection;
     private final Retrainer retrainer;
-    private final RetrainSettings settings;
-    private final Thread thread;
-    private volatile boolean running = true;
-    private volatile long cpuNanos;
+    private final BackgroundLoop loop;
+    private long lastSummary = System.nanoTime();
+    private long lastRetrains;
 
     RetrainService(RegisteredMemory memory, FabricLimits limits, RetrainSettings settings) {
-        this.settings = settings;
         this.local = new LoopbackTransport(limits);
         local.serve(memory, SELF);
         this.connection = local.connect(SELF, null);
         this.retrainer = new Retrainer(connection, settings.freeSlots());
-        this.thread = Thread.ofPlatform().name("rolexkv-retrainer-node" + memory.memoryNodeId()).daemon().start(this::run);
+        this.loop = BackgroundLoop.start("rolexkv-retrainer-node" + memory.memoryNodeId(), this::pass,
+                settings.pollIntervalMillis(), Math.max(FAILURE_BACKOFF_MILLIS, settings.pollIntervalMillis()));
     }
 
     /** Whether {@code memory} has the regions an index lives in; a node without them has nothing to retrain. */
@@ -48,43 +49,18 @@ final class RetrainService implements AutoCloseable {
                 IndexLayout.TABLES_REGION, IndexLayout.MODELS_REGION));
     }
 
-    private void run() {
-        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-        long lastSummary = System.nanoTime();
-        long lastRetrains = 0;
-        while (running) {
-            try {
-                int retrained = retrainer.retrainFullModels();
-                if (retrained == 0) {
-                    Thread.sleep(settings.pollIntervalMillis());
-                }
-            } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException e) {
-                if (!running) {
-                    return;
-                }
-                LOG.warn("retrain pass failed reason={}", e.toString(), e);
-                sleepQuietly();
-            }
-            cpuNanos = threads.isCurrentThreadCpuTimeSupported() ? threads.getCurrentThreadCpuTime() : 0;
-            Retrainer.Stats stats = retrainer.stats();
-            if (stats.retrains() != lastRetrains && System.nanoTime() - lastSummary > TimeUnit.SECONDS.toNanos(5)) {
-                LOG.info("retrained models={} mean_ms={} keys={} failures={} cpu_seconds={}", stats.retrains(),
-                        String.format("%.2f", stats.meanMillisPerRetrain()), stats.keysRetrained(), stats.failures(),
-                        String.format("%.3f", cpuNanos / 1e9));
-                lastSummary = System.nanoTime();
-                lastRetrains = stats.retrains();
-            }
+    /** One retraining pass, then a summary line at most every 5 s while models get retrained. */
+    private boolean pass() {
+        int retrained = retrainer.retrainFullModels();
+        Retrainer.Stats stats = retrainer.stats();
+        if (stats.retrains() != lastRetrains && System.nanoTime() - lastSummary > TimeUnit.SECONDS.toNanos(5)) {
+            LOG.info("retrained models={} mean_ms={} keys={} failures={} cpu_seconds={}", stats.retrains(),
+                    String.format("%.2f", stats.meanMillisPerRetrain()), stats.keysRetrained(), stats.failures(),
+                    String.format("%.3f", loop == null ? 0.0 : loop.cpuSeconds()));
+            lastSummary = System.nanoTime();
+            lastRetrains = stats.retrains();
         }
-    }
-
-    private void sleepQuietly() {
-        try {
-            Thread.sleep(Math.max(50, settings.pollIntervalMillis()));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        return retrained > 0;
     }
 
     Retrainer.Stats stats() {
@@ -93,18 +69,12 @@ final class RetrainService implements AutoCloseable {
 
     /** CPU time the retraining thread has used, in seconds. */
     double cpuSeconds() {
-        return cpuNanos / 1e9;
+        return loop.cpuSeconds();
     }
 
     @Override
     public void close() {
-        running = false;
-        thread.interrupt();
-        try {
-            thread.join(TimeUnit.SECONDS.toMillis(10));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        loop.close();
         connection.close();
         local.close();
     }

@@ -1,10 +1,13 @@
 package io.rolexkv.bench.cli;
 
+import io.rolexkv.common.cli.UnexpectedFailures;
+import io.rolexkv.common.config.ConfigException;
 import io.rolexkv.computenode.cli.ShellCommand;
 import io.rolexkv.memorynode.MemoryNodeCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.UnmatchedArgumentException;
@@ -26,7 +29,9 @@ import java.util.concurrent.Callable;
  * the rest join as they are built).
  *
  * <p>Errors in options print one line naming the option, with a hint to {@code --help}, and exit with code 2;
- * subcommands report config errors the same way. No stack traces for a user's mistake.
+ * subcommands report config errors the same way, and a config error that escapes a subcommand is caught here and
+ * reported so too. No stack traces for a user's mistake. Anything else that escapes a subcommand is unexpected: one
+ * line saying what failed, the stack trace in a log file the line names ({@link UnexpectedFailures}), exit code 1.
  */
 @Command(name = "rolexkv", mixinStandardHelpOptions = true, versionProvider = RolexKvCli.Version.class,
         usageHelpAutoWidth = true,
@@ -46,6 +51,7 @@ public final class RolexKvCli implements Callable<Integer> {
     public static CommandLine commandLine() {
         CommandLine commandLine = new CommandLine(new RolexKvCli());
         commandLine.setParameterExceptionHandler(RolexKvCli::reportUsageError);
+        commandLine.setExecutionExceptionHandler(RolexKvCli::reportFailure);
         return commandLine;
     }
 
@@ -75,6 +81,23 @@ public final class RolexKvCli implements Callable<Integer> {
         err.println(message);
         err.flush();
         return commandLine.getCommandSpec().exitCodeOnInvalidInput();
+    }
+
+    /**
+     * A failure a subcommand let through: a config error is the user's (one line, exit 2); anything else is unexpected
+     * (one line, the stack trace in a log file, exit 1).
+     */
+    private static int reportFailure(Exception failure, CommandLine commandLine, ParseResult parsed) {
+        String name = commandLine.getCommandSpec().qualifiedName();
+        PrintWriter err = commandLine.getErr();
+        if (failure instanceof ConfigException config) {
+            err.println(name + ": " + config.getMessage());
+            err.flush();
+            return commandLine.getCommandSpec().exitCodeOnInvalidInput();
+        }
+        err.println(name + ": failed: " + UnexpectedFailures.report(name, failure));
+        err.flush();
+        return commandLine.getCommandSpec().exitCodeOnExecutionException();
     }
 
     /** The candidates closest to {@code typed} by edit distance (a swap of two letters counts one), if close at all. */

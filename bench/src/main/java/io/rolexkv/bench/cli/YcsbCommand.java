@@ -7,6 +7,9 @@ import io.rolexkv.bench.ycsb.YcsbReport;
 import io.rolexkv.bench.ycsb.YcsbRunConfig;
 import io.rolexkv.bench.ycsb.YcsbRunner;
 import io.rolexkv.bench.ycsb.YcsbWorkloads;
+import io.rolexkv.common.cli.UnexpectedFailures;
+import io.rolexkv.common.config.ConfigException;
+import io.rolexkv.computenode.engine.RolexKVConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -27,7 +30,9 @@ import java.util.concurrent.Callable;
  * laptop: 100,000 records and operations on two threads against the in-process engine.
  *
  * <p>Exit codes: 0 when every operation answered OK, 1 when some failed (the report is still written), 2 for a bad
- * option or a system that cannot start, 3 when a phase could not complete (a client thread or the workload threw).
+ * option or config or a system that cannot start, 3 when a phase could not complete (a client thread or the workload
+ * threw). Each is one line on stderr; a failure that is not the user's mistake also leaves its stack trace in a log
+ * file the line names.
  */
 @Command(name = "ycsb", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Runs a YCSB workload (load phase, then run phase) against one system and reports throughput,"
@@ -128,8 +133,14 @@ public final class YcsbCommand implements Callable<Integer> {
             // Every operation of the run phase could be an insert (workloads D and E insert some): size for both.
             systemUnderTest = SystemUnderTestFactory.open(new SystemOptions(system, fabric, memoryNodes,
                     config.maxValueBytes(), config.threads(), (long) config.records() + config.operations()));
+        } catch (ConfigException e) {
+            err.println("ycsb: " + forOptions(e));
+            return EXIT_USAGE;
         } catch (IllegalArgumentException e) {
             err.println("ycsb: " + e.getMessage());
+            return EXIT_USAGE;
+        } catch (RuntimeException e) {
+            err.println("ycsb: cannot start system=" + system + ": " + UnexpectedFailures.report(spec.qualifiedName(), e));
             return EXIT_USAGE;
         }
 
@@ -137,8 +148,7 @@ public final class YcsbCommand implements Callable<Integer> {
         try (SystemUnderTest opened = systemUnderTest) {
             result = new YcsbRunner(config, out).run(opened).report();
         } catch (RuntimeException e) {
-            err.println("ycsb: the run failed: " + e.getMessage());
-            e.printStackTrace(err);
+            err.println("ycsb: the run failed: " + UnexpectedFailures.report(spec.qualifiedName(), e));
             return EXIT_RUN_FAILED;
         }
         if (report != null) {
@@ -146,6 +156,17 @@ public final class YcsbCommand implements Callable<Integer> {
             out.println("report written to " + report);
         }
         return result.failedOperations() == 0 ? EXIT_OK : EXIT_FAILED_OPERATIONS;
+    }
+
+    /**
+     * The config error's line, naming {@code --memory-nodes} where the engine config's memory node list came from it:
+     * the user typed the option, not the field.
+     */
+    private String forOptions(ConfigException e) {
+        if (!memoryNodes.isEmpty() && e.field().startsWith(RolexKVConfig.MEMORY_NODES_PROP_NAME + "[")) {
+            return e.reason() + " option=--memory-nodes " + e.detail();
+        }
+        return e.getMessage();
     }
 
     /** Runs the command on its own (until it is registered as a subcommand of the rolexkv command line). */

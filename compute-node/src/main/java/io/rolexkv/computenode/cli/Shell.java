@@ -1,5 +1,6 @@
 package io.rolexkv.computenode.cli;
 
+import io.rolexkv.common.cli.UnexpectedFailures;
 import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.kv.BaseKV;
 import io.rolexkv.common.kv.KeyValueBytes;
@@ -110,8 +111,12 @@ public final class Shell {
                 default -> throw new IllegalArgumentException("unknown command \"" + parts[0] + "\"; try help");
             }
             return true;
+        } catch (IllegalArgumentException e) {
+            err.println("error: " + e.getMessage()); // the user's mistake: a bad key, value or command
+            return false;
         } catch (RuntimeException e) {
-            err.println("error: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            // The store failed (a lost connection, a give-up, corruption): say what, and keep the trace for whoever debugs.
+            err.println("error: " + UnexpectedFailures.report("rolexkv shell " + command, e));
             return false;
         } finally {
             out.flush();

@@ -1,5 +1,6 @@
 package io.rolexkv.computenode.cli;
 
+import io.rolexkv.common.cli.UnexpectedFailures;
 import io.rolexkv.common.config.ConfigException;
 import io.rolexkv.common.config.ConfigNode;
 import io.rolexkv.common.fabric.loopback.LoopbackTransport;
@@ -30,7 +31,8 @@ import java.util.concurrent.Callable;
  * shell, for trying the store out (they vanish with it).
  *
  * <p>Exit codes: 0 if every command succeeded, 1 if any failed (each failure prints {@code error: ...} and the shell
- * goes on), 2 for a bad option or config, 3 if the store cannot be reached.
+ * goes on), 2 for a bad option or config, 3 if the store cannot be reached. Each is one line on stderr; a store that
+ * cannot be reached also leaves the stack trace in a log file the line names.
  */
 @Command(name = "shell", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
         description = {"A small client: get, put, delete, scan and stats against the store a config file describes.",
@@ -93,7 +95,8 @@ public final class ShellCommand implements Callable<Integer> {
             closeQuietly(embedded);
             return EXIT_USAGE;
         } catch (RuntimeException e) {
-            err.println("shell: cannot open the store of " + configFile + ": " + e.getMessage());
+            err.println("shell: cannot open the store of " + configFile + ": "
+                    + UnexpectedFailures.report(spec.qualifiedName(), e));
             err.flush();
             closeQuietly(embedded);
             return EXIT_UNREACHABLE;

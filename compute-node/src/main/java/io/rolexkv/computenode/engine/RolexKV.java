@@ -1,6 +1,8 @@
 package io.rolexkv.computenode.engine;
 
 import io.rolexkv.common.config.ConfigException;
+import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.CorruptDataException;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.fabric.FabricTransport;
@@ -9,17 +11,21 @@ import io.rolexkv.common.kv.BaseKV;
 import io.rolexkv.common.kv.KeyValueBytes;
 import io.rolexkv.common.kv.KeyValueChecks;
 import io.rolexkv.computenode.KeyText;
+import io.rolexkv.computenode.value.PreparedValue;
 import io.rolexkv.computenode.value.SizeClasses;
 import io.rolexkv.computenode.value.ValueAllocator;
 import io.rolexkv.computenode.value.ValueBlockDescriptor;
 import io.rolexkv.computenode.value.ValueFormat;
+import io.rolexkv.computenode.value.ValueStore;
 import io.rolexkv.computenode.value.ValueWord;
+import io.rolexkv.rolex.index.DoorbellExtras;
 import io.rolexkv.rolex.index.IndexCounters;
 import io.rolexkv.rolex.index.KeyValue;
 import io.rolexkv.rolex.index.RolexIndex;
 import io.rolexkv.rolex.index.WordIndex;
 import io.rolexkv.rolex.index.WordUpdate;
 import io.rolexkv.rolex.index.WriteResult;
+import io.rolexkv.rolex.model.UnsignedKeys;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -64,14 +70,21 @@ import java.util.function.UnaryOperator;
  *   <li>get: 1 (leaf READ) for an inline value; 2 (then the block READ) for a value in a block. A block that fails
  *       validation (reclaimed meanwhile, see {@link ValueAllocator}) sends the reader back to the leaf.</li>
  *   <li>put: 2. The new block's WRITE rides the index's first doorbell, ahead of the lock CAS
- *       ({@link RolexIndex#put(long, long, java.util.function.Consumer)}); when the allocator wants a new spare chunk,
- *       its claim FAA rides there too. The replaced block is retired after the leaf write.</li>
+ *       ({@link RolexIndex#put(long, long, DoorbellExtras)}); when the allocator wants a new spare chunk, its claim FAA
+ *       rides there too, and the index hands back its answer. The replaced block is retired after the leaf write.</li>
  *   <li>update: 3. Lock and leaf READ; the old block READ under the lock; new block WRITE, leaf WRITE and unlock.</li>
  *   <li>delete: 2. batchGet: per memory node, one doorbell per {@value RolexIndex#KEYS_PER_DOORBELL} keys for the
  *       leaves, then the blocks packed into as few doorbells as the node takes; batchPut: per node, two doorbells per
  *       {@value RolexIndex#KEYS_PER_DOORBELL} keys. Memory nodes run in parallel.</li>
  * </ul>
  * A leaf that splits, a lock conflict or a cache miss on a synonym link costs more, as the index documents.
+ *
+ * <h2>Failures</h2>
+ * A write that fails says by its type what happened to it (see each type): {@link io.rolexkv.rolex.index.IndexGaveUpException}
+ * (and {@link io.rolexkv.rolex.index.IndexFullException}, {@link io.rolexkv.computenode.value.ValueRegionFullException}):
+ * nothing was stored, and a new value block is reused at once; {@link io.rolexkv.common.fabric.FabricException}: the
+ * outcome is unknown, and the block is kept (leaked rather than risked); {@link CorruptDataException}: a structure on
+ * the memory node is damaged. {@link IllegalArgumentException} is the caller's mistake, refused before anything moved.
  *
  * <h2>Counters</h2>
  * {@link #counters()} totals every doorbell of this engine; {@link #threadCounters()} holds those posted for the
@@ -159,6 +172,10 @@ public final class RolexKV implements BaseKV {
         return new RolexKV(config, transport, false, kind);
     }
 
+    /** How to fix two endpoints that reach one memory node id: the usual cause is nodes started without an id. */
+    static final String DISTINCT_NODES_HINT = "; list each memory node once and start each with its own --node-id"
+            + " (or memory_node.memory_node_id in its config)";
+
     private static void checkDistinctMemoryNodes(List<Shard> shards) {
         Map<Integer, Shard> byId = new HashMap<>();
         for (Shard shard : shards) {
@@ -168,7 +185,7 @@ public final class RolexKV implements BaseKV {
                         RolexKVConfig.MEMORY_NODES_PROP_NAME + "[" + shard.position + "]." + RolexKVConfig.ENDPOINT_PROP_NAME,
                         "found=\"" + shard.range.endpoint() + "\" memory_node_id=" + shard.memoryNodeId() + " same as "
                                 + RolexKVConfig.MEMORY_NODES_PROP_NAME + "[" + other.position + "] endpoint=\""
-                                + other.range.endpoint() + "\"");
+                                + other.range.endpoint() + "\"" + DISTINCT_NODES_HINT);
             }
         }
     }
@@ -222,7 +239,7 @@ public final class RolexKV implements BaseKV {
 
     private static void checkStaleRetries(Shard shard, long key, long word, int attempt) {
         if (attempt >= MAX_STALE_BLOCK_RETRIES) {
-            throw new IllegalStateException("the value block of key=" + KeyText.decimal(key) + " on memory node "
+            throw new CorruptDataException("the value block of key=" + KeyText.decimal(key) + " on memory node "
                     + shard.memoryNodeId() + " failed validation " + attempt + " times in a row: "
                     + ValueWord.toString(word) + " (corrupt block or values region)");
         }
@@ -353,7 +370,7 @@ public final class RolexKV implements BaseKV {
         PreparedValue prepared = shard.values.prepare(key, value);
         WriteResult result;
         try {
-            result = shard.index().put(key, prepared.word(), prepared::appendTo);
+            result = shard.index().put(key, prepared.word(), prepared);
         } catch (RuntimeException e) {
             prepared.failed(e);
             throw e;
@@ -425,21 +442,38 @@ public final class RolexKV implements BaseKV {
                 prepared[i] = shard.values.prepare(keys[i], values[i]);
                 blockBytes += prepared[i].writeBytes();
             }
-            java.util.function.Consumer<DoorbellBatch> extras = null;
+            DoorbellExtras extras = null;
             if (blockBytes <= config.limits().maxBytesPerBatch() / 4 && keys.length <= config.limits().maxVerbsPerBatch() / 8) {
-                extras = batch -> {
-                    for (PreparedValue value : prepared) {
-                        value.appendTo(batch);
+                extras = new DoorbellExtras() {
+                    @Override
+                    public void appendTo(DoorbellBatch batch) {
+                        for (PreparedValue value : prepared) {
+                            value.appendTo(batch);
+                        }
+                    }
+
+                    @Override
+                    public void completed(BatchResult result) {
+                        for (PreparedValue value : prepared) {
+                            value.completed(result);
+                        }
                     }
                 };
             } else {
                 DoorbellPacker packer = new DoorbellPacker(config.limits());
-                for (PreparedValue value : prepared) {
-                    if (value.hasBlock()) {
-                        value.appendTo(packer.batchFor(2, value.writeBytes()));
+                int[] batchOf = new int[keys.length];
+                for (int i = 0; i < keys.length; i++) {
+                    if (prepared[i].hasBlock()) {
+                        prepared[i].appendTo(packer.batchFor(2, prepared[i].writeBytes()));
+                        batchOf[i] = packer.size() - 1;
                     }
                 }
                 packer.execute(shard.connection);
+                for (int i = 0; i < keys.length; i++) {
+                    if (prepared[i].hasBlock()) {
+                        prepared[i].completed(packer.result(batchOf[i]));
+                    }
+                }
             }
             WordUpdate[] updates = new WordUpdate[keys.length];
             for (int i = 0; i < keys.length; i++) {
@@ -456,7 +490,7 @@ public final class RolexKV implements BaseKV {
             for (PreparedValue value : prepared) {
                 if (value != null) {
                     if (linking) {
-                        value.failed(e); // the chunk is all or nothing, unless the fabric failed mid-write
+                        value.failed(e); // the chunk is all or nothing: only a give-up says nothing was linked
                     } else {
                         value.unlinked();
                     }
@@ -490,28 +524,38 @@ public final class RolexKV implements BaseKV {
         byte[][] written = new byte[1][];
         WriteResult result;
         try {
-            result = shard.index().update(key, (current, finalDoorbell) -> {
-                if (pending[0] != null) {
-                    pending[0].unlinked(); // a retried attempt: the earlier block was never linked
-                    pending[0] = null;
+            result = shard.index().update(key, new WordUpdate() {
+                @Override
+                public OptionalLong apply(OptionalLong current, DoorbellBatch finalDoorbell) {
+                    if (pending[0] != null) {
+                        pending[0].unlinked(); // a retried attempt: the earlier block was never linked
+                        pending[0] = null;
+                    }
+                    Optional<byte[]> currentValue = current.isPresent()
+                            ? Optional.of(readLocked(shard, key, current.getAsLong())) : Optional.empty();
+                    Optional<byte[]> next = function.apply(currentValue);
+                    if (next == null) {
+                        throw new IllegalArgumentException("update function returned null for key=" + KeyText.decimal(key)
+                                + "; return Optional.empty() to delete the key");
+                    }
+                    if (next.isEmpty()) {
+                        written[0] = null;
+                        return OptionalLong.empty();
+                    }
+                    shard.values.check(next.get());
+                    written[0] = next.get().clone();
+                    PreparedValue prepared = shard.values.prepare(key, written[0]);
+                    pending[0] = prepared;
+                    prepared.appendTo(finalDoorbell);
+                    return OptionalLong.of(prepared.word());
                 }
-                Optional<byte[]> currentValue = current.isPresent()
-                        ? Optional.of(readLocked(shard, key, current.getAsLong())) : Optional.empty();
-                Optional<byte[]> next = function.apply(currentValue);
-                if (next == null) {
-                    throw new IllegalArgumentException("update function returned null for key=" + KeyText.decimal(key)
-                            + "; return Optional.empty() to delete the key");
+
+                @Override
+                public void finalDoorbellCompleted(BatchResult finalDoorbell) {
+                    if (pending[0] != null) {
+                        pending[0].completed(finalDoorbell);
+                    }
                 }
-                if (next.isEmpty()) {
-                    written[0] = null;
-                    return OptionalLong.empty();
-                }
-                shard.values.check(next.get());
-                written[0] = next.get().clone();
-                PreparedValue prepared = shard.values.prepare(key, written[0]);
-                pending[0] = prepared;
-                prepared.appendTo(finalDoorbell);
-                return OptionalLong.of(prepared.word());
             });
         } catch (RuntimeException e) {
             if (pending[0] != null) {
@@ -536,7 +580,7 @@ public final class RolexKV implements BaseKV {
         int verb = values.appendRead(batch, word);
         MemorySegment value = values.valueOrNull(shard.connection.execute(batch).read(verb), key, word);
         if (value == null) {
-            throw new IllegalStateException("the value block of key=" + KeyText.decimal(key) + " on memory node "
+            throw new CorruptDataException("the value block of key=" + KeyText.decimal(key) + " on memory node "
                     + shard.memoryNodeId() + " fails validation while the key is locked: " + ValueWord.toString(word)
                     + " (corrupt block or values region)");
         }
@@ -767,17 +811,7 @@ public final class RolexKV implements BaseKV {
     // ------------------------------------------------------------------ routing and fan-out
 
     private int shardIndexFor(long key) {
-        int low = 0;
-        int high = firstKeys.length - 1;
-        while (low < high) {
-            int middle = (low + high + 1) >>> 1;
-            if (Long.compareUnsigned(firstKeys[middle], key) <= 0) {
-                low = middle;
-            } else {
-                high = middle - 1;
-            }
-        }
-        return low;
+        return UnsignedKeys.floorIndex(firstKeys, key);
     }
 
     private Shard shardFor(long key) {

@@ -291,7 +291,8 @@ class RolexKVBehaviourTest {
             ConfigException duplicate = assertThrows(ConfigException.class,
                     () -> RolexKV.open(RolexKVConfig.from(ConfigNode.of(twice)), nodes.transport()));
             assertEquals("two endpoints reach the same memory node field=memory_nodes[1].endpoint found=\"alias\""
-                    + " memory_node_id=0 same as memory_nodes[0] endpoint=\"embedded-node-0\"", duplicate.getMessage());
+                    + " memory_node_id=0 same as memory_nodes[0] endpoint=\"embedded-node-0\"" + RolexKV.DISTINCT_NODES_HINT,
+                    duplicate.getMessage());
         }
     }
 

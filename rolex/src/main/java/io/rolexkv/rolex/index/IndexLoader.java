@@ -1,6 +1,7 @@
 package io.rolexkv.rolex.index;
 
 import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.CorruptDataException;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.WordOrder;
@@ -80,7 +81,8 @@ final class IndexLoader {
                 if (attempt < 1_000) {
                     continue; // a new model set was being published while we read: read the meta again
                 }
-                throw new IllegalStateException("model set on memory node " + connection.memoryNodeId() + " fails its checksum");
+                throw new CorruptDataException("model set on memory node " + connection.memoryNodeId() + " fails its checksum"
+                        + " on every read: corrupt models region");
             }
             java.util.Map<IndexModel, ModelCache.CachedModel> known = new java.util.HashMap<>();
             if (previous != null) {

@@ -3,7 +3,7 @@ package io.rolexkv.rolex.index;
 import io.rolexkv.common.fabric.BatchResult;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
-import io.rolexkv.common.fabric.FabricException;
+import io.rolexkv.common.fabric.CorruptDataException;
 import io.rolexkv.rolex.layout.LeafTableEntry;
 import io.rolexkv.rolex.leaf.Leaf;
 
@@ -149,7 +149,7 @@ final class LeafGroupReader {
                 anyTorn |= !absorb(pendingGroups.get(i), result, List.of(pendingReads.get(i)));
             }
             if (anyTorn && ++tornRounds > MAX_TORN_RETRIES) {
-                throw new FabricException("leaf keeps failing its checksum after " + MAX_TORN_RETRIES
+                throw new CorruptDataException("leaf keeps failing its checksum after " + MAX_TORN_RETRIES
                         + " reads: corrupt leaf or a writer died mid-write");
             }
             if (anyTorn && tornRounds > 8) {
@@ -213,7 +213,7 @@ final class LeafGroupReader {
             fromSlot = LeafTableEntry.synonymSlot(next);
             reference = next;
         }
-        throw new FabricException("leaf group model=" + group.model + " leaf=" + group.leaf
+        throw new CorruptDataException("leaf group model=" + group.model + " leaf=" + group.leaf
                 + " has a chain longer than its synonym table: corrupt links");
     }
 }

@@ -3,6 +3,7 @@ package io.rolexkv.rolex.index;
 import io.rolexkv.rolex.layout.LeafTableEntry;
 import io.rolexkv.rolex.layout.ModelRecordDescriptor;
 import io.rolexkv.rolex.layout.SynonymTableDescriptor;
+import io.rolexkv.rolex.model.UnsignedKeys;
 
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -130,17 +131,7 @@ public final class ModelCache {
 
     /** The model that owns {@code key}: the last whose lowKey is at or below it (the first for smaller keys). */
     public int modelFor(long key) {
-        int low = 0;
-        int high = lowKeys.length - 1;
-        while (low < high) {
-            int middle = (low + high + 1) >>> 1;
-            if (Long.compareUnsigned(lowKeys[middle], key) <= 0) {
-                low = middle;
-            } else {
-                high = middle - 1;
-            }
-        }
-        return low;
+        return UnsignedKeys.floorIndex(lowKeys, key);
     }
 
     /** The first leaf group of {@code model} that may hold {@code key}. */

@@ -3,7 +3,7 @@ package io.rolexkv.rolex.index;
 import io.rolexkv.common.fabric.BatchResult;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
-import io.rolexkv.common.fabric.FabricException;
+import io.rolexkv.common.fabric.CorruptDataException;
 import io.rolexkv.common.fabric.WordOrder;
 import io.rolexkv.rolex.layout.IndexMetaDescriptor;
 import io.rolexkv.rolex.layout.LeafRegionDescriptor;
@@ -20,7 +20,6 @@ import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -76,6 +75,7 @@ public final class RolexIndex implements WordIndex {
     /** The models this compute node works with, and the reader bound to them; replaced whole by a refresh. */
     private volatile View view;
     private volatile long roomWaitNanos;
+    private volatile long lockTimeoutNanos = LOCK_TIMEOUT_NANOS;
     private final IndexCounters counters = new IndexCounters();
     private final LeafPool leafPool;
 
@@ -143,6 +143,18 @@ public final class RolexIndex implements WordIndex {
             throw new IllegalArgumentException("room wait=" + wait + " must be >= 0");
         }
         this.roomWaitNanos = wait.toNanos();
+        return this;
+    }
+
+    /**
+     * How long a write keeps trying to lock its leaf groups before it gives up with {@link IndexGaveUpException}
+     * ({@link #LOCK_TIMEOUT_NANOS} by default).
+     */
+    public RolexIndex lockTimeout(java.time.Duration timeout) {
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("lock timeout=" + timeout + " must be > 0");
+        }
+        this.lockTimeoutNanos = timeout.toNanos();
         return this;
     }
 
@@ -215,7 +227,7 @@ public final class RolexIndex implements WordIndex {
                 return operation.apply(current);
             } catch (StaleModelsException stale) {
                 if (refreshes >= MAX_REFRESHES) {
-                    throw new FabricException("the index's models kept changing under " + MAX_REFRESHES
+                    throw new IndexGaveUpException("the index's models kept changing under " + MAX_REFRESHES
                             + " refreshes in one operation", stale);
                 }
                 refresh(current);
@@ -292,11 +304,11 @@ public final class RolexIndex implements WordIndex {
     /**
      * Stores {@code word} under {@code key} and returns the word it replaced. {@code firstDoorbellExtras} (may be
      * {@code null}) appends verbs to the first doorbell, ahead of the lock CASes: the engine writes a new value block
-     * there, so a put of a large value still costs two round trips. If the index throws, the extras may have run but
-     * nothing links to what they wrote.
+     * there, so a put of a large value still costs two round trips. If the index throws, the extras may have run;
+     * {@link IndexGaveUpException} (a lock time-out, model churn, no room) means nothing links to what they wrote.
      */
     @Override
-    public WriteResult put(long key, long word, Consumer<DoorbellBatch> firstDoorbellExtras) {
+    public WriteResult put(long key, long word, DoorbellExtras firstDoorbellExtras) {
         OptionalLong written = OptionalLong.of(word);
         return updateAll(new long[] {key}, new WordUpdate[] {(current, finalDoorbell) -> written}, firstDoorbellExtras)[0];
     }
@@ -328,7 +340,7 @@ public final class RolexIndex implements WordIndex {
      *                            written either (the chunk is all or nothing), earlier chunks are
      */
     @Override
-    public WriteResult[] updateAll(long[] keys, WordUpdate[] updates, Consumer<DoorbellBatch> firstDoorbellExtras) {
+    public WriteResult[] updateAll(long[] keys, WordUpdate[] updates, DoorbellExtras firstDoorbellExtras) {
         if (keys.length != updates.length) {
             throw new IllegalArgumentException("keys=" + keys.length + " updates=" + updates.length + " must match");
         }
@@ -361,7 +373,7 @@ public final class RolexIndex implements WordIndex {
 
     /** One locked write of {@code keys[start, end)}: lock and read every candidate group, apply, write, unlock. */
     private void lockedWrite(View v, long[] keys, WordUpdate[] updates, int start, int end,
-                             Consumer<DoorbellBatch> firstDoorbellExtras, WriteResult[] results) {
+                             DoorbellExtras firstDoorbellExtras, WriteResult[] results) {
         TreeMap<Long, LockedGroup> locks = new TreeMap<>();
         for (int i = start; i < end; i++) {
             int model = v.cache().modelFor(keys[i]);
@@ -371,13 +383,15 @@ public final class RolexIndex implements WordIndex {
             }
         }
         List<LockedGroup> groups = new ArrayList<>(locks.values());
-        long deadline = System.nanoTime() + LOCK_TIMEOUT_NANOS;
+        long timeoutNanos = lockTimeoutNanos;
+        long deadline = System.nanoTime() + timeoutNanos;
         int conflicts = 0;
         boolean extrasSent = false;
         while (true) {
             DoorbellBatch batch = new DoorbellBatch();
-            if (firstDoorbellExtras != null && !extrasSent) {
-                firstDoorbellExtras.accept(batch);
+            boolean extrasHere = firstDoorbellExtras != null && !extrasSent;
+            if (extrasHere) {
+                firstDoorbellExtras.appendTo(batch);
                 extrasSent = true;
             }
             // The model epoch, read ahead of the CASes: a writer must never change tables a newer epoch retired.
@@ -396,6 +410,9 @@ public final class RolexIndex implements WordIndex {
             }
             List<List<long[]>> reads = v.reader().appendCachedChains(batch, readGroups);
             BatchResult result = connection.execute(batch);
+            if (extrasHere) {
+                firstDoorbellExtras.completed(result);
+            }
             boolean contended = false;
             boolean allHeld = true;
             boolean stale = result.readLong(epochVerb, 0) != v.cache().epoch();
@@ -426,9 +443,9 @@ public final class RolexIndex implements WordIndex {
                 counters.lockConflicts.increment();
                 release(v, groups);
                 if (System.nanoTime() > deadline) {
-                    throw new FabricException("could not lock the leaf groups of keys from key="
+                    throw new IndexGaveUpException("could not lock the leaf groups of keys from key="
                             + Long.toUnsignedString(keys[start]) + " (" + groups.size() + " groups) within "
-                            + TimeUnit.NANOSECONDS.toMillis(LOCK_TIMEOUT_NANOS) + " ms: a lock holder may have died");
+                            + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms: a lock holder may have died; nothing was changed");
                 }
                 backOff(++conflicts);
                 continue;
@@ -517,7 +534,10 @@ public final class RolexIndex implements WordIndex {
         for (LockedGroup group : locks.values()) {
             batch.writeLong(layout.leafTableEntryAddress(v.cache().model(group.model), group.leaf), group.held);
         }
-        connection.execute(batch);
+        BatchResult written = connection.execute(batch);
+        for (int i = start; i < end; i++) {
+            updates[i].finalDoorbellCompleted(written);
+        }
         for (SplitLink split : splits) {
             // Learned only now that the new leaves exist: the cache never names a leaf that was not written.
             v.cache().learnLink(split.model(), split.leaf(), split.fromSlot(), split.next());
@@ -535,7 +555,7 @@ public final class RolexIndex implements WordIndex {
                 return group;
             }
         }
-        throw new IllegalStateException("no leaf among the candidate groups owns key=" + Long.toUnsignedString(key)
+        throw new CorruptDataException("no leaf among the candidate groups owns key=" + Long.toUnsignedString(key)
                 + ": the model's prediction bound is broken or the fences are corrupt");
     }
 

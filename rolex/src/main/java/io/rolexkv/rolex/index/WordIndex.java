@@ -1,10 +1,10 @@
 package io.rolexkv.rolex.index;
 
-import io.rolexkv.common.fabric.DoorbellBatch;
+import io.rolexkv.common.fabric.CorruptDataException;
+import io.rolexkv.common.fabric.FabricException;
 
 import java.util.List;
 import java.util.OptionalLong;
-import java.util.function.Consumer;
 
 /**
  * An ordered index of unsigned 64-bit keys to 8-byte words on one memory node, operated one-sidedly from a compute
@@ -15,13 +15,19 @@ import java.util.function.Consumer;
  *
  * <h2>What the engine relies on</h2>
  * <ul>
- *   <li>A write's {@code firstDoorbellExtras} run in the first doorbell the write posts to the memory node, before
- *       anything that can make the new word visible; the engine writes a new value block there, so the block is in
- *       place before any reader can find its handle.</li>
- *   <li>A {@link WordUpdate}'s verbs run before the index's own write of the new word and in the same doorbell.</li>
- *   <li>{@link #updateAll} of at most {@link #maxAtomicBatchKeys()} keys is all or nothing: if it throws for any
- *       reason but a fabric failure, none of its words was linked. The engine relies on this to reuse the blocks of a
- *       failed batch at once, so it never passes more keys than that in one call.</li>
+ *   <li>A write's {@link DoorbellExtras} run in the first doorbell the write posts to the memory node, before
+ *       anything that can make the new word visible, and hear that doorbell's result; the engine writes a new value
+ *       block there, so the block is in place before any reader can find its handle, and carries its chunk claims
+ *       there.</li>
+ *   <li>A {@link WordUpdate}'s verbs run before the index's own write of the new word and in the same doorbell, and
+ *       the update hears that doorbell's result.</li>
+ *   <li>What a failed write may have done, by the type it throws: {@link IndexGaveUpException} (a lock time-out, model
+ *       churn, and {@link IndexFullException}): nothing was linked, the index released all it held. A
+ *       {@link FabricException}: unknown, the word may or may not be linked. A {@link CorruptDataException}: the index
+ *       is damaged, and whether the word was linked is not promised. Anything else (a bug, a caller's update that
+ *       threw): unknown. For {@link #updateAll} of at most {@link #maxAtomicBatchKeys()} keys this holds for the call
+ *       as a whole; the engine never passes more keys than that in one call, so it can reuse the blocks of a batch
+ *       that gave up at once.</li>
  *   <li>Every method is safe to call from any number of threads and compute nodes at once.</li>
  * </ul>
  */
@@ -40,12 +46,13 @@ public interface WordIndex {
 
     /**
      * Stores {@code word} under {@code key}, inserting or replacing, and says what it replaced.
-     * {@code firstDoorbellExtras} (may be {@code null}) appends verbs to the first doorbell. If the index throws, the
-     * extras may have run but nothing links to what they wrote.
+     * {@code firstDoorbellExtras} (may be {@code null}) appends verbs to the first doorbell and hears its result. If
+     * the index throws, the extras may have run; what else happened depends on the type thrown (see above).
      *
-     * @throws IndexFullException if the key is new and the index has no room for it; nothing changed
+     * @throws IndexFullException   if the key is new and the index has no room for it; nothing changed
+     * @throws IndexGaveUpException if the index gave up (a lock it could not take in time); nothing changed
      */
-    WriteResult put(long key, long word, Consumer<DoorbellBatch> firstDoorbellExtras);
+    WriteResult put(long key, long word, DoorbellExtras firstDoorbellExtras);
 
     /** Applies {@code update} to {@code key}'s word under the key's lock: a read-modify-write no other write can split. */
     WriteResult update(long key, WordUpdate update);
@@ -56,7 +63,7 @@ public interface WordIndex {
      * first doorbell of the whole call. All or nothing up to {@link #maxAtomicBatchKeys()} keys; for more, what an
      * index did before a failure stays done.
      */
-    WriteResult[] updateAll(long[] keys, WordUpdate[] updates, Consumer<DoorbellBatch> firstDoorbellExtras);
+    WriteResult[] updateAll(long[] keys, WordUpdate[] updates, DoorbellExtras firstDoorbellExtras);
 
     /** Removes {@code key} and returns the word it held, if any. */
     OptionalLong remove(long key);

@@ -1,5 +1,6 @@
 package io.rolexkv.rolex.leaf;
 
+import io.rolexkv.common.fabric.CorruptDataException;
 import io.rolexkv.common.fabric.WordOrder;
 import io.rolexkv.rolex.layout.LeafDescriptor;
 
@@ -45,7 +46,7 @@ public final class Leaf {
     /**
      * Decodes the bytes a READ returned, or returns {@code null} if they fail the checksum (a torn read, or memory
      * never written): the caller reads again. A leaf that checks out but breaks the layout's rules (count above
-     * capacity, keys unsorted) is corruption, not tearing, and throws.
+     * capacity, keys unsorted) is corruption, not tearing, and throws {@link CorruptDataException}.
      */
     public static Leaf decodeOrNull(MemorySegment bytes, int capacity) {
         int leafBytes = LeafDescriptor.leafBytes(capacity);
@@ -59,7 +60,7 @@ public final class Leaf {
         int storedCapacity = Short.toUnsignedInt(bytes.get(WordOrder.SHORT_UNALIGNED, LeafDescriptor.CAPACITY_OFFSET));
         int count = Short.toUnsignedInt(bytes.get(WordOrder.SHORT_UNALIGNED, LeafDescriptor.COUNT_OFFSET));
         if (storedCapacity != capacity || count > capacity) {
-            throw new IllegalStateException("corrupt leaf: capacity=" + storedCapacity + " expected=" + capacity + " count=" + count);
+            throw new CorruptDataException("corrupt leaf: capacity=" + storedCapacity + " expected=" + capacity + " count=" + count);
         }
         Leaf leaf = new Leaf(capacity);
         leaf.version = WordOrder.getLong(bytes, LeafDescriptor.VERSION_OFFSET);
@@ -72,7 +73,7 @@ public final class Leaf {
             leaf.keys[i] = WordOrder.getLong(bytes, LeafDescriptor.keyOffset(i));
             leaf.values[i] = WordOrder.getLong(bytes, LeafDescriptor.valueOffset(capacity, i));
             if (i > 0 && Long.compareUnsigned(leaf.keys[i - 1], leaf.keys[i]) >= 0) {
-                throw new IllegalStateException("corrupt leaf: keys unsorted at index=" + i);
+                throw new CorruptDataException("corrupt leaf: keys unsorted at index=" + i);
             }
         }
         return leaf;

@@ -32,6 +32,31 @@ public final class UnsignedKeys {
         return (double) ((unsignedValue >>> 1) | (unsignedValue & 1L)) * 2.0;
     }
 
+    /**
+     * The position of the last of {@code sortedKeys} (strictly increasing, unsigned) that is at or below {@code key}, or
+     * 0 if every key is above it: the range that owns {@code key} when each key starts a range and the first range
+     * also takes everything below it (models by their low keys, memory nodes by their first keys, a B+tree node's
+     * entries by their separators).
+     *
+     * @throws IllegalArgumentException if {@code sortedKeys} is empty
+     */
+    public static int floorIndex(long[] sortedKeys, long key) {
+        if (sortedKeys.length == 0) {
+            throw new IllegalArgumentException("no keys to search");
+        }
+        int low = 0;
+        int high = sortedKeys.length - 1;
+        while (low < high) {
+            int middle = (low + high + 1) >>> 1;
+            if (Long.compareUnsigned(sortedKeys[middle], key) <= 0) {
+                low = middle;
+            } else {
+                high = middle - 1;
+            }
+        }
+        return low;
+    }
+
     /** Decimal text of the unsigned value, for messages. */
     public static String toString(long key) {
         return Long.toUnsignedString(key);

@@ -36,6 +36,53 @@ class UnsignedKeysTest {
         assertEquals("18446744073709551615", UnsignedKeys.toString(UnsignedKeys.MAX_KEY));
     }
 
+    @Test
+    void floorIndexFindsTheLastKeyAtOrBelowAgainstALinearScan() {
+        SplittableRandom random = new SplittableRandom(7);
+        for (int round = 0; round < 2_000; round++) {
+            java.util.TreeSet<Long> unsigned = new java.util.TreeSet<>(Long::compareUnsigned);
+            int size = 1 + random.nextInt(12);
+            while (unsigned.size() < size) {
+                unsigned.add(interestingKey(random));
+            }
+            long[] keys = unsigned.stream().mapToLong(Long::longValue).toArray();
+            for (int probe = 0; probe < 50; probe++) {
+                long key = random.nextBoolean() ? interestingKey(random) : keys[random.nextInt(keys.length)] + random.nextInt(3) - 1;
+                int expected = 0;
+                for (int i = 0; i < keys.length; i++) {
+                    if (Long.compareUnsigned(keys[i], key) <= 0) {
+                        expected = i;
+                    }
+                }
+                assertEquals(expected, UnsignedKeys.floorIndex(keys, key), "key=" + Long.toUnsignedString(key));
+            }
+        }
+    }
+
+    @Test
+    void floorIndexOrdersKeysAboveTheSignBitLast() {
+        long[] keys = {0, 5, Long.MAX_VALUE, Long.MIN_VALUE, -1L};
+        assertEquals(0, UnsignedKeys.floorIndex(keys, 4));
+        assertEquals(1, UnsignedKeys.floorIndex(keys, 5));
+        assertEquals(2, UnsignedKeys.floorIndex(keys, Long.MIN_VALUE - 1));
+        assertEquals(3, UnsignedKeys.floorIndex(keys, Long.MIN_VALUE + 7));
+        assertEquals(4, UnsignedKeys.floorIndex(keys, -1L));
+        assertEquals(0, UnsignedKeys.floorIndex(new long[] {100}, 3), "below the first key: the first range");
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> UnsignedKeys.floorIndex(new long[0], 1));
+    }
+
+    /** Keys around 0, the sign bit and the top of the key space as often as anywhere else. */
+    private static long interestingKey(SplittableRandom random) {
+        long base = switch (random.nextInt(4)) {
+            case 0 -> 0;
+            case 1 -> Long.MIN_VALUE;
+            case 2 -> -1L;
+            default -> random.nextLong();
+        };
+        return base + random.nextInt(64) - 32;
+    }
+
     private static double exact(long unsigned) {
         return new BigDecimal(Long.toUnsignedString(unsigned)).doubleValue();
     }

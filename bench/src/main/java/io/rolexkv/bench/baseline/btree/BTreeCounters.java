@@ -14,6 +14,7 @@ public final class BTreeCounters {
     final LongAdder cacheHits = new LongAdder();
     final LongAdder cacheMisses = new LongAdder();
     final LongAdder siblingHops = new LongAdder();
+    final LongAdder unroutedSplits = new LongAdder();
 
     /**
      * @param leafSplits     leaves split by this compute node
@@ -23,9 +24,11 @@ public final class BTreeCounters {
      * @param cacheHits      internal nodes a descent found in the cache
      * @param cacheMisses    internal nodes a descent had to READ
      * @param siblingHops    moves to a right sibling because a node no longer held the key
+     * @param unroutedSplits leaf splits whose new leaf the level above never learned of (its lock not won in time, or
+     *                       no node left to split it): the key was stored and stays reachable by sibling link
      */
     public record Snapshot(long leafSplits, long internalSplits, long lockConflicts, long tornReads, long cacheHits,
-                           long cacheMisses, long siblingHops) {
+                           long cacheMisses, long siblingHops, long unroutedSplits) {
         public long splits() {
             return leafSplits + internalSplits;
         }
@@ -33,6 +36,6 @@ public final class BTreeCounters {
 
     public Snapshot snapshot() {
         return new Snapshot(leafSplits.sum(), internalSplits.sum(), lockConflicts.sum(), tornReads.sum(),
-                cacheHits.sum(), cacheMisses.sum(), siblingHops.sum());
+                cacheHits.sum(), cacheMisses.sum(), siblingHops.sum(), unroutedSplits.sum());
     }
 }

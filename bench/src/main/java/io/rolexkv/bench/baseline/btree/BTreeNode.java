@@ -1,5 +1,6 @@
 package io.rolexkv.bench.baseline.btree;
 
+import io.rolexkv.common.fabric.CorruptDataException;
 import io.rolexkv.common.fabric.WordOrder;
 
 import java.lang.foreign.MemorySegment;
@@ -176,8 +177,8 @@ final class BTreeNode {
         }
     }
 
-    private static IllegalStateException corrupt(long node, String detail) {
-        return new IllegalStateException("corrupt btree node=" + node + ": " + detail);
+    private static CorruptDataException corrupt(long node, String detail) {
+        return new CorruptDataException("corrupt btree node=" + node + ": " + detail);
     }
 
     // ------------------------------------------------------------------ shape

@@ -1,5 +1,7 @@
 package io.rolexkv.bench.baseline.btree;
 
+import io.rolexkv.rolex.model.UnsignedKeys;
+
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.concurrent.ConcurrentHashMap;
@@ -55,17 +57,7 @@ final class InternalNodeCache {
 
         /** Index of the entry that routes {@code key} (at least the low fence). */
         int indexFor(long key) {
-            int low = 0;
-            int high = keys.length - 1;
-            while (low < high) {
-                int middle = (low + high + 1) >>> 1;
-                if (Long.compareUnsigned(keys[middle], key) <= 0) {
-                    low = middle;
-                } else {
-                    high = middle - 1;
-                }
-            }
-            return low;
+            return UnsignedKeys.floorIndex(keys, key);
         }
 
         long childFor(long key) {

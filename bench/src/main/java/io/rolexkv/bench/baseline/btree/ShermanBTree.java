@@ -4,9 +4,11 @@ import io.rolexkv.bench.baseline.btree.InternalNodeCache.Snapshot;
 import io.rolexkv.common.fabric.BatchResult;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
-import io.rolexkv.common.fabric.FabricException;
+import io.rolexkv.common.fabric.CorruptDataException;
 import io.rolexkv.common.fabric.WordOrder;
+import io.rolexkv.rolex.index.DoorbellExtras;
 import io.rolexkv.rolex.index.IndexFullException;
+import io.rolexkv.rolex.index.IndexGaveUpException;
 import io.rolexkv.rolex.index.KeyValue;
 import io.rolexkv.rolex.index.PutOutcome;
 import io.rolexkv.rolex.index.RolexIndex;
@@ -65,7 +67,7 @@ import static io.rolexkv.bench.baseline.btree.BTreeRegionDescriptor.rootNode;
  *       unlock lands only after the entry has (verbs in a batch run in order, a torn WRITE included).</li>
  * </ol>
  * A lost CAS backs off (randomized exponential) and retries; a lock not won within the lock timeout (10 s by default)
- * fails the operation with a {@link FabricException} naming the node and the holder instead of hanging. If the locked
+ * fails the operation with an {@link IndexGaveUpException} naming the node and the holder instead of hanging. If the locked
  * leaf no longer holds the key (a split the cache missed), the release and the lock attempt on the right sibling share
  * one doorbell. A writer holds at most one lock at any time, so there is no deadlock.
  *
@@ -368,7 +370,7 @@ public final class ShermanBTree implements WordIndex {
             // A node at level-1 split while owning the whole key space: its new root is in the same doorbell as its
             // unlock and is about to land.
             if (System.nanoTime() - deadline > 0) {
-                throw new FabricException("btree root word=" + Long.toHexString(root) + " still shows level="
+                throw new IndexGaveUpException("btree root word=" + Long.toHexString(root) + " still shows level="
                         + rootLevel(root) + " below level=" + level + " after "
                         + TimeUnit.NANOSECONDS.toMillis(options.lockTimeoutNanos()) + " ms: a root split was never published");
             }
@@ -411,7 +413,7 @@ public final class ShermanBTree implements WordIndex {
 
     private static void afterTornRead(long node, int attempt) {
         if (attempt > MAX_TORN_RETRIES) {
-            throw new FabricException("btree node=" + node + " keeps failing its check words after " + MAX_TORN_RETRIES
+            throw new CorruptDataException("btree node=" + node + " keeps failing its check words after " + MAX_TORN_RETRIES
                     + " reads: corrupt node, or a writer died in the middle of writing it");
         }
         if (attempt > 8) {
@@ -436,8 +438,8 @@ public final class ShermanBTree implements WordIndex {
         }
     }
 
-    private static IllegalStateException belowLowFence(long key, long node, long lowFence) {
-        return new IllegalStateException("key=" + Long.toUnsignedString(key) + " was routed to btree node=" + node
+    private static CorruptDataException belowLowFence(long key, long node, long lowFence) {
+        return new CorruptDataException("key=" + Long.toUnsignedString(key) + " was routed to btree node=" + node
                 + " whose low fence=" + Long.toUnsignedString(lowFence) + " is above it: low fences never change, so the"
                 + " tree was rebuilt under this open instance (open it again) or is corrupt");
     }
@@ -464,8 +466,8 @@ public final class ShermanBTree implements WordIndex {
         return sibling;
     }
 
-    private static IllegalStateException corrupt(long node, String detail) {
-        return new IllegalStateException("corrupt btree node=" + node + ": " + detail);
+    private static CorruptDataException corrupt(long node, String detail) {
+        return new CorruptDataException("corrupt btree node=" + node + ": " + detail);
     }
 
     // ------------------------------------------------------------------ writes
@@ -486,7 +488,7 @@ public final class ShermanBTree implements WordIndex {
      * engine writes a new value block there, so a put of a large value still costs two round trips.
      */
     @Override
-    public WriteResult put(long key, long word, Consumer<DoorbellBatch> firstDoorbellExtras) {
+    public WriteResult put(long key, long word, DoorbellExtras firstDoorbellExtras) {
         OptionalLong written = OptionalLong.of(word);
         return write(key, (current, finalDoorbell) -> written, firstDoorbellExtras);
     }
@@ -513,7 +515,7 @@ public final class ShermanBTree implements WordIndex {
      * key i fails, keys before it are written. {@link #maxAtomicBatchKeys()} says so to the engine.
      */
     @Override
-    public WriteResult[] updateAll(long[] keys, WordUpdate[] updates, Consumer<DoorbellBatch> firstDoorbellExtras) {
+    public WriteResult[] updateAll(long[] keys, WordUpdate[] updates, DoorbellExtras firstDoorbellExtras) {
         if (keys.length != updates.length) {
             throw new IllegalArgumentException("keys=" + keys.length + " updates=" + updates.length + " must match");
         }
@@ -535,12 +537,13 @@ public final class ShermanBTree implements WordIndex {
      * shows, then writes the one changed entry and unlocks in one doorbell, behind the update's own verbs; a full leaf
      * splits instead. If the update throws, the lock is released and nothing was written.
      */
-    private WriteResult write(long key, WordUpdate update, Consumer<DoorbellBatch> firstDoorbellExtras) {
+    private WriteResult write(long key, WordUpdate update, DoorbellExtras firstDoorbellExtras) {
         DoorbellBatch first = new DoorbellBatch();
         if (firstDoorbellExtras != null) {
-            firstDoorbellExtras.accept(first);
+            firstDoorbellExtras.appendTo(first);
         }
-        Locked locked = lock(key, 0, locate(key, 0, false), first);
+        Locked locked = lock(key, 0, locate(key, 0, false), first,
+                firstDoorbellExtras == null ? null : firstDoorbellExtras::completed);
         long node = locked.node();
         BTreeNode leaf = locked.contents();
         int slot = leaf.findSlot(key);
@@ -560,20 +563,20 @@ public final class ShermanBTree implements WordIndex {
                 batch.write(layout.entryAddress(node, slot), leaf.encodeEntry(node, slot));
             }
             batch.writeLong(layout.lockAddress(node), 0);
-            connection.execute(batch);
+            update.finalDoorbellCompleted(connection.execute(batch));
             return result;
         }
         if (slot < 0) {
             slot = leaf.freeSlot();
         }
         if (slot < 0) {
-            splitLeaf(locked, key, next.getAsLong(), batch);
+            splitLeaf(locked, key, next.getAsLong(), batch, update::finalDoorbellCompleted);
             return result;
         }
         leaf.setEntry(slot, key, next.getAsLong());
         batch.write(layout.entryAddress(node, slot), leaf.encodeEntry(node, slot));
         batch.writeLong(layout.lockAddress(node), 0);
-        connection.execute(batch);
+        update.finalDoorbellCompleted(connection.execute(batch));
         return result;
     }
 
@@ -584,9 +587,9 @@ public final class ShermanBTree implements WordIndex {
     /**
      * Locks the node at {@code level} that holds {@code key}, starting from {@code path}'s node and moving right as the
      * fences say, and returns it as read under the lock. The verbs already in {@code prefix} run first, in the same
-     * doorbell as the first attempt.
+     * doorbell as the first attempt, and {@code prefixCompleted} (may be {@code null}) hears that doorbell's result.
      */
-    private Locked lock(long key, int level, Path path, DoorbellBatch prefix) {
+    private Locked lock(long key, int level, Path path, DoorbellBatch prefix, Consumer<BatchResult> prefixCompleted) {
         long node = path.node();
         DoorbellBatch batch = prefix;
         boolean invalidated = false;
@@ -597,11 +600,15 @@ public final class ShermanBTree implements WordIndex {
             int casVerb = batch.compareAndSwap(layout.lockAddress(node), 0, lockOwner);
             int readVerb = batch.read(layout.nodeAddress(node), layout.nodeBytes());
             BatchResult result = connection.execute(batch);
+            if (prefixCompleted != null) {
+                prefixCompleted.accept(result);
+                prefixCompleted = null;
+            }
             batch = new DoorbellBatch();
             if (!result.casSucceeded(casVerb)) {
                 counters.lockConflicts.increment();
                 if (System.nanoTime() - deadline > 0) {
-                    throw new FabricException("could not lock btree node=" + node + " level=" + level + " within "
+                    throw new IndexGaveUpException("could not lock btree node=" + node + " level=" + level + " within "
                             + TimeUnit.NANOSECONDS.toMillis(options.lockTimeoutNanos()) + " ms: last seen lock word="
                             + Long.toHexString(result.oldValue(casVerb)) + "; a lock holder may have died");
                 }
@@ -647,9 +654,15 @@ public final class ShermanBTree implements WordIndex {
 
     /**
      * Splits the locked full leaf around {@code key -> word}, unlocks it, and routes the new leaf from above; the verbs
-     * of {@code prefix} run first, in the doorbell that writes the halves.
+     * of {@code prefix} run first, in the doorbell that writes the halves, and {@code prefixCompleted} hears its result.
+     *
+     * <p>Once that doorbell has completed the key is stored, and reachable through the left half's sibling link: a
+     * B-link tree needs nothing more to be correct. Routing the new leaf from above only saves later readers a hop; if
+     * that gives up (a parent's lock not won in time, no node left for a parent's split), the write has still
+     * succeeded, so it returns normally and counts the split as {@link BTreeCounters.Snapshot#unroutedSplits()
+     * unrouted}, rather than throwing an {@link IndexGaveUpException}, which would claim that nothing was linked.
      */
-    private void splitLeaf(Locked locked, long key, long word, DoorbellBatch prefix) {
+    private void splitLeaf(Locked locked, long key, long word, DoorbellBatch prefix, Consumer<BatchResult> prefixCompleted) {
         // Enough fresh nodes for a split at every level and a new root, claimed before anything changes, so a full
         // region refuses the insert cleanly.
         if (!pool.reserve(rootLevel(rootWord) + 2)) {
@@ -659,16 +672,30 @@ public final class ShermanBTree implements WordIndex {
                     + layout.capacityNodes() + " of " + layout.nodeBytes() + " bytes); nothing was stored");
         }
         counters.leafSplits.increment();
-        splitAndRoute(locked, key, word, prefix);
+        boolean[] linked = {false};
+        try {
+            splitAndRoute(locked, key, word, prefix, result -> {
+                linked[0] = true;
+                prefixCompleted.accept(result);
+            });
+        } catch (IndexGaveUpException gaveUp) {
+            if (!linked[0]) {
+                throw gaveUp;
+            }
+            counters.unroutedSplits.increment();
+        }
     }
 
     /**
      * Splits the locked full node around one more entry, writes both halves, and either installs a new root (the
      * node owned the whole key space) or adds the separator to the level above, splitting up as far as needed. The verbs
-     * of {@code prefix} run ahead of the first split's writes, in their doorbell.
+     * of {@code prefix} run ahead of the first split's writes, in their doorbell, whose result goes to
+     * {@code prefixCompleted}.
      */
-    private void splitAndRoute(Locked locked, long key, long value, DoorbellBatch prefix) {
+    private void splitAndRoute(Locked locked, long key, long value, DoorbellBatch prefix,
+                               Consumer<BatchResult> prefixCompleted) {
         DoorbellBatch pending = prefix;
+        Consumer<BatchResult> pendingCompleted = prefixCompleted;
         while (true) {
             long node = locked.node();
             BTreeNode full = locked.contents();
@@ -676,19 +703,21 @@ public final class ShermanBTree implements WordIndex {
             long right = takeNode(locked, key);
             BTreeNode.Split split = full.splitWith(key, value, right);
             DoorbellBatch batch = pending;
+            Consumer<BatchResult> batchCompleted = pendingCompleted;
             pending = new DoorbellBatch();
+            pendingCompleted = null;
             // Order matters: the new node exists before the left node's new sibling link points at it.
             batch.write(layout.nodeAddress(right), split.right().encode(right));
             byte[] left = split.left().encode(node);
             batch.write(layout.bodyAddress(node), left, BTreeNodeDescriptor.BODY_OFFSET,
                     left.length - BTreeNodeDescriptor.BODY_OFFSET);
             if (root) {
-                installRoot(batch, locked, split, right, takeNode(locked, key));
+                installRoot(batch, batchCompleted, locked, split, right, takeNode(locked, key));
                 cacheHalves(full, split, node, right);
                 return;
             }
             batch.writeLong(layout.lockAddress(node), 0);
-            Locked parent = lockParent(split.separator(), full.level() + 1, batch);
+            Locked parent = lockParent(split.separator(), full.level() + 1, batch, batchCompleted);
             cacheHalves(full, split, node, right); // written by now: the parent's lock attempt came after them
             if (!parent.contents().isFull()) {
                 BTreeNode contents = parent.contents();
@@ -721,16 +750,20 @@ public final class ShermanBTree implements WordIndex {
     /**
      * Locks the node at {@code level} that should route {@code separator}, running {@code prefix} (the child's split
      * writes and unlock) first: in one doorbell with the lock attempt when the cache knows the way, else on its own
-     * before the descent, so no lock is held across round trips that only look for the parent.
+     * before the descent, so no lock is held across round trips that only look for the parent. {@code prefixCompleted}
+     * (may be {@code null}) hears the result of the doorbell that ran {@code prefix}.
      */
-    private Locked lockParent(long separator, int level, DoorbellBatch prefix) {
+    private Locked lockParent(long separator, int level, DoorbellBatch prefix, Consumer<BatchResult> prefixCompleted) {
         Path path = locate(separator, level, true);
         if (path == null) {
-            connection.execute(prefix);
+            BatchResult result = connection.execute(prefix);
+            if (prefixCompleted != null) {
+                prefixCompleted.accept(result);
+            }
             path = locate(separator, level, false);
-            prefix = new DoorbellBatch();
+            return lock(separator, level, path, new DoorbellBatch(), null);
         }
-        return lock(separator, level, path, prefix);
+        return lock(separator, level, path, prefix, prefixCompleted);
     }
 
     /**
@@ -738,7 +771,8 @@ public final class ShermanBTree implements WordIndex {
      * that installs it, and the old root's unlock, and posts it. Only the holder of the old root's lock can split it,
      * so the CAS cannot lose unless the tree is corrupt.
      */
-    private void installRoot(DoorbellBatch batch, Locked oldRoot, BTreeNode.Split split, long right, long newRoot) {
+    private void installRoot(DoorbellBatch batch, Consumer<BatchResult> batchCompleted, Locked oldRoot,
+                             BTreeNode.Split split, long right, long newRoot) {
         int level = oldRoot.contents().level() + 1;
         BTreeNode root = BTreeNode.internal(layout.capacity(), level, 0, -1L, 0, 1);
         root.insertSeparator(0, oldRoot.node());
@@ -749,8 +783,11 @@ public final class ShermanBTree implements WordIndex {
         int casVerb = batch.compareAndSwap(layout.rootAddress(), expected, desired);
         batch.writeLong(layout.lockAddress(oldRoot.node()), 0);
         BatchResult result = connection.execute(batch);
+        if (batchCompleted != null) {
+            batchCompleted.accept(result);
+        }
         if (!result.casSucceeded(casVerb)) {
-            throw new IllegalStateException("btree root word=" + Long.toHexString(result.oldValue(casVerb))
+            throw new CorruptDataException("btree root word=" + Long.toHexString(result.oldValue(casVerb))
                     + " expected=" + Long.toHexString(expected) + " while node=" + oldRoot.node()
                     + " owned the whole key space under our lock: corrupt root word");
         }

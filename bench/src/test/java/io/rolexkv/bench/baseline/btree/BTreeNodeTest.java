@@ -1,5 +1,6 @@
 package io.rolexkv.bench.baseline.btree;
 
+import io.rolexkv.common.fabric.CorruptDataException;
 import io.rolexkv.common.fabric.WordOrder;
 import org.junit.jupiter.api.Test;
 
@@ -196,7 +197,7 @@ class BTreeNodeTest {
         BTreeNode leaf = BTreeNode.leaf(CAPACITY, 0, 100, 5, 1);
         byte[] encoded = leaf.encode(NODE);
         BTreeNode rightmost = BTreeNode.leaf(CAPACITY, 0, -1L, 5, 1); // owns the top key yet has a sibling
-        IllegalStateException corrupt = assertThrows(IllegalStateException.class,
+        CorruptDataException corrupt = assertThrows(CorruptDataException.class,
                 () -> BTreeNode.decodeOrNull(MemorySegment.ofArray(rightmost.encode(NODE)), NODE, CAPACITY));
         assertTrue(corrupt.getMessage().contains("corrupt btree node=77"), corrupt.getMessage());
         assertNotNull(BTreeNode.decodeOrNull(MemorySegment.ofArray(encoded), NODE, CAPACITY));

@@ -1,11 +1,11 @@
 package io.rolexkv.bench.baseline.btree;
 
 import io.rolexkv.common.fabric.FabricConnection;
-import io.rolexkv.common.fabric.FabricException;
 import io.rolexkv.common.fabric.RegisteredMemory;
 import io.rolexkv.common.fabric.WordOrder;
 import io.rolexkv.common.fabric.loopback.LoopbackTransport;
 import io.rolexkv.rolex.index.IndexFullException;
+import io.rolexkv.rolex.index.IndexGaveUpException;
 import io.rolexkv.rolex.index.PutOutcome;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -79,7 +79,7 @@ class ShermanBTreeBadInputTest {
             MemorySegment region = fixture.memory.segment(BTreeRegionDescriptor.REGION_NAME);
             long lockOffset = BTreeRegionDescriptor.nodeOffset(1, tree.nodeBytes()) + BTreeNodeDescriptor.LOCK_OFFSET;
             WordOrder.putLong(region, lockOffset, 0xDEADL);
-            FabricException timeout = assertThrows(FabricException.class, () -> tree.put(20, 99));
+            IndexGaveUpException timeout = assertThrows(IndexGaveUpException.class, () -> tree.put(20, 99));
             assertTrue(timeout.getMessage().contains("could not lock btree node=1 level=0 within 50 ms"), timeout.getMessage());
             assertTrue(timeout.getMessage().contains("lock word=dead"), timeout.getMessage());
             assertTrue(tree.counters().lockConflicts() > 0);

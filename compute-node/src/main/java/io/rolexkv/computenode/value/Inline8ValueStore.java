@@ -1,14 +1,11 @@
-package io.rolexkv.computenode.engine;
+package io.rolexkv.computenode.value;
 
 import io.rolexkv.common.fabric.DoorbellBatch;
-import io.rolexkv.computenode.value.ValueAllocator;
-import io.rolexkv.computenode.value.ValueFormat;
-import io.rolexkv.computenode.value.ValueWord;
 
 import java.lang.foreign.MemorySegment;
 
 /** {@link ValueFormat#INLINE8}: every value is 8 bytes and is its own word. Nothing out of place, nothing to reclaim. */
-final class Inline8ValueStore implements ValueStore {
+public final class Inline8ValueStore implements ValueStore {
     @Override
     public ValueFormat format() {
         return ValueFormat.INLINE8;

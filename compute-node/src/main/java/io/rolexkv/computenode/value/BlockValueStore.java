@@ -1,11 +1,8 @@
-package io.rolexkv.computenode.engine;
+package io.rolexkv.computenode.value;
 
 import io.rolexkv.common.fabric.DoorbellBatch;
+import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.kv.KeyValueChecks;
-import io.rolexkv.computenode.value.ValueAllocator;
-import io.rolexkv.computenode.value.ValueBlockDescriptor;
-import io.rolexkv.computenode.value.ValueFormat;
-import io.rolexkv.computenode.value.ValueWord;
 
 import java.lang.foreign.MemorySegment;
 
@@ -13,12 +10,13 @@ import java.lang.foreign.MemorySegment;
  * {@link ValueFormat#BLOCKS}: values up to {@value ValueWord#MAX_INLINE_BYTES} bytes inline in the word, longer ones in
  * value blocks of this memory node's values region, allocated and reclaimed by a {@link ValueAllocator}.
  */
-final class BlockValueStore implements ValueStore {
+public final class BlockValueStore implements ValueStore {
     private final int maxValueBytes;
     private final ValueAllocator allocator;
-    private final EngineConnection connection;
+    private final FabricConnection connection;
 
-    BlockValueStore(int maxValueBytes, ValueAllocator allocator, EngineConnection connection) {
+    /** Allocates blocks with {@code allocator}, claiming chunks on {@code connection} when it must. */
+    public BlockValueStore(int maxValueBytes, ValueAllocator allocator, FabricConnection connection) {
         this.maxValueBytes = maxValueBytes;
         this.allocator = allocator;
         this.connection = connection;
@@ -46,7 +44,7 @@ final class BlockValueStore implements ValueStore {
         }
         ValueAllocator.Allocation allocation = allocator.allocate(value.length, connection);
         byte[] block = ValueBlockDescriptor.encode(key, ValueWord.incarnation(allocation.handle()), value);
-        return PreparedValue.inBlock(allocation, block, allocator, connection);
+        return PreparedValue.inBlock(allocation, block, allocator);
     }
 
     @Override

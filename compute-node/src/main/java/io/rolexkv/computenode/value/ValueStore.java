@@ -1,8 +1,6 @@
-package io.rolexkv.computenode.engine;
+package io.rolexkv.computenode.value;
 
 import io.rolexkv.common.fabric.DoorbellBatch;
-import io.rolexkv.computenode.value.ValueAllocator;
-import io.rolexkv.computenode.value.ValueFormat;
 
 import java.lang.foreign.MemorySegment;
 
@@ -10,7 +8,7 @@ import java.lang.foreign.MemorySegment;
  * The value half of the engine on one memory node (RecStore's composite engine keeps the index and the value store as
  * separate parts; so does this one): turns values into leaf words and back, and owns the value blocks they name.
  */
-sealed interface ValueStore permits Inline8ValueStore, BlockValueStore {
+public sealed interface ValueStore permits Inline8ValueStore, BlockValueStore {
 
     ValueFormat format();
 
