@@ -56,7 +56,7 @@ public final class TestClusters {
          * Runs the structure checker on every memory node's index (quiescent: call it once the clients are done) and
          * returns the keys they hold together.
          *
-         * @throws IllegalStateException naming every broken invariant, if a node's index is unsound
+         * @throws io.rolexkv.common.fabric.CorruptDataException naming every broken invariant, if a node's index is unsound
          */
         public long checkIndexes() {
             long keys = 0;

@@ -1,5 +1,6 @@
 package io.rolexkv.rolex.index;
 
+import io.rolexkv.common.fabric.CorruptDataException;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.WordOrder;
 import io.rolexkv.rolex.layout.IndexMetaDescriptor;
@@ -74,10 +75,10 @@ public final class IndexChecker {
             return violationCount == 0;
         }
 
-        /** This report if the index is sound, else an {@link IllegalStateException} listing every violation. */
+        /** This report if the index is sound, else a {@link CorruptDataException} listing every violation. */
         public Report requireSound() {
             if (!sound()) {
-                throw new IllegalStateException("index structure broken: " + this);
+                throw new CorruptDataException("index structure broken: " + this);
             }
             return this;
         }
@@ -447,7 +448,7 @@ public final class IndexChecker {
             boolean checksumValid;
             try {
                 checksumValid = Leaf.decodeOrNull(bytes, capacity) != null;
-            } catch (IllegalStateException corruptBehindValidChecksum) {
+            } catch (CorruptDataException corruptBehindValidChecksum) {
                 checksumValid = true; // the checks below say what is wrong
             }
             if (!checksumValid) {

@@ -1,5 +1,6 @@
 package io.rolexkv.rolex.index;
 
+import io.rolexkv.common.fabric.CorruptDataException;
 import io.rolexkv.common.fabric.WordOrder;
 import io.rolexkv.rolex.layout.IndexMetaDescriptor;
 import io.rolexkv.rolex.layout.LeafDescriptor;
@@ -120,7 +121,7 @@ class IndexCheckerTest {
             IndexChecker.Report report = IndexChecker.check(node.connect());
             assertFalse(report.sound());
             assertTrue(report.mentions("no published index"), report.toString());
-            IllegalStateException thrown = assertThrows(IllegalStateException.class, report::requireSound);
+            CorruptDataException thrown = assertThrows(CorruptDataException.class, report::requireSound);
             assertTrue(thrown.getMessage().contains("no published index"), thrown.getMessage());
         }
     }
@@ -138,7 +139,7 @@ class IndexCheckerTest {
                 WordOrder.putLong(leaf, LeafDescriptor.keyOffset(0), WordOrder.getLong(leaf, LeafDescriptor.keyOffset(1)));
                 WordOrder.putLong(leaf, LeafDescriptor.keyOffset(1), first);
                 reseal(leaf);
-                IllegalStateException decoded = assertThrows(IllegalStateException.class,
+                CorruptDataException decoded = assertThrows(CorruptDataException.class,
                         () -> Leaf.decodeOrNull(leaf, GEOMETRY.leafCapacity()), "the checksum must pass so that only the order is wrong");
                 assertTrue(decoded.getMessage().contains("unsorted"), decoded.getMessage());
             }
@@ -239,7 +240,7 @@ class IndexCheckerTest {
             if (breakage != Breakage.MODEL_SET_PUBLISHED_WITH_ANOTHER_EPOCH && breakage != Breakage.SYNONYM_COUNTER_BELOW_A_USED_SLOT) {
                 assertTrue(report.mentions("model=0 group="), "the report names the group: " + report);
             }
-            assertThrows(IllegalStateException.class, report::requireSound);
+            assertThrows(CorruptDataException.class, report::requireSound);
         }
     }
 
