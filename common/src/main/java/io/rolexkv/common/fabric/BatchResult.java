@@ -25,6 +25,26 @@ public final class BatchResult {
         this.oldValues = oldValues;
     }
 
+    /**
+     * The result of {@code batch} whose READs returned, back to back in verb order, the bytes of {@code reads}
+     * (exactly {@link DoorbellBatch#bytesToRead()} of them); the READ segments are views of that one array.
+     */
+    public static BatchResult ofPackedReads(DoorbellBatch batch, byte[] reads, long[] oldValues) {
+        if (reads.length != batch.bytesToRead()) {
+            throw new IllegalArgumentException("read_bytes=" + reads.length + " batch_bytes_to_read=" + batch.bytesToRead());
+        }
+        MemorySegment all = MemorySegment.ofArray(reads);
+        MemorySegment[] readData = new MemorySegment[batch.size()];
+        long offset = 0;
+        for (int i = 0; i < batch.size(); i++) {
+            if (batch.kind(i) == VerbKind.READ) {
+                readData[i] = all.asSlice(offset, batch.length(i));
+                offset += batch.length(i);
+            }
+        }
+        return new BatchResult(batch, readData, oldValues);
+    }
+
     public int size() {
         return batch.size();
     }

@@ -72,6 +72,7 @@ final class IndexLoader {
      * {@code null}) keep its cached tables; only new models' LT, SLT and directory are read.
      */
     static ModelCache reload(FabricConnection connection, IndexLayout layout, ModelCache previous) {
+        attempts:
         for (int attempt = 0; ; attempt++) {
             Meta meta = readMeta(connection);
             MemorySegment set = readBytes(connection, layout.modelsAddress(meta.modelSetOffset()), meta.modelSetBytes());
@@ -104,17 +105,27 @@ final class IndexLoader {
                 verbs.add(new int[] {lt, slt, directory});
                 if (batch.bytesToRead() > BULK_BYTES_PER_DOORBELL || batch.size() > 1_000) {
                     // This doorbell holds the tables of the models after those already cached, in order.
-                    cached.addAll(absorbTables(connection.execute(batch),
-                            models.subList(cached.size(), cached.size() + verbs.size()), verbs, known));
+                    List<ModelCache.CachedModel> absorbed = absorbTables(connection.execute(batch),
+                            models.subList(cached.size(), cached.size() + verbs.size()), verbs, known);
+                    if (absorbed == null) {
+                        continue attempts;
+                    }
+                    cached.addAll(absorbed);
                     batch = new DoorbellBatch();
                     verbs.clear();
                 }
             }
-            cached.addAll(absorbTables(batch.isEmpty() ? null : connection.execute(batch), models.subList(cached.size(), models.size()), verbs, known));
+            List<ModelCache.CachedModel> absorbed = absorbTables(batch.isEmpty() ? null : connection.execute(batch),
+                    models.subList(cached.size(), models.size()), verbs, known);
+            if (absorbed == null) {
+                continue; // the set was superseded while its tables were read
+            }
+            cached.addAll(absorbed);
             return new ModelCache(meta.epoch(), cached);
         }
     }
 
+    /** The cached models of one doorbell's tables, or {@code null} if a model's tables were retired meanwhile. */
     private static List<ModelCache.CachedModel> absorbTables(BatchResult result, List<IndexModel> models, List<int[]> verbs,
                                                             java.util.Map<IndexModel, ModelCache.CachedModel> known) {
         List<ModelCache.CachedModel> out = new ArrayList<>(verbs.size());
@@ -135,7 +146,15 @@ final class IndexLoader {
                     directory[leaf] = bytes.get(WordOrder.INT_UNALIGNED, 4L * leaf);
                 }
             }
-            out.add(new ModelCache.CachedModel(model, words(lt, 0, model.leafCount()), words(slt, 0, TablesDescriptor.SYNONYM_SLOTS), directory));
+            long[] leafTable = words(lt, 0, model.leafCount());
+            for (long entry : leafTable) {
+                if (entry == LeafTableEntry.RETIRED) {
+                    // A retraining published a newer set and retired this model after we read the meta: these tables
+                    // are not this model's any more. The caller reads the meta again.
+                    return null;
+                }
+            }
+            out.add(new ModelCache.CachedModel(model, leafTable, words(slt, 0, TablesDescriptor.SYNONYM_SLOTS), directory));
         }
         return out;
     }
