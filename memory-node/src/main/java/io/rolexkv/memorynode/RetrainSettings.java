@@ -3,7 +3,7 @@ package io.rolexkv.memorynode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rolexkv.common.config.ConfigNode;
 import io.rolexkv.rolex.index.Retrainer;
-import io.rolexkv.rolex.layout.SynonymTableDescriptor;
+import io.rolexkv.rolex.layout.TablesDescriptor;
 
 /**
  * How the memory node retrains ROLEX models in the background ({@code memory_node.retrain}).
@@ -43,9 +43,9 @@ public record RetrainSettings(int threads, int freeSlots, int minSynonymLeaves, 
         ConfigNode section = memoryNodeSection.object(SECTION_NAME);
         RetrainSettings settings = new RetrainSettings(
                 section.optionalInt(THREADS_PROP_NAME, THREADS_DEFAULT, 0, THREADS_MAX),
-                section.optionalInt(FREE_SLOTS_PROP_NAME, FREE_SLOTS_DEFAULT, 0, SynonymTableDescriptor.USABLE_SLOTS - 1),
+                section.optionalInt(FREE_SLOTS_PROP_NAME, FREE_SLOTS_DEFAULT, 0, TablesDescriptor.USABLE_SYNONYM_SLOTS - 1),
                 section.optionalInt(MIN_SYNONYM_LEAVES_PROP_NAME, MIN_SYNONYM_LEAVES_DEFAULT, 0,
-                        SynonymTableDescriptor.USABLE_SLOTS - 1),
+                        TablesDescriptor.USABLE_SYNONYM_SLOTS - 1),
                 section.optionalDouble(SYNONYM_LEAF_FRACTION_PROP_NAME, SYNONYM_LEAF_FRACTION_DEFAULT, 0, 1),
                 section.optionalInt(POLL_INTERVAL_MS_PROP_NAME, POLL_INTERVAL_MS_DEFAULT, 1, 60_000));
         section.rejectUnknownFields();

@@ -4,9 +4,9 @@ import io.rolexkv.bench.baseline.rpc.RpcKV;
 import io.rolexkv.bench.baseline.rpc.RpcKVServer;
 import io.rolexkv.bench.baseline.rpc.RpcKVServerMain;
 import io.rolexkv.bench.baseline.rpc.RpcKVServerSettings;
-import io.rolexkv.bench.baseline.rpc.RpcKVSettings;
 import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.kv.BaseKV;
+import io.rolexkv.common.net.NetSettings;
 
 import java.util.List;
 import java.util.Optional;
@@ -55,7 +55,9 @@ final class RpcSystem implements SystemUnderTest {
                         ChildProcess.valueOn(RpcKVServerMain.LISTENING_LINE_PREFIX, "endpoint"));
                 endpoint = process.readyLine();
             }
-            RpcKV engine = RpcKV.connect(endpoint, RpcKVSettings.DEFAULT.withConnections(Math.min(options.clientThreads(), 8)));
+            // One connection per client thread on one client event loop, as the baseline has always run.
+            RpcKV engine = RpcKV.connect(endpoint,
+                    NetSettings.DEFAULT.withConnections(Math.min(options.clientThreads(), 8)).withIoThreads(1));
             return new RpcSystem(options.fabric(), engine, server, process);
         } catch (RuntimeException e) {
             if (server != null) {

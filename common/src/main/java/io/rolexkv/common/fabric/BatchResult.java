@@ -25,6 +25,26 @@ public final class BatchResult {
         this.oldValues = oldValues;
     }
 
+    /**
+     * The result of {@code batch} whose READs returned, back to back in verb order, the bytes of {@code reads}
+     * (exactly {@link DoorbellBatch#bytesToRead()} of them); the READ segments are views of that one array.
+     */
+    public static BatchResult ofPackedReads(DoorbellBatch batch, byte[] reads, long[] oldValues) {
+        if (reads.length != batch.bytesToRead()) {
+            throw new IllegalArgumentException("read_bytes=" + reads.length + " batch_bytes_to_read=" + batch.bytesToRead());
+        }
+        MemorySegment all = MemorySegment.ofArray(reads);
+        MemorySegment[] readData = new MemorySegment[batch.size()];
+        long offset = 0;
+        for (int i = 0; i < batch.size(); i++) {
+            if (batch.kind(i) == VerbKind.READ) {
+                readData[i] = all.asSlice(offset, batch.length(i));
+                offset += batch.length(i);
+            }
+        }
+        return new BatchResult(batch, readData, oldValues);
+    }
+
     public int size() {
         return batch.size();
     }
@@ -39,6 +59,15 @@ public final class BatchResult {
     public byte[] readBytes(int index) {
         requireKind(index, VerbKind.READ);
         return readData[index].toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+    }
+
+    /**
+     * Copies the first {@code length} bytes READ {@code index} returned into {@code target}: for a hot path that
+     * checks and searches them in a buffer of its own, with no view made.
+     */
+    public void copyRead(int index, byte[] target, int length) {
+        requireKind(index, VerbKind.READ);
+        MemorySegment.copy(readData[index], java.lang.foreign.ValueLayout.JAVA_BYTE, 0, target, 0, length);
     }
 
     /** The little-endian word at {@code offset} of READ {@code index}'s bytes. */

@@ -22,7 +22,7 @@ public final class DoorbellBatch {
     private VerbKind[] kinds = new VerbKind[INITIAL_CAPACITY];
     private long[] addresses = new long[INITIAL_CAPACITY];
     private int[] lengths = new int[INITIAL_CAPACITY];
-    /** CAS: expected value; FAA: delta. */
+    /** CAS: expected value; FAA: delta; a {@link #writeLong} WRITE: its word. */
     private long[] firstOperands = new long[INITIAL_CAPACITY];
     /** CAS: desired value. */
     private long[] secondOperands = new long[INITIAL_CAPACITY];
@@ -64,11 +64,14 @@ public final class DoorbellBatch {
         return write(address, MemorySegment.ofArray(data).asSlice(offset, length));
     }
 
-    /** Appends an 8-byte WRITE of {@code value} (little-endian, as every word in a region is stored). */
+    /**
+     * Appends an 8-byte WRITE of {@code value} (little-endian, as every word in a region is stored). The word is kept
+     * in the batch itself ({@link #isInlineWord}), so this allocates nothing.
+     */
     public int writeLong(long address, long value) {
-        byte[] data = new byte[Long.BYTES];
-        WordOrder.putLong(data, 0, value);
-        return write(address, data);
+        int index = append(VerbKind.WRITE, address, Long.BYTES, value, 0, null);
+        bytesToWrite += Long.BYTES;
+        return index;
     }
 
     /**
@@ -154,10 +157,30 @@ public final class DoorbellBatch {
         return firstOperands[index];
     }
 
-    /** WRITE: the source bytes. */
+    /** WRITE: the source bytes (for a {@link #writeLong} word, a fresh 8-byte copy of it). */
     public MemorySegment payload(int index) {
         checkKind(index, VerbKind.WRITE);
-        return payloads[index];
+        MemorySegment payload = payloads[index];
+        if (payload == null) {
+            byte[] word = new byte[Long.BYTES];
+            WordOrder.putLong(word, 0, firstOperands[index]);
+            return MemorySegment.ofArray(word);
+        }
+        return payload;
+    }
+
+    /** WRITE: whether it was added by {@link #writeLong}, its word kept in the batch ({@link #inlineWord}). */
+    public boolean isInlineWord(int index) {
+        checkKind(index, VerbKind.WRITE);
+        return payloads[index] == null;
+    }
+
+    /** A {@link #writeLong} WRITE's word. */
+    public long inlineWord(int index) {
+        if (!isInlineWord(index)) {
+            throw new IllegalArgumentException("verb=" + index + " is a WRITE of a segment, not of a word");
+        }
+        return firstOperands[index];
     }
 
     /** Sum of READ lengths: what the completion will carry back. */

@@ -25,31 +25,76 @@ public final class VerbExecutor {
     }
 
     /**
-     * Checks then applies {@code batch} to {@code memory}.
+     * Checks then applies {@code batch} to {@code memory}, and returns what it returned: READ data in one array the
+     * result's segments share (one allocation per batch, not per verb). For in-process callers; a server that sends
+     * results on uses {@link #apply} with a sink of its own.
      *
      * @throws VerbRejectedException naming the first bad verb; nothing was applied
      */
     public static BatchResult execute(RegisteredMemory memory, FabricLimits limits, DoorbellBatch batch) {
         validate(memory, limits, batch);
+        ArraySink sink = new ArraySink(batch);
+        apply(memory, batch, sink);
+        return sink.result();
+    }
+
+    /**
+     * Applies an already {@link #validate validated} {@code batch} to {@code memory}, handing what each verb returns
+     * to {@code sink} as it goes, in verb order. Allocates nothing.
+     */
+    public static void apply(RegisteredMemory memory, DoorbellBatch batch, VerbSink sink) {
         int size = batch.size();
-        MemorySegment[] readData = new MemorySegment[size];
-        long[] oldValues = new long[size];
         for (int i = 0; i < size; i++) {
             long address = batch.address(i);
             MemorySegment region = memory.segmentOrNull(GlobalAddress.region(address));
             long offset = GlobalAddress.offset(address);
             switch (batch.kind(i)) {
-                case READ -> {
-                    byte[] data = new byte[batch.length(i)];
-                    readWords(region, offset, data);
-                    readData[i] = MemorySegment.ofArray(data);
+                case READ -> readWords(region, offset, batch.length(i), sink);
+                case WRITE -> {
+                    if (batch.isInlineWord(i)) {
+                        writeWord(region, offset, batch.inlineWord(i));
+                    } else {
+                        writeWords(region, offset, batch.payload(i));
+                    }
                 }
-                case WRITE -> writeWords(region, offset, batch.payload(i));
-                case CAS -> oldValues[i] = (long) WORD.compareAndExchange(region, offset, batch.expected(i), batch.desired(i));
-                case FAA -> oldValues[i] = (long) WORD.getAndAdd(region, offset, batch.delta(i));
+                case CAS -> sink.oldValue(i, (long) WORD.compareAndExchange(region, offset, batch.expected(i), batch.desired(i)));
+                case FAA -> sink.oldValue(i, (long) WORD.getAndAdd(region, offset, batch.delta(i)));
             }
         }
-        return new BatchResult(batch, readData, oldValues);
+    }
+
+    /** Collects a batch's results into one array for its READs and one for its old values. */
+    private static final class ArraySink implements VerbSink {
+        private final DoorbellBatch batch;
+        private final byte[] reads;
+        private final long[] oldValues;
+        private int position;
+
+        ArraySink(DoorbellBatch batch) {
+            this.batch = batch;
+            this.reads = new byte[Math.toIntExact(batch.bytesToRead())];
+            this.oldValues = new long[batch.size()];
+        }
+
+        @Override
+        public void oldValue(int verb, long value) {
+            oldValues[verb] = value;
+        }
+
+        @Override
+        public void readWord(long word) {
+            WordOrder.putLong(reads, position, word);
+            position += Long.BYTES;
+        }
+
+        @Override
+        public void readByte(byte value) {
+            reads[position++] = value;
+        }
+
+        BatchResult result() {
+            return BatchResult.ofPackedReads(batch, reads, oldValues);
+        }
     }
 
     /** Throws for the first verb of {@code batch} this memory node would refuse. */
@@ -122,23 +167,31 @@ public final class VerbExecutor {
         }
     }
 
-    private static void readWords(MemorySegment region, long offset, byte[] data) {
-        MemorySegment target = MemorySegment.ofArray(data);
-        long length = data.length;
-        long position = 0;
+    private static void readWords(MemorySegment region, long offset, int length, VerbSink sink) {
+        int position = 0;
         // Unaligned head and tail bytes: no atomicity promised below a word, as on a NIC.
         while (position < length && ((offset + position) & 7) != 0) {
-            data[(int) position] = region.get(ValueLayout.JAVA_BYTE, offset + position);
+            sink.readByte(region.get(ValueLayout.JAVA_BYTE, offset + position));
             position++;
         }
         for (; position + Long.BYTES <= length; position += Long.BYTES) {
-            long word = (long) WORD.getAcquire(region, offset + position);
-            target.set(WordOrder.LONG_UNALIGNED, position, word);
+            sink.readWord((long) WORD.getAcquire(region, offset + position));
         }
         VarHandle.acquireFence();
         for (; position < length; position++) {
-            data[(int) position] = region.get(ValueLayout.JAVA_BYTE, offset + position);
+            sink.readByte(region.get(ValueLayout.JAVA_BYTE, offset + position));
         }
+    }
+
+    /** An 8-byte WRITE of {@code word}: one release store where aligned, as a NIC would, else byte by byte. */
+    private static void writeWord(MemorySegment region, long offset, long word) {
+        VarHandle.releaseFence();
+        if ((offset & 7) == 0) {
+            WORD.setRelease(region, offset, word);
+        } else {
+            region.set(WordOrder.LONG_UNALIGNED, offset, word);
+        }
+        VarHandle.releaseFence();
     }
 
     private static void writeWords(MemorySegment region, long offset, MemorySegment source) {

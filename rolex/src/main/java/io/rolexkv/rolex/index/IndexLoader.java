@@ -12,7 +12,7 @@ import io.rolexkv.rolex.layout.LeafRegionDescriptor;
 import io.rolexkv.rolex.layout.LeafTableEntry;
 import io.rolexkv.rolex.layout.ModelRecordDescriptor;
 import io.rolexkv.rolex.layout.ModelSetDescriptor;
-import io.rolexkv.rolex.layout.SynonymTableDescriptor;
+import io.rolexkv.rolex.layout.TablesDescriptor;
 import io.rolexkv.rolex.leaf.Leaf;
 import io.rolexkv.rolex.model.LinearModel;
 import io.rolexkv.rolex.model.OptimalPiecewiseLinearTrainer;
@@ -72,6 +72,7 @@ final class IndexLoader {
      * {@code null}) keep its cached tables; only new models' LT, SLT and directory are read.
      */
     static ModelCache reload(FabricConnection connection, IndexLayout layout, ModelCache previous) {
+        attempts:
         for (int attempt = 0; ; attempt++) {
             Meta meta = readMeta(connection);
             MemorySegment set = readBytes(connection, layout.modelsAddress(meta.modelSetOffset()), meta.modelSetBytes());
@@ -98,23 +99,33 @@ final class IndexLoader {
                     continue;
                 }
                 int lt = batch.read(layout.tablesAddress(model.ltOffset()), 8 * model.leafCount());
-                int slt = batch.read(layout.tablesAddress(model.sltOffset()), SynonymTableDescriptor.TABLE_BYTES);
+                int slt = batch.read(layout.tablesAddress(model.sltOffset()), TablesDescriptor.SYNONYM_TABLE_BYTES);
                 int directory = model.hasDirectory()
                         ? batch.read(layout.tablesAddress(model.directoryOffset()), 4 * model.leafCount()) : -1;
                 verbs.add(new int[] {lt, slt, directory});
                 if (batch.bytesToRead() > BULK_BYTES_PER_DOORBELL || batch.size() > 1_000) {
                     // This doorbell holds the tables of the models after those already cached, in order.
-                    cached.addAll(absorbTables(connection.execute(batch),
-                            models.subList(cached.size(), cached.size() + verbs.size()), verbs, known));
+                    List<ModelCache.CachedModel> absorbed = absorbTables(connection.execute(batch),
+                            models.subList(cached.size(), cached.size() + verbs.size()), verbs, known);
+                    if (absorbed == null) {
+                        continue attempts;
+                    }
+                    cached.addAll(absorbed);
                     batch = new DoorbellBatch();
                     verbs.clear();
                 }
             }
-            cached.addAll(absorbTables(batch.isEmpty() ? null : connection.execute(batch), models.subList(cached.size(), models.size()), verbs, known));
+            List<ModelCache.CachedModel> absorbed = absorbTables(batch.isEmpty() ? null : connection.execute(batch),
+                    models.subList(cached.size(), models.size()), verbs, known);
+            if (absorbed == null) {
+                continue; // the set was superseded while its tables were read
+            }
+            cached.addAll(absorbed);
             return new ModelCache(meta.epoch(), cached);
         }
     }
 
+    /** The cached models of one doorbell's tables, or {@code null} if a model's tables were retired meanwhile. */
     private static List<ModelCache.CachedModel> absorbTables(BatchResult result, List<IndexModel> models, List<int[]> verbs,
                                                             java.util.Map<IndexModel, ModelCache.CachedModel> known) {
         List<ModelCache.CachedModel> out = new ArrayList<>(verbs.size());
@@ -135,7 +146,15 @@ final class IndexLoader {
                     directory[leaf] = bytes.get(WordOrder.INT_UNALIGNED, 4L * leaf);
                 }
             }
-            out.add(new ModelCache.CachedModel(model, words(lt, 0, model.leafCount()), words(slt, 0, SynonymTableDescriptor.SLOTS), directory));
+            long[] leafTable = words(lt, 0, model.leafCount());
+            for (long entry : leafTable) {
+                if (entry == LeafTableEntry.RETIRED) {
+                    // A retraining published a newer set and retired this model after we read the meta: these tables
+                    // are not this model's any more. The caller reads the meta again.
+                    return null;
+                }
+            }
+            out.add(new ModelCache.CachedModel(model, leafTable, words(slt, 0, TablesDescriptor.SYNONYM_SLOTS), directory));
         }
         return out;
     }
@@ -212,7 +231,7 @@ final class IndexLoader {
         /** This plan's model record, its tables at {@code ltOffset} (LT, then SLT) and no rank directory. */
         IndexModel record(long ltOffset, int keysPerLeaf) {
             return new IndexModel(lowKey, anchorKey, slope, intercept, keyCount, ltOffset, leafCount(), keysPerLeaf,
-                    maxError, ltOffset + 8L * leafCount(), ModelRecordDescriptor.NO_DIRECTORY);
+                    maxError, ltOffset + TablesDescriptor.leafTableBytes(leafCount()), ModelRecordDescriptor.NO_DIRECTORY);
         }
     }
 
@@ -236,7 +255,7 @@ final class IndexLoader {
      */
     static List<ModelPlan> planPacked(long[] keys, int count, int epsilon, int perLeaf, long lowKey, long highFence) {
         long[] trained = count == keys.length ? keys : java.util.Arrays.copyOf(keys, count);
-        List<LinearModel> segments = OptimalPiecewiseLinearTrainer.train(trained, epsilon).models();
+        List<LinearModel> segments = OptimalPiecewiseLinearTrainer.train(trained, epsilon);
         List<ModelPlan> plans = new ArrayList<>(segments.size());
         for (int s = 0; s < segments.size(); s++) {
             LinearModel segment = segments.get(s);
@@ -327,7 +346,7 @@ final class IndexLoader {
         long leafCursor = 0;
         for (ModelPlan plan : plans) {
             models.add(plan.record(tablesCursor, geometry.keysPerLeafAtLoad()));
-            tablesCursor += 8L * plan.leafCount() + SynonymTableDescriptor.TABLE_BYTES;
+            tablesCursor += TablesDescriptor.leafTableBytes(plan.leafCount()) + TablesDescriptor.SYNONYM_TABLE_BYTES;
             leafCursor += plan.leafCount();
         }
         if (tablesCursor > layout.tablesBytes()) {
@@ -429,7 +448,7 @@ final class IndexLoader {
         List<ModelCache.CachedModel> cached = new ArrayList<>(models.size());
         for (IndexModel model : models) {
             cached.add(new ModelCache.CachedModel(model, words(tablesSegment, model.ltOffset(), model.leafCount()),
-                    new long[SynonymTableDescriptor.SLOTS], null));
+                    new long[TablesDescriptor.SYNONYM_SLOTS], null));
         }
         return new RolexIndex(connection, layout, geometry, new ModelCache(epoch, cached));
     }

@@ -9,7 +9,7 @@ import io.rolexkv.common.fabric.WordOrder;
 import io.rolexkv.rolex.layout.IndexMetaDescriptor;
 import io.rolexkv.rolex.layout.LeafRegionDescriptor;
 import io.rolexkv.rolex.layout.LeafTableEntry;
-import io.rolexkv.rolex.layout.SynonymTableDescriptor;
+import io.rolexkv.rolex.layout.TablesDescriptor;
 import io.rolexkv.rolex.leaf.Leaf;
 
 import java.lang.foreign.MemorySegment;
@@ -138,20 +138,20 @@ public final class Retrainer {
      * @param synonymLeafFraction retrain once synonym leaves exceed this fraction of the model's leaves
      */
     public record Policy(int freeSlots, int minSynonymLeaves, double synonymLeafFraction) {
-        public static final int FREE_SLOTS_DEFAULT = SynonymTableDescriptor.RETRAIN_FREE_SLOTS;
+        public static final int FREE_SLOTS_DEFAULT = TablesDescriptor.RETRAIN_FREE_SLOTS;
         public static final int MIN_SYNONYM_LEAVES_DEFAULT = 8;
         public static final double SYNONYM_LEAF_FRACTION_DEFAULT = 0.125;
         public static final Policy DEFAULT = new Policy(FREE_SLOTS_DEFAULT, MIN_SYNONYM_LEAVES_DEFAULT,
                 SYNONYM_LEAF_FRACTION_DEFAULT);
 
         public Policy {
-            if (freeSlots < 0 || freeSlots >= SynonymTableDescriptor.USABLE_SLOTS) {
+            if (freeSlots < 0 || freeSlots >= TablesDescriptor.USABLE_SYNONYM_SLOTS) {
                 throw new IllegalArgumentException("free_slots=" + freeSlots + " allowed=[0,"
-                        + (SynonymTableDescriptor.USABLE_SLOTS - 1) + "]");
+                        + (TablesDescriptor.USABLE_SYNONYM_SLOTS - 1) + "]");
             }
-            if (minSynonymLeaves < 0 || minSynonymLeaves >= SynonymTableDescriptor.USABLE_SLOTS) {
+            if (minSynonymLeaves < 0 || minSynonymLeaves >= TablesDescriptor.USABLE_SYNONYM_SLOTS) {
                 throw new IllegalArgumentException("min_synonym_leaves=" + minSynonymLeaves + " allowed=[0,"
-                        + (SynonymTableDescriptor.USABLE_SLOTS - 1) + "]");
+                        + (TablesDescriptor.USABLE_SYNONYM_SLOTS - 1) + "]");
             }
             if (!(synonymLeafFraction > 0 && synonymLeafFraction <= 1)) {
                 throw new IllegalArgumentException("synonym_leaf_fraction=" + synonymLeafFraction + " allowed=(0,1]");
@@ -160,7 +160,7 @@ public final class Retrainer {
 
         /** Whether a model of {@code leaves} leaves with {@code synonymLeaves} SLT slots used is due. */
         public boolean due(int leaves, int synonymLeaves, boolean lastModel) {
-            if (SynonymTableDescriptor.USABLE_SLOTS - synonymLeaves <= freeSlots) {
+            if (TablesDescriptor.USABLE_SYNONYM_SLOTS - synonymLeaves <= freeSlots) {
                 return true;
             }
             double threshold = lastModel ? minSynonymLeaves : Math.max(minSynonymLeaves, synonymLeafFraction * leaves);
@@ -289,7 +289,7 @@ public final class Retrainer {
         byte[][] words = doorbells.readAll(addresses, Long.BYTES);
         int[] used = new int[words.length];
         for (int m = 0; m < used.length; m++) {
-            used[m] = (int) Math.min(Math.max(0, WordOrder.getLong(words[m], 0)), SynonymTableDescriptor.USABLE_SLOTS);
+            used[m] = (int) Math.min(Math.max(0, WordOrder.getLong(words[m], 0)), TablesDescriptor.USABLE_SYNONYM_SLOTS);
         }
         return used;
     }
@@ -580,7 +580,7 @@ public final class Retrainer {
         long tablesBytes = 0;
         for (IndexLoader.ModelPlan plan : plans) {
             leafCount += plan.leafCount();
-            tablesBytes += 8L * plan.leafCount() + SynonymTableDescriptor.TABLE_BYTES;
+            tablesBytes += TablesDescriptor.leafTableBytes(plan.leafCount()) + TablesDescriptor.SYNONYM_TABLE_BYTES;
         }
         long[] leaves = new long[leafCount];
         int taken = leafSpace.takeUnits(leaves, System.nanoTime());
@@ -624,7 +624,7 @@ public final class Retrainer {
         long[] values = snapshot.values();
         for (IndexLoader.ModelPlan plan : plans) {
             IndexModel record = plan.record(tablesCursor, perLeaf);
-            tablesCursor += 8L * plan.leafCount() + SynonymTableDescriptor.TABLE_BYTES;
+            tablesCursor += TablesDescriptor.leafTableBytes(plan.leafCount()) + TablesDescriptor.SYNONYM_TABLE_BYTES;
             byte[] lockedTable = new byte[8 * plan.leafCount()];
             byte[] openTable = new byte[8 * plan.leafCount()];
             for (int leaf = 0; leaf < plan.leafCount(); leaf++) {
@@ -643,7 +643,7 @@ public final class Retrainer {
                 WordOrder.putLong(lockedTable, 8 * leaf, LeafTableEntry.withLock(entry));
             }
             writer.write(layout.tablesAddress(record.ltOffset()), lockedTable);
-            writer.write(layout.tablesAddress(record.sltOffset()), new byte[SynonymTableDescriptor.TABLE_BYTES]);
+            writer.write(layout.tablesAddress(record.sltOffset()), new byte[TablesDescriptor.SYNONYM_TABLE_BYTES]);
             newModels.add(record);
             openTables.add(openTable);
         }
@@ -822,7 +822,7 @@ public final class Retrainer {
 
     private static long tableBytes(IndexModel model) {
         long directory = model.hasDirectory() ? (4L * model.leafCount() + 7) / 8 * 8 : 0;
-        return 8L * model.leafCount() + SynonymTableDescriptor.TABLE_BYTES + directory;
+        return 8L * model.leafCount() + TablesDescriptor.SYNONYM_TABLE_BYTES + directory;
     }
 
     private long bumpTables(long bytes) {

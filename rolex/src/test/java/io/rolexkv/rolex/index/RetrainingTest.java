@@ -19,8 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Growth far beyond what synonym tables hold, with the memory node's retrainer running beside concurrent clients:
- * no insert fails, every key is found afterwards, scans are complete, and compute nodes from before and after the
- * retraining agree.
+ * no insert fails, every key is found afterwards, scans are complete, compute nodes from before and after the
+ * retraining agree, and the structure checker finds the retrained index sound.
  */
 @Timeout(300)
 class RetrainingTest {
@@ -224,11 +224,13 @@ class RetrainingTest {
                 assertEquals(key, scan.get(i++).key());
             }
             assertTrue(before.counters().refreshes() > 0, "the compute node from before refreshed its models");
+            IndexChecker.Report report = IndexChecker.check(fixture.connect()).requireSound();
+            assertEquals(all.size(), report.keys(), report.toString());
         }
     }
 
     /** The memory node's background retraining, as its daemon runs it: pass after pass until stopped. */
-    private static Thread startRetrainer(Retrainer retrainer, AtomicBoolean running, List<Throwable> failures) {
+    static Thread startRetrainer(Retrainer retrainer, AtomicBoolean running, List<Throwable> failures) {
         return Thread.ofPlatform().name("retrainer").start(() -> {
             while (running.get()) {
                 try {
@@ -274,7 +276,10 @@ class RetrainingTest {
             for (int i = 0; i < count; i++) {
                 assertTrue(values[i].isPresent(), "key " + keys[i]);
             }
-            assertEquals(java.util.Arrays.stream(keys).distinct().count(), fresh.scan(0, -1L, Integer.MAX_VALUE).size());
+            long distinct = java.util.Arrays.stream(keys).distinct().count();
+            assertEquals(distinct, fresh.scan(0, -1L, Integer.MAX_VALUE).size());
+            IndexChecker.Report report = IndexChecker.check(fixture.connect()).requireSound();
+            assertEquals(distinct, report.keys(), report.toString());
         }
     }
 }

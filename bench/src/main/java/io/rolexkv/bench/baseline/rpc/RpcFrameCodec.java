@@ -4,6 +4,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.rolexkv.common.kv.KeyValueBytes;
+import io.rolexkv.common.net.FrameFormatException;
+import io.rolexkv.common.net.FrameHeader;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
@@ -19,7 +21,7 @@ import static io.rolexkv.bench.baseline.rpc.RpcFrameDescriptor.*;
  *
  * <p>Decoders trust nothing: every count and length is checked against the bytes that are really there before
  * anything is allocated, and a frame must decode to exactly its length; a frame that does not is a
- * {@link RpcFrameException} naming what was wrong. Encoders compute each frame's exact size first, allocate it once,
+ * {@link FrameFormatException} naming what was wrong. Encoders compute each frame's exact size first, allocate it once,
  * and check they wrote exactly that much.
  */
 final class RpcFrameCodec {
@@ -29,73 +31,12 @@ final class RpcFrameCodec {
     private RpcFrameCodec() {
     }
 
-    // ---------------------------------------------------------------------------------------------------------------
-    // Framing
-    // ---------------------------------------------------------------------------------------------------------------
-
-    /**
-     * The size of the frame starting at {@code in}'s reader index (length field included), read from its length
-     * field, which must be readable.
-     *
-     * @throws RpcFrameException if the frame is shorter than a header or longer than {@code maxFrameBytes}
-     */
-    static int frameBytes(ByteBuf in, int maxFrameBytes) throws RpcFrameException {
-        long frameBytes = LENGTH_FIELD_BYTES + (long) in.getIntLE(in.readerIndex());
-        if (frameBytes < HEADER_LENGTH || frameBytes > maxFrameBytes) {
-            throw new RpcFrameException("frame_bytes=" + frameBytes + " allowed=[" + HEADER_LENGTH + "," + maxFrameBytes + "]");
-        }
-        return (int) frameBytes;
-    }
-
-    /** Writes {@code requestId} into an encoded request frame. */
-    static void stampRequestId(ByteBuf frame, long requestId) {
-        frame.setLongLE(frame.readerIndex() + REQUEST_ID_OFFSET, requestId);
-    }
-
     private static ByteBuf start(ByteBufAllocator allocator, long frameBytes, byte type, long requestId) {
-        if (frameBytes > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("frame_bytes=" + frameBytes + " exceeds a frame's int32 length");
-        }
-        ByteBuf frame = allocator.buffer((int) frameBytes, (int) frameBytes);
-        frame.writeIntLE((int) frameBytes - LENGTH_FIELD_BYTES);
-        frame.writeByte(MAGIC);
-        frame.writeByte(VERSION);
-        frame.writeByte(type);
-        frame.writeLongLE(requestId);
-        return frame;
+        return FrameHeader.start(allocator, WIRE, frameBytes, type, requestId);
     }
 
     private static ByteBuf finish(ByteBuf frame) {
-        int written = frame.readableBytes();
-        int declared = LENGTH_FIELD_BYTES + frame.getIntLE(frame.readerIndex());
-        if (written != declared) {
-            frame.release();
-            throw new IllegalStateException("encoder wrote bytes=" + written + " declared frame_bytes=" + declared);
-        }
-        return frame;
-    }
-
-    /** Checks length, magic and version; returns the type byte. */
-    private static byte checkHeader(ByteBuf frame) throws RpcFrameException {
-        int readable = frame.readableBytes();
-        if (readable < HEADER_LENGTH) {
-            throw new RpcFrameException("frame_bytes=" + readable + " shorter than header_bytes=" + HEADER_LENGTH);
-        }
-        int start = frame.readerIndex();
-        long declared = LENGTH_FIELD_BYTES + (long) frame.getIntLE(start + LENGTH_OFFSET);
-        if (declared != readable) {
-            throw new RpcFrameException("length field says frame_bytes=" + declared + " but frame has bytes=" + readable);
-        }
-        byte magic = frame.getByte(start + MAGIC_OFFSET);
-        if (magic != MAGIC) {
-            throw new RpcFrameException("magic=0x" + Integer.toHexString(magic & 0xFF) + " expected=0x"
-                    + Integer.toHexString(MAGIC & 0xFF));
-        }
-        byte version = frame.getByte(start + VERSION_OFFSET);
-        if (version != VERSION) {
-            throw new RpcFrameException("version=" + version + " expected=" + VERSION);
-        }
-        return frame.getByte(start + TYPE_OFFSET);
+        return FrameHeader.finish(frame);
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -113,19 +54,19 @@ final class RpcFrameCodec {
         return finish(frame);
     }
 
-    static Hello decodeHello(ByteBuf frame) throws RpcFrameException {
-        byte type = checkHeader(frame);
+    static Hello decodeHello(ByteBuf frame) throws FrameFormatException {
+        byte type = FrameHeader.check(frame, WIRE);
         if (type != TYPE_HELLO) {
-            throw new RpcFrameException("expected a hello, got type=" + type);
+            throw new FrameFormatException("expected a hello, got type=" + type);
         }
         if (frame.readableBytes() != HELLO_LENGTH) {
-            throw new RpcFrameException("hello frame_bytes=" + frame.readableBytes() + " expected=" + HELLO_LENGTH);
+            throw new FrameFormatException("hello frame_bytes=" + frame.readableBytes() + " expected=" + HELLO_LENGTH);
         }
         int start = frame.readerIndex();
         int maxValueBytes = frame.getIntLE(start + HELLO_MAX_VALUE_BYTES_OFFSET);
         int maxFrameBytes = frame.getIntLE(start + HELLO_MAX_FRAME_BYTES_OFFSET);
         if (maxValueBytes < 0 || maxFrameBytes < minMaxFrameBytes(maxValueBytes)) {
-            throw new RpcFrameException("hello max_value_bytes=" + maxValueBytes + " max_frame_bytes=" + maxFrameBytes
+            throw new FrameFormatException("hello max_value_bytes=" + maxValueBytes + " max_frame_bytes=" + maxFrameBytes
                     + " needs max_frame_bytes >= " + minMaxFrameBytes(Math.max(0, maxValueBytes)));
         }
         return new Hello(maxValueBytes, maxFrameBytes);
@@ -243,17 +184,12 @@ final class RpcFrameCodec {
         }
     }
 
-    /** The request id of a frame whose header was checked or is about to be; 0 if it is too short to have one. */
-    static long requestId(ByteBuf frame) {
-        return frame.readableBytes() >= HEADER_LENGTH ? frame.getLongLE(frame.readerIndex() + REQUEST_ID_OFFSET) : 0;
-    }
-
     /** Decodes a whole REQUEST frame (length field included) without moving {@code frame}'s indices. */
-    static RpcRequest decodeRequest(ByteBuf frame) throws RpcFrameException {
-        byte code = checkHeader(frame);
+    static RpcRequest decodeRequest(ByteBuf frame) throws FrameFormatException {
+        byte code = FrameHeader.check(frame, WIRE);
         RpcRequestType type = RpcRequestType.fromCode(code);
         if (type == null) {
-            throw new RpcFrameException("unknown request type=" + code);
+            throw new FrameFormatException("unknown request type=" + code);
         }
         ByteBuf in = frame.duplicate();
         in.skipBytes(HEADER_LENGTH);
@@ -292,7 +228,7 @@ final class RpcFrameCodec {
                 need(in, 1, "bulk_load replace");
                 byte replace = in.readByte();
                 if (replace != 0 && replace != 1) {
-                    throw new RpcFrameException("bulk_load replace=" + replace + " allowed=[0,1]");
+                    throw new FrameFormatException("bulk_load replace=" + replace + " allowed=[0,1]");
                 }
                 int count = readCount(in, PAIR_HEADER_BYTES, "bulk_load");
                 long[] keys = new long[count];
@@ -303,12 +239,12 @@ final class RpcFrameCodec {
             case STATS -> new RpcRequest.Stats();
         };
         if (in.isReadable()) {
-            throw new RpcFrameException(type + " request has trailing_bytes=" + in.readableBytes());
+            throw new FrameFormatException(type + " request has trailing_bytes=" + in.readableBytes());
         }
         return request;
     }
 
-    private static List<byte[]> readPairs(ByteBuf in, long[] keys, String what) throws RpcFrameException {
+    private static List<byte[]> readPairs(ByteBuf in, long[] keys, String what) throws FrameFormatException {
         List<byte[]> values = new ArrayList<>(keys.length);
         for (int i = 0; i < keys.length; i++) {
             keys[i] = readLong(in, what + " key");
@@ -415,34 +351,34 @@ final class RpcFrameCodec {
     }
 
     /** Copies a whole RESPONSE frame and checks its header: magic, version, a response type, a known status. */
-    static Response readResponse(ByteBuf frame) throws RpcFrameException {
-        byte code = checkHeader(frame);
+    static Response readResponse(ByteBuf frame) throws FrameFormatException {
+        byte code = FrameHeader.check(frame, WIRE);
         if ((code & RESPONSE_TYPE_BIT) == 0) {
-            throw new RpcFrameException("expected a response, got type=" + code);
+            throw new FrameFormatException("expected a response, got type=" + code);
         }
         RpcRequestType type = RpcRequestType.fromCode((byte) (code & ~RESPONSE_TYPE_BIT));
         if (type == null) {
-            throw new RpcFrameException("response to unknown request type=" + (code & ~RESPONSE_TYPE_BIT));
+            throw new FrameFormatException("response to unknown request type=" + (code & ~RESPONSE_TYPE_BIT));
         }
         if (frame.readableBytes() < RESPONSE_HEADER_LENGTH) {
-            throw new RpcFrameException("response frame_bytes=" + frame.readableBytes() + " has no status");
+            throw new FrameFormatException("response frame_bytes=" + frame.readableBytes() + " has no status");
         }
         byte status = frame.getByte(frame.readerIndex() + STATUS_OFFSET);
         if (status < STATUS_OK || status > STATUS_FAILED) {
-            throw new RpcFrameException("unknown status=" + status);
+            throw new FrameFormatException("unknown status=" + status);
         }
         byte[] bytes = new byte[frame.readableBytes()];
         frame.getBytes(frame.readerIndex(), bytes);
-        return new Response(type, requestId(frame), status, bytes);
+        return new Response(type, FrameHeader.requestId(frame), status, bytes);
     }
 
     /** OK with no body. */
-    static void decodeDone(Response response) throws RpcFrameException {
+    static void decodeDone(Response response) throws FrameFormatException {
         end(response.body(), response.type() + " response");
     }
 
     /** A GET answer's or a CONFLICT answer's value, copied. */
-    static Optional<byte[]> decodeValue(Response response) throws RpcFrameException {
+    static Optional<byte[]> decodeValue(Response response) throws FrameFormatException {
         ByteBuf body = response.body();
         byte[] value = readOptionalValue(body, response.type() + " value");
         end(body, response.type() + " response");
@@ -450,7 +386,7 @@ final class RpcFrameCodec {
     }
 
     /** A GET answer's value as a read-only view of the response frame: no copy. */
-    static Optional<MemorySegment> decodeValueView(Response response) throws RpcFrameException {
+    static Optional<MemorySegment> decodeValueView(Response response) throws FrameFormatException {
         ByteBuf body = response.body();
         int length = readInt(body, "get value length");
         if (length == ABSENT_LENGTH) {
@@ -458,17 +394,17 @@ final class RpcFrameCodec {
             return Optional.empty();
         }
         if (length < 0 || length != body.readableBytes()) {
-            throw new RpcFrameException("get value length=" + length + " remaining=" + body.readableBytes());
+            throw new FrameFormatException("get value length=" + length + " remaining=" + body.readableBytes());
         }
         return Optional.of(MemorySegment.ofArray(response.frame()).asSlice(body.readerIndex(), length).asReadOnly());
     }
 
-    static boolean decodeRemoved(Response response) throws RpcFrameException {
+    static boolean decodeRemoved(Response response) throws FrameFormatException {
         ByteBuf body = response.body();
         need(body, 1, "delete removed");
         byte removed = body.readByte();
         if (removed != 0 && removed != 1) {
-            throw new RpcFrameException("delete removed=" + removed + " allowed=[0,1]");
+            throw new FrameFormatException("delete removed=" + removed + " allowed=[0,1]");
         }
         end(body, "delete response");
         return removed == 1;
@@ -477,11 +413,11 @@ final class RpcFrameCodec {
     /**
      * Appends the values a BATCH_GET answered to {@code out} and returns how many: at least 1, at most {@code asked}.
      */
-    static int decodeBatchGet(Response response, int asked, List<Optional<byte[]>> out) throws RpcFrameException {
+    static int decodeBatchGet(Response response, int asked, List<Optional<byte[]>> out) throws FrameFormatException {
         ByteBuf body = response.body();
         int answered = readCount(body, VALUE_LENGTH_BYTES, "batch_get answer");
         if (answered < 1 || answered > asked) {
-            throw new RpcFrameException("batch_get answered=" + answered + " asked=" + asked);
+            throw new FrameFormatException("batch_get answered=" + answered + " asked=" + asked);
         }
         for (int i = 0; i < answered; i++) {
             out.add(Optional.ofNullable(readOptionalValue(body, "batch_get value")));
@@ -495,33 +431,33 @@ final class RpcFrameCodec {
      * increasing key order, each above the pairs already in {@code out} (earlier pages of the same scan); returns the
      * answer's {@code more} flag.
      */
-    static boolean decodeScan(Response response, int limit, List<KeyValueBytes> out) throws RpcFrameException {
+    static boolean decodeScan(Response response, int limit, List<KeyValueBytes> out) throws FrameFormatException {
         ByteBuf body = response.body();
         int count = readCount(body, PAIR_HEADER_BYTES, "scan answer");
         if (count > limit) {
-            throw new RpcFrameException("scan answered count=" + count + " limit=" + limit);
+            throw new FrameFormatException("scan answered count=" + count + " limit=" + limit);
         }
         need(body, 1, "scan more");
         byte more = body.readByte();
         if (more != 0 && more != 1) {
-            throw new RpcFrameException("scan more=" + more + " allowed=[0,1]");
+            throw new FrameFormatException("scan more=" + more + " allowed=[0,1]");
         }
         for (int i = 0; i < count; i++) {
             long key = readLong(body, "scan key");
             if (!out.isEmpty() && Long.compareUnsigned(out.getLast().key(), key) >= 0) {
-                throw new RpcFrameException("scan keys out of order: " + Long.toUnsignedString(out.getLast().key())
+                throw new FrameFormatException("scan keys out of order: " + Long.toUnsignedString(out.getLast().key())
                         + " then " + Long.toUnsignedString(key));
             }
             out.add(new KeyValueBytes(key, readValue(body, "scan value")));
         }
         end(body, "scan response");
         if (more == 1 && count == 0) {
-            throw new RpcFrameException("scan answered no pair but more=1");
+            throw new FrameFormatException("scan answered no pair but more=1");
         }
         return more == 1;
     }
 
-    static RpcServerStats decodeStats(Response response) throws RpcFrameException {
+    static RpcServerStats decodeStats(Response response) throws FrameFormatException {
         ByteBuf body = response.body();
         need(body, 5L * Long.BYTES, "stats");
         RpcServerStats stats = new RpcServerStats(body.readLongLE(), body.readLongLE(), body.readLongLE(),
@@ -531,7 +467,7 @@ final class RpcFrameCodec {
     }
 
     /** The message of a BAD_ARGUMENT or FAILED answer. */
-    static String decodeErrorMessage(Response response) throws RpcFrameException {
+    static String decodeErrorMessage(Response response) throws FrameFormatException {
         ByteBuf body = response.body();
         int length = readCount(body, 1, "error message");
         byte[] bytes = new byte[length];
@@ -544,53 +480,53 @@ final class RpcFrameCodec {
     // Checked reads
     // ---------------------------------------------------------------------------------------------------------------
 
-    private static void need(ByteBuf in, long bytes, String what) throws RpcFrameException {
+    private static void need(ByteBuf in, long bytes, String what) throws FrameFormatException {
         if (in.readableBytes() < bytes) {
-            throw new RpcFrameException("truncated " + what + ": needs bytes=" + bytes + " remaining=" + in.readableBytes());
+            throw new FrameFormatException("truncated " + what + ": needs bytes=" + bytes + " remaining=" + in.readableBytes());
         }
     }
 
-    private static void end(ByteBuf in, String what) throws RpcFrameException {
+    private static void end(ByteBuf in, String what) throws FrameFormatException {
         if (in.isReadable()) {
-            throw new RpcFrameException(what + " has trailing_bytes=" + in.readableBytes());
+            throw new FrameFormatException(what + " has trailing_bytes=" + in.readableBytes());
         }
     }
 
-    private static long readLong(ByteBuf in, String what) throws RpcFrameException {
+    private static long readLong(ByteBuf in, String what) throws FrameFormatException {
         need(in, Long.BYTES, what);
         return in.readLongLE();
     }
 
-    private static int readInt(ByteBuf in, String what) throws RpcFrameException {
+    private static int readInt(ByteBuf in, String what) throws FrameFormatException {
         need(in, Integer.BYTES, what);
         return in.readIntLE();
     }
 
     /** A count of elements at least {@code minimumElementBytes} each, which must all fit in what is left. */
-    private static int readCount(ByteBuf in, int minimumElementBytes, String what) throws RpcFrameException {
+    private static int readCount(ByteBuf in, int minimumElementBytes, String what) throws FrameFormatException {
         int count = readInt(in, what + " count");
         if (count < 0 || (long) count * minimumElementBytes > in.readableBytes()) {
-            throw new RpcFrameException(what + " count=" + count + " does not fit remaining=" + in.readableBytes());
+            throw new FrameFormatException(what + " count=" + count + " does not fit remaining=" + in.readableBytes());
         }
         return count;
     }
 
     /** A value that must be present: length (never -1) and bytes. */
-    private static byte[] readValue(ByteBuf in, String what) throws RpcFrameException {
+    private static byte[] readValue(ByteBuf in, String what) throws FrameFormatException {
         byte[] value = readOptionalValue(in, what);
         if (value == null) {
-            throw new RpcFrameException(what + " is absent where a value is required");
+            throw new FrameFormatException(what + " is absent where a value is required");
         }
         return value;
     }
 
-    private static byte[] readOptionalValue(ByteBuf in, String what) throws RpcFrameException {
+    private static byte[] readOptionalValue(ByteBuf in, String what) throws FrameFormatException {
         int length = readInt(in, what + " length");
         if (length == ABSENT_LENGTH) {
             return null;
         }
         if (length < 0) {
-            throw new RpcFrameException(what + " length=" + length);
+            throw new FrameFormatException(what + " length=" + length);
         }
         need(in, length, what);
         byte[] value = new byte[length];

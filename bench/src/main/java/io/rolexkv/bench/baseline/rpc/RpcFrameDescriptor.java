@@ -1,5 +1,7 @@
 package io.rolexkv.bench.baseline.rpc;
 
+import io.rolexkv.common.net.FrameHeader;
+
 /**
  * Where every byte of an rpc baseline frame lives: the one place that says it. {@link RpcFrameCodec} reads and writes
  * frames with these offsets and sizes, and nothing else does.
@@ -12,24 +14,10 @@ package io.rolexkv.bench.baseline.rpc;
  * Every integer is little-endian.
  *
  * <h2>Every frame</h2>
- * <pre>
- *   0                   1                   2                   3
- *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
- *  +---------------------------------------------------------------+
- *  |                     frame length (int32)                      |  bytes after this field
- *  +---------------+---------------+---------------+---------------+
- *  |  magic 0xB5   |  version 1    |     type      |               |
- *  +---------------+---------------+---------------+               +
- *  |                       request id (int64)                      |
- *  +                                               +---------------+
- *  |                                               |  body ...     |
- *  +-----------------------------------------------+---------------+
- * </pre>
- * A frame is {@code 4 + length} bytes, never more than the server's max frame bytes (sent in its HELLO) and never less
- * than {@link #HEADER_LENGTH}. A receiver checks the length as soon as it has read it, and closes the connection on a
- * frame out of bounds, a wrong magic or version, an unknown type, or a body that does not decode to exactly its
- * length: no well-behaved peer sends such a frame. The request id is the client's own (unique per connection); the
- * server only echoes it.
+ * Every frame starts with the network layer's header ({@link FrameHeader}: length, magic, version, type, request id)
+ * with this protocol's {@link #WIRE} magic and version. A frame is never more than the server's max frame bytes (sent
+ * in its HELLO). A receiver closes the connection on a frame out of bounds, a wrong magic or version, an unknown
+ * type, or a body that does not decode to exactly its length: no well-behaved peer sends such a frame.
  *
  * <h2>HELLO (type 0x40, server to client, once, first; request id 0)</h2>
  * <pre>
@@ -83,10 +71,8 @@ package io.rolexkv.bench.baseline.rpc;
  * closes the connection.
  */
 public final class RpcFrameDescriptor {
-    /** First byte after the length field of every frame. */
-    public static final byte MAGIC = (byte) 0xB5;
-    /** Wire version; a peer refuses frames of another version. */
-    public static final byte VERSION = 1;
+    /** This protocol's magic and version in {@link FrameHeader}; a peer refuses frames of another. */
+    public static final FrameHeader.Wire WIRE = new FrameHeader.Wire("rpc", (byte) 0xB5, (byte) 2);
 
     public static final byte TYPE_HELLO = 0x40;
     /** A response's type is this bit set on its request's type. */
@@ -100,15 +86,8 @@ public final class RpcFrameDescriptor {
     /** The length field's value for an absent optional value. */
     public static final int ABSENT_LENGTH = -1;
 
-    // Every frame.
-    public static final int LENGTH_OFFSET = 0;
-    public static final int LENGTH_FIELD_BYTES = Integer.BYTES;
-    public static final int MAGIC_OFFSET = LENGTH_OFFSET + LENGTH_FIELD_BYTES;
-    public static final int VERSION_OFFSET = MAGIC_OFFSET + 1;
-    public static final int TYPE_OFFSET = VERSION_OFFSET + 1;
-    public static final int REQUEST_ID_OFFSET = TYPE_OFFSET + 1;
-    /** Bytes before any request or hello body: length, magic, version, type, request id. */
-    public static final int HEADER_LENGTH = REQUEST_ID_OFFSET + Long.BYTES;
+    /** Bytes before any request or hello body: {@link FrameHeader#HEADER_LENGTH}. */
+    public static final int HEADER_LENGTH = FrameHeader.HEADER_LENGTH;
 
     // HELLO.
     public static final int HELLO_MAX_VALUE_BYTES_OFFSET = HEADER_LENGTH;

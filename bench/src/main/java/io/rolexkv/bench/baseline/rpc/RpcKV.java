@@ -2,14 +2,17 @@ package io.rolexkv.bench.baseline.rpc;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import io.rolexkv.common.fabric.ConnectionLostException;
 import io.rolexkv.common.fabric.FabricException;
 import io.rolexkv.common.kv.BaseKV;
 import io.rolexkv.common.kv.KeyValueBytes;
 import io.rolexkv.common.kv.KeyValueChecks;
+import io.rolexkv.common.net.ClientProtocol;
+import io.rolexkv.common.net.FrameConnection;
+import io.rolexkv.common.net.FrameFormatException;
+import io.rolexkv.common.net.FrameHeader;
+import io.rolexkv.common.net.NetSettings;
+import io.rolexkv.common.net.TcpEndpoint;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
@@ -48,7 +51,7 @@ import static io.rolexkv.bench.baseline.rpc.RpcFrameDescriptor.STATUS_OK;
  * on the server, and the compare and the swap act on one stored array.
  *
  * <h2>Threads, connections, failure</h2>
- * Thread-safe: calls from any number of threads spread over {@link RpcKVSettings#connections()} connections, each
+ * Thread-safe: calls from any number of threads spread over {@link NetSettings#connections()} connections, each
  * pipelining requests. Parts of one call (the frames of a large batch, the retries of an update) stay on one
  * connection, so the server sees them in order. If the server dies or the network breaks, every pending and later
  * call fails promptly with {@link ConnectionLostException} (a request that waits longer than the response timeout
@@ -69,27 +72,30 @@ public final class RpcKV implements BaseKV {
     private static final long AWAIT_GRACE_MILLIS = 1_000;
 
     private final String endpoint;
-    private final RpcKVSettings settings;
+    private final NetSettings settings;
     private final EventLoopGroup group;
-    private final List<RpcClientConnection> connections;
+    private final List<FrameConnection<RpcFrameCodec.Hello>> connections;
     private final AtomicInteger nextConnection = new AtomicInteger();
     private final RpcCounters counters = new RpcCounters();
     private final int maxValueBytes;
     private final int maxFrameBytes;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private RpcKV(String endpoint, String host, int port, RpcKVSettings settings) {
+    /** What the rpc baseline tells the network layer about its server's HELLO. */
+    private static final ClientProtocol<RpcFrameCodec.Hello> PROTOCOL = new ClientProtocol<>("rpc server",
+            RpcFrameDescriptor.HELLO_LENGTH, RpcFrameCodec::decodeHello, RpcFrameCodec.Hello::maxFrameBytes, hello -> "");
+
+    private RpcKV(String endpoint, NetSettings settings) {
         this.endpoint = endpoint;
         this.settings = settings;
-        this.group = new MultiThreadIoEventLoopGroup(settings.ioThreads(),
-                new DefaultThreadFactory("rolexkv-rpc-client", true), NioIoHandler.newFactory());
-        List<RpcClientConnection> opened = new ArrayList<>(settings.connections());
+        this.group = FrameConnection.newEventLoopGroup("rolexkv-rpc-client", settings.ioThreads());
+        List<FrameConnection<RpcFrameCodec.Hello>> opened = new ArrayList<>(settings.connections());
         try {
             for (int i = 0; i < settings.connections(); i++) {
-                opened.add(RpcClientConnection.open(group, host, port, settings, counters));
+                opened.add(FrameConnection.open(group, endpoint, PROTOCOL, settings));
             }
         } catch (RuntimeException e) {
-            opened.forEach(RpcClientConnection::close);
+            opened.forEach(FrameConnection::close);
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw e;
         }
@@ -101,7 +107,7 @@ public final class RpcKV implements BaseKV {
 
     /** Connects to the server at {@code host:port} with the default settings. */
     public static RpcKV connect(String endpoint) {
-        return connect(endpoint, RpcKVSettings.DEFAULT);
+        return connect(endpoint, NetSettings.DEFAULT);
     }
 
     /**
@@ -109,25 +115,12 @@ public final class RpcKV implements BaseKV {
      *
      * @throws ConnectionLostException if no server answers there in time
      */
-    public static RpcKV connect(String endpoint, RpcKVSettings settings) {
-        int colon = endpoint.lastIndexOf(':');
-        if (colon <= 0 || colon == endpoint.length() - 1) {
-            throw new IllegalArgumentException("endpoint=" + endpoint + " expected=host:port");
+    public static RpcKV connect(String endpoint, NetSettings settings) {
+        TcpEndpoint target = TcpEndpoint.parse(endpoint);
+        if (target.port() < 1) {
+            throw new IllegalArgumentException("endpoint=" + endpoint + " port=" + target.port() + " allowed=[1,65535]");
         }
-        String host = endpoint.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
-        int port;
-        try {
-            port = Integer.parseInt(endpoint.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("endpoint=" + endpoint + " port is not a number", e);
-        }
-        if (port < 1 || port > 0xFFFF) {
-            throw new IllegalArgumentException("endpoint=" + endpoint + " port=" + port + " allowed=[1,65535]");
-        }
-        return new RpcKV(endpoint, host, port, settings);
+        return new RpcKV(endpoint, settings);
     }
 
     /** The server this engine talks to, {@code host:port}. */
@@ -135,7 +128,7 @@ public final class RpcKV implements BaseKV {
         return endpoint;
     }
 
-    public RpcKVSettings settings() {
+    public NetSettings settings() {
         return settings;
     }
 
@@ -148,7 +141,7 @@ public final class RpcKV implements BaseKV {
     public RpcServerStats serverStats() {
         checkOpen();
         counters.recordCall(RpcCounters.Operation.SERVER_STATS);
-        RpcClientConnection connection = pick();
+        FrameConnection<RpcFrameCodec.Hello> connection = pick();
         RpcFrameCodec.Response response = ok(connection, call(connection, RpcCounters.Operation.SERVER_STATS,
                 RpcFrameCodec.encodeStats(connection.allocator())));
         return decode(connection, () -> RpcFrameCodec.decodeStats(response));
@@ -158,7 +151,7 @@ public final class RpcKV implements BaseKV {
     public Optional<byte[]> get(long key) {
         checkOpen();
         counters.recordCall(RpcCounters.Operation.GET);
-        RpcClientConnection connection = pick();
+        FrameConnection<RpcFrameCodec.Hello> connection = pick();
         RpcFrameCodec.Response response = ok(connection, call(connection, RpcCounters.Operation.GET,
                 RpcFrameCodec.encodeGet(connection.allocator(), key)));
         return decode(connection, () -> RpcFrameCodec.decodeValue(response));
@@ -169,7 +162,7 @@ public final class RpcKV implements BaseKV {
     public Optional<MemorySegment> getView(long key) {
         checkOpen();
         counters.recordCall(RpcCounters.Operation.GET);
-        RpcClientConnection connection = pick();
+        FrameConnection<RpcFrameCodec.Hello> connection = pick();
         RpcFrameCodec.Response response = ok(connection, call(connection, RpcCounters.Operation.GET,
                 RpcFrameCodec.encodeGet(connection.allocator(), key)));
         return decode(connection, () -> RpcFrameCodec.decodeValueView(response));
@@ -180,7 +173,7 @@ public final class RpcKV implements BaseKV {
         checkOpen();
         KeyValueChecks.checkValue(value, maxValueBytes);
         counters.recordCall(RpcCounters.Operation.PUT);
-        RpcClientConnection connection = pick();
+        FrameConnection<RpcFrameCodec.Hello> connection = pick();
         RpcFrameCodec.Response response = ok(connection, call(connection, RpcCounters.Operation.PUT,
                 RpcFrameCodec.encodePut(connection.allocator(), key, value)));
         decode(connection, () -> {
@@ -194,7 +187,7 @@ public final class RpcKV implements BaseKV {
         checkOpen();
         counters.recordCall(RpcCounters.Operation.BATCH_GET);
         List<Optional<byte[]>> values = new ArrayList<>(keys.length);
-        RpcClientConnection connection = pick();
+        FrameConnection<RpcFrameCodec.Hello> connection = pick();
         int keysPerFrame = (maxFrameBytes - HEADER_LENGTH - RpcFrameDescriptor.COUNT_BYTES) / Long.BYTES;
         int next = 0;
         while (next < keys.length) {
@@ -216,7 +209,7 @@ public final class RpcKV implements BaseKV {
             KeyValueChecks.checkValue(value, maxValueBytes);
         }
         counters.recordCall(RpcCounters.Operation.BATCH_PUT);
-        RpcClientConnection connection = pick();
+        FrameConnection<RpcFrameCodec.Hello> connection = pick();
         Pipeline pipeline = new Pipeline(connection, RpcCounters.Operation.BATCH_PUT);
         int next = 0;
         while (next < keys.length) {
@@ -231,7 +224,7 @@ public final class RpcKV implements BaseKV {
     public boolean delete(long key) {
         checkOpen();
         counters.recordCall(RpcCounters.Operation.DELETE);
-        RpcClientConnection connection = pick();
+        FrameConnection<RpcFrameCodec.Hello> connection = pick();
         RpcFrameCodec.Response response = ok(connection, call(connection, RpcCounters.Operation.DELETE,
                 RpcFrameCodec.encodeDelete(connection.allocator(), key)));
         return decode(connection, () -> RpcFrameCodec.decodeRemoved(response));
@@ -248,7 +241,7 @@ public final class RpcKV implements BaseKV {
         if (limit == 0 || Long.compareUnsigned(fromKey, toKey) > 0) {
             return pairs;
         }
-        RpcClientConnection connection = pick();
+        FrameConnection<RpcFrameCodec.Hello> connection = pick();
         long from = fromKey;
         while (true) {
             int remaining = limit - pairs.size();
@@ -280,7 +273,7 @@ public final class RpcKV implements BaseKV {
     public Optional<byte[]> update(long key, UnaryOperator<Optional<byte[]>> function) {
         checkOpen();
         counters.recordCall(RpcCounters.Operation.UPDATE);
-        RpcClientConnection connection = pick();
+        FrameConnection<RpcFrameCodec.Hello> connection = pick();
         RpcFrameCodec.Response read = ok(connection, call(connection, RpcCounters.Operation.UPDATE,
                 RpcFrameCodec.encodeGet(connection.allocator(), key)));
         Optional<byte[]> current = decode(connection, () -> RpcFrameCodec.decodeValue(read));
@@ -317,7 +310,7 @@ public final class RpcKV implements BaseKV {
             KeyValueChecks.checkValue(value, maxValueBytes);
         }
         counters.recordCall(RpcCounters.Operation.BULK_LOAD);
-        RpcClientConnection connection = pick();
+        FrameConnection<RpcFrameCodec.Hello> connection = pick();
         Pipeline pipeline = new Pipeline(connection, RpcCounters.Operation.BULK_LOAD);
         // The first frame replaces the store's contents (even with no pairs); the rest append, in key order.
         int next = 0;
@@ -333,7 +326,7 @@ public final class RpcKV implements BaseKV {
     public void clear() {
         checkOpen();
         counters.recordCall(RpcCounters.Operation.CLEAR);
-        RpcClientConnection connection = pick();
+        FrameConnection<RpcFrameCodec.Hello> connection = pick();
         RpcFrameCodec.Response response = ok(connection, call(connection, RpcCounters.Operation.CLEAR,
                 RpcFrameCodec.encodeClear(connection.allocator())));
         decode(connection, () -> {
@@ -353,7 +346,7 @@ public final class RpcKV implements BaseKV {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        connections.forEach(RpcClientConnection::close);
+        connections.forEach(FrameConnection::close);
         group.shutdownGracefully(0, 1_000, TimeUnit.MILLISECONDS);
     }
 
@@ -372,7 +365,7 @@ public final class RpcKV implements BaseKV {
         }
     }
 
-    private RpcClientConnection pick() {
+    private FrameConnection<RpcFrameCodec.Hello> pick() {
         if (connections.size() == 1) {
             return connections.getFirst();
         }
@@ -393,15 +386,35 @@ public final class RpcKV implements BaseKV {
         return to;
     }
 
-    private RpcFrameCodec.Response call(RpcClientConnection connection, RpcCounters.Operation operation, ByteBuf frame) {
-        return await(connection, connection.send(operation, frame));
+    private RpcFrameCodec.Response call(FrameConnection<RpcFrameCodec.Hello> connection, RpcCounters.Operation operation,
+                                        ByteBuf frame) {
+        return await(connection, send(connection, operation, frame));
+    }
+
+    /**
+     * Sends an encoded request frame (this takes it over) and returns its answer's future; an answer of another type
+     * than the request's means a broken server, which closes the connection.
+     */
+    private CompletableFuture<RpcFrameCodec.Response> send(FrameConnection<RpcFrameCodec.Hello> connection,
+                                                           RpcCounters.Operation operation, ByteBuf frame) {
+        RpcRequestType type = RpcRequestType.fromCode(frame.getByte(frame.readerIndex() + FrameHeader.TYPE_OFFSET));
+        counters.recordRequest(operation, frame.readableBytes());
+        return connection.send(frame, answer -> {
+            RpcFrameCodec.Response response = RpcFrameCodec.readResponse(answer);
+            if (response.type() != type) {
+                throw new FrameFormatException("response type=" + response.type() + " to request_id="
+                        + response.requestId() + " of type=" + type);
+            }
+            counters.recordResponse(operation, response.frame().length);
+            return response;
+        });
     }
 
     /**
      * Waits for an answer. The connection fails the future itself when it is lost or the response timeout passes;
      * the bounded wait here is only a backstop, so a caller can never hang.
      */
-    private RpcFrameCodec.Response await(RpcClientConnection connection, CompletableFuture<RpcFrameCodec.Response> answer) {
+    private RpcFrameCodec.Response await(FrameConnection<RpcFrameCodec.Hello> connection, CompletableFuture<RpcFrameCodec.Response> answer) {
         try {
             RpcFrameCodec.Response response = answer.get(settings.responseTimeout().toMillis() + AWAIT_GRACE_MILLIS,
                     TimeUnit.MILLISECONDS);
@@ -423,7 +436,7 @@ public final class RpcKV implements BaseKV {
     }
 
     /** Passes an OK answer through; turns BAD_ARGUMENT and FAILED into the exceptions a caller expects. */
-    private RpcFrameCodec.Response ok(RpcClientConnection connection, RpcFrameCodec.Response response) {
+    private RpcFrameCodec.Response ok(FrameConnection<RpcFrameCodec.Hello> connection, RpcFrameCodec.Response response) {
         switch (response.status()) {
             case STATUS_OK -> {
                 return response;
@@ -442,14 +455,14 @@ public final class RpcKV implements BaseKV {
     /** A decoder that may find the server's answer malformed. */
     @FunctionalInterface
     private interface Decoder<T> {
-        T decode() throws RpcFrameException;
+        T decode() throws FrameFormatException;
     }
 
     /** Runs {@code decoder}; a malformed answer means a broken server, so its connection is closed as lost. */
-    private static <T> T decode(RpcClientConnection connection, Decoder<T> decoder) {
+    private static <T> T decode(FrameConnection<RpcFrameCodec.Hello> connection, Decoder<T> decoder) {
         try {
             return decoder.decode();
-        } catch (RpcFrameException e) {
+        } catch (FrameFormatException e) {
             connection.closeWith("bad_frame " + e.getMessage());
             throw new ConnectionLostException(connection.lost().getMessage(), e);
         }
@@ -460,11 +473,11 @@ public final class RpcKV implements BaseKV {
      * the server executes them in order, so the batch still behaves as if its pairs were applied in order.
      */
     private final class Pipeline {
-        private final RpcClientConnection connection;
+        private final FrameConnection<RpcFrameCodec.Hello> connection;
         private final RpcCounters.Operation operation;
         private final ArrayDeque<CompletableFuture<RpcFrameCodec.Response>> inFlight = new ArrayDeque<>();
 
-        Pipeline(RpcClientConnection connection, RpcCounters.Operation operation) {
+        Pipeline(FrameConnection<RpcFrameCodec.Hello> connection, RpcCounters.Operation operation) {
             this.connection = connection;
             this.operation = operation;
         }
@@ -473,7 +486,7 @@ public final class RpcKV implements BaseKV {
             if (inFlight.size() >= PIPELINE_DEPTH) {
                 awaitOldest();
             }
-            inFlight.add(connection.send(operation, frame));
+            inFlight.add(RpcKV.this.send(connection, operation, frame));
         }
 
         void awaitAll() {

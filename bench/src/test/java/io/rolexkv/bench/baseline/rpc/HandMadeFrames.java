@@ -5,8 +5,6 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 
 import static io.rolexkv.bench.baseline.rpc.RpcFrameDescriptor.HEADER_LENGTH;
-import static io.rolexkv.bench.baseline.rpc.RpcFrameDescriptor.MAGIC;
-import static io.rolexkv.bench.baseline.rpc.RpcFrameDescriptor.VERSION;
 
 /** Frames built byte by byte, as a hostile or broken peer would, without the codec under test. */
 final class HandMadeFrames {
@@ -20,7 +18,7 @@ final class HandMadeFrames {
 
     static byte[] frame(byte type, long requestId, byte[] body) {
         ByteBuffer frame = ByteBuffer.allocate(HEADER_LENGTH + body.length).order(ByteOrder.LITTLE_ENDIAN);
-        frame.putInt(HEADER_LENGTH - 4 + body.length).put(MAGIC).put(VERSION).put(type).putLong(requestId).put(body);
+        frame.putInt(HEADER_LENGTH - 4 + body.length).put(RpcFrameDescriptor.WIRE.magic()).put(RpcFrameDescriptor.WIRE.version()).put(type).putLong(requestId).put(body);
         return frame.array();
     }
 

@@ -1,5 +1,6 @@
 package io.rolexkv.bench.baseline.rpc;
 
+import io.rolexkv.common.net.NetSettings;
 import io.rolexkv.common.kv.BaseKV;
 import io.rolexkv.common.kv.BaseKVContractTest;
 
@@ -21,7 +22,7 @@ class RpcKVContractTest extends BaseKVContractTest {
     protected BaseKV newEngine(int maxValueBytes) {
         RpcKVServer server = RpcKVServer.start(serverSettings(maxValueBytes));
         servers.add(server);
-        return RpcKV.connect(server.endpoint(), RpcKVSettings.DEFAULT.withConnections(2));
+        return RpcKV.connect(server.endpoint(), NetSettings.DEFAULT.withConnections(2));
     }
 
     @Override

@@ -1,5 +1,7 @@
 package io.rolexkv.bench.baseline.rpc;
 
+import io.rolexkv.common.net.FrameHeader;
+import io.rolexkv.common.net.NetSettings;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.rolexkv.common.fabric.ConnectionLostException;
 import org.junit.jupiter.api.Test;
@@ -40,11 +42,13 @@ class RpcKVFailureTest {
     private static final long PROMPT_SECONDS = 10;
     private static final int MAX_VALUE_BYTES = 4096;
     private static final int MAX_FRAME_BYTES = 1 << 20;
+    /** A scripted server accepts one connection. */
+    private static final NetSettings ONE_CONNECTION = NetSettings.DEFAULT.withConnections(1);
 
     @Test
     void serverClosedMidLoadFailsEveryCallerPromptlyAndEveryLaterCall() throws Exception {
         RpcKVServer server = RpcKVServer.start(RpcKVServerSettings.forMaxValueBytes(MAX_VALUE_BYTES));
-        try (RpcKV client = RpcKV.connect(server.endpoint(), RpcKVSettings.DEFAULT.withConnections(2))) {
+        try (RpcKV client = RpcKV.connect(server.endpoint(), NetSettings.DEFAULT.withConnections(2))) {
             AtomicLong completed = new AtomicLong();
             List<Future<Throwable>> workers = new ArrayList<>();
             try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
@@ -95,10 +99,10 @@ class RpcKVFailureTest {
     @Test
     void aPendingCallFailsWhenTheServerDiesWithoutAnswering() throws Exception {
         try (ScriptedServer server = new ScriptedServer(MAX_VALUE_BYTES, MAX_FRAME_BYTES)) {
-            try (RpcKV client = RpcKV.connect(server.endpoint())) {
+            try (RpcKV client = RpcKV.connect(server.endpoint(), ONE_CONNECTION)) {
                 CompletableFuture<Optional<byte[]>> pending = inVirtualThread(() -> client.get(7));
                 byte[] request = server.readFrame();
-                assertEquals(RpcRequestType.GET.code(), request[RpcFrameDescriptor.TYPE_OFFSET],
+                assertEquals(RpcRequestType.GET.code(), request[FrameHeader.TYPE_OFFSET],
                         "the get reached the server and waits for its answer");
                 server.die();
                 ExecutionException failure = assertThrows(ExecutionException.class,
@@ -113,7 +117,7 @@ class RpcKVFailureTest {
     @Test
     void aSilentServerFailsTheCallAfterTheResponseTimeout() throws Exception {
         try (ScriptedServer server = new ScriptedServer(MAX_VALUE_BYTES, MAX_FRAME_BYTES)) {
-            RpcKVSettings settings = RpcKVSettings.DEFAULT.withResponseTimeout(Duration.ofMillis(200));
+            NetSettings settings = ONE_CONNECTION.withResponseTimeout(Duration.ofMillis(200));
             try (RpcKV client = RpcKV.connect(server.endpoint(), settings)) {
                 ConnectionLostException lost = assertThrows(ConnectionLostException.class, () -> client.put(1, new byte[3]));
                 assertTrue(lost.getMessage().contains("response timeout"), lost.getMessage());
@@ -125,7 +129,7 @@ class RpcKVFailureTest {
     @Test
     void aGarbageAnswerClosesTheConnectionAndFailsTheCall() throws Exception {
         try (ScriptedServer server = new ScriptedServer(MAX_VALUE_BYTES, MAX_FRAME_BYTES)) {
-            try (RpcKV client = RpcKV.connect(server.endpoint())) {
+            try (RpcKV client = RpcKV.connect(server.endpoint(), ONE_CONNECTION)) {
                 CompletableFuture<Boolean> pending = inVirtualThread(() -> client.delete(7));
                 server.readFrame();
                 // A frame with a good length and a bad magic, as a confused server might send.
@@ -142,7 +146,7 @@ class RpcKVFailureTest {
     @Test
     void anAnswerToARequestNeverSentClosesTheConnection() throws Exception {
         try (ScriptedServer server = new ScriptedServer(MAX_VALUE_BYTES, MAX_FRAME_BYTES)) {
-            try (RpcKV client = RpcKV.connect(server.endpoint())) {
+            try (RpcKV client = RpcKV.connect(server.endpoint(), ONE_CONNECTION)) {
                 CompletableFuture<Optional<byte[]>> pending = inVirtualThread(() -> client.get(7));
                 server.readFrame();
                 // A well-formed GET answer, but to request id 999 999, which this client never sent.
@@ -159,7 +163,7 @@ class RpcKVFailureTest {
     @Test
     void closingTheClientFailsItsPendingCallsAndRefusesLaterOnes() throws Exception {
         try (ScriptedServer server = new ScriptedServer(MAX_VALUE_BYTES, MAX_FRAME_BYTES)) {
-            RpcKV client = RpcKV.connect(server.endpoint());
+            RpcKV client = RpcKV.connect(server.endpoint(), ONE_CONNECTION);
             CompletableFuture<Optional<byte[]>> pending = inVirtualThread(() -> client.get(7));
             server.readFrame();
             client.close();
@@ -186,7 +190,7 @@ class RpcKVFailureTest {
     @Test
     void aServerThatNeverSaysHelloFailsTheConnect() throws Exception {
         try (ScriptedServer server = new ScriptedServer()) {
-            RpcKVSettings settings = RpcKVSettings.DEFAULT.withConnectTimeout(Duration.ofMillis(300));
+            NetSettings settings = ONE_CONNECTION.withConnectTimeout(Duration.ofMillis(300));
             ConnectionLostException lost = assertThrows(ConnectionLostException.class,
                     () -> RpcKV.connect(server.endpoint(), settings));
             assertTrue(lost.getMessage().contains("no hello"), lost.getMessage());
@@ -198,7 +202,7 @@ class RpcKVFailureTest {
         // A max frame too small for two values of the max size: the client could not even send one update.
         try (ScriptedServer server = new ScriptedServer(MAX_VALUE_BYTES, MAX_VALUE_BYTES)) {
             ConnectionLostException lost = assertThrows(ConnectionLostException.class,
-                    () -> RpcKV.connect(server.endpoint()));
+                    () -> RpcKV.connect(server.endpoint(), ONE_CONNECTION));
             assertTrue(lost.getMessage().contains("max_frame_bytes"), lost.getMessage());
         }
     }

@@ -1,5 +1,6 @@
 package io.rolexkv.bench.baseline.rpc;
 
+import io.rolexkv.common.net.FrameHeader;
 import io.netty.buffer.ByteBuf;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -65,8 +66,8 @@ class RpcKVServerBadInputTest {
         byte get = RpcRequestType.GET.code();
         byte put = RpcRequestType.PUT.code();
         return Stream.of(
-                Arguments.of("bad magic", withByte(frame(get, longBytes(1)), RpcFrameDescriptor.MAGIC_OFFSET, 0x00)),
-                Arguments.of("bad version", withByte(frame(get, longBytes(1)), RpcFrameDescriptor.VERSION_OFFSET, 2)),
+                Arguments.of("bad magic", withByte(frame(get, longBytes(1)), FrameHeader.MAGIC_OFFSET, 0x00)),
+                Arguments.of("bad version", withByte(frame(get, longBytes(1)), FrameHeader.VERSION_OFFSET, 3)),
                 Arguments.of("unknown type", frame((byte) 0x3F, longBytes(1))),
                 Arguments.of("a hello sent to the server", frame(RpcFrameDescriptor.TYPE_HELLO, new byte[8])),
                 Arguments.of("a response sent to the server", frame(RpcRequestType.GET.responseCode(), new byte[5])),
@@ -105,7 +106,7 @@ class RpcKVServerBadInputTest {
             byte[] good = concat(
                     frame(RpcRequestType.PUT.code(), 1, concat(longBytes(7), intBytes(3), new byte[] {1, 2, 3})),
                     frame(RpcRequestType.GET.code(), 2, longBytes(7)));
-            byte[] bad = withByte(frame(RpcRequestType.GET.code(), 3, longBytes(7)), RpcFrameDescriptor.MAGIC_OFFSET, 0);
+            byte[] bad = withByte(frame(RpcRequestType.GET.code(), 3, longBytes(7)), FrameHeader.MAGIC_OFFSET, 0);
             OutputStream out = socket.getOutputStream();
             out.write(concat(good, bad));
             out.flush();

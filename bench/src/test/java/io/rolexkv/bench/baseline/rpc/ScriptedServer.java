@@ -1,5 +1,6 @@
 package io.rolexkv.bench.baseline.rpc;
 
+import io.rolexkv.common.net.FrameHeader;
 import io.netty.buffer.UnpooledByteBufAllocator;
 
 import java.io.IOException;
@@ -67,8 +68,8 @@ final class ScriptedServer implements AutoCloseable {
     /** Reads one whole frame from the client (a request) and returns its bytes, length field included. */
     byte[] readFrame() throws Exception {
         InputStream in = connection().getInputStream();
-        byte[] lengthField = in.readNBytes(RpcFrameDescriptor.LENGTH_FIELD_BYTES);
-        if (lengthField.length < RpcFrameDescriptor.LENGTH_FIELD_BYTES) {
+        byte[] lengthField = in.readNBytes(FrameHeader.LENGTH_FIELD_BYTES);
+        if (lengthField.length < FrameHeader.LENGTH_FIELD_BYTES) {
             throw new IOException("client closed before a frame");
         }
         int length = (lengthField[0] & 0xFF) | (lengthField[1] & 0xFF) << 8 | (lengthField[2] & 0xFF) << 16

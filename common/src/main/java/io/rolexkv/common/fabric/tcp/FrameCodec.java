@@ -9,6 +9,9 @@ import io.rolexkv.common.fabric.GlobalAddress;
 import io.rolexkv.common.fabric.RegionInfo;
 import io.rolexkv.common.fabric.VerbKind;
 import io.rolexkv.common.fabric.VerbRejectedException;
+import io.rolexkv.common.fabric.VerbSink;
+import io.rolexkv.common.net.FrameFormatException;
+import io.rolexkv.common.net.FrameHeader;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -58,35 +61,8 @@ public final class FrameCodec {
 
     // ---------------------------------------------------------------------------------------------- every frame
 
-    /**
-     * The whole size (length field included) of the frame whose length field starts at {@code in}'s reader index,
-     * which must have at least {@link FrameDescriptor#LENGTH_FIELD_BYTES} readable bytes. Reads nothing.
-     *
-     * @throws FrameFormatException if the frame is shorter than a header or longer than {@code maxFrameBytes}
-     */
-    public static int frameBytes(ByteBuf in, int maxFrameBytes) throws FrameFormatException {
-        long length = in.getIntLE(in.readerIndex());
-        long frameBytes = FrameDescriptor.LENGTH_FIELD_BYTES + length;
-        if (frameBytes < FrameDescriptor.HEADER_LENGTH) {
-            throw new FrameFormatException("frame_length=" + length + " min=" + (FrameDescriptor.HEADER_LENGTH
-                    - FrameDescriptor.LENGTH_FIELD_BYTES));
-        }
-        if (frameBytes > maxFrameBytes) {
-            throw new FrameFormatException("frame_bytes=" + frameBytes + " max_frame_bytes=" + maxFrameBytes);
-        }
-        return (int) frameBytes;
-    }
-
-    private static ByteBuf startFrame(ByteBufAllocator allocator, long frameBytes, byte type) {
-        if (frameBytes > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("frame_bytes=" + frameBytes + " exceeds what a frame can carry");
-        }
-        ByteBuf frame = allocator.ioBuffer((int) frameBytes, (int) frameBytes);
-        frame.writeIntLE((int) frameBytes - FrameDescriptor.LENGTH_FIELD_BYTES);
-        frame.writeByte(FrameDescriptor.MAGIC);
-        frame.writeByte(FrameDescriptor.VERSION);
-        frame.writeByte(type);
-        return frame;
+    private static ByteBuf startFrame(ByteBufAllocator allocator, long frameBytes, byte type, long requestId) {
+        return FrameHeader.start(allocator, FrameDescriptor.WIRE, frameBytes, type, requestId);
     }
 
     /**
@@ -105,24 +81,12 @@ public final class FrameCodec {
         }
     }
 
-    private static void readHeader(ByteBuf frame, byte expectedType) throws FrameFormatException {
-        require(frame, FrameDescriptor.HEADER_LENGTH, "header");
-        int length = frame.readIntLE();
-        if (length != frame.readableBytes()) {
-            throw new FrameFormatException("frame_length=" + length + " bytes_after_length_field=" + frame.readableBytes());
-        }
-        byte magic = frame.readByte();
-        if (magic != FrameDescriptor.MAGIC) {
-            throw new FrameFormatException("magic=" + hex(magic) + " expected=" + hex(FrameDescriptor.MAGIC));
-        }
-        byte version = frame.readByte();
-        if (version != FrameDescriptor.VERSION) {
-            throw new FrameFormatException("version=" + version + " supported=" + FrameDescriptor.VERSION);
-        }
-        byte type = frame.readByte();
-        if (type != expectedType) {
-            throw new FrameFormatException("frame_type=" + type + " expected=" + expectedType);
-        }
+    /** Checks the header, moves the reader index to the body and returns the request id. */
+    private static long readHeader(ByteBuf frame, byte expectedType) throws FrameFormatException {
+        FrameHeader.check(frame, FrameDescriptor.WIRE, expectedType);
+        long requestId = FrameHeader.requestId(frame);
+        frame.skipBytes(FrameDescriptor.HEADER_LENGTH);
+        return requestId;
     }
 
     private static void require(ByteBuf frame, long bytes, String what) throws FrameFormatException {
@@ -135,10 +99,6 @@ public final class FrameCodec {
         if (frame.isReadable()) {
             throw new FrameFormatException("trailing_bytes=" + frame.readableBytes());
         }
-    }
-
-    private static String hex(byte value) {
-        return String.format("0x%02x", value & 0xFF);
     }
 
     // ---------------------------------------------------------------------------------------------- HELLO
@@ -155,7 +115,7 @@ public final class FrameCodec {
             }
             names.add(name);
         }
-        ByteBuf frame = startFrame(allocator, FrameDescriptor.helloFrameBytes(regions), FrameDescriptor.TYPE_HELLO);
+        ByteBuf frame = startFrame(allocator, FrameDescriptor.helloFrameBytes(regions), FrameDescriptor.TYPE_HELLO, 0);
         frame.writeIntLE(memoryNodeId);
         frame.writeIntLE(limits.maxVerbsPerBatch());
         frame.writeLongLE(limits.maxBytesPerBatch());
@@ -215,9 +175,8 @@ public final class FrameCodec {
 
     /** The REQUEST that carries {@code batch} under {@code batchId}: {@link FrameDescriptor#requestFrameBytes} bytes. */
     public static ByteBuf encodeRequest(ByteBufAllocator allocator, long batchId, DoorbellBatch batch) {
-        ByteBuf frame = startFrame(allocator, FrameDescriptor.requestFrameBytes(batch), FrameDescriptor.TYPE_REQUEST);
+        ByteBuf frame = startFrame(allocator, FrameDescriptor.requestFrameBytes(batch), FrameDescriptor.TYPE_REQUEST, batchId);
         try {
-            frame.writeLongLE(batchId);
             frame.writeIntLE(batch.size());
             for (int i = 0; i < batch.size(); i++) {
                 VerbKind kind = batch.kind(i);
@@ -228,7 +187,11 @@ public final class FrameCodec {
                     case READ -> frame.writeLongLE(0).writeLongLE(0);
                     case WRITE -> {
                         frame.writeLongLE(0).writeLongLE(0);
-                        writeSegment(frame, batch.payload(i));
+                        if (batch.isInlineWord(i)) {
+                            frame.writeLongLE(batch.inlineWord(i));
+                        } else {
+                            writeSegment(frame, batch.payload(i));
+                        }
                     }
                     case CAS -> frame.writeLongLE(batch.expected(i)).writeLongLE(batch.desired(i));
                     case FAA -> frame.writeLongLE(batch.delta(i)).writeLongLE(0);
@@ -242,20 +205,29 @@ public final class FrameCodec {
     }
 
     /**
-     * Decodes a REQUEST. Checks the frame's layout only; whether the verbs are ones the memory node will run
-     * (regions, bounds, alignment, limits) is {@link io.rolexkv.common.fabric.VerbExecutor}'s call.
+     * Decodes a REQUEST into a fresh batch. Checks the frame's layout only; whether the verbs are ones the memory node
+     * will run (regions, bounds, alignment, limits) is {@link io.rolexkv.common.fabric.VerbExecutor}'s call.
      */
     public static Request decodeRequest(ByteBuf frame) throws FrameFormatException {
-        readHeader(frame, FrameDescriptor.TYPE_REQUEST);
+        DoorbellBatch batch = new DoorbellBatch();
+        long batchId = decodeRequest(frame, batch);
+        return new Request(batchId, batch);
+    }
+
+    /**
+     * Decodes a REQUEST into {@code batch}, which is cleared first (a memory node reuses one per connection), and
+     * returns its batch id. A WRITE's payload is a view of the frame, valid while the frame is retained.
+     */
+    public static long decodeRequest(ByteBuf frame, DoorbellBatch batch) throws FrameFormatException {
+        batch.clear();
+        long batchId = readHeader(frame, FrameDescriptor.TYPE_REQUEST);
         require(frame, FrameDescriptor.REQUEST_VERBS_OFFSET - FrameDescriptor.HEADER_LENGTH, "request");
-        long batchId = frame.readLongLE();
         int verbCount = frame.readIntLE();
         if (verbCount < 0) {
             throw new FrameFormatException("verb_count=" + verbCount);
         }
         // Every verb has a fixed header, so the count is bounded by the bytes present before anything is built.
         require(frame, (long) verbCount * FrameDescriptor.VERB_HEADER_LENGTH, "verbs verb_count=" + verbCount);
-        DoorbellBatch batch = new DoorbellBatch();
         for (int i = 0; i < verbCount; i++) {
             require(frame, FrameDescriptor.VERB_HEADER_LENGTH, "verb " + i);
             int code = frame.readUnsignedByte();
@@ -283,44 +255,84 @@ public final class FrameCodec {
                 case READ -> batch.read(address, length);
                 case WRITE -> {
                     require(frame, length, "verb " + i + " payload");
-                    MemorySegment payload = MemorySegment.ofBuffer(frame.nioBuffer(frame.readerIndex(), length));
-                    frame.skipBytes(length);
-                    batch.write(address, payload);
+                    if (length == Long.BYTES) {
+                        // The common small WRITE (a word): kept in the batch, no view of the frame to allocate.
+                        batch.writeLong(address, frame.readLongLE());
+                    } else {
+                        MemorySegment payload = MemorySegment.ofBuffer(frame.nioBuffer(frame.readerIndex(), length));
+                        frame.skipBytes(length);
+                        batch.write(address, payload);
+                    }
                 }
                 case CAS -> batch.compareAndSwap(address, first, second);
                 case FAA -> batch.fetchAndAdd(address, first);
             }
         }
         requireEnd(frame);
-        return new Request(batchId, batch);
+        return batchId;
     }
 
     // ---------------------------------------------------------------------------------------------- COMPLETION
 
-    /** The DONE completion of {@code batch}: {@link FrameDescriptor#doneFrameBytes} bytes. */
+    /** The DONE completion of {@code batch} with {@code result}: {@link FrameDescriptor#doneFrameBytes} bytes. */
     public static ByteBuf encodeDone(ByteBufAllocator allocator, long batchId, DoorbellBatch batch, BatchResult result) {
-        ByteBuf frame = startFrame(allocator, FrameDescriptor.doneFrameBytes(batch), FrameDescriptor.TYPE_COMPLETION);
-        frame.writeLongLE(batchId);
+        ByteBuf frame = startDone(allocator, batchId, batch);
+        for (int i = 0; i < batch.size(); i++) {
+            switch (batch.kind(i)) {
+                case READ -> writeSegment(frame, result.read(i));
+                case CAS, FAA -> frame.writeLongLE(result.oldValue(i));
+                case WRITE -> {
+                }
+            }
+        }
+        return FrameHeader.finish(frame);
+    }
+
+    /**
+     * A DONE completion of {@code batch} up to its results, sized for all of them: the memory node then runs the
+     * batch with a {@link DoneWriter} on this frame, which writes each result into it as its verb runs.
+     */
+    public static ByteBuf startDone(ByteBufAllocator allocator, long batchId, DoorbellBatch batch) {
+        ByteBuf frame = startFrame(allocator, FrameDescriptor.doneFrameBytes(batch), FrameDescriptor.TYPE_COMPLETION, batchId);
         frame.writeByte(FrameDescriptor.STATUS_DONE);
         frame.writeIntLE(batch.size());
-        for (int i = 0; i < batch.size(); i++) {
-            if (batch.kind(i).isAtomic()) {
-                frame.writeLongLE(result.oldValue(i));
-            }
-        }
-        for (int i = 0; i < batch.size(); i++) {
-            if (batch.kind(i) == VerbKind.READ) {
-                writeSegment(frame, result.read(i));
-            }
-        }
         return frame;
+    }
+
+    /**
+     * Writes a running batch's results into a frame {@link #startDone} began: the copy from registered memory is the
+     * only one READ data gets on the memory node. Reusable: point it at each new frame with {@link #target}.
+     */
+    public static final class DoneWriter implements VerbSink {
+        private ByteBuf frame;
+
+        /** Writes from now on into {@code frame}. */
+        public DoneWriter target(ByteBuf frame) {
+            this.frame = frame;
+            return this;
+        }
+
+        @Override
+        public void oldValue(int verb, long value) {
+            frame.writeLongLE(value);
+        }
+
+        @Override
+        public void readWord(long word) {
+            frame.writeLongLE(word);
+        }
+
+        @Override
+        public void readByte(byte value) {
+            frame.writeByte(value);
+        }
     }
 
     /** The REFUSED completion that carries {@code rejection} back to the client. */
     public static ByteBuf encodeRefused(ByteBufAllocator allocator, long batchId, VerbRejectedException rejection) {
         byte[] detail = rejection.detail().getBytes(StandardCharsets.UTF_8);
-        ByteBuf frame = startFrame(allocator, FrameDescriptor.refusedFrameBytes(detail.length), FrameDescriptor.TYPE_COMPLETION);
-        frame.writeLongLE(batchId);
+        ByteBuf frame = startFrame(allocator, FrameDescriptor.refusedFrameBytes(detail.length), FrameDescriptor.TYPE_COMPLETION,
+                batchId);
         frame.writeByte(FrameDescriptor.STATUS_REFUSED);
         frame.writeIntLE(rejection.verbIndex());
         frame.writeByte(rejection.reason().ordinal());
@@ -342,9 +354,8 @@ public final class FrameCodec {
      * bytes are copied once into one heap array the result's READ segments share.
      */
     public static Completion decodeCompletion(ByteBuf frame, DoorbellBatch batch) throws FrameFormatException {
-        readHeader(frame, FrameDescriptor.TYPE_COMPLETION);
+        long batchId = readHeader(frame, FrameDescriptor.TYPE_COMPLETION);
         require(frame, FrameDescriptor.COMPLETION_BODY_OFFSET - FrameDescriptor.HEADER_LENGTH, "completion");
-        long batchId = frame.readLongLE();
         byte status = frame.readByte();
         return switch (status) {
             case FrameDescriptor.STATUS_DONE -> new Done(batchId, decodeDone(frame, batch));
@@ -359,28 +370,26 @@ public final class FrameCodec {
         if (verbCount != batch.size()) {
             throw new FrameFormatException("completion verb_count=" + verbCount + " batch_verbs=" + batch.size());
         }
-        long expectedBytes = FrameDescriptor.doneFrameBytes(batch) - FrameDescriptor.DONE_OLD_VALUES_OFFSET;
+        long expectedBytes = FrameDescriptor.doneFrameBytes(batch) - FrameDescriptor.DONE_RESULTS_OFFSET;
         if (frame.readableBytes() != expectedBytes) {
             throw new FrameFormatException("completion result_bytes=" + frame.readableBytes() + " expected=" + expectedBytes);
         }
         int size = batch.size();
         long[] oldValues = new long[size];
+        byte[] reads = new byte[(int) batch.bytesToRead()];
+        int offset = 0;
         for (int i = 0; i < size; i++) {
-            if (batch.kind(i).isAtomic()) {
-                oldValues[i] = frame.readLongLE();
+            switch (batch.kind(i)) {
+                case READ -> {
+                    frame.readBytes(reads, offset, batch.length(i));
+                    offset += batch.length(i);
+                }
+                case CAS, FAA -> oldValues[i] = frame.readLongLE();
+                case WRITE -> {
+                }
             }
         }
-        MemorySegment[] readData = new MemorySegment[size];
-        MemorySegment allReads = MemorySegment.ofArray(new byte[(int) batch.bytesToRead()]);
-        frame.readBytes(allReads.asByteBuffer());
-        long offset = 0;
-        for (int i = 0; i < size; i++) {
-            if (batch.kind(i) == VerbKind.READ) {
-                readData[i] = allReads.asSlice(offset, batch.length(i));
-                offset += batch.length(i);
-            }
-        }
-        return new BatchResult(batch, readData, oldValues);
+        return BatchResult.ofPackedReads(batch, reads, oldValues);
     }
 
     private static VerbRejectedException decodeRefused(ByteBuf frame, DoorbellBatch batch) throws FrameFormatException {

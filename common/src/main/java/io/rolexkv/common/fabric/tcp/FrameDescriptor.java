@@ -4,38 +4,26 @@ import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricLimits;
 import io.rolexkv.common.fabric.GlobalAddress;
 import io.rolexkv.common.fabric.RegionInfo;
+import io.rolexkv.common.net.FrameHeader;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * Where every byte of a tcp transport frame lives: the one place that says it. {@link FrameCodec} reads and writes
- * frames with these offsets, and nothing else does.
+ * Where every byte of a tcp transport frame's body lives: the one place that says it. {@link FrameCodec} reads and
+ * writes frames with these offsets, and nothing else does. Every frame starts with the header of the network layer
+ * ({@link FrameHeader}: length, magic, version, type, request id), with this protocol's {@link #WIRE} magic and
+ * version; the request id is the batch id.
  *
  * <p>Three frames travel over one tcp connection (one queue pair). The memory node sends a HELLO as soon as a client
  * connects, the analogue of an RDMA peer's exchange of region address, length and rkey; then the client sends
  * REQUEST frames (one per doorbell batch) and the memory node answers each with one COMPLETION frame, in the order it
  * received the requests. Every integer is little-endian ({@link io.rolexkv.common.fabric.WordOrder}), like every word
- * in a region, so a node never swaps bytes on the verb path.
+ * in a region, so a node never swaps bytes on the verb path. A receiver refuses a frame longer than the largest it
+ * accepts ({@link FabricLimits#maxFrameBytes()} on the memory node) as soon as it has read the length, and closes the
+ * connection: no well-behaved peer sends such a frame.
  *
- * <h2>Every frame</h2>
- * <pre>
- *   0                   1                   2                   3
- *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
- *  +---------------------------------------------------------------+
- *  |                     frame length (int32)                      |  bytes after this field
- *  +---------------+---------------+---------------+---------------+
- *  |  magic 0xD7   |  version 1    |     type      |  body ...     |
- *  +---------------+---------------+---------------+               +
- *  |                     body, as the type says                    |
- *  +---------------------------------------------------------------+
- * </pre>
- * The length counts the magic, version, type and body: a frame is {@code 4 + length} bytes. A receiver refuses a
- * frame whose length is below {@link #HEADER_LENGTH} minus 4, or whose {@code 4 + length} exceeds the largest frame
- * it accepts ({@link FabricLimits#maxFrameBytes()} on the memory node), as soon as it has read the length, and
- * closes the connection: no well-behaved peer sends such a frame.
- *
- * <h2>HELLO (type 1, memory node to client, once, first)</h2>
+ * <h2>HELLO (type 1, memory node to client, once, first; request id 0)</h2>
  * <pre>
  *  +--------------------+--------------------+---------------------------------------+
  *  | memory node (i32)  | max verbs (i32)    |    max bytes per batch (i64)          |
@@ -48,11 +36,11 @@ import java.util.List;
  * </pre>
  * The limits are the memory node's {@link FabricLimits}; the regions its {@link RegionInfo}s in id order.
  *
- * <h2>REQUEST (type 2, client to memory node, one per doorbell batch)</h2>
+ * <h2>REQUEST (type 2, client to memory node, one per doorbell batch; request id = batch id)</h2>
  * <pre>
- *  +---------------------------------------+--------------------+
- *  |            batch id (i64)             | verb count (i32)   |  then verb count verbs, in batch order:
- *  +---------------------------------------+--------------------+
+ *  +--------------------+
+ *  | verb count (i32)   |  then verb count verbs, in batch order:
+ *  +--------------------+
  *      +------+----------------------+-------------+----------------------+----------------------+-----------+
  *      | kind | global address (i64) | length (i32)| first operand (i64)  | second operand (i64) | payload   |
  *      | (u8) |                      |             |                      |                      | WRITE only|
@@ -60,35 +48,32 @@ import java.util.List;
  * </pre>
  * Kind is {@link io.rolexkv.common.fabric.VerbKind#code()}. Length: READ and WRITE their byte count, CAS and FAA 8.
  * First operand: CAS expected, FAA delta, otherwise 0. Second operand: CAS desired, otherwise 0. A WRITE's
- * {@code length} payload bytes follow its header; no other verb has a payload. The batch id is the client's own
- * (unique per connection); the memory node only echoes it. The 29 header bytes per verb are
+ * {@code length} payload bytes follow its header; no other verb has a payload. The 29 header bytes per verb are
  * {@link FabricLimits#VERB_HEADER_BYTES}.
  *
- * <h2>COMPLETION (type 3, memory node to client, one per request)</h2>
+ * <h2>COMPLETION (type 3, memory node to client, one per request; request id of the request)</h2>
  * <pre>
- *  +---------------------------------------+--------------+
- *  |            batch id (i64)             | status (u8)  |
- *  +---------------------------------------+--------------+
+ *  +--------------+
+ *  | status (u8)  |
+ *  +--------------+
  *  status 0, DONE:
- *      +--------------------+--------------------------------------+--------------------------------------+
- *      | verb count (i32)   | old value (i64) of each CAS and FAA, | bytes of each READ, in verb order,   |
- *      |                    | in verb order                        | back to back                         |
- *      +--------------------+--------------------------------------+--------------------------------------+
+ *      +--------------------+--------------------------------------------------------------------------+
+ *      | verb count (i32)   | per verb, in verb order: CAS and FAA the old value (i64), READ its bytes, |
+ *      |                    | WRITE nothing                                                            |
+ *      +--------------------+--------------------------------------------------------------------------+
  *  status 1, REFUSED (a VerbRejectedException; nothing in the batch was applied):
  *      +--------------------+--------------+--------------------+----------------------------+
  *      | verb index (i32)   | reason (u8)  | detail bytes (i32) | detail (UTF-8, key=value)  |
  *      +--------------------+--------------+--------------------+----------------------------+
  * </pre>
  * The client knows each READ's length from the batch it posted, so a DONE body carries no per-verb lengths: its
- * size is fixed by the batch, and the client checks it is exactly that. Old values come before READ bytes so the
- * client copies all READ bytes with one bulk copy. Verb index -1 refuses the batch as a whole; reason is the
- * {@link io.rolexkv.common.fabric.VerbRejectedException.Reason} ordinal.
+ * size is fixed by the batch, and the client checks it is exactly that. Results come in verb order so the memory node
+ * writes each one into the frame as the verb runs, READ data straight from registered memory. Verb index -1 refuses
+ * the batch as a whole; reason is the {@link io.rolexkv.common.fabric.VerbRejectedException.Reason} ordinal.
  */
 public final class FrameDescriptor {
-    /** First byte after the length field of every frame. */
-    public static final byte MAGIC = (byte) 0xD7;
-    /** Wire version; a peer refuses frames of another version. */
-    public static final byte VERSION = 1;
+    /** This protocol's magic and version in {@link FrameHeader}; a peer refuses frames of another. */
+    public static final FrameHeader.Wire WIRE = new FrameHeader.Wire("tcp_fabric", (byte) 0xD7, (byte) 2);
 
     public static final byte TYPE_HELLO = 1;
     public static final byte TYPE_REQUEST = 2;
@@ -97,14 +82,8 @@ public final class FrameDescriptor {
     public static final byte STATUS_DONE = 0;
     public static final byte STATUS_REFUSED = 1;
 
-    // Every frame.
-    public static final int LENGTH_OFFSET = 0;
-    public static final int LENGTH_FIELD_BYTES = Integer.BYTES;
-    public static final int MAGIC_OFFSET = LENGTH_OFFSET + LENGTH_FIELD_BYTES;
-    public static final int VERSION_OFFSET = MAGIC_OFFSET + 1;
-    public static final int TYPE_OFFSET = VERSION_OFFSET + 1;
-    /** Bytes before any body: length, magic, version, type. */
-    public static final int HEADER_LENGTH = TYPE_OFFSET + 1;
+    /** Bytes before any body: {@link FrameHeader#HEADER_LENGTH}. */
+    public static final int HEADER_LENGTH = FrameHeader.HEADER_LENGTH;
 
     // HELLO.
     public static final int HELLO_MEMORY_NODE_OFFSET = HEADER_LENGTH;
@@ -125,8 +104,8 @@ public final class FrameDescriptor {
             HELLO_REGIONS_OFFSET + GlobalAddress.MAX_REGIONS * (REGION_ENTRY_FIXED_LENGTH + MAX_REGION_NAME_BYTES);
 
     // REQUEST.
-    public static final int REQUEST_BATCH_ID_OFFSET = HEADER_LENGTH;
-    public static final int REQUEST_VERB_COUNT_OFFSET = REQUEST_BATCH_ID_OFFSET + Long.BYTES;
+    public static final int REQUEST_BATCH_ID_OFFSET = FrameHeader.REQUEST_ID_OFFSET;
+    public static final int REQUEST_VERB_COUNT_OFFSET = HEADER_LENGTH;
     public static final int REQUEST_VERBS_OFFSET = REQUEST_VERB_COUNT_OFFSET + Integer.BYTES;
     /** Offsets inside one verb, from its kind byte. */
     public static final int VERB_KIND_OFFSET = 0;
@@ -138,11 +117,11 @@ public final class FrameDescriptor {
     public static final int VERB_HEADER_LENGTH = VERB_SECOND_OPERAND_OFFSET + Long.BYTES;
 
     // COMPLETION.
-    public static final int COMPLETION_BATCH_ID_OFFSET = HEADER_LENGTH;
-    public static final int COMPLETION_STATUS_OFFSET = COMPLETION_BATCH_ID_OFFSET + Long.BYTES;
+    public static final int COMPLETION_BATCH_ID_OFFSET = FrameHeader.REQUEST_ID_OFFSET;
+    public static final int COMPLETION_STATUS_OFFSET = HEADER_LENGTH;
     public static final int COMPLETION_BODY_OFFSET = COMPLETION_STATUS_OFFSET + 1;
     public static final int DONE_VERB_COUNT_OFFSET = COMPLETION_BODY_OFFSET;
-    public static final int DONE_OLD_VALUES_OFFSET = DONE_VERB_COUNT_OFFSET + Integer.BYTES;
+    public static final int DONE_RESULTS_OFFSET = DONE_VERB_COUNT_OFFSET + Integer.BYTES;
     public static final int REFUSED_VERB_INDEX_OFFSET = COMPLETION_BODY_OFFSET;
     public static final int REFUSED_REASON_OFFSET = REFUSED_VERB_INDEX_OFFSET + Integer.BYTES;
     public static final int REFUSED_DETAIL_LENGTH_OFFSET = REFUSED_REASON_OFFSET + 1;
@@ -165,7 +144,7 @@ public final class FrameDescriptor {
 
     /** Bytes of the DONE COMPLETION frame for {@code batch}, length field included. */
     public static long doneFrameBytes(DoorbellBatch batch) {
-        return DONE_OLD_VALUES_OFFSET + (long) atomicVerbs(batch) * Long.BYTES + batch.bytesToRead();
+        return DONE_RESULTS_OFFSET + (long) atomicVerbs(batch) * Long.BYTES + batch.bytesToRead();
     }
 
     /** Bytes of a REFUSED COMPLETION frame whose detail is {@code detailBytes} long, length field included. */

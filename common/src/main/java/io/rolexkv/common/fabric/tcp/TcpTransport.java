@@ -1,65 +1,55 @@
 package io.rolexkv.common.fabric.tcp;
 
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import io.rolexkv.common.fabric.ConnectionLostException;
-import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.fabric.FabricLimits;
 import io.rolexkv.common.fabric.FabricServer;
 import io.rolexkv.common.fabric.FabricTransport;
 import io.rolexkv.common.fabric.RegisteredMemory;
+import io.rolexkv.common.net.FrameConnection;
+import io.rolexkv.common.net.NetSettings;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * One-sided verbs over tcp with Netty: what runs on machines without RDMA. The client side (this class and its
  * {@link TcpConnection}s) owns one event loop group shared by all its connections; each {@link #serve} starts a
  * {@link TcpFabricServer} with event loops of its own, so closing a server kills just that memory node. The wire
- * format is {@link FrameDescriptor}'s.
+ * format is {@link FrameDescriptor}'s, on the network layer's frames ({@link io.rolexkv.common.net}).
  *
- * <p>{@link #connect} opens one tcp connection per call (one queue pair), with TCP_NODELAY since every frame is a
- * doorbell someone waits on, and returns once the memory node's HELLO has arrived, or fails with
- * {@link ConnectionLostException} naming the endpoint within {@link TcpSettings#connectTimeout()}. It blocks, so
- * call it from an application thread, never from a completion callback.
+ * <p>{@link #connect} opens one queue pair per call ({@link NetSettings#connections()} tcp connections) and returns once the memory node's HELLO has
+ * arrived, or fails with {@link ConnectionLostException} naming the endpoint within
+ * {@link NetSettings#connectTimeout()}. It blocks, so call it from an application thread, never from a completion
+ * callback.
  */
 public final class TcpTransport implements FabricTransport {
     public static final String NAME = "tcp";
 
     private final FabricLimits limits;
-    private final TcpSettings settings;
+    private final NetSettings settings;
     private final EventLoopGroup group;
     private final Set<TcpConnection> connections = ConcurrentHashMap.newKeySet();
     private final Set<TcpFabricServer> servers = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     public TcpTransport() {
-        this(FabricLimits.DEFAULT, TcpSettings.DEFAULT);
+        this(FabricLimits.DEFAULT, NetSettings.DEFAULT);
     }
 
     /** @param limits what servers started by {@link #serve} accept; clients learn a node's limits from its HELLO */
     public TcpTransport(FabricLimits limits) {
-        this(limits, TcpSettings.DEFAULT);
+        this(limits, NetSettings.DEFAULT);
     }
 
-    public TcpTransport(FabricLimits limits, TcpSettings settings) {
+    public TcpTransport(FabricLimits limits, NetSettings settings) {
         this.limits = limits;
         this.settings = settings;
-        this.group = new MultiThreadIoEventLoopGroup(settings.ioThreads(),
-                new DefaultThreadFactory("rolexkv-tcp-client", true), NioIoHandler.newFactory());
+        this.group = FrameConnection.newEventLoopGroup("rolexkv-tcp-client", settings.ioThreads());
     }
 
     @Override
@@ -67,7 +57,7 @@ public final class TcpTransport implements FabricTransport {
         return NAME;
     }
 
-    public TcpSettings settings() {
+    public NetSettings settings() {
         return settings;
     }
 
@@ -82,63 +72,25 @@ public final class TcpTransport implements FabricTransport {
         if (closed) {
             throw new IllegalStateException("tcp transport is closed; cannot connect to endpoint=" + endpoint);
         }
-        TcpEndpoint target = TcpEndpoint.parse(endpoint);
-        long timeoutMillis = settings.connectTimeout().toMillis();
-        Bootstrap bootstrap = new Bootstrap()
-                .group(group)
-                .channel(NioSocketChannel.class)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) timeoutMillis)
-                .handler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel channel) {
-                        FrameSplitter splitter = new FrameSplitter(FrameDescriptor.MAX_HELLO_FRAME_BYTES);
-                        channel.pipeline().addLast(splitter, new TcpConnection.ClientHandler(endpoint, splitter));
-                    }
-                });
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-        ChannelFuture connected = bootstrap.connect(target.host(), target.port());
-        // Netty fails the connect itself after CONNECT_TIMEOUT_MILLIS; the margin only covers its timer's slack.
-        if (!connected.awaitUninterruptibly(timeoutMillis + 1_000) || !connected.isSuccess()) {
-            connected.channel().close();
-            Throwable cause = connected.cause();
-            throw new ConnectionLostException("cannot connect to memory node at endpoint=" + endpoint + " reason="
-                    + (cause == null ? "connect timeout after " + timeoutMillis + " ms" : cause.toString()), cause);
+        List<FrameConnection<FrameCodec.Hello>> lanes = new ArrayList<>(settings.connections());
+        try {
+            for (int i = 0; i < settings.connections(); i++) {
+                lanes.add(FrameConnection.open(group, endpoint, TcpConnection.PROTOCOL, settings));
+            }
+        } catch (RuntimeException e) {
+            lanes.forEach(FrameConnection::close);
+            throw e;
         }
-        Channel channel = connected.channel();
-        TcpConnection.ClientHandler handler = channel.pipeline().get(TcpConnection.ClientHandler.class);
-        FrameCodec.Hello hello = awaitHello(channel, handler, endpoint, deadline);
-        TcpConnection connection = new TcpConnection(channel, endpoint, hello, new FabricCounters(totals), settings,
-                connections::remove);
+        TcpConnection connection = new TcpConnection(lanes, new FabricCounters(totals), connections::remove);
         connections.add(connection);
-        handler.attach(connection);
+        if (!connection.isOpen()) {
+            connections.remove(connection);
+        }
         if (closed) {
             connection.close();
             throw new IllegalStateException("tcp transport closed while connecting to endpoint=" + endpoint);
         }
         return connection;
-    }
-
-    private static FrameCodec.Hello awaitHello(Channel channel, TcpConnection.ClientHandler handler, String endpoint,
-                                               long deadlineNanos) {
-        try {
-            return handler.helloReceived().get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            channel.close();
-            throw new ConnectionLostException("no hello from memory node at endpoint=" + endpoint
-                    + " within connect timeout", e);
-        } catch (InterruptedException e) {
-            channel.close();
-            Thread.currentThread().interrupt();
-            throw new ConnectionLostException("interrupted while waiting for the hello of endpoint=" + endpoint, e);
-        } catch (ExecutionException e) {
-            channel.close();
-            if (e.getCause() instanceof ConnectionLostException lost) {
-                throw new ConnectionLostException(lost.getMessage(), lost);
-            }
-            throw new ConnectionLostException("no hello from memory node at endpoint=" + endpoint + " reason="
-                    + e.getCause(), e.getCause());
-        }
     }
 
     /**

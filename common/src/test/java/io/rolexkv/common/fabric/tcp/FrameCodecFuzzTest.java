@@ -1,5 +1,6 @@
 package io.rolexkv.common.fabric.tcp;
 
+import io.rolexkv.common.net.FrameFormatException;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;

@@ -1,5 +1,6 @@
 package io.rolexkv.common.fabric.tcp;
 
+import io.rolexkv.common.net.NetSettings;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
@@ -133,7 +134,7 @@ class TcpConnectionFailureTest {
     void nodeThatNeverSaysHelloFailsTheConnectWithinTheTimeout() throws Exception {
         try (FakeNode node = new FakeNode(false, FakeNode.Answer.NOTHING);
              TcpTransport transport = new TcpTransport(FabricLimits.DEFAULT,
-                     TcpSettings.DEFAULT.withConnectTimeout(Duration.ofMillis(300)))) {
+                     NetSettings.DEFAULT.withConnectTimeout(Duration.ofMillis(300)))) {
             ConnectionLostException e = assertThrows(ConnectionLostException.class, () -> transport.connect(node.endpoint(), null));
             assertTrue(e.getMessage().contains("no hello") && e.getMessage().contains("endpoint=" + node.endpoint()), e.getMessage());
         }
@@ -143,12 +144,12 @@ class TcpConnectionFailureTest {
     void nodeThatStopsAnsweringFailsTheBatchAfterTheCompletionTimeoutAndClosesTheConnection() throws Exception {
         try (FakeNode node = new FakeNode(true, FakeNode.Answer.NOTHING);
              TcpTransport transport = new TcpTransport(FabricLimits.DEFAULT,
-                     TcpSettings.DEFAULT.withCompletionTimeout(Duration.ofMillis(200)))) {
+                     NetSettings.DEFAULT.withResponseTimeout(Duration.ofMillis(200)))) {
             FabricConnection connection = transport.connect(node.endpoint(), null);
             CompletableFuture<BatchResult> first = connection.post(oneRead());
             CompletableFuture<BatchResult> second = connection.post(oneRead());
             ConnectionLostException e = assertLost(first);
-            assertTrue(e.getMessage().contains("completion timeout"), e.getMessage());
+            assertTrue(e.getMessage().contains("response timeout"), e.getMessage());
             assertNamesNodeAndEndpoint(e, node.endpoint());
             assertLost(second);
             assertFalse(connection.isOpen());

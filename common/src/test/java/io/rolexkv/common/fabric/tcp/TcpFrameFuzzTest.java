@@ -1,5 +1,8 @@
 package io.rolexkv.common.fabric.tcp;
 
+import io.rolexkv.common.net.FrameFormatException;
+import io.rolexkv.common.net.FrameHeader;
+import io.rolexkv.common.net.TcpEndpoint;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
@@ -163,8 +166,9 @@ class TcpFrameFuzzTest {
             case 1 -> {
                 // A plausible header, then garbage.
                 byte[] body = randomBytes(random, random.nextInt(256));
-                ByteBuf frame = Unpooled.buffer().writeIntLE(3 + body.length).writeByte(FrameDescriptor.MAGIC)
-                        .writeByte(FrameDescriptor.VERSION).writeByte(FrameDescriptor.TYPE_REQUEST).writeBytes(body);
+                ByteBuf frame = Unpooled.buffer().writeIntLE(FrameHeader.HEADER_LENGTH - FrameHeader.LENGTH_FIELD_BYTES + body.length)
+                        .writeByte(FrameDescriptor.WIRE.magic()).writeByte(FrameDescriptor.WIRE.version())
+                        .writeByte(FrameDescriptor.TYPE_REQUEST).writeLongLE(random.nextLong()).writeBytes(body);
                 yield ByteBufUtil.getBytes(frame);
             }
             case 2 -> {
@@ -173,9 +177,10 @@ class TcpFrameFuzzTest {
             }
             case 3 -> {
                 // Claims more than the node accepts; the node must not wait for (or buffer) the rest.
-                int claimed = MAX_FRAME_BYTES - FrameDescriptor.LENGTH_FIELD_BYTES + 1 + random.nextInt(1 << 20);
-                ByteBuf frame = Unpooled.buffer().writeIntLE(claimed).writeByte(FrameDescriptor.MAGIC)
-                        .writeByte(FrameDescriptor.VERSION).writeByte(FrameDescriptor.TYPE_REQUEST)
+                int claimed = MAX_FRAME_BYTES - FrameHeader.LENGTH_FIELD_BYTES + 1 + random.nextInt(1 << 20);
+                ByteBuf frame = Unpooled.buffer().writeIntLE(claimed).writeByte(FrameDescriptor.WIRE.magic())
+                        .writeByte(FrameDescriptor.WIRE.version()).writeByte(FrameDescriptor.TYPE_REQUEST)
+                        .writeLongLE(random.nextLong())
                         .writeBytes(randomBytes(random, random.nextInt(1024)));
                 yield ByteBufUtil.getBytes(frame);
             }
@@ -215,10 +220,10 @@ class TcpFrameFuzzTest {
     private Expected model(byte[] sent) {
         ByteBuf in = Unpooled.wrappedBuffer(sent);
         List<byte[]> completions = new ArrayList<>();
-        while (in.readableBytes() >= FrameDescriptor.LENGTH_FIELD_BYTES) {
+        while (in.readableBytes() >= FrameHeader.LENGTH_FIELD_BYTES) {
             int frameBytes;
             try {
-                frameBytes = FrameCodec.frameBytes(in, MAX_FRAME_BYTES);
+                frameBytes = FrameHeader.frameBytes(in, MAX_FRAME_BYTES);
             } catch (FrameFormatException e) {
                 return new Expected(completions, true);
             }
@@ -254,12 +259,12 @@ class TcpFrameFuzzTest {
     }
 
     private static byte[] readFrame(DataInputStream in) throws IOException {
-        byte[] lengthField = new byte[FrameDescriptor.LENGTH_FIELD_BYTES];
+        byte[] lengthField = new byte[FrameHeader.LENGTH_FIELD_BYTES];
         in.readFully(lengthField);
         int length = Unpooled.wrappedBuffer(lengthField).getIntLE(0);
-        assertTrue(length >= 3 && length <= MAX_FRAME_BYTES, "frame_length=" + length);
-        byte[] frame = Arrays.copyOf(lengthField, FrameDescriptor.LENGTH_FIELD_BYTES + length);
-        in.readFully(frame, FrameDescriptor.LENGTH_FIELD_BYTES, length);
+        assertTrue(length >= FrameHeader.HEADER_LENGTH - FrameHeader.LENGTH_FIELD_BYTES && length <= MAX_FRAME_BYTES, "frame_length=" + length);
+        byte[] frame = Arrays.copyOf(lengthField, FrameHeader.LENGTH_FIELD_BYTES + length);
+        in.readFully(frame, FrameHeader.LENGTH_FIELD_BYTES, length);
         return frame;
     }
 

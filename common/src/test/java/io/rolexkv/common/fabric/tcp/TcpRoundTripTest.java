@@ -1,5 +1,6 @@
 package io.rolexkv.common.fabric.tcp;
 
+import io.rolexkv.common.net.TcpEndpoint;
 import io.rolexkv.common.fabric.BatchResult;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;

@@ -1,5 +1,7 @@
 package io.rolexkv.common.fabric.tcp;
 
+import io.rolexkv.common.net.FrameFormatException;
+import io.rolexkv.common.net.FrameSplitter;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.WriteBufferWaterMark;

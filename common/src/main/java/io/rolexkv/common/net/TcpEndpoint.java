@@ -1,4 +1,4 @@
-package io.rolexkv.common.fabric.tcp;
+package io.rolexkv.common.net;
 
 /**
  * A tcp endpoint as config and {@link io.rolexkv.common.fabric.FabricServer#endpoint()} write it: {@code host:port},

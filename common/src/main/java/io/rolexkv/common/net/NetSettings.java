@@ -1,0 +1,75 @@
+package io.rolexkv.common.net;
+
+import java.time.Duration;
+
+/**
+ * The client settings of every protocol on this layer, each a {@code *_PROP_NAME} / {@code *_DEFAULT} pair, validated
+ * here when built.
+ *
+ * @param connectTimeout  how long connecting waits for the tcp connection and then for the server's HELLO
+ * @param responseTimeout how long a request may wait for its answer; past it the request fails with
+ *                        {@link io.rolexkv.common.fabric.ConnectionLostException} and the connection is closed (a
+ *                        server that stops answering is as good as dead, and a late answer can no longer be told
+ *                        apart from a lost one)
+ * @param ioThreads       event loop threads of a client, shared by its connections (a server started through the
+ *                        tcp transport gets as many)
+ * @param connections     tcp connections ({@link FrameConnection}s) one logical connection opens to a server; each
+ *                        calling thread keeps to one of them, so its requests stay in order, and the server spreads
+ *                        them over its event loops
+ */
+public record NetSettings(Duration connectTimeout, Duration responseTimeout, int ioThreads, int connections) {
+    public static final String CONNECT_TIMEOUT_PROP_NAME = "connect_timeout_ms";
+    public static final Duration CONNECT_TIMEOUT_DEFAULT = Duration.ofSeconds(5);
+    public static final String RESPONSE_TIMEOUT_PROP_NAME = "response_timeout_ms";
+    public static final Duration RESPONSE_TIMEOUT_DEFAULT = Duration.ofSeconds(30);
+    public static final String IO_THREADS_PROP_NAME = "io_threads";
+    /** One per core, at most 4: one event loop keeps a connection busy, and requests are cheap. */
+    public static final int IO_THREADS_DEFAULT = Math.clamp(Runtime.getRuntime().availableProcessors(), 1, 4);
+    public static final String CONNECTIONS_PROP_NAME = "connections";
+    /**
+     * One: requests of many threads on one socket share writes and the server's reads, which cost less CPU per request
+     * on a busy machine than a socket per event loop did (measured on YCSB C, see the README).
+     */
+    public static final int CONNECTIONS_DEFAULT = 1;
+
+    private static final Duration MAX_TIMEOUT = Duration.ofHours(1);
+    private static final int MAX_IO_THREADS = 256;
+    private static final int MAX_CONNECTIONS = 64;
+
+    public static final NetSettings DEFAULT =
+            new NetSettings(CONNECT_TIMEOUT_DEFAULT, RESPONSE_TIMEOUT_DEFAULT, IO_THREADS_DEFAULT, CONNECTIONS_DEFAULT);
+
+    public NetSettings {
+        checkTimeout(CONNECT_TIMEOUT_PROP_NAME, connectTimeout);
+        checkTimeout(RESPONSE_TIMEOUT_PROP_NAME, responseTimeout);
+        if (ioThreads < 1 || ioThreads > MAX_IO_THREADS) {
+            throw new IllegalArgumentException(IO_THREADS_PROP_NAME + "=" + ioThreads + " allowed=[1," + MAX_IO_THREADS + "]");
+        }
+        if (connections < 1 || connections > MAX_CONNECTIONS) {
+            throw new IllegalArgumentException(CONNECTIONS_PROP_NAME + "=" + connections + " allowed=[1," + MAX_CONNECTIONS + "]");
+        }
+    }
+
+    private static void checkTimeout(String name, Duration timeout) {
+        if (timeout == null || timeout.toMillis() < 1 || timeout.compareTo(MAX_TIMEOUT) > 0) {
+            throw new IllegalArgumentException(name + "=" + (timeout == null ? "null" : timeout.toMillis())
+                    + " allowed=[1," + MAX_TIMEOUT.toMillis() + "]");
+        }
+    }
+
+    public NetSettings withConnectTimeout(Duration timeout) {
+        return new NetSettings(timeout, responseTimeout, ioThreads, connections);
+    }
+
+    public NetSettings withResponseTimeout(Duration timeout) {
+        return new NetSettings(connectTimeout, timeout, ioThreads, connections);
+    }
+
+    public NetSettings withIoThreads(int threads) {
+        return new NetSettings(connectTimeout, responseTimeout, threads, connections);
+    }
+
+    public NetSettings withConnections(int count) {
+        return new NetSettings(connectTimeout, responseTimeout, ioThreads, count);
+    }
+}
