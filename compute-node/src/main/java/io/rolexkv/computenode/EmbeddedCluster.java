@@ -14,7 +14,6 @@ import io.rolexkv.computenode.value.ValueRegionDescriptor;
 import io.rolexkv.common.fabric.loopback.LoopbackTransport;
 import io.rolexkv.rolex.index.IndexLayout;
 import io.rolexkv.rolex.index.Retrainer;
-import io.rolexkv.rolex.layout.SynonymTableDescriptor;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -134,8 +133,8 @@ public final class EmbeddedCluster implements AutoCloseable {
     private void startRetrainer(int node, RegisteredMemory memory) {
         String self = "self-" + node;
         local.serve(memory, self);
-        Retrainer retrainer = new Retrainer(local.connect(self, null), SynonymTableDescriptor.RETRAIN_FREE_SLOTS);
-        retrainers.add(BackgroundLoop.start("retrainer-" + node, () -> retrainer.retrainFullModels() > 0,
+        Retrainer retrainer = new Retrainer(local.connect(self, null), FabricLimits.DEFAULT, Retrainer.Policy.DEFAULT);
+        retrainers.add(BackgroundLoop.start("retrainer-" + node, retrainer::passThenBackOff,
                 RETRAIN_POLL_MILLIS, RETRAIN_FAILURE_BACKOFF_MILLIS));
     }
 

@@ -2,9 +2,11 @@ package io.rolexkv.computenode;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rolexkv.common.config.ConfigNode;
+import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricTransports;
 import io.rolexkv.common.kv.BaseKV;
 import io.rolexkv.computenode.engine.RolexKV;
+import io.rolexkv.rolex.index.IndexChecker;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -48,6 +50,22 @@ public final class TestClusters {
 
         public ObjectNode config() {
             return config.deepCopy();
+        }
+
+        /**
+         * Runs the structure checker on every memory node's index (quiescent: call it once the clients are done) and
+         * returns the keys they hold together.
+         *
+         * @throws io.rolexkv.common.fabric.CorruptDataException naming every broken invariant, if a node's index is unsound
+         */
+        public long checkIndexes() {
+            long keys = 0;
+            for (String endpoint : nodes.endpoints()) {
+                try (FabricConnection connection = nodes.transport().connect(endpoint, null)) {
+                    keys += IndexChecker.check(connection).requireSound().keys();
+                }
+            }
+            return keys;
         }
 
         @Override

@@ -16,8 +16,8 @@ import java.util.concurrent.TimeUnit;
  * The memory node's background retraining: one daemon thread ({@link BackgroundLoop}) that watches the synonym tables
  * of the index in this node's memory and retrains models as they fill ({@link Retrainer}), never on the verb-serving
  * path. It reaches the memory through an in-process connection, so it uses the same atomics as compute nodes' verbs. A
- * failed pass is logged and the next pass tries again; the index stays correct whatever a pass did (see
- * {@link Retrainer}).
+ * failed pass is logged with its reason, and the next pass, after the retrainer's back-off, first completes or undoes
+ * it; the index stays correct whatever a pass did (see {@link Retrainer}).
  */
 final class RetrainService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RetrainService.class);
@@ -36,7 +36,7 @@ final class RetrainService implements AutoCloseable {
         this.local = new LoopbackTransport(limits);
         local.serve(memory, SELF);
         this.connection = local.connect(SELF, null);
-        this.retrainer = new Retrainer(connection, settings.freeSlots());
+        this.retrainer = new Retrainer(connection, limits, settings.policy());
         this.loop = BackgroundLoop.start("rolexkv-retrainer-node" + memory.memoryNodeId(), this::pass,
                 settings.pollIntervalMillis(), Math.max(FAILURE_BACKOFF_MILLIS, settings.pollIntervalMillis()));
     }
@@ -50,8 +50,8 @@ final class RetrainService implements AutoCloseable {
     }
 
     /** One retraining pass, then a summary line at most every 5 s while models get retrained. */
-    private boolean pass() {
-        int retrained = retrainer.retrainFullModels();
+    private boolean pass() throws InterruptedException {
+        boolean retrained = retrainer.passThenBackOff();
         Retrainer.Stats stats = retrainer.stats();
         if (stats.retrains() != lastRetrains && System.nanoTime() - lastSummary > TimeUnit.SECONDS.toNanos(5)) {
             LOG.info("retrained models={} mean_ms={} keys={} failures={} cpu_seconds={}", stats.retrains(),
@@ -60,7 +60,7 @@ final class RetrainService implements AutoCloseable {
             lastSummary = System.nanoTime();
             lastRetrains = stats.retrains();
         }
-        return retrained > 0;
+        return retrained;
     }
 
     Retrainer.Stats stats() {

@@ -171,6 +171,23 @@ class MemoryNodeConfigTest {
     }
 
     @Test
+    void retrainSectionReadsItsPolicyAndRefusesOutOfRangeValues() {
+        RetrainSettings defaults = parse("{\"transport\": \"loopback\"}").retrain();
+        assertEquals(RetrainSettings.DEFAULT, defaults);
+        assertEquals(io.rolexkv.rolex.index.Retrainer.Policy.DEFAULT, defaults.policy());
+        RetrainSettings set = parse("""
+                {"transport": "loopback", "retrain": {"threads": 0, "free_slots": 100, "min_synonym_leaves": 2,
+                 "synonym_leaf_fraction": 0.5, "poll_interval_ms": 20}}
+                """).retrain();
+        assertEquals(new RetrainSettings(0, 100, 2, 0.5, 20), set);
+        assertEquals(new io.rolexkv.rolex.index.Retrainer.Policy(100, 2, 0.5), set.policy());
+        assertTrue(failure("{\"transport\": \"loopback\", \"retrain\": {\"synonym_leaf_fraction\": 0}}")
+                .contains("field=memory_node.retrain.synonym_leaf_fraction"));
+        assertTrue(failure("{\"transport\": \"loopback\", \"retrain\": {\"min_synonym_leaves\": 255}}")
+                .contains("field=memory_node.retrain.min_synonym_leaves"));
+    }
+
+    @Test
     void badScalarFieldsNameTheirPath() {
         assertEquals("out of range field=memory_node.memory_node_id found=256 allowed=[0,255]",
                 failure("{\"memory_node_id\": 256}"));

@@ -83,19 +83,22 @@ final class LocalMemoryConnection implements FabricConnection {
     public CompletableFuture<BatchResult> post(DoorbellBatch batch) {
         counters.recordPosted(batch);
         MemorySegment[] reads = new MemorySegment[batch.size()];
-        List<String> rejected = new ArrayList<>(0);
+        List<String> rejected = null; // made only for a bad batch
         for (int verb = 0; verb < batch.size(); verb++) {
             long address = batch.address(verb);
             int region = GlobalAddress.region(address);
             if (batch.kind(verb) != VerbKind.READ || GlobalAddress.memoryNode(address) != memoryNodeId
                     || region >= regionBytes.length || regionBytes[region] == null
                     || GlobalAddress.offset(address) + batch.length(verb) > regionBytes[region].byteSize()) {
+                if (rejected == null) {
+                    rejected = new ArrayList<>();
+                }
                 rejected.add(batch.describe(verb));
                 continue;
             }
             reads[verb] = regionBytes[region].asSlice(GlobalAddress.offset(address), batch.length(verb));
         }
-        if (!rejected.isEmpty()) {
+        if (rejected != null) {
             return CompletableFuture.failedFuture(new FabricException("a read-only snapshot serves READs of its"
                     + " own regions only; rejected=" + rejected));
         }

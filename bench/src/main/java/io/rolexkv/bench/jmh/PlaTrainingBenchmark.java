@@ -1,6 +1,6 @@
 package io.rolexkv.bench.jmh;
 
-import io.rolexkv.rolex.model.LearnedModels;
+import io.rolexkv.rolex.model.LinearModel;
 import io.rolexkv.rolex.model.OptimalPiecewiseLinearTrainer;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -13,6 +13,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -37,14 +38,14 @@ public class PlaTrainingBenchmark {
     @Setup(Level.Trial)
     public void generateKeys() {
         keys = BenchmarkKeys.generate(distribution, KEY_COUNT, 2023);
-        LearnedModels models = OptimalPiecewiseLinearTrainer.train(keys, epsilon);
+        List<LinearModel> models = OptimalPiecewiseLinearTrainer.train(keys, epsilon);
         System.out.println("models: distribution=" + distribution + " epsilon=" + epsilon + " keys=" + keys.length
-            + " modelCount=" + models.modelCount() + " keysPerModel=" + keys.length / models.modelCount());
+            + " modelCount=" + models.size() + " keysPerModel=" + keys.length / models.size());
     }
 
     @Benchmark
     @OperationsPerInvocation(KEY_COUNT)
-    public LearnedModels train() {
+    public List<LinearModel> train() {
         return OptimalPiecewiseLinearTrainer.train(keys, epsilon);
     }
 }

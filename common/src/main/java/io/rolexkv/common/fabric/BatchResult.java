@@ -61,6 +61,15 @@ public final class BatchResult {
         return readData[index].toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
     }
 
+    /**
+     * Copies the first {@code length} bytes READ {@code index} returned into {@code target}: for a hot path that
+     * checks and searches them in a buffer of its own, with no view made.
+     */
+    public void copyRead(int index, byte[] target, int length) {
+        requireKind(index, VerbKind.READ);
+        MemorySegment.copy(readData[index], java.lang.foreign.ValueLayout.JAVA_BYTE, 0, target, 0, length);
+    }
+
     /** The little-endian word at {@code offset} of READ {@code index}'s bytes. */
     public long readLong(int index, long offset) {
         requireKind(index, VerbKind.READ);

@@ -126,6 +126,7 @@ class RolexKVConcurrencyTest {
             for (RolexKV engine : engines) {
                 assertTrue(engine.valueSpace().retiredBytes() > 0);
             }
+            assertEquals(keys.length, cluster.checkIndexes(), "the memory nodes' indexes are sound and hold every key");
         }
     }
 
@@ -180,6 +181,7 @@ class RolexKVConcurrencyTest {
                 assertEquals(writesPerKey, countOf(key, readerEngines.getFirst().get(key).orElseThrow()));
             }
             assertTrue(writerEngine.valueSpace().reusedBytes() > 0, "blocks were reused during the run");
+            assertEquals(keys, cluster.checkIndexes(), "the memory nodes' indexes are sound and hold every key");
         }
     }
 }

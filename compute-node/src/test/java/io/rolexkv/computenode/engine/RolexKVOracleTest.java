@@ -95,6 +95,10 @@ class RolexKVOracleTest {
                 }
             }
             assertEquals(reference.scan(0, Integer.MAX_VALUE), engine.scan(0, Integer.MAX_VALUE), "final store");
+            if (opened.cluster() != null) {
+                assertEquals(reference.scan(0, Integer.MAX_VALUE).size(), opened.cluster().checkIndexes(),
+                        "the memory nodes' indexes are sound and hold every key");
+            }
         }
     }
 

@@ -12,7 +12,7 @@ import io.rolexkv.rolex.layout.LeafRegionDescriptor;
 import io.rolexkv.rolex.layout.LeafTableEntry;
 import io.rolexkv.rolex.layout.ModelRecordDescriptor;
 import io.rolexkv.rolex.layout.ModelSetDescriptor;
-import io.rolexkv.rolex.layout.SynonymTableDescriptor;
+import io.rolexkv.rolex.layout.TablesDescriptor;
 import io.rolexkv.rolex.leaf.Leaf;
 import io.rolexkv.rolex.model.LinearModel;
 import io.rolexkv.rolex.model.OptimalPiecewiseLinearTrainer;
@@ -72,6 +72,7 @@ final class IndexLoader {
      * {@code null}) keep its cached tables; only new models' LT, SLT and directory are read.
      */
     static ModelCache reload(FabricConnection connection, IndexLayout layout, ModelCache previous) {
+        attempts:
         for (int attempt = 0; ; attempt++) {
             Meta meta = readMeta(connection);
             MemorySegment set = readBytes(connection, layout.modelsAddress(meta.modelSetOffset()), meta.modelSetBytes());
@@ -98,23 +99,33 @@ final class IndexLoader {
                     continue;
                 }
                 int lt = batch.read(layout.tablesAddress(model.ltOffset()), 8 * model.leafCount());
-                int slt = batch.read(layout.tablesAddress(model.sltOffset()), SynonymTableDescriptor.TABLE_BYTES);
+                int slt = batch.read(layout.tablesAddress(model.sltOffset()), TablesDescriptor.SYNONYM_TABLE_BYTES);
                 int directory = model.hasDirectory()
                         ? batch.read(layout.tablesAddress(model.directoryOffset()), 4 * model.leafCount()) : -1;
                 verbs.add(new int[] {lt, slt, directory});
                 if (batch.bytesToRead() > BULK_BYTES_PER_DOORBELL || batch.size() > 1_000) {
                     // This doorbell holds the tables of the models after those already cached, in order.
-                    cached.addAll(absorbTables(connection.execute(batch),
-                            models.subList(cached.size(), cached.size() + verbs.size()), verbs, known));
+                    List<ModelCache.CachedModel> absorbed = absorbTables(connection.execute(batch),
+                            models.subList(cached.size(), cached.size() + verbs.size()), verbs, known);
+                    if (absorbed == null) {
+                        continue attempts;
+                    }
+                    cached.addAll(absorbed);
                     batch = new DoorbellBatch();
                     verbs.clear();
                 }
             }
-            cached.addAll(absorbTables(batch.isEmpty() ? null : connection.execute(batch), models.subList(cached.size(), models.size()), verbs, known));
+            List<ModelCache.CachedModel> absorbed = absorbTables(batch.isEmpty() ? null : connection.execute(batch),
+                    models.subList(cached.size(), models.size()), verbs, known);
+            if (absorbed == null) {
+                continue; // the set was superseded while its tables were read
+            }
+            cached.addAll(absorbed);
             return new ModelCache(meta.epoch(), cached);
         }
     }
 
+    /** The cached models of one doorbell's tables, or {@code null} if a model's tables were retired meanwhile. */
     private static List<ModelCache.CachedModel> absorbTables(BatchResult result, List<IndexModel> models, List<int[]> verbs,
                                                             java.util.Map<IndexModel, ModelCache.CachedModel> known) {
         List<ModelCache.CachedModel> out = new ArrayList<>(verbs.size());
@@ -135,7 +146,15 @@ final class IndexLoader {
                     directory[leaf] = bytes.get(WordOrder.INT_UNALIGNED, 4L * leaf);
                 }
             }
-            out.add(new ModelCache.CachedModel(model, words(lt, 0, model.leafCount()), words(slt, 0, SynonymTableDescriptor.SLOTS), directory));
+            long[] leafTable = words(lt, 0, model.leafCount());
+            for (long entry : leafTable) {
+                if (entry == LeafTableEntry.RETIRED) {
+                    // A retraining published a newer set and retired this model after we read the meta: these tables
+                    // are not this model's any more. The caller reads the meta again.
+                    return null;
+                }
+            }
+            out.add(new ModelCache.CachedModel(model, leafTable, words(slt, 0, TablesDescriptor.SYNONYM_SLOTS), directory));
         }
         return out;
     }
@@ -193,11 +212,26 @@ final class IndexLoader {
 
     // ------------------------------------------------------------------ build
 
-    /** One model to build: its line and, per leaf, the keys' rank range and the leaf's fences. */
-    private record ModelPlan(long lowKey, long anchorKey, double slope, double intercept, long keyCount, int maxError,
-                             int firstRank, long[] lowFences, long highFence) {
+    /**
+     * One model to build: its line, and per leaf its fences; leaf {@code i} holds the keys of ranks
+     * {@code firstRank + i * keysPerLeaf} on (as many as the model has). A plan of room for appends has no keys: its
+     * {@code keyCount} counts the ranks its line spreads over its empty leaves.
+     */
+    record ModelPlan(long lowKey, long anchorKey, double slope, double intercept, long keyCount, int maxError,
+                     int firstRank, long[] lowFences, long highFence) {
         int leafCount() {
             return lowFences.length;
+        }
+
+        /** The inclusive high fence of leaf {@code leaf}. */
+        long leafHighFence(int leaf) {
+            return leaf + 1 < lowFences.length ? lowFences[leaf + 1] - 1 : highFence;
+        }
+
+        /** This plan's model record, its tables at {@code ltOffset} (LT, then SLT) and no rank directory. */
+        IndexModel record(long ltOffset, int keysPerLeaf) {
+            return new IndexModel(lowKey, anchorKey, slope, intercept, keyCount, ltOffset, leafCount(), keysPerLeaf,
+                    maxError, ltOffset + TablesDescriptor.leafTableBytes(leafCount()), ModelRecordDescriptor.NO_DIRECTORY);
         }
     }
 
@@ -209,30 +243,64 @@ final class IndexLoader {
             return createEmpty(connection, geometry);
         }
         KeyValueChecks.checkStrictlyIncreasing(keys);
-        int perLeaf = geometry.keysPerLeafAtLoad();
-        List<LinearModel> segments = OptimalPiecewiseLinearTrainer.train(keys, geometry.epsilon()).models();
+        List<ModelPlan> plans = planPacked(keys, keys.length, geometry.epsilon(), geometry.keysPerLeafAtLoad(), 0, -1L);
+        return build(connection, geometry, plans, keys, values);
+    }
+
+    /**
+     * Models over {@code keys[0, count)} (strictly increasing, at least one), laid out as bulk load lays them out: the
+     * optimal PLA's segments, each a model whose leaves are filled with {@code perLeaf} keys in rank order. The first
+     * model starts at {@code lowKey}, the last ends at {@code highFence} (inclusive); the retrainer's compaction plans
+     * one model's keys the same way, so a compacted model reads exactly as a bulk-loaded one.
+     */
+    static List<ModelPlan> planPacked(long[] keys, int count, int epsilon, int perLeaf, long lowKey, long highFence) {
+        long[] trained = count == keys.length ? keys : java.util.Arrays.copyOf(keys, count);
+        List<LinearModel> segments = OptimalPiecewiseLinearTrainer.train(trained, epsilon);
         List<ModelPlan> plans = new ArrayList<>(segments.size());
         for (int s = 0; s < segments.size(); s++) {
             LinearModel segment = segments.get(s);
             int firstRank = Math.toIntExact(segment.firstRank());
             int keyCount = Math.toIntExact(segment.rankCount());
-            long lowKey = s == 0 ? 0 : segment.firstKey();
-            long highFence = s + 1 < segments.size() ? segments.get(s + 1).firstKey() - 1 : -1L;
+            long modelLowKey = s == 0 ? lowKey : segment.firstKey();
+            long modelHighFence = s + 1 < segments.size() ? segments.get(s + 1).firstKey() - 1 : highFence;
             int leafCount = (keyCount + perLeaf - 1) / perLeaf;
             long[] lowFences = new long[leafCount];
             for (int leaf = 0; leaf < leafCount; leaf++) {
-                lowFences[leaf] = leaf == 0 ? lowKey : keys[firstRank + leaf * perLeaf];
+                lowFences[leaf] = leaf == 0 ? modelLowKey : trained[firstRank + leaf * perLeaf];
             }
-            IndexModel probe = new IndexModel(lowKey, segment.firstKey(), segment.slope(), segment.intercept(), keyCount,
+            IndexModel probe = new IndexModel(modelLowKey, segment.firstKey(), segment.slope(), segment.intercept(), keyCount,
                     0, leafCount, perLeaf, 0, 0, ModelRecordDescriptor.NO_DIRECTORY);
             double worst = 0;
             for (int rank = 0; rank < keyCount; rank++) {
-                worst = Math.max(worst, probe.error(keys[firstRank + rank], rank));
+                worst = Math.max(worst, probe.error(trained[firstRank + rank], rank));
             }
-            plans.add(new ModelPlan(lowKey, segment.firstKey(), segment.slope(), segment.intercept(), keyCount,
-                    (int) Math.ceil(worst), firstRank, lowFences, highFence));
+            plans.add(new ModelPlan(modelLowKey, segment.firstKey(), segment.slope(), segment.intercept(), keyCount,
+                    (int) Math.ceil(worst), firstRank, lowFences, modelHighFence));
         }
-        return build(connection, geometry, plans, keys, values);
+        return plans;
+    }
+
+    /**
+     * An empty model of {@code leaves} leaves, each {@code width} keys wide from {@code lowKey} on, the last reaching to
+     * {@code highFence}: room for keys that arrive in ascending order. Leaf {@code j} takes ranks
+     * {@code [j * perLeaf, (j + 1) * perLeaf)} and its line puts each key of leaf {@code j} strictly inside that range
+     * (the line is shifted by half a key's share of ranks), so the error bound is 1 for rounding alone: a key's
+     * candidate range is its own leaf, and its neighbour's only near a leaf's edge. The caller keeps
+     * {@code lowKey + (leaves - 1) * width} within {@code highFence}.
+     */
+    static ModelPlan planRoom(long lowKey, long width, int leaves, int perLeaf, long highFence, int firstRank) {
+        if (width < 1 || leaves < 1) {
+            throw new IllegalArgumentException("room width=" + width + " leaves=" + leaves + " must be >= 1");
+        }
+        long[] lowFences = new long[leaves];
+        for (int leaf = 0; leaf < leaves; leaf++) {
+            lowFences[leaf] = lowKey + leaf * width;
+        }
+        long keyCount = (long) leaves * perLeaf;
+        double slope = perLeaf / IndexModel.unsignedToDouble(width);
+        // A key k of leaf j predicts j * perLeaf + slope / 2 + slope * (k - lowFence_j), which lies in
+        // [j * perLeaf + slope / 2, (j + 1) * perLeaf - slope / 2] since slope * width = perLeaf.
+        return new ModelPlan(lowKey, lowKey, slope, slope / 2, keyCount, 1, firstRank, lowFences, highFence);
     }
 
     static RolexIndex createEmpty(FabricConnection connection, IndexGeometry geometry) {
@@ -277,13 +345,8 @@ final class IndexLoader {
         long tablesCursor = 0;
         long leafCursor = 0;
         for (ModelPlan plan : plans) {
-            long ltOffset = tablesCursor;
-            tablesCursor += 8L * plan.leafCount();
-            long sltOffset = tablesCursor;
-            tablesCursor += SynonymTableDescriptor.TABLE_BYTES;
-            models.add(new IndexModel(plan.lowKey(), plan.anchorKey(), plan.slope(), plan.intercept(), plan.keyCount(),
-                    ltOffset, plan.leafCount(), geometry.keysPerLeafAtLoad(), plan.maxError(), sltOffset,
-                    ModelRecordDescriptor.NO_DIRECTORY));
+            models.add(plan.record(tablesCursor, geometry.keysPerLeafAtLoad()));
+            tablesCursor += TablesDescriptor.leafTableBytes(plan.leafCount()) + TablesDescriptor.SYNONYM_TABLE_BYTES;
             leafCursor += plan.leafCount();
         }
         if (tablesCursor > layout.tablesBytes()) {
@@ -314,7 +377,7 @@ final class IndexLoader {
         for (int m = 0; m < plans.size(); m++) {
             ModelPlan plan = plans.get(m);
             for (int leaf = 0; leaf < plan.leafCount(); leaf++) {
-                long high = leaf + 1 < plan.leafCount() ? plan.lowFences()[leaf + 1] - 1 : plan.highFence();
+                long high = plan.leafHighFence(leaf);
                 Leaf contents = Leaf.empty(geometry.leafCapacity(), plan.lowFences()[leaf], high);
                 int rankStart = plan.firstRank() + leaf * geometry.keysPerLeafAtLoad();
                 int rankEnd = (int) Math.min(plan.firstRank() + plan.keyCount(), rankStart + (long) geometry.keysPerLeafAtLoad());
@@ -385,7 +448,7 @@ final class IndexLoader {
         List<ModelCache.CachedModel> cached = new ArrayList<>(models.size());
         for (IndexModel model : models) {
             cached.add(new ModelCache.CachedModel(model, words(tablesSegment, model.ltOffset(), model.leafCount()),
-                    new long[SynonymTableDescriptor.SLOTS], null));
+                    new long[TablesDescriptor.SYNONYM_SLOTS], null));
         }
         return new RolexIndex(connection, layout, geometry, new ModelCache(epoch, cached));
     }

@@ -14,13 +14,14 @@ import java.lang.foreign.MemorySegment;
  * keys at ranks {@code r} and {@code r + 1}; the line is monotone, so its prediction for {@code k} lies within
  * {@code maxError} of one of them, and a range of {@code maxError + 1} around the prediction holds both ranks, hence
  * the leaf that owns {@code k}. Keys outside the training range clamp to the first or last rank. So
- * {@link #firstCandidateLeaf}..{@link #lastCandidateLeaf} always includes the leaf whose fences hold the key.
+ * {@link #candidateLeaves} always includes the leaf whose fences hold the key.
  *
  * <p>A retrained model's leaves hold varying numbers of keys; its leaf rank directory (each leaf's first rank) maps
  * ranks to leaves instead of {@code keysPerLeaf}. A leaf that held no key at training owns keys between two training
  * keys at ranks {@code r} and {@code r + 1} and has first rank {@code r + 1}; the range above holds {@code r + 1}, and
  * the last leaf whose first rank is at most the range's top is at or after that leaf, so it is still a candidate.
  * Ends clamp to the first and last leaf, so leaves before the first key or after the last one are candidates too.
+ * The range is symmetric about the prediction, so its middle leaf is the one the line points at.
  */
 public record IndexModel(long lowKey, long anchorKey, double slope, double intercept, long keyCount, long ltOffset,
                          int leafCount, int keysPerLeaf, int maxError, long sltOffset, long directoryOffset) {
@@ -55,27 +56,39 @@ public record IndexModel(long lowKey, long anchorKey, double slope, double inter
     }
 
     /**
-     * The first leaf that may hold {@code key}.
+     * The leaves that may hold {@code key}, from one prediction: the first in the high 32 bits, the last in the low
+     * 32 bits (read them with {@link #firstOf} and {@link #lastOf}). Packed into a long so that the lookup hot path
+     * allocates nothing. The one place that turns a prediction into a candidate range.
      *
      * @param leafFirstRanks the model's leaf rank directory, or {@code null} if it has none
      */
-    public int firstCandidateLeaf(long key, int[] leafFirstRanks) {
-        double rank = Math.floor(predictRank(key)) - maxError - 1;
-        if (rank <= 0) {
-            return 0;
+    public long candidateLeaves(long key, int[] leafFirstRanks) {
+        double predicted = predictRank(key);
+        double lowRank = Math.floor(predicted) - maxError - 1;
+        int first;
+        if (lowRank <= 0) {
+            first = 0;
+        } else {
+            long low = (long) Math.min(lowRank, (double) Math.max(0, keyCount - 1));
+            first = leafOfRank(low, leafFirstRanks);
         }
-        long low = (long) Math.min(rank, (double) Math.max(0, keyCount - 1));
-        return leafFirstRanks == null ? (int) Math.min(leafCount - 1, low / keysPerLeaf) : lastLeafStartingAtOrBefore(leafFirstRanks, low);
+        double highRank = Math.ceil(predicted) + maxError + 1;
+        int last = highRank >= keyCount - 1 ? leafCount - 1 : leafOfRank((long) Math.max(0, highRank), leafFirstRanks);
+        return (long) first << 32 | last;
     }
 
-    /** The last leaf that may hold {@code key}; see {@link #firstCandidateLeaf}. */
-    public int lastCandidateLeaf(long key, int[] leafFirstRanks) {
-        double rank = Math.ceil(predictRank(key)) + maxError + 1;
-        if (rank >= keyCount - 1) {
-            return leafCount - 1;
-        }
-        long high = (long) Math.max(0, rank);
-        return leafFirstRanks == null ? (int) Math.min(leafCount - 1, high / keysPerLeaf) : lastLeafStartingAtOrBefore(leafFirstRanks, high);
+    /** The first leaf of a {@link #candidateLeaves} range. */
+    public static int firstOf(long candidateLeaves) {
+        return (int) (candidateLeaves >>> 32);
+    }
+
+    /** The last leaf of a {@link #candidateLeaves} range. */
+    public static int lastOf(long candidateLeaves) {
+        return (int) candidateLeaves;
+    }
+
+    private int leafOfRank(long rank, int[] leafFirstRanks) {
+        return leafFirstRanks == null ? (int) Math.min(leafCount - 1, rank / keysPerLeaf) : lastLeafStartingAtOrBefore(leafFirstRanks, rank);
     }
 
     private static int lastLeafStartingAtOrBefore(int[] leafFirstRanks, long rank) {

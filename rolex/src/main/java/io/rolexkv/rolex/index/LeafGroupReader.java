@@ -102,6 +102,32 @@ final class LeafGroupReader {
         return reads;
     }
 
+    /**
+     * {@link #appendCachedChain(DoorbellBatch, Group)} for the single-key lookup: appends to {@code scratch}'s batch a
+     * READ of every leaf the cache lists for group {@code leaf} of {@code model}, in chain order, and records each
+     * leaf's reference at its verb's index in {@code scratch.references}. Allocates nothing.
+     */
+    void appendCachedChain(LookupScratch scratch, int model, int leaf) {
+        DoorbellBatch batch = scratch.batch;
+        long entry = cache.leafTableEntry(model, leaf);
+        long reference = LeafTableEntry.withSynonymSlot(entry, 0);
+        int nextSlot = LeafTableEntry.synonymSlot(entry);
+        for (int steps = 0; steps <= LeafTableEntry.SYNONYM_SLOTS; steps++) {
+            int verb = batch.read(layout.leafAddress(reference), layout.leafBytes());
+            scratch.ensureReads(verb + 1);
+            scratch.references[verb] = reference;
+            if (nextSlot == LeafTableEntry.NO_SYNONYM) {
+                return;
+            }
+            long synonym = cache.synonymEntry(model, nextSlot);
+            if (synonym == 0) {
+                return; // the cache knows the slot exists but not where: the walk will follow the link
+            }
+            reference = LeafTableEntry.withSynonymSlot(synonym, nextSlot);
+            nextSlot = LeafTableEntry.synonymSlot(synonym);
+        }
+    }
+
     /** Reads {@code groups} completely, the cached chains in one doorbell and the rest as needed. */
     void read(FabricConnection connection, List<Group> groups) {
         DoorbellBatch batch = new DoorbellBatch();

@@ -2,7 +2,7 @@ package io.rolexkv.rolex.index;
 
 import io.rolexkv.rolex.layout.LeafTableEntry;
 import io.rolexkv.rolex.layout.ModelRecordDescriptor;
-import io.rolexkv.rolex.layout.SynonymTableDescriptor;
+import io.rolexkv.rolex.layout.TablesDescriptor;
 import io.rolexkv.rolex.model.UnsignedKeys;
 
 import java.util.List;
@@ -45,7 +45,7 @@ public final class ModelCache {
             if (leafTable.length != model.leafCount()) {
                 throw new IllegalArgumentException("leafCount=" + model.leafCount() + " leafTable=" + leafTable.length);
             }
-            if (synonymTable.length != SynonymTableDescriptor.SLOTS) {
+            if (synonymTable.length != TablesDescriptor.SYNONYM_SLOTS) {
                 throw new IllegalArgumentException("synonymTable=" + synonymTable.length);
             }
             if (model.hasDirectory() != (leafFirstRanks != null)
@@ -78,7 +78,7 @@ public final class ModelCache {
                 synchronized (this) {
                     table = synonymTable;
                     if (table == null) {
-                        table = new AtomicLongArray(SynonymTableDescriptor.SLOTS);
+                        table = new AtomicLongArray(TablesDescriptor.SYNONYM_SLOTS);
                         synonymTable = table;
                     }
                 }
@@ -134,14 +134,22 @@ public final class ModelCache {
         return UnsignedKeys.floorIndex(lowKeys, key);
     }
 
-    /** The first leaf group of {@code model} that may hold {@code key}. */
-    public int firstCandidateLeaf(int model, long key) {
-        return models[model].model.firstCandidateLeaf(key, models[model].leafFirstRanks);
+    /**
+     * The leaf groups of {@code model} that may hold {@code key}, from one prediction: read them with
+     * {@link IndexModel#firstOf} and {@link IndexModel#lastOf}.
+     */
+    public long candidateLeaves(int model, long key) {
+        return models[model].model.candidateLeaves(key, models[model].leafFirstRanks);
     }
 
-    /** The last leaf group of {@code model} that may hold {@code key}. */
+    /** The first leaf group of {@code model} that may hold {@code key} (see {@link #candidateLeaves}). */
+    public int firstCandidateLeaf(int model, long key) {
+        return IndexModel.firstOf(candidateLeaves(model, key));
+    }
+
+    /** The last leaf group of {@code model} that may hold {@code key} (see {@link #candidateLeaves}). */
     public int lastCandidateLeaf(int model, long key) {
-        return models[model].model.lastCandidateLeaf(key, models[model].leafFirstRanks);
+        return IndexModel.lastOf(candidateLeaves(model, key));
     }
 
     /** The cached LT entry of leaf group {@code leaf} of {@code model}, unlocked. */

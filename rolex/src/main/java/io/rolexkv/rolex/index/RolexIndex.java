@@ -6,9 +6,10 @@ import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.CorruptDataException;
 import io.rolexkv.common.fabric.WordOrder;
 import io.rolexkv.rolex.layout.IndexMetaDescriptor;
+import io.rolexkv.rolex.layout.LeafDescriptor;
 import io.rolexkv.rolex.layout.LeafRegionDescriptor;
 import io.rolexkv.rolex.layout.LeafTableEntry;
-import io.rolexkv.rolex.layout.SynonymTableDescriptor;
+import io.rolexkv.rolex.layout.TablesDescriptor;
 import io.rolexkv.rolex.leaf.Leaf;
 
 import java.util.ArrayList;
@@ -45,8 +46,11 @@ import java.util.function.Function;
  *   <li>CAS the lock bit into the LT entry of every candidate group (expected: the cached entry), and, in the same
  *       doorbell and therefore after the CASes, READ those groups. If every CAS won, the reads show the groups as
  *       they are under our locks.</li>
- *   <li>Change the one leaf that owns the key and WRITE it whole (new version and checksum), then WRITE every LT
- *       entry back unlocked, all in one doorbell, in that order: the unlock is visible only after the leaf is.</li>
+ *   <li>Change the one leaf that owns the key and WRITE the 8-byte words of it that changed (new version and
+ *       checksum included), then WRITE every LT entry back unlocked, all in one doorbell, in that order: the unlock is
+ *       visible only after the leaf is. An update of an existing key writes three words (the value, the version and
+ *       the word holding count and checksum), an insert or delete the shifted part of the key and value arrays and
+ *       the same two header words.</li>
  * </ol>
  * A CAS that lost to a locked entry means contention: release what we hold, back off (randomized exponential), retry.
  * A CAS that lost to an unlocked entry only means the cache was stale (another compute node linked a synonym): cache
@@ -58,6 +62,29 @@ import java.util.function.Function;
  * before the split leaf's new header links to it, so a reader can never see the keys leave without seeing where they
  * went. When the SLT has no free slot the insert fails with {@link IndexFullException}, nothing changed; retraining
  * (which gives models fresh SLTs) is what makes room.
+ *
+ * <h2>Writing part of a leaf</h2>
+ * A leaf carries one CRC32C over all its bytes (version included), yet a write sends only the words that differ
+ * between the image it read under the lock and the new contents. Why a reader still never accepts a state that never
+ * was:
+ * <ul>
+ *   <li>The image is exact. The writer READs the leaf in the doorbell whose CAS took the lock, after the CAS, and the
+ *       previous holder's WRITEs all precede its unlock in one doorbell; so the image is what memory holds, padding
+ *       and words beyond the count included, and stays so while the lock is held (a retrainer takes every lock of a
+ *       model first). Memory after the write is therefore exactly the new image, whose checksum the writer
+ *       computed over all of it.</li>
+ *   <li>A concurrent READ sees, for every aligned word, the old or the new value (words are the fabric's unit of
+ *       atomicity; a multi-word WRITE may be placed in any order, and a READ may be served in any order). Writing a
+ *       word that did not change is invisible, so the images a reader can assemble from partial WRITEs are exactly
+ *       those it could assemble from one whole-leaf WRITE of the same new contents: every mix of old and new words.
+ *       The gaps between the WRITE verbs only widen the window, not the set of images. A mix that is neither the old
+ *       nor the new image is accepted only if its checksum field matches the rest, i.e. if the difference between the
+ *       mix and the image its checksum word belongs to is a multiple of the CRC polynomial: never for a difference
+ *       within 32 consecutive bits, with probability 2^-32 otherwise, as before. Version and checksum change in every
+ *       write, so two successive writes that restore an old value still differ in their version word.</li>
+ *   <li>Count and checksum share one aligned word, so a reader sees both old or both new. A split's new leaf
+ *       (memory that may hold anything) is written whole, before any link to it.</li>
+ * </ul>
  *
  * <h2>Scan</h2>
  * Groups are read in LT order, a growing number per doorbell; chains are in key order, so the result comes out sorted,
@@ -114,7 +141,7 @@ public final class RolexIndex implements WordIndex {
      * meta region (0 for a node that never retrained). One READ.
      */
     public static long retrainsPublished(FabricConnection connection) {
-        IndexLayout layout = new IndexLayout(connection, io.rolexkv.rolex.layout.LeafDescriptor.MIN_CAPACITY);
+        IndexLayout layout = new IndexLayout(connection, LeafDescriptor.MIN_CAPACITY);
         DoorbellBatch batch = new DoorbellBatch();
         int verb = batch.read(layout.metaAddress(IndexMetaDescriptor.RETRAINS_OFFSET), Long.BYTES);
         return connection.execute(batch).readLong(verb, 0);
@@ -184,10 +211,146 @@ public final class RolexIndex implements WordIndex {
 
     // ------------------------------------------------------------------ lookup
 
-    /** The value stored under {@code key}, or empty. */
+    /**
+     * The value stored under {@code key}, or empty. The hot path of the index: one prediction, one doorbell of the
+     * candidate groups' cached chains, and each leaf it needs checked and searched in place in a pooled scratch
+     * ({@link LookupScratch}), starting at the group the line points at. Nothing is allocated but the answer. A torn
+     * leaf or a link the cache did not know hands the doorbell's reads to the general reader, which goes on from
+     * there as {@link #getAll} does.
+     */
     @Override
     public OptionalLong get(long key) {
-        return getAll(new long[] {key})[0];
+        for (int refreshes = 0; ; refreshes++) {
+            View current = view;
+            LookupScratch scratch = LookupScratch.take();
+            try {
+                return lookup(current, key, scratch);
+            } catch (StaleModelsException stale) {
+                refreshOrGiveUp(current, refreshes, stale);
+            } finally {
+                LookupScratch.give(scratch);
+            }
+        }
+    }
+
+    /** What {@link #searchCandidates} concluded. */
+    private static final int FOUND = 0;
+    private static final int ABSENT = 1;
+    /** A torn leaf, or a chain longer than the cache knew: the general reader must finish the job. */
+    private static final int UNSURE = 2;
+
+    private OptionalLong lookup(View v, long key, LookupScratch scratch) {
+        ModelCache cache = v.cache();
+        int model = cache.modelFor(key);
+        long candidates = cache.candidateLeaves(model, key);
+        int first = IndexModel.firstOf(candidates);
+        int groups = IndexModel.lastOf(candidates) - first + 1;
+        scratch.ensureGroups(groups);
+        scratch.ensureLeafBytes(layout.leafBytes());
+        for (int g = 0; g < groups; g++) {
+            scratch.groupStart[g] = scratch.batch.size();
+            v.reader().appendCachedChain(scratch, model, first + g);
+            scratch.groupEnd[g] = scratch.batch.size();
+        }
+        BatchResult result = connection.execute(scratch.batch);
+        return switch (searchCandidates(v, key, groups, result, scratch)) {
+            case FOUND -> OptionalLong.of(scratch.value);
+            case ABSENT -> OptionalLong.empty();
+            default -> finishLookup(v, key, model, first, groups, result, scratch);
+        };
+    }
+
+    /**
+     * Looks for {@code key} in the leaves the lookup's doorbell returned, in place. Starts at the middle candidate
+     * group (the one the line points at) and moves towards the key by the groups' fences, which never change within
+     * an epoch: a group's first leaf keeps its low fence, and its chain ends at its high fence. Within a group it walks
+     * the chain as read, each leaf checked before its fences or link are believed, and stops at the first leaf that
+     * owns the key: that leaf, intact, says whether the key was present when it was read (owners change only by
+     * splits, which leave the old and new owner holding the same keys until the writer's unlock). Any leaf whose link
+     * is not the next leaf the doorbell read (the owner included) makes the answer {@link #UNSURE}, as does a torn
+     * leaf: the fast path answers only from chains exactly as the cache knows them, and the general reader, which
+     * walks and learns new links and rejects corrupt ones, handles the rest.
+     */
+    private int searchCandidates(View v, long key, int groups, BatchResult result, LookupScratch scratch) {
+        int leafBytes = layout.leafBytes();
+        int capacity = layout.leafCapacity();
+        long epoch = v.cache().epoch();
+        byte[] leaf = scratch.leaf;
+        int group = (groups - 1) >>> 1;
+        int direction = 0;
+        while (true) {
+            int end = scratch.groupEnd[group];
+            int next = 0; // -1: the key is below this group, +1: above it
+            for (int verb = scratch.groupStart[group]; verb < end; verb++) {
+                result.copyRead(verb, leaf, leafBytes);
+                if (!Leaf.isIntact(leaf, leafBytes, scratch.crc)) {
+                    return UNSURE;
+                }
+                if (LeafDescriptor.epoch(leaf) > epoch) {
+                    throw new StaleModelsException(); // a retraining regrouped this leaf under newer models
+                }
+                long link = LeafDescriptor.nextLeaf(leaf);
+                if (link == 0 ? verb + 1 != end : verb + 1 == end || link != scratch.references[verb + 1]) {
+                    return UNSURE; // the chain is not the one the cache knew (a new synonym leaf, or corrupt links)
+                }
+                if (Long.compareUnsigned(key, LeafDescriptor.lowFence(leaf)) < 0) {
+                    if (verb != scratch.groupStart[group]) {
+                        return UNSURE; // fences out of chain order: let the general reader judge
+                    }
+                    next = -1;
+                    break;
+                }
+                if (Long.compareUnsigned(key, LeafDescriptor.highFence(leaf)) <= 0) {
+                    int index = Leaf.find(leaf, Leaf.checkedCount(leaf, capacity), key);
+                    if (index < 0) {
+                        return ABSENT;
+                    }
+                    scratch.value = LeafDescriptor.value(leaf, capacity, index);
+                    return FOUND;
+                }
+                if (link == 0) {
+                    next = 1;
+                    break;
+                }
+            }
+            if (next == 0) {
+                return UNSURE;
+            }
+            if (direction == -next) {
+                return ABSENT; // the key falls between two groups: no leaf owns it
+            }
+            direction = next;
+            group += next;
+            if (group < 0 || group >= groups) {
+                return ABSENT; // outside every candidate: the model's bound says no leaf holds it
+            }
+        }
+    }
+
+    /** The general reader finishes a lookup whose doorbell {@link #searchCandidates} could not judge alone. */
+    private OptionalLong finishLookup(View v, long key, int model, int first, int groups, BatchResult result,
+                                      LookupScratch scratch) {
+        List<LeafGroupReader.Group> read = new ArrayList<>(groups);
+        List<List<long[]>> reads = new ArrayList<>(groups);
+        for (int g = 0; g < groups; g++) {
+            read.add(new LeafGroupReader.Group(model, first + g));
+            List<long[]> verbs = new ArrayList<>();
+            for (int verb = scratch.groupStart[g]; verb < scratch.groupEnd[g]; verb++) {
+                verbs.add(new long[] {scratch.references[verb], verb});
+            }
+            reads.add(verbs);
+        }
+        v.reader().absorbFirst(read, result, reads);
+        v.reader().finish(connection, read);
+        for (LeafGroupReader.Group group : read) {
+            for (LeafGroupReader.ReadLeaf leaf : group.chain()) {
+                if (leaf.leaf().owns(key)) {
+                    int index = leaf.leaf().find(key);
+                    return index >= 0 ? OptionalLong.of(leaf.leaf().value(index)) : OptionalLong.empty();
+                }
+            }
+        }
+        return OptionalLong.empty();
     }
 
     /**
@@ -197,17 +360,21 @@ public final class RolexIndex implements WordIndex {
     @Override
     public OptionalLong[] getAll(long[] keys) {
         OptionalLong[] values = new OptionalLong[keys.length];
+        long[] candidates = new long[keys.length];
+        int[] models = new int[keys.length];
         for (int start = 0; start < keys.length; start += KEYS_PER_DOORBELL) {
             int from = start;
             int end = Math.min(keys.length, start + KEYS_PER_DOORBELL);
             withFreshModels(v -> {
                 Map<Long, LeafGroupReader.Group> groups = new LinkedHashMap<>();
                 for (int i = from; i < end; i++) {
-                    addCandidateGroups(v, groups, keys[i]);
+                    models[i] = v.cache().modelFor(keys[i]);
+                    candidates[i] = v.cache().candidateLeaves(models[i], keys[i]);
+                    addCandidateGroups(groups, models[i], candidates[i]);
                 }
                 v.reader().read(connection, new ArrayList<>(groups.values()));
                 for (int i = from; i < end; i++) {
-                    values[i] = find(v, groups, keys[i]);
+                    values[i] = find(groups, keys[i], models[i], candidates[i]);
                 }
                 return null;
             });
@@ -226,13 +393,18 @@ public final class RolexIndex implements WordIndex {
             try {
                 return operation.apply(current);
             } catch (StaleModelsException stale) {
-                if (refreshes >= MAX_REFRESHES) {
-                    throw new IndexGaveUpException("the index's models kept changing under " + MAX_REFRESHES
-                            + " refreshes in one operation", stale);
-                }
-                refresh(current);
+                refreshOrGiveUp(current, refreshes, stale);
             }
         }
+    }
+
+    /** After an operation on {@code seen} met newer models: refreshes, unless it has done so too often already. */
+    private void refreshOrGiveUp(View seen, int refreshes, StaleModelsException stale) {
+        if (refreshes >= MAX_REFRESHES) {
+            throw new IndexGaveUpException("the index's models kept changing under " + MAX_REFRESHES
+                    + " refreshes in one operation", stale);
+        }
+        refresh(seen);
     }
 
     /** Refreshes that one operation may need before it gives up (each is a retraining finishing meanwhile). */
@@ -262,10 +434,8 @@ public final class RolexIndex implements WordIndex {
     /** Keys whose candidate groups go in one doorbell: bounded so a batch stays well inside a node's verb limit. */
     public static final int KEYS_PER_DOORBELL = 256;
 
-    private static void addCandidateGroups(View v, Map<Long, LeafGroupReader.Group> groups, long key) {
-        int model = v.cache().modelFor(key);
-        int last = v.cache().lastCandidateLeaf(model, key);
-        for (int leaf = v.cache().firstCandidateLeaf(model, key); leaf <= last; leaf++) {
+    private static void addCandidateGroups(Map<Long, LeafGroupReader.Group> groups, int model, long candidates) {
+        for (int leaf = IndexModel.firstOf(candidates); leaf <= IndexModel.lastOf(candidates); leaf++) {
             groups.computeIfAbsent(groupId(model, leaf), id -> new LeafGroupReader.Group(model, (int) (long) id));
         }
     }
@@ -274,10 +444,8 @@ public final class RolexIndex implements WordIndex {
         return ((long) model << 32) | leaf;
     }
 
-    private static OptionalLong find(View v, Map<Long, LeafGroupReader.Group> groups, long key) {
-        int model = v.cache().modelFor(key);
-        int last = v.cache().lastCandidateLeaf(model, key);
-        for (int leaf = v.cache().firstCandidateLeaf(model, key); leaf <= last; leaf++) {
+    private static OptionalLong find(Map<Long, LeafGroupReader.Group> groups, long key, int model, long candidates) {
+        for (int leaf = IndexModel.firstOf(candidates); leaf <= IndexModel.lastOf(candidates); leaf++) {
             for (LeafGroupReader.ReadLeaf read : groups.get(groupId(model, leaf)).chain()) {
                 if (read.leaf().owns(key)) {
                     int index = read.leaf().find(key);
@@ -377,8 +545,8 @@ public final class RolexIndex implements WordIndex {
         TreeMap<Long, LockedGroup> locks = new TreeMap<>();
         for (int i = start; i < end; i++) {
             int model = v.cache().modelFor(keys[i]);
-            int last = v.cache().lastCandidateLeaf(model, keys[i]);
-            for (int leaf = v.cache().firstCandidateLeaf(model, keys[i]); leaf <= last; leaf++) {
+            long candidates = v.cache().candidateLeaves(model, keys[i]);
+            for (int leaf = IndexModel.firstOf(candidates); leaf <= IndexModel.lastOf(candidates); leaf++) {
                 locks.computeIfAbsent(groupId(model, leaf), id -> new LockedGroup(model, (int) (long) id));
             }
         }
@@ -528,8 +696,7 @@ public final class RolexIndex implements WordIndex {
             throw e;
         }
         for (LeafGroupReader.ReadLeaf changed : dirty.values()) {
-            changed.leaf().bumpVersion();
-            batch.write(layout.leafAddress(changed.reference()), changed.leaf().encode());
+            appendLeafWrite(batch, layout.leafAddress(changed.reference()), changed.leaf());
         }
         for (LockedGroup group : locks.values()) {
             batch.writeLong(layout.leafTableEntryAddress(v.cache().model(group.model), group.leaf), group.held);
@@ -542,6 +709,26 @@ public final class RolexIndex implements WordIndex {
             // Learned only now that the new leaves exist: the cache never names a leaf that was not written.
             v.cache().learnLink(split.model(), split.leaf(), split.fromSlot(), split.next());
             v.cache().learnLink(split.model(), split.leaf(), LeafTableEntry.synonymSlot(split.next()), split.nextOfNew());
+        }
+    }
+
+    /**
+     * Appends the WRITEs that bring the leaf at {@code address} from the image it was read with to its new contents
+     * (new version, new checksum): only the 8-byte words that differ, as runs of adjacent words. A leaf built here (a
+     * split's new leaf, in memory that may hold anything) is written whole. Why readers still never accept a mix of
+     * old and new words: see "Writing part of a leaf" in the class notes.
+     */
+    private static void appendLeafWrite(DoorbellBatch batch, long address, Leaf leaf) {
+        byte[] before = leaf.decodedImage();
+        leaf.bumpVersion();
+        byte[] after = leaf.encode();
+        if (before == null) {
+            batch.write(address, after);
+            return;
+        }
+        for (long run : Leaf.changedWordRuns(before, after)) {
+            int offset = (int) (run >>> 32);
+            batch.write(address + offset, after, offset, (int) run);
         }
     }
 
@@ -591,14 +778,14 @@ public final class RolexIndex implements WordIndex {
             leafNumber = leafPool.refillAndTake(claimed.oldValue(chunkVerb), layout.leafCapacityOfRegion());
         }
         long slotsUsedBefore = claimed.oldValue(slotVerb);
-        if (slotsUsedBefore >= SynonymTableDescriptor.USABLE_SLOTS || leafNumber < 0) {
+        if (slotsUsedBefore >= TablesDescriptor.USABLE_SYNONYM_SLOTS || leafNumber < 0) {
             if (leafNumber >= 0) {
                 leafPool.giveBack(leafNumber);
             }
             throw new IndexFullException(leafNumber >= 0, "no room for a new key in model=" + group.model + " leaf group=" + group.leaf
                     + ": its leaf is full and " + (leafNumber < 0
                     ? "the leaf region is full (leaves=" + layout.leafCapacityOfRegion() + ")"
-                    : "the model has no free synonym slot (slots=" + SynonymTableDescriptor.USABLE_SLOTS + ")")
+                    : "the model has no free synonym slot (slots=" + TablesDescriptor.USABLE_SYNONYM_SLOTS + ")")
                     + "; nothing was stored");
         }
         int slot = (int) slotsUsedBefore + 1;
@@ -666,8 +853,12 @@ public final class RolexIndex implements WordIndex {
             return out;
         }
         int model = v.cache().modelFor(from);
-        int leaf = v.cache().firstCandidateLeaf(model, from);
-        int groupsPerDoorbell = Math.max(1, Math.min(32, limit / Math.max(1, geometry.keysPerLeafAtLoad()) + 1));
+        long candidates = v.cache().candidateLeaves(model, from);
+        int leaf = IndexModel.firstOf(candidates);
+        // The first doorbell covers the candidate groups of `from` (any may own it) and then enough groups for the
+        // limit at the load fill, so that a scan of a bulk-loaded index mostly completes in one round trip.
+        int candidateGroups = IndexModel.lastOf(candidates) - leaf + 1;
+        int groupsPerDoorbell = candidateGroups + groupsFor(limit);
         boolean emitted = false;
         long last = 0;
         while (out.size() < limit && model < v.cache().modelCount()) {
@@ -703,9 +894,19 @@ public final class RolexIndex implements WordIndex {
                     }
                 }
             }
-            groupsPerDoorbell = Math.min(64, groupsPerDoorbell * 2);
+            // Fewer keys per group than at load (deletes, or chains the cache did not know): ask for more, growing.
+            groupsPerDoorbell = Math.max(groupsFor(limit - out.size()), Math.min(MAX_SCAN_GROUPS_PER_DOORBELL, groupsPerDoorbell * 2));
         }
         return out;
+    }
+
+    /** The most leaf groups a scan reads in one doorbell beyond its start's candidates. */
+    static final int MAX_SCAN_GROUPS_PER_DOORBELL = 64;
+
+    /** Leaf groups that hold {@code keys} keys at the load fill, at least one, at most a doorbell's worth. */
+    private int groupsFor(int keys) {
+        int perGroup = geometry.keysPerLeafAtLoad();
+        return (int) Math.max(1, Math.min(MAX_SCAN_GROUPS_PER_DOORBELL, ((long) keys + perGroup - 1) / perGroup));
     }
 
     /** Leaves handed out to this compute node by FAA on the leaf region's counter, not yet used. */
@@ -751,6 +952,6 @@ public final class RolexIndex implements WordIndex {
         DoorbellBatch batch = new DoorbellBatch();
         int verb = batch.read(layout.synonymUsedAddress(view.cache().model(model)), 8);
         long used = WordOrder.getLong(connection.execute(batch).read(verb), 0);
-        return (int) Math.min(used, SynonymTableDescriptor.USABLE_SLOTS);
+        return (int) Math.min(used, TablesDescriptor.USABLE_SYNONYM_SLOTS);
     }
 }

@@ -1,5 +1,7 @@
 package io.rolexkv.rolex.layout;
 
+import io.rolexkv.common.fabric.WordOrder;
+
 /**
  * Where every byte of a leaf lives. A leaf is fixed size, never moves once placed, and holds up to
  * {@code capacity} key/value pairs with keys sorted (unsigned) in {@code [0, count)}.
@@ -55,6 +57,55 @@ public final class LeafDescriptor {
         checkCapacity(capacity);
         int raw = HEADER_BYTES + 16 * capacity;
         return (raw + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+    }
+
+    public static long version(byte[] leaf) {
+        return WordOrder.getLong(leaf, VERSION_OFFSET);
+    }
+
+    public static long lowFence(byte[] leaf) {
+        return WordOrder.getLong(leaf, LOW_FENCE_OFFSET);
+    }
+
+    public static long highFence(byte[] leaf) {
+        return WordOrder.getLong(leaf, HIGH_FENCE_OFFSET);
+    }
+
+    public static long nextLeaf(byte[] leaf) {
+        return WordOrder.getLong(leaf, NEXT_LEAF_OFFSET);
+    }
+
+    public static long epoch(byte[] leaf) {
+        return WordOrder.getLong(leaf, EPOCH_OFFSET);
+    }
+
+    /** Keys held, unchecked (see {@code Leaf.checkedCount}). */
+    public static int count(byte[] leaf) {
+        return (int) (WordOrder.getLong(leaf, COUNT_OFFSET) & 0xFFFF);
+    }
+
+    public static int capacity(byte[] leaf) {
+        return (int) (WordOrder.getLong(leaf, COUNT_OFFSET) >>> 16 & 0xFFFF);
+    }
+
+    public static int checksum(byte[] leaf) {
+        return (int) (WordOrder.getLong(leaf, COUNT_OFFSET) >>> 32);
+    }
+
+    /**
+     * Writes the word at {@link #COUNT_OFFSET}: count, capacity and checksum share one aligned 8-byte word, so a write
+     * that changes the count and the checksum changes them at once.
+     */
+    public static void putCountWord(byte[] leaf, int count, int capacity, int checksum) {
+        WordOrder.putLong(leaf, COUNT_OFFSET, (count & 0xFFFFL) | (capacity & 0xFFFFL) << 16 | (long) checksum << 32);
+    }
+
+    public static long key(byte[] leaf, int index) {
+        return WordOrder.getLong(leaf, keyOffset(index));
+    }
+
+    public static long value(byte[] leaf, int capacity, int index) {
+        return WordOrder.getLong(leaf, valueOffset(capacity, index));
     }
 
     public static int keyOffset(int index) {

@@ -27,7 +27,7 @@ package io.rolexkv.rolex.layout;
  *   <li>{@code maxError}: the largest |predicted - true rank| over the training keys, measured with this very record
  *       when it was written, so the lookup bound never rests on a trainer's promise.</li>
  *   <li>{@code ltOffset}, {@code sltOffset}: byte offsets in the tables region of the model's LT ({@code leafCount}
- *       entries) and SLT ({@link SynonymTableDescriptor#SLOTS} entries).</li>
+ *       entries) and SLT ({@link TablesDescriptor#SYNONYM_SLOTS} entries).</li>
  *   <li>{@code directoryOffset}: -1 when every leaf got {@code keysPerLeaf} ranks (a bulk-loaded or empty model);
  *       otherwise the offset in the tables region of {@code leafCount} u32 words, the first rank of each leaf (a
  *       retrained model, whose leaves hold what they held, not a fixed count). A leaf that held no key has the same

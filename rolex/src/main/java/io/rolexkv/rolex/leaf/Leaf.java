@@ -27,6 +27,8 @@ public final class Leaf {
     private long nextLeaf;
     private long epoch;
     private int count;
+    /** What {@link #decodedImage} returns. */
+    private byte[] image;
 
     public Leaf(int capacity) {
         LeafDescriptor.checkCapacity(capacity);
@@ -46,64 +48,147 @@ public final class Leaf {
     /**
      * Decodes the bytes a READ returned, or returns {@code null} if they fail the checksum (a torn read, or memory
      * never written): the caller reads again. A leaf that checks out but breaks the layout's rules (count above
-     * capacity, keys unsorted) is corruption, not tearing, and throws {@link CorruptDataException}.
+     * capacity, keys unsorted) is corruption, not tearing, and throws {@link CorruptDataException}. The leaf keeps a
+     * copy of the bytes ({@link #decodedImage}), so that a write can send only the words it changed.
      */
     public static Leaf decodeOrNull(MemorySegment bytes, int capacity) {
+        return decodeOrNull(bytes, capacity, new CRC32C());
+    }
+
+    /** {@link #decodeOrNull(MemorySegment, int)} with a checksum engine the caller reuses across leaves. */
+    public static Leaf decodeOrNull(MemorySegment bytes, int capacity, CRC32C crc) {
         int leafBytes = LeafDescriptor.leafBytes(capacity);
         if (bytes.byteSize() < leafBytes) {
             throw new IllegalArgumentException("leaf bytes=" + bytes.byteSize() + " expected=" + leafBytes);
         }
-        int stored = bytes.get(WordOrder.INT_UNALIGNED, LeafDescriptor.CHECKSUM_OFFSET);
-        if (stored != checksum(bytes, leafBytes)) {
+        byte[] image = new byte[leafBytes];
+        MemorySegment.copy(bytes, ValueLayout.JAVA_BYTE, 0, image, 0, leafBytes);
+        if (!isIntact(image, leafBytes, crc)) {
             return null;
         }
-        int storedCapacity = Short.toUnsignedInt(bytes.get(WordOrder.SHORT_UNALIGNED, LeafDescriptor.CAPACITY_OFFSET));
-        int count = Short.toUnsignedInt(bytes.get(WordOrder.SHORT_UNALIGNED, LeafDescriptor.COUNT_OFFSET));
+        int count = checkedCount(image, capacity);
+        Leaf leaf = new Leaf(capacity);
+        leaf.version = LeafDescriptor.version(image);
+        leaf.lowFence = LeafDescriptor.lowFence(image);
+        leaf.highFence = LeafDescriptor.highFence(image);
+        leaf.nextLeaf = LeafDescriptor.nextLeaf(image);
+        leaf.epoch = LeafDescriptor.epoch(image);
+        leaf.count = count;
+        for (int i = 0; i < count; i++) {
+            leaf.keys[i] = LeafDescriptor.key(image, i);
+            leaf.values[i] = LeafDescriptor.value(image, capacity, i);
+        }
+        leaf.image = image;
+        return leaf;
+    }
+
+    /**
+     * Whether the leaf bytes {@code image[0, leafBytes)} pass their checksum: false for a READ torn by a concurrent
+     * WRITE and for memory never written. {@code crc} is reset and used; the caller reuses it across leaves.
+     */
+    public static boolean isIntact(byte[] image, int leafBytes, CRC32C crc) {
+        return LeafDescriptor.checksum(image) == checksum(image, leafBytes, crc);
+    }
+
+    /**
+     * The count of an intact leaf image, checked against the layout: a leaf that passed its checksum but holds more
+     * keys than its capacity, another capacity than the index's, or keys out of order, is corruption, not tearing.
+     */
+    public static int checkedCount(byte[] image, int capacity) {
+        int storedCapacity = LeafDescriptor.capacity(image);
+        int count = LeafDescriptor.count(image);
         if (storedCapacity != capacity || count > capacity) {
             throw new CorruptDataException("corrupt leaf: capacity=" + storedCapacity + " expected=" + capacity + " count=" + count);
         }
-        Leaf leaf = new Leaf(capacity);
-        leaf.version = WordOrder.getLong(bytes, LeafDescriptor.VERSION_OFFSET);
-        leaf.lowFence = WordOrder.getLong(bytes, LeafDescriptor.LOW_FENCE_OFFSET);
-        leaf.highFence = WordOrder.getLong(bytes, LeafDescriptor.HIGH_FENCE_OFFSET);
-        leaf.nextLeaf = WordOrder.getLong(bytes, LeafDescriptor.NEXT_LEAF_OFFSET);
-        leaf.epoch = WordOrder.getLong(bytes, LeafDescriptor.EPOCH_OFFSET);
-        leaf.count = count;
-        for (int i = 0; i < count; i++) {
-            leaf.keys[i] = WordOrder.getLong(bytes, LeafDescriptor.keyOffset(i));
-            leaf.values[i] = WordOrder.getLong(bytes, LeafDescriptor.valueOffset(capacity, i));
-            if (i > 0 && Long.compareUnsigned(leaf.keys[i - 1], leaf.keys[i]) >= 0) {
+        for (int i = 1; i < count; i++) {
+            if (Long.compareUnsigned(LeafDescriptor.key(image, i - 1), LeafDescriptor.key(image, i)) >= 0) {
                 throw new CorruptDataException("corrupt leaf: keys unsorted at index=" + i);
             }
         }
-        return leaf;
+        return count;
+    }
+
+    /**
+     * Searches an intact leaf image in place: the index of {@code key} among its {@code count} sorted keys, or
+     * {@code -(insertionPoint + 1)}. No decoding, no allocation.
+     */
+    public static int find(byte[] image, int count, long key) {
+        int low = 0;
+        int high = count - 1;
+        while (low <= high) {
+            int middle = (low + high) >>> 1;
+            int order = Long.compareUnsigned(LeafDescriptor.key(image, middle), key);
+            if (order < 0) {
+                low = middle + 1;
+            } else if (order > 0) {
+                high = middle - 1;
+            } else {
+                return middle;
+            }
+        }
+        return -(low + 1);
     }
 
     /** The leaf's bytes, checksum included, ready for one WRITE. */
     public byte[] encode() {
         int leafBytes = LeafDescriptor.leafBytes(capacity);
         byte[] data = new byte[leafBytes];
-        MemorySegment bytes = MemorySegment.ofArray(data);
-        WordOrder.putLong(bytes, LeafDescriptor.VERSION_OFFSET, version);
-        WordOrder.putLong(bytes, LeafDescriptor.LOW_FENCE_OFFSET, lowFence);
-        WordOrder.putLong(bytes, LeafDescriptor.HIGH_FENCE_OFFSET, highFence);
-        WordOrder.putLong(bytes, LeafDescriptor.NEXT_LEAF_OFFSET, nextLeaf);
-        WordOrder.putLong(bytes, LeafDescriptor.EPOCH_OFFSET, epoch);
-        bytes.set(WordOrder.SHORT_UNALIGNED, LeafDescriptor.COUNT_OFFSET, (short) count);
-        bytes.set(WordOrder.SHORT_UNALIGNED, LeafDescriptor.CAPACITY_OFFSET, (short) capacity);
+        WordOrder.putLong(data, LeafDescriptor.VERSION_OFFSET, version);
+        WordOrder.putLong(data, LeafDescriptor.LOW_FENCE_OFFSET, lowFence);
+        WordOrder.putLong(data, LeafDescriptor.HIGH_FENCE_OFFSET, highFence);
+        WordOrder.putLong(data, LeafDescriptor.NEXT_LEAF_OFFSET, nextLeaf);
+        WordOrder.putLong(data, LeafDescriptor.EPOCH_OFFSET, epoch);
         for (int i = 0; i < count; i++) {
-            WordOrder.putLong(bytes, LeafDescriptor.keyOffset(i), keys[i]);
-            WordOrder.putLong(bytes, LeafDescriptor.valueOffset(capacity, i), values[i]);
+            WordOrder.putLong(data, LeafDescriptor.keyOffset(i), keys[i]);
+            WordOrder.putLong(data, LeafDescriptor.valueOffset(capacity, i), values[i]);
         }
-        bytes.set(WordOrder.INT_UNALIGNED, LeafDescriptor.CHECKSUM_OFFSET, checksum(bytes, leafBytes));
+        LeafDescriptor.putCountWord(data, count, capacity, 0); // the checksum covers count and capacity
+        LeafDescriptor.putCountWord(data, count, capacity, checksum(data, leafBytes, new CRC32C()));
         return data;
     }
 
-    private static int checksum(MemorySegment bytes, int leafBytes) {
-        CRC32C crc = new CRC32C();
-        crc.update(bytes.asSlice(0, LeafDescriptor.CHECKSUM_OFFSET).asByteBuffer());
-        crc.update(ZERO_CHECKSUM);
-        crc.update(bytes.asSlice(LeafDescriptor.HEADER_BYTES, leafBytes - LeafDescriptor.HEADER_BYTES).asByteBuffer());
+    /**
+     * The bytes this leaf was decoded from (its own copy), or {@code null} for a leaf built here: what the memory node
+     * holds as long as the caller holds the leaf's lock, so a write need only send the words that differ.
+     */
+    public byte[] decodedImage() {
+        return image;
+    }
+
+    /**
+     * The 8-byte words in which {@code after} differs from {@code before} (two images of one leaf), as runs: each
+     * {@code long} holds a run's first byte offset in its high 32 bits and its length in bytes in the low 32. A leaf
+     * update that changes one value yields three one-word runs (version, value, and the count word that holds the
+     * checksum), an insert or delete the shifted part of the key and value arrays and the same two header words.
+     */
+    public static long[] changedWordRuns(byte[] before, byte[] after) {
+        if (before.length != after.length) {
+            throw new IllegalArgumentException("leaf images differ in length: before=" + before.length + " after=" + after.length);
+        }
+        long[] runs = new long[4];
+        int size = 0;
+        int start = -1;
+        for (int offset = 0; offset <= after.length; offset += Long.BYTES) {
+            boolean changed = offset < after.length && WordOrder.getLong(before, offset) != WordOrder.getLong(after, offset);
+            if (changed && start < 0) {
+                start = offset;
+            } else if (!changed && start >= 0) {
+                if (size == runs.length) {
+                    runs = Arrays.copyOf(runs, size * 2);
+                }
+                runs[size++] = ((long) start << 32) | (offset - start);
+                start = -1;
+            }
+        }
+        return Arrays.copyOf(runs, size);
+    }
+
+    /** Checksum of a leaf image, its checksum field read as zero, mixed so that memory never written always fails. */
+    private static int checksum(byte[] image, int leafBytes, CRC32C crc) {
+        crc.reset();
+        crc.update(image, 0, LeafDescriptor.CHECKSUM_OFFSET);
+        crc.update(ZERO_CHECKSUM, 0, ZERO_CHECKSUM.length);
+        crc.update(image, LeafDescriptor.HEADER_BYTES, leafBytes - LeafDescriptor.HEADER_BYTES);
         // Mixed with a constant so that memory never written (all zero, stored checksum 0) always fails.
         return (int) crc.getValue() ^ 0x5EAF_C0DE;
     }

@@ -53,7 +53,7 @@ public record LinearModel(long firstKey, double slope, double intercept, long fi
         return predictRank(firstKey, slope, intercept, firstRank, lastRank, key);
     }
 
-    /** The prediction formula (see the class comment), shared with {@link LearnedModels}'s array form. */
+    /** The prediction formula (see the class comment). */
     static long predictRank(long firstKey, double slope, double intercept, long firstRank, long lastRank, long key) {
         if (Long.compareUnsigned(key, firstKey) < 0) {
             return firstRank;
@@ -76,18 +76,6 @@ public record LinearModel(long firstKey, double slope, double intercept, long fi
     /** The highest rank a training key predicted at {@code predictedRank} can have: the epsilon slack, clamped. */
     public long highRank(long predictedRank) {
         return Math.min(lastRank, predictedRank + epsilon);
-    }
-
-    /** Leaves the segment's training keys fill when packed {@code leafCapacity} to a leaf, in rank order. */
-    public long leafCount(int leafCapacity) {
-        requireLeafCapacity(leafCapacity);
-        return (rankCount() + leafCapacity - 1) / leafCapacity;
-    }
-
-    static void requireLeafCapacity(int leafCapacity) {
-        if (leafCapacity < 1) {
-            throw new IllegalArgumentException("leafCapacity=" + leafCapacity + " must be >= 1");
-        }
     }
 
     @Override

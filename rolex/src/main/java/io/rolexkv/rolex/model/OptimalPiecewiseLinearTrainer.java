@@ -1,6 +1,8 @@
 package io.rolexkv.rolex.model;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Trains the fewest error-bounded linear segments for a sorted key stream: the optimal piecewise-linear
@@ -100,17 +102,17 @@ public final class OptimalPiecewiseLinearTrainer {
     }
 
     /**
-     * Trains a model set on {@code keys}, which must be non-empty and strictly increasing as unsigned values;
+     * Trains models (the segments, in key order) on {@code keys}, which must be non-empty and strictly increasing as unsigned values;
      * key {@code i} has rank {@code i}.
      *
      * @throws IllegalArgumentException for no keys, epsilon below 1, or keys out of order or repeated (the
      *                                  message names the index and both keys)
      */
-    public static LearnedModels train(long[] keys, int epsilon) {
+    public static List<LinearModel> train(long[] keys, int epsilon) {
         OptimalPiecewiseLinearTrainer trainer = new OptimalPiecewiseLinearTrainer(epsilon);
         if (keys.length == 0) {
             throw new IllegalArgumentException("keys.length=0: cannot train a model set on no keys"
-                + " (an empty index uses LearnedModels.forEmptyIndex)");
+                + " (an empty index needs no training)");
         }
         for (long key : keys) {
             trainer.add(key);
@@ -157,29 +159,26 @@ public final class OptimalPiecewiseLinearTrainer {
     }
 
     /**
-     * Closes the last segment and returns the model set. The trainer takes no keys afterwards.
+     * Closes the last segment and returns its models in key order, ranks contiguous from 0. The trainer takes no keys afterwards.
      *
      * @throws IllegalArgumentException if no key was added
      */
-    public LearnedModels finish() {
+    public List<LinearModel> finish() {
         if (finished) {
             throw new IllegalStateException("trainer already finished: keyCount=" + keyCount);
         }
         if (keyCount == 0) {
             throw new IllegalArgumentException("keyCount=0: cannot train a model set on no keys"
-                + " (an empty index uses LearnedModels.forEmptyIndex)");
+                + " (an empty index needs no training)");
         }
         closeSegment();
         finished = true;
-        int[] epsilons = new int[modelCount];
-        Arrays.fill(epsilons, epsilon);
-        return new LearnedModels(
-            Arrays.copyOf(modelFirstKeys, modelCount),
-            Arrays.copyOf(modelSlopes, modelCount),
-            Arrays.copyOf(modelIntercepts, modelCount),
-            Arrays.copyOf(modelFirstRanks, modelCount),
-            Arrays.copyOf(modelLastRanks, modelCount),
-            epsilons);
+        List<LinearModel> models = new ArrayList<>(modelCount);
+        for (int m = 0; m < modelCount; m++) {
+            models.add(new LinearModel(modelFirstKeys[m], modelSlopes[m], modelIntercepts[m], modelFirstRanks[m],
+                modelLastRanks[m], epsilon));
+        }
+        return List.copyOf(models);
     }
 
     private void startSegment(long key, long rank) {

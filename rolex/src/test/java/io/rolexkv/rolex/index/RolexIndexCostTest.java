@@ -75,6 +75,51 @@ class RolexIndexCostTest {
 
     @ParameterizedTest
     @FieldSource("TRANSPORTS")
+    void aScanOfABulkLoadedIndexCostsOneDoorbell(String transport) {
+        long[] keys = keys(20_000, 5);
+        try (IndexFixture fixture = new IndexFixture(transport, 64L << 20)) {
+            FabricConnection connection = fixture.connect();
+            RolexIndex index = RolexIndex.bulkLoad(connection, IndexGeometry.DEFAULT, keys, keys.clone());
+            Random random = new Random(6);
+            for (int i = 0; i < 500; i++) {
+                int start = random.nextInt(keys.length - 200);
+                long from = random.nextBoolean() ? keys[start] : keys[start] + 1;
+                int limit = 1 + random.nextInt(100);
+                FabricCounters.Snapshot before = connection.counters().snapshot();
+                java.util.List<KeyValue> found = index.scan(from, -1L, limit);
+                FabricCounters.Snapshot cost = connection.counters().snapshot().minus(before);
+                assertEquals(1, cost.doorbells(), "scan from key " + from + " limit " + limit);
+                assertEquals(limit, found.size());
+                int first = from == keys[start] ? start : start + 1;
+                for (int j = 0; j < limit; j++) {
+                    assertEquals(keys[first + j], found.get(j).key());
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @FieldSource("TRANSPORTS")
+    void updatesWriteOnlyTheChangedWordsAndTheUnlock(String transport) {
+        long[] keys = keys(20_000, 7);
+        try (IndexFixture fixture = new IndexFixture(transport, 64L << 20)) {
+            FabricConnection connection = fixture.connect();
+            RolexIndex index = RolexIndex.bulkLoad(connection, IndexGeometry.DEFAULT, keys, keys.clone());
+            Random random = new Random(8);
+            for (int i = 0; i < 500; i++) {
+                long key = keys[random.nextInt(keys.length)];
+                FabricCounters.Snapshot before = connection.counters().snapshot();
+                assertEquals(PutOutcome.UPDATED, index.put(key, random.nextLong()));
+                FabricCounters.Snapshot cost = connection.counters().snapshot().minus(before);
+                assertEquals(2, cost.doorbells(), "update of key " + key);
+                // The value, version and count/checksum words, and the unlock of each candidate group.
+                assertTrue(cost.bytesWritten() <= 3 * 8 + 8 * cost.compareAndSwaps(), "update wrote bytes=" + cost.bytesWritten());
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @FieldSource("TRANSPORTS")
     void aStaleCacheFindsSynonymLeavesThroughLeafLinksThenCachesThem(String transport) {
         long[] keys = keys(5_000, 4);
         IndexGeometry geometry = IndexGeometry.of(8, 1.0, 4);

@@ -91,6 +91,87 @@ class LeafTest {
         }
     }
 
+    /**
+     * A write sends only the changed words; applied to the image it was read with, they must give exactly the new
+     * leaf, and every mix of old and new words a concurrent READ could see must fail the checksum.
+     */
+    @Test
+    void changedWordsRebuildTheNewLeafAndEveryMixOfThemIsCaught() {
+        Random random = new Random(11);
+        for (int round = 0; round < 300; round++) {
+            Leaf original = Leaf.empty(32, 0, -1L);
+            for (int k = 0; k < 24; k++) {
+                original.put(k * 1_000L + random.nextInt(1_000), random.nextLong());
+            }
+            original.bumpVersion();
+            Leaf leaf = Leaf.decodeOrNull(MemorySegment.ofArray(original.encode()), 32);
+            byte[] before = leaf.decodedImage().clone();
+            int operation = random.nextInt(3);
+            long key = operation == 0 ? leaf.key(random.nextInt(leaf.count())) : random.nextInt(30_000);
+            if (operation == 2) {
+                leaf.remove(leaf.key(random.nextInt(leaf.count())));
+            } else {
+                leaf.put(key, random.nextLong());
+            }
+            leaf.bumpVersion();
+            byte[] after = leaf.encode();
+            long[] runs = Leaf.changedWordRuns(before, after);
+            byte[] applied = before.clone();
+            int changedWords = 0;
+            for (long run : runs) {
+                int offset = (int) (run >>> 32);
+                System.arraycopy(after, offset, applied, offset, (int) run);
+                changedWords += (int) run / 8;
+            }
+            assertTrue(java.util.Arrays.equals(after, applied), "the runs rebuild the new image");
+            if (operation == 0) {
+                assertEquals(3, runs.length, "an update writes the value, the version and the checksum word");
+                assertEquals(3, changedWords);
+            }
+            // Mixes of the changed words: all of them for an update, a random sample otherwise.
+            int[] words = new int[changedWords];
+            int w = 0;
+            for (long run : runs) {
+                for (int offset = (int) (run >>> 32); offset < (int) (run >>> 32) + (int) run; offset += 8) {
+                    words[w++] = offset;
+                }
+            }
+            int mixes = words.length <= 10 ? (1 << words.length) - 1 : 2_000;
+            for (int mix = 1; mix < mixes; mix++) {
+                long pick = words.length <= 10 ? mix : random.nextLong();
+                byte[] mixed = before.clone();
+                for (int i = 0; i < words.length; i++) {
+                    if ((pick >>> (i % 64) & 1) != 0) {
+                        System.arraycopy(after, words[i], mixed, words[i], 8);
+                    }
+                }
+                if (!java.util.Arrays.equals(mixed, before) && !java.util.Arrays.equals(mixed, after)) {
+                    assertNull(Leaf.decodeOrNull(MemorySegment.ofArray(mixed), 32), "a mix of old and new words passed");
+                }
+            }
+        }
+    }
+
+    @Test
+    void searchesAnImageInPlaceAsTheDecodedLeafDoes() {
+        Random random = new Random(12);
+        Leaf leaf = Leaf.empty(32, 0, -1L);
+        while (leaf.count() < 20) {
+            leaf.put(random.nextLong(), random.nextLong());
+        }
+        byte[] image = leaf.encode();
+        assertTrue(Leaf.isIntact(image, image.length, new java.util.zip.CRC32C()));
+        assertEquals(20, Leaf.checkedCount(image, 32));
+        for (int i = 0; i < 20; i++) {
+            assertEquals(i, Leaf.find(image, 20, leaf.key(i)));
+            assertEquals(leaf.value(i), LeafDescriptor.value(image, 32, i));
+        }
+        for (int probe = 0; probe < 1_000; probe++) {
+            long key = random.nextLong();
+            assertEquals(leaf.find(key), Leaf.find(image, 20, key));
+        }
+    }
+
     @Test
     void splitMovesTheUpperHalfAndPartitionsTheFences() {
         Leaf left = Leaf.empty(8, 10, 500);

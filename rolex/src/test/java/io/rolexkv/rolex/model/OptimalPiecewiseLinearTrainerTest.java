@@ -34,7 +34,7 @@ class OptimalPiecewiseLinearTrainerTest {
     @MethodSource("distributionsAndEpsilons")
     void everyTrainingKeyIsPredictedWithinEpsilon(TestKeySets.Distribution distribution, int epsilon) {
         long[] keys = distribution.keys(42);
-        LearnedModels models = OptimalPiecewiseLinearTrainer.train(keys, epsilon);
+        List<LinearModel> models = OptimalPiecewiseLinearTrainer.train(keys, epsilon);
         ModelAssertions.assertTrainedOn(models, keys, epsilon);
     }
 
@@ -67,7 +67,7 @@ class OptimalPiecewiseLinearTrainerTest {
         for (int run = 0; run < 150; run++) {
             long[] keys = randomSmallInput(random, run);
             int cone = ReferenceSegmentations.shrinkingConeSegmentStarts(keys, epsilon).size();
-            int optimal = OptimalPiecewiseLinearTrainer.train(keys, epsilon).modelCount();
+            int optimal = OptimalPiecewiseLinearTrainer.train(keys, epsilon).size();
             int currentRun = run;
             assertTrue(optimal <= cone, () -> "run=" + currentRun + " optimal=" + optimal + " cone=" + cone);
             if (optimal < cone) {
@@ -81,7 +81,7 @@ class OptimalPiecewiseLinearTrainerTest {
     void optimalBeatsTheShrinkingConeOnSkewedKeys() {
         long[] keys = TestKeySets.lognormalGaps(5_000, 3, 0);
         int cone = ReferenceSegmentations.shrinkingConeSegmentStarts(keys, 4).size();
-        int optimal = OptimalPiecewiseLinearTrainer.train(keys, 4).modelCount();
+        int optimal = OptimalPiecewiseLinearTrainer.train(keys, 4).size();
         assertTrue(optimal < cone, "optimal=" + optimal + " cone=" + cone);
     }
 
@@ -111,7 +111,7 @@ class OptimalPiecewiseLinearTrainerTest {
                 keys[i] = (small[i] << 56) + random.nextInt(2);
             }
             for (int epsilon : new int[]{1, 2}) {
-                LearnedModels models = OptimalPiecewiseLinearTrainer.train(keys, epsilon);
+                List<LinearModel> models = OptimalPiecewiseLinearTrainer.train(keys, epsilon);
                 assertEquals(ReferenceSegmentations.minimumSegmentStarts(keys, epsilon), segmentStarts(models),
                     "run=" + run + " epsilon=" + epsilon);
                 ModelAssertions.assertTrainedOn(models, keys, epsilon);
@@ -125,7 +125,7 @@ class OptimalPiecewiseLinearTrainerTest {
         for (int run = 0; run < 100; run++) {
             long[] keys = TestKeySets.mixedGapSizes(50, random.nextLong());
             for (int epsilon : new int[]{1, 2, 5}) {
-                LearnedModels models = OptimalPiecewiseLinearTrainer.train(keys, epsilon);
+                List<LinearModel> models = OptimalPiecewiseLinearTrainer.train(keys, epsilon);
                 assertEquals(ReferenceSegmentations.minimumSegmentStarts(keys, epsilon), segmentStarts(models),
                     "run=" + run);
                 ModelAssertions.assertTrainedOn(models, keys, epsilon);
@@ -137,8 +137,8 @@ class OptimalPiecewiseLinearTrainerTest {
     void sequentialKeysNeedOneModel() {
         for (long step : new long[]{1, 7, 1L << 40}) {
             long[] keys = TestKeySets.sequential(10_000, 5, step);
-            LearnedModels models = OptimalPiecewiseLinearTrainer.train(keys, 1);
-            assertEquals(1, models.modelCount(), "step=" + step);
+            List<LinearModel> models = OptimalPiecewiseLinearTrainer.train(keys, 1);
+            assertEquals(1, models.size(), "step=" + step);
             ModelAssertions.assertTrainedOn(models, keys, 1);
         }
     }
@@ -146,20 +146,20 @@ class OptimalPiecewiseLinearTrainerTest {
     @Test
     void oneKey() {
         long[] keys = {12345};
-        LearnedModels models = OptimalPiecewiseLinearTrainer.train(keys, 1);
-        assertEquals(1, models.modelCount());
-        assertEquals(new LinearModel(12345, 0.0, 0.0, 0, 0, 1), models.model(0));
+        List<LinearModel> models = OptimalPiecewiseLinearTrainer.train(keys, 1);
+        assertEquals(1, models.size());
+        assertEquals(new LinearModel(12345, 0.0, 0.0, 0, 0, 1), models.get(0));
         ModelAssertions.assertTrainedOn(models, keys, 1);
-        assertEquals(0, models.predictRank(0));
-        assertEquals(0, models.predictRank(UnsignedKeys.MAX_KEY));
+        assertEquals(0, models.get(0).predictRank(0));
+        assertEquals(0, models.get(0).predictRank(UnsignedKeys.MAX_KEY));
     }
 
     @Test
     void twoKeysAtTheEndsOfTheKeySpace() {
         long[] keys = {0, UnsignedKeys.MAX_KEY};
         for (int epsilon : EPSILONS) {
-            LearnedModels models = OptimalPiecewiseLinearTrainer.train(keys, epsilon);
-            assertEquals(1, models.modelCount());
+            List<LinearModel> models = OptimalPiecewiseLinearTrainer.train(keys, epsilon);
+            assertEquals(1, models.size());
             ModelAssertions.assertTrainedOn(models, keys, epsilon);
         }
     }
@@ -167,8 +167,8 @@ class OptimalPiecewiseLinearTrainerTest {
     @Test
     void twoAdjacentKeysNearTheTop() {
         long[] keys = {UnsignedKeys.MAX_KEY - 1, UnsignedKeys.MAX_KEY};
-        LearnedModels models = OptimalPiecewiseLinearTrainer.train(keys, 1);
-        assertEquals(1, models.modelCount());
+        List<LinearModel> models = OptimalPiecewiseLinearTrainer.train(keys, 1);
+        assertEquals(1, models.size());
         ModelAssertions.assertTrainedOn(models, keys, 1);
     }
 
@@ -218,7 +218,7 @@ class OptimalPiecewiseLinearTrainerTest {
         trainer.add(20);
         assertThrows(IllegalArgumentException.class, () -> trainer.add(15));
         trainer.add(30);
-        LearnedModels models = trainer.finish();
+        List<LinearModel> models = trainer.finish();
         ModelAssertions.assertTrainedOn(models, new long[]{10, 20, 30}, 2);
     }
 
@@ -256,7 +256,7 @@ class OptimalPiecewiseLinearTrainerTest {
         for (int run = 0; run < 400; run++) {
             long[] keys = randomSmallInput(random, run);
             for (int epsilon : new int[]{1, 3, 64}) {
-                for (LinearModel model : OptimalPiecewiseLinearTrainer.train(keys, epsilon).models()) {
+                for (LinearModel model : OptimalPiecewiseLinearTrainer.train(keys, epsilon)) {
                     if (model.rankCount() >= 2 && !(model.slope() > 0.0)) {
                         fail("segment does not rise: " + model);
                     }
@@ -276,9 +276,9 @@ class OptimalPiecewiseLinearTrainerTest {
         };
     }
 
-    static List<Integer> segmentStarts(LearnedModels models) {
+    static List<Integer> segmentStarts(List<LinearModel> models) {
         List<Integer> starts = new ArrayList<>();
-        for (LinearModel model : models.models()) {
+        for (LinearModel model : models) {
             starts.add(Math.toIntExact(model.firstRank()));
         }
         return starts;

@@ -30,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(60)
 class BTreeEngineTest {
     /** Six entries per node: the trees grow several levels from a few thousand keys. */
-    private static final BTreeIndexKind SMALL_NODES = new BTreeIndexKind(ShermanBTreeOracleTest.SMALL_NODES);
+    private static final BTreeIndexKind SMALL_NODES = new BTreeIndexKind(BTreeFixture.SMALL_NODES);
 
     private static byte[] word(long value) {
         return ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(value).array();

@@ -93,7 +93,7 @@ class ShermanBTreeBadInputTest {
 
     @Test
     void aFullRegionRefusesInsertsClearlyAndTheTreeKeepsServing() {
-        BTreeOptions options = ShermanBTreeOracleTest.SMALL_NODES;
+        BTreeOptions options = BTreeFixture.SMALL_NODES;
         try (BTreeFixture fixture = new BTreeFixture("loopback", 64L * options.nodeBytes())) {
             ShermanBTree tree = ShermanBTree.createEmpty(fixture.connect(), options);
             long stored = 0;

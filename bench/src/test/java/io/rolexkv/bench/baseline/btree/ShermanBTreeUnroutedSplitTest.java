@@ -29,9 +29,9 @@ class ShermanBTreeUnroutedSplitTest {
                 words[i] = keys[i] + 1;
                 expected.put(keys[i], words[i]);
             }
-            ShermanBTree.bulkLoad(fixture.connect(), ShermanBTreeOracleTest.SMALL_NODES, keys, words);
+            ShermanBTree.bulkLoad(fixture.connect(), BTreeFixture.SMALL_NODES, keys, words);
             ShermanBTree tree = ShermanBTree.open(fixture.connect(),
-                    ShermanBTreeOracleTest.SMALL_NODES.withLockTimeoutMillis(50));
+                    BTreeFixture.SMALL_NODES.withLockTimeoutMillis(50));
             assertEquals(2, tree.height(), "leaves under one root, so the root is every leaf's parent");
 
             // A compute node died holding the root's lock.
