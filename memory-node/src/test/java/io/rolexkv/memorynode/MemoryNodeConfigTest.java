@@ -212,7 +212,7 @@ class MemoryNodeConfigTest {
     @Test
     void unknownFieldsAreRefusedListingTheKnownOnes() {
         assertEquals("unknown field field=memory_node.prot allowed=[memory_node_id, transport, host, port, max_verbs_per_batch,"
-                        + " max_bytes_per_batch, data_dir, regions]",
+                        + " max_bytes_per_batch, data_dir, regions, auth_secret_file]",
                 failure("{\"transport\": \"loopback\", \"prot\": 7000}"));
         assertEquals("unknown field field=memory_node.regions[0].size allowed=[name, bytes, file]",
                 failure("{\"transport\": \"loopback\", \"regions\": [{\"name\": \"a\", \"bytes\": 8, \"size\": 8}]}"));

@@ -87,7 +87,7 @@ class RolexKVConfigTest {
                 failure("{" + ONE_NODE + ", \"max_bytes_per_batch\": \"64KiB\"}"));
         assertEquals("unknown field field=colour allowed=[engine_type, transport, memory_nodes, value_layout, max_value_bytes,"
                         + " leaf_capacity, load_factor, epsilon, empty_index_leaves, max_verbs_per_batch, max_bytes_per_batch,"
-                        + " value_chunk_bytes, value_reuse_grace_ms, index_room_wait_ms]",
+                        + " value_chunk_bytes, value_reuse_grace_ms, index_room_wait_ms, auth_secret_file]",
                 failure("{" + ONE_NODE + ", \"colour\": \"blue\"}"));
     }
 
