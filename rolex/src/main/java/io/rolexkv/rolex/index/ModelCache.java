@@ -30,8 +30,9 @@ public final class ModelCache {
         final IndexModel model;
         final AtomicLongArray leafTable;
         /**
-         * The SLT snapshot, made only once the model has a synonym leaf: most models of a fresh or freshly retrained
-         * index have none, and 2 KiB each would dwarf the rest of the cache.
+         * The SLT snapshot, made only once the model has a synonym leaf (most models of a fresh or freshly retrained
+         * index have none) and only as long as the highest slot learned, rounded up to a power of two: slots are claimed
+         * in order from 1 (FAA on slot 0), so a model with a few synonym leaves caches a few words, not the 2 KiB SLT.
          */
         private volatile AtomicLongArray synonymTable;
         final int[] leafFirstRanks;
@@ -59,31 +60,49 @@ public final class ModelCache {
             this.model = model;
             this.leafTable = new AtomicLongArray(unlocked);
             this.leafFirstRanks = leafFirstRanks;
-            for (long entry : synonymTable) {
-                if (entry != 0) {
-                    this.synonymTable = new AtomicLongArray(synonymTable);
-                    break;
+            int highest = 0;
+            for (int slot = 1; slot < synonymTable.length; slot++) {
+                if (synonymTable[slot] != 0) {
+                    highest = slot;
                 }
             }
+            if (highest > 0) {
+                this.synonymTable = new AtomicLongArray(java.util.Arrays.copyOf(synonymTable, snapshotLength(highest)));
+            }
+        }
+
+        /** Words a snapshot needs to hold slot {@code slot}: a power of two (at least 8), at most the whole SLT. */
+        static int snapshotLength(int slot) {
+            return Math.min(TablesDescriptor.SYNONYM_SLOTS, Math.max(8, Integer.highestOneBit(slot) << 1));
         }
 
         long synonymEntry(int slot) {
             AtomicLongArray table = synonymTable;
-            return table == null ? 0 : table.get(slot);
+            return table == null || slot >= table.length() ? 0 : table.get(slot);
         }
 
-        AtomicLongArray synonymTableForUpdate() {
+        /**
+         * The snapshot, grown to hold {@code slot}. Growing copies the old words into a new array; an entry another
+         * thread learns into the old array meanwhile may be lost. That is safe: an SLT entry the cache does not know
+         * reads as 0, and a reader then follows the leaf's own next link (one more doorbell, never a wrong answer).
+         */
+        AtomicLongArray synonymTableCovering(int slot) {
             AtomicLongArray table = synonymTable;
-            if (table == null) {
-                synchronized (this) {
-                    table = synonymTable;
-                    if (table == null) {
-                        table = new AtomicLongArray(TablesDescriptor.SYNONYM_SLOTS);
-                        synonymTable = table;
-                    }
-                }
+            if (table != null && slot < table.length()) {
+                return table;
             }
-            return table;
+            synchronized (this) {
+                table = synonymTable;
+                if (table == null || slot >= table.length()) {
+                    AtomicLongArray grown = new AtomicLongArray(snapshotLength(slot));
+                    for (int i = 0; table != null && i < table.length(); i++) {
+                        grown.set(i, table.get(i));
+                    }
+                    table = grown;
+                    synonymTable = table;
+                }
+                return table;
+            }
         }
 
         public IndexModel model() {
@@ -186,7 +205,7 @@ public final class ModelCache {
         if (next == 0 && fromSlot == 0 && LeafTableEntry.synonymSlot(leafTable.get(leaf)) == LeafTableEntry.NO_SYNONYM) {
             return; // the common case, a group with no synonym leaf: nothing to learn, no SLT snapshot to make
         }
-        AtomicLongArray synonymTable = models[model].synonymTableForUpdate();
+        AtomicLongArray synonymTable = models[model].synonymTableCovering(Math.max(fromSlot, nextSlot));
         if (fromSlot == 0) {
             leafTable.set(leaf, LeafTableEntry.withSynonymSlot(leafTable.get(leaf), nextSlot));
         } else {
