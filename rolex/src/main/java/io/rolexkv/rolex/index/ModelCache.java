@@ -161,16 +161,6 @@ public final class ModelCache {
         return models[model].model.candidateLeaves(key, models[model].leafFirstRanks);
     }
 
-    /** The first leaf group of {@code model} that may hold {@code key} (see {@link #candidateLeaves}). */
-    public int firstCandidateLeaf(int model, long key) {
-        return IndexModel.firstOf(candidateLeaves(model, key));
-    }
-
-    /** The last leaf group of {@code model} that may hold {@code key} (see {@link #candidateLeaves}). */
-    public int lastCandidateLeaf(int model, long key) {
-        return IndexModel.lastOf(candidateLeaves(model, key));
-    }
-
     /** The cached LT entry of leaf group {@code leaf} of {@code model}, unlocked. */
     public long leafTableEntry(int model, int leaf) {
         return models[model].leafTable.get(leaf);

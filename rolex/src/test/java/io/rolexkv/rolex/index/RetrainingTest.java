@@ -174,8 +174,8 @@ class RetrainingTest {
                             int m = c.modelFor(key);
                             // Everything needed to tell a transient miss from a lost key, should this ever fail.
                             String detail = "a bulk-loaded key was not found during retraining: key=" + key + " epochBefore=" + epochBefore + " epochAfter=" + epochAfter
-                                    + " model=" + m + " of " + c.modelCount() + " " + c.model(m) + " cand=[" + c.firstCandidateLeaf(m, key)
-                                    + "," + c.lastCandidateLeaf(m, key) + "] again=" + reader.get(key) + " again2=" + reader.get(key)
+                                    + " model=" + m + " of " + c.modelCount() + " " + c.model(m) + " cand=[" + IndexModel.firstOf(c.candidateLeaves(m, key))
+                                    + "," + IndexModel.lastOf(c.candidateLeaves(m, key)) + "] again=" + reader.get(key) + " again2=" + reader.get(key)
                                     + " refreshes=" + reader.counters().refreshes();
                             throw new AssertionError(detail);
                         }
