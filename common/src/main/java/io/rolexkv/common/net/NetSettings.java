@@ -13,8 +13,8 @@ import java.util.Optional;
  *                        {@link io.rolexkv.common.fabric.ConnectionLostException} and the connection is closed (a
  *                        server that stops answering is as good as dead, and a late answer can no longer be told
  *                        apart from a lost one)
- * @param ioThreads       event loop threads of a client, shared by its connections (a server started through the
- *                        tcp transport gets as many)
+ * @param ioThreads       event loop threads of a server started through the tcp transport (clients have none: their
+ *                        callers do their socket work, see {@link FrameConnection})
  * @param connections     tcp connections ({@link FrameConnection}s) one logical connection opens to a server; each
  *                        calling thread keeps to one of them, so its requests stay in order, and the server spreads
  *                        them over its event loops

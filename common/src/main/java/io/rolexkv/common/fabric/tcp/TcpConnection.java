@@ -23,13 +23,14 @@ import java.util.function.Consumer;
  * One queue pair to a memory node, opened by {@link TcpTransport#connect}: the tcp fabric's verbs on
  * {@link io.rolexkv.common.net.NetSettings#connections()} {@link FrameConnection}s of the network layer (lanes). A post
  * encodes the batch in the posting thread and writes it on that thread's lane, which completes the batch's future
- * from its COMPLETION frame. A thread always posts on the same lane, so the batches one thread posts reach the memory
+ * from its COMPLETION frame, read by the thread that waits for it (or another waiter on the lane). A thread always posts on the same lane, so the batches one thread posts reach the memory
  * node in the order it posted them, as on one RDMA queue pair; several lanes spread many threads over the memory
  * node's event loops instead of queueing them all behind one.
  *
  * <p>Thread-safe: any number of threads (typically virtual threads, one per in-flight operation) may post at once.
- * Futures complete on the connection's event loop thread, so a dependent stage attached with a non-async method
- * ({@code thenApply}, {@code whenComplete}) runs there and must not block; in particular it must not wait for
+ * Futures complete on the thread that reads the lane (a waiting caller, or the lane's backstop thread), so a
+ * dependent stage attached with a non-async method ({@code thenApply}, {@code whenComplete}) runs there and must not
+ * block; in particular it must not wait for
  * another batch ({@link #execute}). Use the {@code *Async} variants for anything heavier.
  *
  * <p>Failure: a REFUSED completion fails only its batch, with the {@link VerbRejectedException} the memory node sent.
