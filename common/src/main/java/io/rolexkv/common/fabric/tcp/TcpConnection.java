@@ -17,6 +17,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
@@ -48,6 +49,8 @@ public final class TcpConnection implements FabricConnection {
     private final FrameConnection<FrameCodec.Hello> connection;
     private final FrameCodec.Hello hello;
     private final FabricCounters counters;
+    private final AtomicInteger nextLane = new AtomicInteger();
+    private final ThreadLocal<Integer> threadLane;
 
     /**
      * @param lanes   open connections to one memory node; when one closes, all do, with its reason
@@ -58,6 +61,7 @@ public final class TcpConnection implements FabricConnection {
         this.connection = lanes.getFirst();
         this.hello = connection.hello();
         this.counters = counters;
+        this.threadLane = ThreadLocal.withInitial(() -> Math.floorMod(nextLane.getAndIncrement(), this.lanes.size()));
         AtomicBoolean closed = new AtomicBoolean();
         for (FrameConnection<FrameCodec.Hello> lane : this.lanes) {
             lane.onClose(closedLane -> {
@@ -70,9 +74,9 @@ public final class TcpConnection implements FabricConnection {
         }
     }
 
+    /** The calling thread's lane: each thread keeps the one it was first given, round robin over the threads. */
     private FrameConnection<FrameCodec.Hello> lane() {
-        int count = lanes.size();
-        return count == 1 ? connection : lanes.get((int) (Thread.currentThread().threadId() % count));
+        return lanes.size() == 1 ? connection : lanes.get(threadLane.get());
     }
 
     @Override
