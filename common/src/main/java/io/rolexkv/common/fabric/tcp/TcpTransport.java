@@ -9,8 +9,6 @@ import io.rolexkv.common.fabric.RegisteredMemory;
 import io.rolexkv.common.net.FrameConnection;
 import io.rolexkv.common.net.NetSettings;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -68,16 +66,10 @@ public final class TcpTransport implements FabricTransport {
         if (closed) {
             throw new IllegalStateException("tcp transport is closed; cannot connect to endpoint=" + endpoint);
         }
-        List<FrameConnection<FrameCodec.Hello>> lanes = new ArrayList<>(settings.connections());
-        try {
-            for (int i = 0; i < settings.connections(); i++) {
-                lanes.add(FrameConnection.open(endpoint, TcpConnection.PROTOCOL, settings));
-            }
-        } catch (RuntimeException e) {
-            lanes.forEach(FrameConnection::close);
-            throw e;
-        }
-        TcpConnection connection = new TcpConnection(lanes, new FabricCounters(totals), connections::remove);
+        FrameConnection<FrameCodec.Hello> first = FrameConnection.open(endpoint, TcpConnection.PROTOCOL, settings);
+        TcpConnection connection = new TcpConnection(first,
+                () -> FrameConnection.open(endpoint, TcpConnection.PROTOCOL, settings), settings.connections(),
+                new FabricCounters(totals), connections::remove);
         connections.add(connection);
         if (!connection.isOpen()) {
             connections.remove(connection);
