@@ -43,6 +43,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.UnaryOperator;
 
 /**
@@ -111,6 +112,7 @@ public final class RolexKV implements BaseKV {
     private final long[] firstKeys;
     private final ExecutorService helpers = Executors.newVirtualThreadPerTaskExecutor();
     private final LongAdder staleBlockReads = new LongAdder();
+    private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
     private volatile boolean closed;
 
     private RolexKV(RolexKVConfig config, FabricTransport transport, boolean ownsTransport, IndexKind kind) {
@@ -199,16 +201,24 @@ public final class RolexKV implements BaseKV {
 
     @Override
     public Optional<byte[]> get(long key) {
-        checkOpen();
-        MemorySegment value = readValue(shardFor(key), key);
-        return value == null ? Optional.empty() : Optional.of(value.toArray(ValueLayout.JAVA_BYTE));
+        enter();
+        try {
+            MemorySegment value = readValue(shardFor(key), key);
+            return value == null ? Optional.empty() : Optional.of(value.toArray(ValueLayout.JAVA_BYTE));
+        } finally {
+            exit();
+        }
     }
 
     /** Zero-copy: the view is a read-only slice of the bytes the block READ returned. */
     @Override
     public Optional<MemorySegment> getView(long key) {
-        checkOpen();
-        return Optional.ofNullable(readValue(shardFor(key), key));
+        enter();
+        try {
+            return Optional.ofNullable(readValue(shardFor(key), key));
+        } finally {
+            exit();
+        }
     }
 
     /** The value of {@code key}, read-only, or {@code null}: the leaf, then (for a block) the block, re-read if stale. */
@@ -253,15 +263,19 @@ public final class RolexKV implements BaseKV {
      */
     @Override
     public List<Optional<byte[]>> batchGet(long[] keys) {
-        checkOpen();
-        if (keys == null) {
-            throw new IllegalArgumentException("keys is null");
+        enter();
+        try {
+            if (keys == null) {
+                throw new IllegalArgumentException("keys is null");
+            }
+            // Helper threads fill disjoint positions; waiting for them orders their writes before the return.
+            List<Optional<byte[]>> out = new ArrayList<>(Collections.nCopies(keys.length, Optional.empty()));
+            Map<Shard, List<Integer>> perShard = splitByShard(keys);
+            runPerShard(perShard, (shard, positions) -> batchGetOnShard(shard, keys, positions, out));
+            return out;
+        } finally {
+            exit();
         }
-        // Helper threads fill disjoint positions; waiting for them orders their writes before the return.
-        List<Optional<byte[]>> out = new ArrayList<>(Collections.nCopies(keys.length, Optional.empty()));
-        Map<Shard, List<Integer>> perShard = splitByShard(keys);
-        runPerShard(perShard, (shard, positions) -> batchGetOnShard(shard, keys, positions, out));
-        return out;
     }
 
     private void batchGetOnShard(Shard shard, long[] keys, List<Integer> positions, List<Optional<byte[]>> out) {
@@ -326,58 +340,66 @@ public final class RolexKV implements BaseKV {
 
     @Override
     public List<KeyValueBytes> scan(long fromKey, long toKey, int limit) {
-        checkOpen();
-        if (limit < 0) {
-            throw new IllegalArgumentException("limit=" + limit + " must be >= 0");
-        }
-        List<KeyValueBytes> out = new ArrayList<>(Math.min(limit, 1024));
-        if (limit == 0 || Long.compareUnsigned(fromKey, toKey) > 0) {
-            return out;
-        }
-        for (int s = shardIndexFor(fromKey); s < shards.size() && out.size() < limit; s++) {
-            Shard shard = shards.get(s);
-            long from = Long.compareUnsigned(fromKey, shard.range.firstKey()) > 0 ? fromKey : shard.range.firstKey();
-            long to = Long.compareUnsigned(toKey, shard.range.lastKey()) < 0 ? toKey : shard.range.lastKey();
-            if (Long.compareUnsigned(from, to) > 0) {
-                break;
+        enter();
+        try {
+            if (limit < 0) {
+                throw new IllegalArgumentException("limit=" + limit + " must be >= 0");
             }
-            List<KeyValue> pairs = shard.index().scan(from, to, limit - out.size());
-            long[] keys = new long[pairs.size()];
-            OptionalLong[] words = new OptionalLong[pairs.size()];
-            for (int i = 0; i < pairs.size(); i++) {
-                keys[i] = pairs.get(i).key();
-                words[i] = OptionalLong.of(pairs.get(i).value());
+            List<KeyValueBytes> out = new ArrayList<>(Math.min(limit, 1024));
+            if (limit == 0 || Long.compareUnsigned(fromKey, toKey) > 0) {
+                return out;
             }
-            MemorySegment[] values = resolve(shard, keys, words);
-            for (int i = 0; i < keys.length; i++) {
-                if (values[i] != null) { // null: deleted while the scan ran
-                    out.add(new KeyValueBytes(keys[i], values[i].toArray(ValueLayout.JAVA_BYTE)));
+            for (int s = shardIndexFor(fromKey); s < shards.size() && out.size() < limit; s++) {
+                Shard shard = shards.get(s);
+                long from = Long.compareUnsigned(fromKey, shard.range.firstKey()) > 0 ? fromKey : shard.range.firstKey();
+                long to = Long.compareUnsigned(toKey, shard.range.lastKey()) < 0 ? toKey : shard.range.lastKey();
+                if (Long.compareUnsigned(from, to) > 0) {
+                    break;
+                }
+                List<KeyValue> pairs = shard.index().scan(from, to, limit - out.size());
+                long[] keys = new long[pairs.size()];
+                OptionalLong[] words = new OptionalLong[pairs.size()];
+                for (int i = 0; i < pairs.size(); i++) {
+                    keys[i] = pairs.get(i).key();
+                    words[i] = OptionalLong.of(pairs.get(i).value());
+                }
+                MemorySegment[] values = resolve(shard, keys, words);
+                for (int i = 0; i < keys.length; i++) {
+                    if (values[i] != null) { // null: deleted while the scan ran
+                        out.add(new KeyValueBytes(keys[i], values[i].toArray(ValueLayout.JAVA_BYTE)));
+                    }
+                }
+                if (Long.compareUnsigned(to, toKey) >= 0) {
+                    break;
                 }
             }
-            if (Long.compareUnsigned(to, toKey) >= 0) {
-                break;
-            }
+            return out;
+        } finally {
+            exit();
         }
-        return out;
     }
 
     // ------------------------------------------------------------------ writes
 
     @Override
     public void put(long key, byte[] value) {
-        checkOpen();
-        Shard shard = shardFor(key);
-        shard.values.check(value);
-        PreparedValue prepared = shard.values.prepare(key, value);
-        WriteResult result;
+        enter();
         try {
-            result = shard.index().put(key, prepared.word(), prepared);
-        } catch (RuntimeException e) {
-            prepared.failed(e);
-            throw e;
+            Shard shard = shardFor(key);
+            shard.values.check(value);
+            PreparedValue prepared = shard.values.prepare(key, value);
+            WriteResult result;
+            try {
+                result = shard.index().put(key, prepared.word(), prepared);
+            } catch (RuntimeException e) {
+                prepared.failed(e);
+                throw e;
+            }
+            prepared.linked();
+            retireReplaced(shard, result);
+        } finally {
+            exit();
         }
-        prepared.linked();
-        retireReplaced(shard, result);
     }
 
     private static void retireReplaced(Shard shard, WriteResult result) {
@@ -395,34 +417,38 @@ public final class RolexKV implements BaseKV {
      */
     @Override
     public void batchPut(long[] keys, List<byte[]> values) {
-        checkOpen();
-        if (keys == null || values == null) {
-            throw new IllegalArgumentException("keys and values must not be null");
-        }
-        KeyValueChecks.checkBatch(keys, values);
-        for (int i = 0; i < keys.length; i++) {
-            shardFor(keys[i]).values.check(values.get(i));
-        }
-        // The last occurrence of each key wins; earlier ones are not written at all.
-        LinkedHashMap<Long, Integer> last = new LinkedHashMap<>();
-        for (int i = 0; i < keys.length; i++) {
-            last.put(keys[i], i);
-        }
-        long[] uniqueKeys = new long[last.size()];
-        int next = 0;
-        for (long key : last.keySet()) {
-            uniqueKeys[next++] = key;
-        }
-        Map<Shard, List<Integer>> perShard = splitByShard(uniqueKeys);
-        runPerShard(perShard, (shard, positions) -> {
-            long[] shardKeys = new long[positions.size()];
-            byte[][] shardValues = new byte[positions.size()][];
-            for (int i = 0; i < positions.size(); i++) {
-                shardKeys[i] = uniqueKeys[positions.get(i)];
-                shardValues[i] = values.get(last.get(shardKeys[i]));
+        enter();
+        try {
+            if (keys == null || values == null) {
+                throw new IllegalArgumentException("keys and values must not be null");
             }
-            batchPutOnShard(shard, shardKeys, shardValues);
-        });
+            KeyValueChecks.checkBatch(keys, values);
+            for (int i = 0; i < keys.length; i++) {
+                shardFor(keys[i]).values.check(values.get(i));
+            }
+            // The last occurrence of each key wins; earlier ones are not written at all.
+            LinkedHashMap<Long, Integer> last = new LinkedHashMap<>();
+            for (int i = 0; i < keys.length; i++) {
+                last.put(keys[i], i);
+            }
+            long[] uniqueKeys = new long[last.size()];
+            int next = 0;
+            for (long key : last.keySet()) {
+                uniqueKeys[next++] = key;
+            }
+            Map<Shard, List<Integer>> perShard = splitByShard(uniqueKeys);
+            runPerShard(perShard, (shard, positions) -> {
+                long[] shardKeys = new long[positions.size()];
+                byte[][] shardValues = new byte[positions.size()][];
+                for (int i = 0; i < positions.size(); i++) {
+                    shardKeys[i] = uniqueKeys[positions.get(i)];
+                    shardValues[i] = values.get(last.get(shardKeys[i]));
+                }
+                batchPutOnShard(shard, shardKeys, shardValues);
+            });
+        } finally {
+            exit();
+        }
     }
 
     private void batchPutOnShard(Shard shard, long[] keys, byte[][] values) {
@@ -503,11 +529,15 @@ public final class RolexKV implements BaseKV {
 
     @Override
     public boolean delete(long key) {
-        checkOpen();
-        Shard shard = shardFor(key);
-        OptionalLong previous = shard.index().remove(key);
-        previous.ifPresent(shard.values::retire);
-        return previous.isPresent();
+        enter();
+        try {
+            Shard shard = shardFor(key);
+            OptionalLong previous = shard.index().remove(key);
+            previous.ifPresent(shard.values::retire);
+            return previous.isPresent();
+        } finally {
+            exit();
+        }
     }
 
     /**
@@ -516,59 +546,63 @@ public final class RolexKV implements BaseKV {
      */
     @Override
     public Optional<byte[]> update(long key, UnaryOperator<Optional<byte[]>> function) {
-        checkOpen();
-        if (function == null) {
-            throw new IllegalArgumentException("function is null");
-        }
-        Shard shard = shardFor(key);
-        PreparedValue[] pending = new PreparedValue[1];
-        byte[][] written = new byte[1][];
-        WriteResult result;
+        enter();
         try {
-            result = shard.index().update(key, new WordUpdate() {
-                @Override
-                public OptionalLong apply(OptionalLong current, DoorbellBatch finalDoorbell) {
-                    if (pending[0] != null) {
-                        pending[0].unlinked(); // a retried attempt: the earlier block was never linked
-                        pending[0] = null;
-                    }
-                    Optional<byte[]> currentValue = current.isPresent()
-                            ? Optional.of(readLocked(shard, key, current.getAsLong())) : Optional.empty();
-                    Optional<byte[]> next = function.apply(currentValue);
-                    if (next == null) {
-                        throw new IllegalArgumentException("update function returned null for key=" + KeyText.decimal(key)
-                                + "; return Optional.empty() to delete the key");
-                    }
-                    if (next.isEmpty()) {
-                        written[0] = null;
-                        return OptionalLong.empty();
-                    }
-                    shard.values.check(next.get());
-                    written[0] = next.get().clone();
-                    PreparedValue prepared = shard.values.prepare(key, written[0]);
-                    pending[0] = prepared;
-                    prepared.appendTo(finalDoorbell);
-                    return OptionalLong.of(prepared.word());
-                }
-
-                @Override
-                public void finalDoorbellCompleted(BatchResult finalDoorbell) {
-                    if (pending[0] != null) {
-                        pending[0].completed(finalDoorbell);
-                    }
-                }
-            });
-        } catch (RuntimeException e) {
-            if (pending[0] != null) {
-                pending[0].failed(e);
+            if (function == null) {
+                throw new IllegalArgumentException("function is null");
             }
-            throw e;
+            Shard shard = shardFor(key);
+            PreparedValue[] pending = new PreparedValue[1];
+            byte[][] written = new byte[1][];
+            WriteResult result;
+            try {
+                result = shard.index().update(key, new WordUpdate() {
+                    @Override
+                    public OptionalLong apply(OptionalLong current, DoorbellBatch finalDoorbell) {
+                        if (pending[0] != null) {
+                            pending[0].unlinked(); // a retried attempt: the earlier block was never linked
+                            pending[0] = null;
+                        }
+                        Optional<byte[]> currentValue = current.isPresent()
+                                ? Optional.of(readLocked(shard, key, current.getAsLong())) : Optional.empty();
+                        Optional<byte[]> next = function.apply(currentValue);
+                        if (next == null) {
+                            throw new IllegalArgumentException("update function returned null for key=" + KeyText.decimal(key)
+                                    + "; return Optional.empty() to delete the key");
+                        }
+                        if (next.isEmpty()) {
+                            written[0] = null;
+                            return OptionalLong.empty();
+                        }
+                        shard.values.check(next.get());
+                        written[0] = next.get().clone();
+                        PreparedValue prepared = shard.values.prepare(key, written[0]);
+                        pending[0] = prepared;
+                        prepared.appendTo(finalDoorbell);
+                        return OptionalLong.of(prepared.word());
+                    }
+
+                    @Override
+                    public void finalDoorbellCompleted(BatchResult finalDoorbell) {
+                        if (pending[0] != null) {
+                            pending[0].completed(finalDoorbell);
+                        }
+                    }
+                });
+            } catch (RuntimeException e) {
+                if (pending[0] != null) {
+                    pending[0].failed(e);
+                }
+                throw e;
+            }
+            if (pending[0] != null) {
+                pending[0].linked();
+            }
+            retireReplaced(shard, result);
+            return written[0] == null ? Optional.empty() : Optional.of(written[0].clone());
+        } finally {
+            exit();
         }
-        if (pending[0] != null) {
-            pending[0].linked();
-        }
-        retireReplaced(shard, result);
-        return written[0] == null ? Optional.empty() : Optional.of(written[0].clone());
     }
 
     /** The value of a word read under its key's lock: its block cannot change, so a stale block is corruption. */
@@ -597,31 +631,35 @@ public final class RolexKV implements BaseKV {
      */
     @Override
     public void bulkLoad(long[] sortedKeys, List<byte[]> values) {
-        checkOpen();
-        if (sortedKeys == null || values == null) {
-            throw new IllegalArgumentException("keys and values must not be null");
-        }
-        KeyValueChecks.checkBatch(sortedKeys, values);
-        KeyValueChecks.checkStrictlyIncreasing(sortedKeys);
-        for (int i = 0; i < sortedKeys.length; i++) {
-            shardFor(sortedKeys[i]).values.check(values.get(i));
-        }
-        Map<Shard, List<Integer>> perShard = new LinkedHashMap<>();
-        for (Shard shard : shards) {
-            perShard.put(shard, new ArrayList<>());
-        }
-        for (int i = 0; i < sortedKeys.length; i++) {
-            perShard.get(shardFor(sortedKeys[i])).add(i);
-        }
-        runPerShard(perShard, (shard, positions) -> {
-            long[] keys = new long[positions.size()];
-            byte[][] shardValues = new byte[positions.size()][];
-            for (int i = 0; i < positions.size(); i++) {
-                keys[i] = sortedKeys[positions.get(i)];
-                shardValues[i] = values.get(positions.get(i));
+        enter();
+        try {
+            if (sortedKeys == null || values == null) {
+                throw new IllegalArgumentException("keys and values must not be null");
             }
-            shard.bulkLoad(keys, layOutBlocks(shard, keys, shardValues));
-        });
+            KeyValueChecks.checkBatch(sortedKeys, values);
+            KeyValueChecks.checkStrictlyIncreasing(sortedKeys);
+            for (int i = 0; i < sortedKeys.length; i++) {
+                shardFor(sortedKeys[i]).values.check(values.get(i));
+            }
+            Map<Shard, List<Integer>> perShard = new LinkedHashMap<>();
+            for (Shard shard : shards) {
+                perShard.put(shard, new ArrayList<>());
+            }
+            for (int i = 0; i < sortedKeys.length; i++) {
+                perShard.get(shardFor(sortedKeys[i])).add(i);
+            }
+            runPerShard(perShard, (shard, positions) -> {
+                long[] keys = new long[positions.size()];
+                byte[][] shardValues = new byte[positions.size()][];
+                for (int i = 0; i < positions.size(); i++) {
+                    keys[i] = sortedKeys[positions.get(i)];
+                    shardValues[i] = values.get(positions.get(i));
+                }
+                shard.bulkLoad(keys, layOutBlocks(shard, keys, shardValues));
+            });
+        } finally {
+            exit();
+        }
     }
 
     /** Writes the blocks of a bulk load in one claimed run and returns every key's word. */
@@ -700,12 +738,16 @@ public final class RolexKV implements BaseKV {
 
     @Override
     public void clear() {
-        checkOpen();
-        Map<Shard, List<Integer>> all = new LinkedHashMap<>();
-        for (Shard shard : shards) {
-            all.put(shard, List.of());
+        enter();
+        try {
+            Map<Shard, List<Integer>> all = new LinkedHashMap<>();
+            for (Shard shard : shards) {
+                all.put(shard, List.of());
+            }
+            runPerShard(all, (shard, ignored) -> shard.clear());
+        } finally {
+            exit();
         }
-        runPerShard(all, (shard, ignored) -> shard.clear());
     }
 
     @Override
@@ -713,13 +755,25 @@ public final class RolexKV implements BaseKV {
         return config.maxValueBytes();
     }
 
+    /**
+     * Waits for the operations in flight, hands the value space this engine claimed back to each memory node (the
+     * unused rest of its chunks, its free blocks, and its retired blocks, which whoever takes them keeps for a whole
+     * grace period more: {@link ValueAllocator#returnAll}), and closes the connections. Space on a node that cannot be
+     * reached stays claimed. Must not be called from inside one of this engine's operations (an update's function).
+     */
     @Override
     public void close() {
-        if (closed) {
-            return;
+        gate.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        } finally {
+            gate.writeLock().unlock();
         }
-        closed = true;
         for (Shard shard : shards) {
+            shard.returnValueSpace();
             shard.connection.close();
         }
         helpers.close();
@@ -869,10 +923,17 @@ public final class RolexKV implements BaseKV {
         }
     }
 
-    private void checkOpen() {
+    /** Every public operation runs between this and {@link #exit()}: {@link #close} waits for those in flight. */
+    private void enter() {
+        gate.readLock().lock();
         if (closed) {
+            gate.readLock().unlock();
             throw new IllegalStateException("engine " + RolexKVConfig.ENGINE_TYPE + " is closed");
         }
+    }
+
+    private void exit() {
+        gate.readLock().unlock();
     }
 
     @Override

@@ -4,6 +4,7 @@ import io.rolexkv.common.config.ConfigException;
 import io.rolexkv.common.fabric.BatchResult;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
+import io.rolexkv.common.fabric.FabricException;
 import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.fabric.FabricTransport;
 import io.rolexkv.common.fabric.GlobalAddress;
@@ -211,6 +212,22 @@ final class Shard {
                 return;
             }
             from = last + 1;
+        }
+    }
+
+    /**
+     * Hands this node's value space back to its values region (see {@link ValueAllocator#returnAll}); a node that
+     * cannot be reached keeps it claimed, as before there were returns.
+     */
+    void returnValueSpace() {
+        ValueAllocator allocator = values.allocator();
+        if (allocator == null || !connection.isOpen()) {
+            return;
+        }
+        try {
+            allocator.returnAll(connection);
+        } catch (FabricException e) {
+            // outcome unknown: the space may or may not be on the stack; leaving it claimed is the safe side
         }
     }
 
