@@ -85,6 +85,11 @@ public final class YcsbCommand implements Callable<Integer> {
                     + " starts require it, and the engine proves it to them and to --memory-nodes. Default: none.")
     Path authSecretFile;
 
+    @Option(names = "--engine-setting", paramLabel = "NAME=VALUE",
+            description = "A field of the engine config for rolex and btree (repeatable), e.g. --engine-setting"
+                    + " leaf_capacity=16 --engine-setting epsilon=8. Default: the engine's defaults.")
+    Map<String, String> engineSettings = new LinkedHashMap<>();
+
     @Option(names = "--report", paramLabel = "FILE", description = "Also write the report as JSON to FILE.")
     Path report;
 
@@ -149,7 +154,7 @@ public final class YcsbCommand implements Callable<Integer> {
             // Every operation of the run phase could be an insert (workloads D and E insert some): size for both.
             systemUnderTest = SystemUnderTestFactory.open(new SystemOptions(system, fabric, memoryNodes,
                     config.maxValueBytes(), config.threads(), (long) config.records() + config.operations(),
-                    Optional.ofNullable(authSecretFile)));
+                    Optional.ofNullable(authSecretFile), engineSettings));
         } catch (ConfigException e) {
             err.println("ycsb: " + forOptions(e));
             return EXIT_USAGE;

@@ -52,8 +52,9 @@ abstract class OneSidedSystem implements SystemUnderTest {
                                              boolean retrain, Factory<S> factory) {
         MemoryNodes nodes = MemoryNodes.start(options, regions, retrain);
         try {
-            ObjectNode config = RolexEngineConfigs.forValues(options.fabric(), nodes.endpoints(), options.maxValueBytes(),
-                    RolexEngineConfigs.ROOM_WAIT_MILLIS_DEFAULT);
+            ObjectNode config = RolexEngineConfigs.withSettings(RolexEngineConfigs.forValues(options.fabric(),
+                    nodes.endpoints(), options.maxValueBytes(), RolexEngineConfigs.ROOM_WAIT_MILLIS_DEFAULT),
+                    options.engineSettings());
             RolexKV engine = RolexKV.open(RolexKVConfig.from(ConfigNode.of(config)), nodes.transport(), kind);
             return factory.create(options.fabric(), engine, nodes);
         } catch (RuntimeException e) {

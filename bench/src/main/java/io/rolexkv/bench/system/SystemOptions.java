@@ -3,7 +3,10 @@ package io.rolexkv.bench.system;
 import io.rolexkv.common.net.ClusterSecret;
 
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -18,17 +21,27 @@ import java.util.Optional;
  * @param expectedRecords how many records the benchmark will store at most (for sizing embedded memory nodes)
  * @param authSecretFile the cluster secret's file, given to the memory nodes or rpc server it starts and proved by its
  *                      clients; empty for none
+ * @param engineSettings fields laid over the engine config of the one-sided systems ({@code rolex}, {@code btree}),
+ *                      name to value as typed (see {@link RolexEngineConfigs#withSettings}): an index geometry to
+ *                      measure, for example; empty for the defaults
  */
 public record SystemOptions(String system, String fabric, List<String> memoryNodes, int maxValueBytes,
-                            int clientThreads, long expectedRecords, Optional<Path> authSecretFile) {
+                            int clientThreads, long expectedRecords, Optional<Path> authSecretFile,
+                            Map<String, String> engineSettings) {
     public SystemOptions(String system, String fabric, List<String> memoryNodes, int maxValueBytes, int clientThreads,
                          long expectedRecords) {
         this(system, fabric, memoryNodes, maxValueBytes, clientThreads, expectedRecords, Optional.empty());
     }
 
+    public SystemOptions(String system, String fabric, List<String> memoryNodes, int maxValueBytes, int clientThreads,
+                         long expectedRecords, Optional<Path> authSecretFile) {
+        this(system, fabric, memoryNodes, maxValueBytes, clientThreads, expectedRecords, authSecretFile, Map.of());
+    }
+
     public SystemOptions {
         Objects.requireNonNull(authSecretFile, "authSecretFile");
         memoryNodes = List.copyOf(memoryNodes);
+        engineSettings = Collections.unmodifiableMap(new LinkedHashMap<>(engineSettings));
         if (maxValueBytes < 0) {
             throw new IllegalArgumentException("max_value_bytes=" + maxValueBytes + " must be >= 0");
         }

@@ -15,6 +15,8 @@ public final class SystemUnderTestFactory {
 
     /** The names the command line accepts, in the order the docs list them. */
     public static final List<String> SYSTEMS = List.of(ROLEX, BTREE, RPC, IN_PROCESS);
+    /** The systems that are the one-sided engine, whose engine config {@link SystemOptions#engineSettings} adjust. */
+    public static final List<String> ONE_SIDED = List.of(ROLEX, BTREE);
     /** The fabrics systems with memory nodes may use. */
     public static final List<String> FABRICS = List.of("loopback", "tcp");
 
@@ -24,11 +26,16 @@ public final class SystemUnderTestFactory {
     /**
      * Opens the system {@code options} names.
      *
-     * @throws IllegalArgumentException for an unknown system or fabric, listing the allowed ones
+     * @throws IllegalArgumentException for an unknown system or fabric, listing the allowed ones, or engine settings for a
+     *                                  system without an engine config
      */
     public static SystemUnderTest open(SystemOptions options) {
         if (!FABRICS.contains(options.fabric())) {
             throw new IllegalArgumentException("fabric=" + options.fabric() + " allowed=" + FABRICS);
+        }
+        if (!options.engineSettings().isEmpty() && !ONE_SIDED.contains(options.system())) {
+            throw new IllegalArgumentException("system=" + options.system() + " has no engine config for engine settings "
+                    + options.engineSettings() + "; they apply to " + ONE_SIDED);
         }
         return switch (options.system()) {
             case IN_PROCESS -> {

@@ -1,8 +1,13 @@
 package io.rolexkv.bench.system;
 
+import io.rolexkv.bench.jmh.BenchmarkKeys;
+import io.rolexkv.common.config.ConfigException;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -118,5 +123,44 @@ class SystemUnderTestFactoryTest {
         assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> SystemUnderTestFactory.open(options("in_process", "tcp", List.of("host:1")))).getMessage()
                 .contains("memory_nodes"));
+    }
+
+    private static long modelCacheBytesAfterBulkLoad(Map<String, String> engineSettings, long[] keys) {
+        SystemOptions options = new SystemOptions("rolex", "loopback", List.of(), 8, 1, keys.length, Optional.empty(),
+                engineSettings);
+        try (SystemUnderTest system = SystemUnderTestFactory.open(options)) {
+            List<byte[]> values = new ArrayList<>(keys.length);
+            for (int i = 0; i < keys.length; i++) {
+                values.add(new byte[8]);
+            }
+            system.engine().bulkLoad(keys, values);
+            assertEquals(8, system.engine().get(keys[keys.length / 2]).orElseThrow().length);
+            return system.modelCacheBytes().orElseThrow();
+        }
+    }
+
+    @Test
+    void engineSettingsReachTheIndexTheEngineBuilds() {
+        long[] keys = BenchmarkKeys.uniform(20_000, 11);
+        long tight = modelCacheBytesAfterBulkLoad(Map.of("epsilon", "2", "leaf_capacity", "16"), keys);
+        long loose = modelCacheBytesAfterBulkLoad(Map.of("epsilon", "64", "leaf_capacity", "16"), keys);
+        // Uniform keys at epsilon 2 need hundreds of models, at epsilon 64 a handful: the cache shows which was built.
+        assertTrue(tight > 4 * loose, "tight=" + tight + " loose=" + loose);
+    }
+
+    @Test
+    void engineSettingsAreCheckedAsTheEngineConfigIsAndNeverReplaceTheHarnessFields() {
+        ConfigException unknown = assertThrows(ConfigException.class, () -> SystemUnderTestFactory.open(
+                new SystemOptions("rolex", "loopback", List.of(), 8, 1, 1_000, Optional.empty(), Map.of("epsilom", "8"))));
+        assertTrue(unknown.getMessage().contains("epsilom"), unknown.getMessage());
+        ConfigException outOfRange = assertThrows(ConfigException.class, () -> SystemUnderTestFactory.open(
+                new SystemOptions("rolex", "loopback", List.of(), 8, 1, 1_000, Optional.empty(), Map.of("leaf_capacity", "1"))));
+        assertTrue(outOfRange.getMessage().contains("leaf_capacity"), outOfRange.getMessage());
+        IllegalArgumentException harness = assertThrows(IllegalArgumentException.class, () -> SystemUnderTestFactory.open(
+                new SystemOptions("rolex", "loopback", List.of(), 8, 1, 1_000, Optional.empty(), Map.of("transport", "tcp"))));
+        assertTrue(harness.getMessage().contains("transport=tcp"), harness.getMessage());
+        IllegalArgumentException rpc = assertThrows(IllegalArgumentException.class, () -> SystemUnderTestFactory.open(
+                new SystemOptions("rpc", "tcp", List.of(), 8, 1, 1_000, Optional.empty(), Map.of("epsilon", "8"))));
+        assertTrue(rpc.getMessage().contains("system=rpc"), rpc.getMessage());
     }
 }

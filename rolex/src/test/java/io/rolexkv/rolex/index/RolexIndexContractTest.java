@@ -61,6 +61,11 @@ class RolexIndexContractTest extends WordIndexContractTest<RolexIndex> {
     }
 
     @Override
+    protected FabricConnection brokenWriteProtocol(FabricConnection connection) {
+        return new UnlockFirstConnection(connection);
+    }
+
+    @Override
     protected void afterStaleBatchReads(RolexIndex reader) {
         assertTrue(reader.counters().unknownLinksFollowed() > 0,
                 "the stale reader followed links its cache did not know: " + reader.counters());

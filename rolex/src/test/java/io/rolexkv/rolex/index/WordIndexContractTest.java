@@ -1,5 +1,7 @@
 package io.rolexkv.rolex.index;
 
+import io.rolexkv.common.check.RegisterHistory;
+import io.rolexkv.common.fabric.CorruptDataException;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricCounters;
@@ -26,9 +28,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -90,6 +94,15 @@ public abstract class WordIndexContractTest<I extends WordIndex> {
 
     /** What this index also promises of a reader whose cache another compute node's splits made stale. */
     protected void afterStaleBatchReads(I reader) {
+    }
+
+    /**
+     * A connection that breaks this index's write protocol in a way that must lose or reorder acknowledged writes (for
+     * example, its unlock applied before the writes it guards), for {@link #aBrokenWriteProtocolIsCaughtByTheHistoryCheck};
+     * {@code null} if the index offers none.
+     */
+    protected FabricConnection brokenWriteProtocol(FabricConnection connection) {
+        return null;
     }
 
     // ------------------------------------------------------------------ fixture
@@ -402,6 +415,139 @@ public abstract class WordIndexContractTest<I extends WordIndex> {
     }
 
     /** Sorted without duplicates, only words that were written, and exactly {@code stable} stable keys. */
+    // ------------------------------------------------------------------ recorded histories
+
+    /** Keys bulk loaded around the hot keys the history clients race on (every tenth is hot). */
+    private static final long[] HISTORY_LOADED = java.util.stream.LongStream.rangeClosed(1, 120).map(i -> i * 1_000).toArray();
+    private static final long[] HOT_KEYS = {40_000, 40_500, 41_000, 41_500, 42_000, 42_001};
+
+    /**
+     * {@code clients} compute nodes, each over {@code wrap} of its own connection, run {@code operations} random
+     * operations each on the hot keys (gets, puts that report the value they replaced, removes) while putting keys new
+     * to the index next to them, which splits leaves under the racing operations; every call and answer is recorded. A
+     * write that gave up having changed nothing is not recorded; any other failure fails the test.
+     */
+    private RacingRun recordRacingClients(TestMemoryNode node, UnaryOperator<FabricConnection> wrap, int clients,
+                                          int operations) throws Exception {
+        return recordRacingClients(node, wrap, wrap, clients, operations);
+    }
+
+    /** {@link #recordRacingClients}, with each client's gets run by a compute node of its own over {@code readWrap}. */
+    private RacingRun recordRacingClients(TestMemoryNode node, UnaryOperator<FabricConnection> wrap,
+                                          UnaryOperator<FabricConnection> readWrap, int clients, int operations)
+            throws Exception {
+        bulkLoad(node.connect(), HISTORY_LOADED, HISTORY_LOADED.clone());
+        RegisterHistory history = new RegisterHistory();
+        List<Throwable> failures = new CopyOnWriteArrayList<>();
+        CountDownLatch start = new CountDownLatch(1);
+        List<Thread> threads = new ArrayList<>();
+        for (int c = 0; c < clients; c++) {
+            int client = c;
+            I index = open(wrap.apply(node.connect()), client + 1);
+            I reader = readWrap == wrap ? index : open(readWrap.apply(node.connect()), client + 1);
+            threads.add(Thread.ofPlatform().start(() -> {
+                Random random = new Random(31 + client);
+                String name = "client" + client;
+                try {
+                    start.await();
+                    for (int i = 0; i < operations; i++) {
+                        long key = HOT_KEYS[random.nextInt(HOT_KEYS.length)];
+                        long value = (long) (client + 1) << 40 | i;
+                        long call = history.invoke();
+                        try {
+                            switch (random.nextInt(4)) {
+                                case 0, 1 -> history.get(name, call, key, reader.get(key));
+                                case 2 -> history.put(name, call, key, value, index.put(key, value, null).previous());
+                                default -> history.remove(name, call, key, index.remove(key));
+                            }
+                            long fresh = 40_000 + 1 + random.nextInt(2_000) * 8L + client;
+                            if (i % 4 == 0 && java.util.Arrays.stream(HOT_KEYS).noneMatch(hot -> hot == fresh)) {
+                                // A key of this client's own, next to the hot ones: leaves fill and split meanwhile.
+                                long freshCall = history.invoke();
+                                history.put(name, freshCall, fresh, value, index.put(fresh, value, null).previous());
+                            }
+                        } catch (IndexGaveUpException nothingChanged) {
+                            // A lock time-out or model churn: the operation had no effect, so it is not in the history.
+                        }
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            }));
+        }
+        start.countDown();
+        for (Thread thread : threads) {
+            thread.join();
+        }
+        return new RacingRun(history, failures);
+    }
+
+    /** What {@link #recordRacingClients} recorded, and how clients failed (a client stops at its first failure). */
+    private record RacingRun(RegisterHistory history, List<Throwable> failures) {
+        RegisterHistory requireNoFailure() {
+            assertEquals(List.of(), failures, "client failures");
+            return history;
+        }
+    }
+
+    private static Map<Long, Long> historyInitial() {
+        Map<Long, Long> initial = new HashMap<>();
+        for (long key : HISTORY_LOADED) {
+            initial.put(key, key);
+        }
+        return initial;
+    }
+
+    /**
+     * Clients racing on a few keys of shared leaves, over plain and write-tearing transports, leave a history that is
+     * linearizable key by key: every get returns what the last write before it left, every put and remove reports the
+     * value it replaced, as one map would. Then the structure is sound and holds what a fresh scan finds.
+     */
+    @ParameterizedTest
+    @FieldSource("CONCURRENCY_TRANSPORTS")
+    void historiesOfRacingClientsAreLinearizable(String transport) throws Exception {
+        try (TestMemoryNode node = startNode(transport)) {
+            RegisterHistory history = recordRacingClients(node, UnaryOperator.identity(), 4, 1_500).requireNoFailure();
+            RegisterHistory.Result result = history.check(historyInitial()).requireLinearizable();
+            assertTrue(result.operations() > 4 * 1_500, "recorded: " + result);
+            I fresh = open(node.connect(), 9);
+            assertStructureSound(node, fresh.scan(0, -1L, Integer.MAX_VALUE).size());
+        }
+    }
+
+    /**
+     * The check is not vacuous: the same clients, their gets served by a transport that answers some READs from an
+     * older state (as a stale cache would; each such state was once real and intact, so no checksum can object), leave
+     * a history no map could produce, and the check says so.
+     */
+    @Test
+    void staleReadsAreCaughtByTheHistoryCheck() throws Exception {
+        try (TestMemoryNode node = startNode("loopback")) {
+            RacingRun run = recordRacingClients(node, UnaryOperator.identity(), StaleReadConnection::new, 4, 1_500);
+            RegisterHistory.Result result = run.requireNoFailure().check(historyInitial());
+            assertFalse(result.linearizable(), "stale reads must leave a history no map could produce");
+        }
+    }
+
+    /**
+     * A broken write protocol ({@link #brokenWriteProtocol}, for example an unlock applied before the writes it guards)
+     * is caught: by the history check, or by the index's own torn-write detection when the broken writes leave a
+     * structure whose checksums never pass again (then a client fails with {@link CorruptDataException}).
+     */
+    @Test
+    void aBrokenWriteProtocolIsCaught() throws Exception {
+        try (TestMemoryNode node = startNode("loopback")) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(brokenWriteProtocol(node.connect()) != null,
+                    "this index offers no broken variant");
+            RacingRun run = recordRacingClients(node, this::brokenWriteProtocol, 4, 1_500);
+            boolean corruptionDetected = run.failures().stream().anyMatch(e -> e instanceof CorruptDataException);
+            List<Throwable> others = run.failures().stream().filter(e -> !(e instanceof CorruptDataException)).toList();
+            assertEquals(List.of(), others, "failures other than detected corruption");
+            assertTrue(corruptionDetected || !run.history().check(historyInitial()).linearizable(),
+                    "the broken protocol went unnoticed");
+        }
+    }
+
     private static void checkScan(List<KeyValue> scan, Map<Long, Set<Long>> written, int stable) {
         int stableSeen = 0;
         for (int i = 0; i < scan.size(); i++) {
