@@ -137,6 +137,50 @@ class RolexKVShardMapTest {
     }
 
     /**
+     * Four threads put and read their own YCSB keys through one engine while it learns its ranges and moves keys
+     * under them: every thread reads back what it wrote at every step (even mid-move), and at the end the store holds
+     * every key with its last value, spread fairly.
+     */
+    @Test
+    void threadsKeepReadingTheirOwnWritesWhileKeysMove() throws Exception {
+        try (TestClusters.Cluster cluster = TestClusters.start("loopback", 3, config -> config.put("shard_learn_keys", 1024))) {
+            RolexKV engine = cluster.openEngine();
+            int threads = 4;
+            int perThread = 1500;
+            List<java.util.concurrent.Future<Map<Long, byte[]>>> running = new ArrayList<>();
+            try (var pool = java.util.concurrent.Executors.newFixedThreadPool(threads)) {
+                for (int t = 0; t < threads; t++) {
+                    int thread = t;
+                    running.add(pool.submit(() -> {
+                        Random random = new Random(100 + thread);
+                        Map<Long, byte[]> mine = new java.util.HashMap<>();
+                        List<Long> keys = new ArrayList<>();
+                        for (int i = 0; i < perThread; i++) {
+                            long key = ycsbKey((long) i * threads + thread);
+                            byte[] value = value(random);
+                            engine.put(key, value);
+                            mine.put(key, value);
+                            keys.add(key);
+                            long probe = keys.get(random.nextInt(keys.size()));
+                            assertArrayEquals(mine.get(probe), engine.get(probe).orElseThrow(),
+                                    "thread " + thread + " key " + Long.toUnsignedString(probe));
+                        }
+                        return mine;
+                    }));
+                }
+                TreeMap<Long, byte[]> oracle = new TreeMap<>(Long::compareUnsigned);
+                for (var future : running) {
+                    oracle.putAll(future.get());
+                }
+                assertTrue(engine.rebalances() >= 1);
+                assertSameAs(oracle, engine);
+                assertFairShares(recordsPerNode(engine), FAIR_LOW, FAIR_HIGH);
+                cluster.checkIndexes();
+            }
+        }
+    }
+
+    /**
      * Keys put in order (appends at the top of the key space) on retraining nodes: learned once, then re-chosen as the
      * last node grows.
      */
