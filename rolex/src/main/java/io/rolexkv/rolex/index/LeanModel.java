@@ -4,8 +4,11 @@ import io.rolexkv.rolex.layout.TablesDescriptor;
 
 /**
  * One model of a lean index: a line predicting a key's rank among the model's base keys, its error bound, and its
- * block in the tables region: {@code groupCount} group words, the SLT, then {@code keyCount} base entries of 16 bytes
- * (key, value), keys strictly increasing and never changed while the model lives. Group {@code g} is the base ranks
+ * block in the tables region: {@code groupCount} group heads of 16 bytes (a {@link io.rolexkv.rolex.layout.GroupWord}
+ * and the reference of the group's first delta leaf), the SLT (slot 0 counts the model's delta leaves, slot i names
+ * one), then {@code keyCount} base entries of 16 bytes (key, value), keys strictly increasing and never changed while
+ * the model lives. Keys inserted since the base was built live in the groups' delta leaves ({@link
+ * io.rolexkv.rolex.leaf.Leaf}s chained in key order). Group {@code g} is the base ranks
  * {@code [g * groupSize, (g + 1) * groupSize)}; it owns the keys from its first base key (the model's low key for
  * group 0) up to the next group's first base key.
  *
@@ -48,12 +51,16 @@ record LeanModel(long lowKey, long anchorKey, double slope, double intercept, in
         return (int) window;
     }
 
-    long groupWordsOffset() {
-        return blockOffset;
+    /** Bytes of one group's head: its {@link io.rolexkv.rolex.layout.GroupWord} and its first delta leaf's reference. */
+    static final int GROUP_HEAD_BYTES = 16;
+
+    /** Offset of group {@code group}'s head (its GroupWord; the delta head reference follows). */
+    long groupOffset(int group) {
+        return blockOffset + (long) GROUP_HEAD_BYTES * group;
     }
 
     long synonymTableOffset() {
-        return blockOffset + 8L * groupCount;
+        return blockOffset + (long) GROUP_HEAD_BYTES * groupCount;
     }
 
     long baseOffset() {
@@ -66,7 +73,7 @@ record LeanModel(long lowKey, long anchorKey, double slope, double intercept, in
 
     /** Bytes of this model's block: group words, SLT, base. */
     long blockBytes() {
-        return 8L * groupCount + TablesDescriptor.SYNONYM_TABLE_BYTES + (long) BASE_ENTRY_BYTES * keyCount;
+        return (long) GROUP_HEAD_BYTES * groupCount + TablesDescriptor.SYNONYM_TABLE_BYTES + (long) BASE_ENTRY_BYTES * keyCount;
     }
 
     /** The record as stored in a model set (the block's parts where an {@link IndexModel} keeps its tables). */

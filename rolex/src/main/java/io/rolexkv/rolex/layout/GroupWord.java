@@ -1,22 +1,21 @@
 package io.rolexkv.rolex.layout;
 
 /**
- * The 8-byte word that heads one group of a lean model: its lock, its delta chain and which of its base entries are
- * deleted. One class fixes the bit positions.
+ * The first of the two 8-byte words that head one group of a lean model: its lock and which of its base entries are
+ * deleted (the second word is the reference of the group's first delta leaf, 0 for none, shaped as a
+ * {@link LeafTableEntry}). One class fixes the bit positions.
  *
  * <pre>
- *   63  62       56 55            48 47                                                  0
- *  +---+-----------+----------------+----------------------------------------------------+
- *  | L |  unused   | deltaSlot      |                deleted (bit i: base entry i)       |
- *  | 1 |  7 bits   |    8 bits      |                      48 bits                       |
- *  +---+-----------+----------------+----------------------------------------------------+
+ *   63  62                        48 47                                                  0
+ *  +---+----------------------------+----------------------------------------------------+
+ *  | L |          unused            |                deleted (bit i: base entry i)       |
+ *  | 1 |          15 bits           |                      48 bits                       |
+ *  +---+----------------------------+----------------------------------------------------+
  * </pre>
  *
  * <ul>
  *   <li>{@code L}: set by CAS while a compute node (or the retrainer) changes the group: its base values, its deleted
  *       bits or its delta chain. Readers never take it.</li>
- *   <li>{@code deltaSlot}: the SLT slot of the group's first delta leaf, 0 for none. The lock bit and this field sit
- *       where {@link io.rolexkv.rolex.layout.LeafTableEntry} has them.</li>
  *   <li>{@code deleted}: bit {@code i} set means base entry {@code groupStart + i} is deleted: its key stays (base keys
  *       never change while the model lives) but the map holds no value for it. A put of that key clears the bit after
  *       writing the value word, so a reader that sees the bit clear sees the new value or a later one.</li>
@@ -25,13 +24,11 @@ package io.rolexkv.rolex.layout;
  */
 public final class GroupWord {
     public static final long LOCK_BIT = 1L << 63;
-    public static final int DELTA_SLOT_SHIFT = 48;
-    public static final int DELTA_SLOTS = 256;
     /** Base entries one group can hold: one deleted bit each. */
     public static final int MAX_GROUP_SIZE = 48;
     public static final long DELETED_MASK = (1L << MAX_GROUP_SIZE) - 1;
     public static final long RETIRED = -1L;
-    /** An unlocked group with no delta leaf and nothing deleted. */
+    /** An unlocked group with nothing deleted. */
     public static final long EMPTY = 0;
 
     private GroupWord() {
@@ -47,17 +44,6 @@ public final class GroupWord {
 
     public static long withoutLock(long word) {
         return word & ~LOCK_BIT;
-    }
-
-    public static int deltaSlot(long word) {
-        return (int) (word >>> DELTA_SLOT_SHIFT) & (DELTA_SLOTS - 1);
-    }
-
-    public static long withDeltaSlot(long word, int slot) {
-        if (slot < 0 || slot >= DELTA_SLOTS) {
-            throw new IllegalArgumentException("deltaSlot=" + slot + " allowed=[0," + (DELTA_SLOTS - 1) + "]");
-        }
-        return (word & ~((long) (DELTA_SLOTS - 1) << DELTA_SLOT_SHIFT)) | (long) slot << DELTA_SLOT_SHIFT;
     }
 
     /** Whether base entry {@code index} (0-based within the group) is deleted. */
@@ -78,7 +64,7 @@ public final class GroupWord {
     }
 
     public static String toString(long word) {
-        return "GroupWord[locked=" + isLocked(word) + " deltaSlot=" + deltaSlot(word) + " deleted="
+        return "GroupWord[locked=" + isLocked(word) + " deleted="
                 + Long.toBinaryString(word & DELETED_MASK) + "]";
     }
 }

@@ -58,7 +58,7 @@ class LeanIndexTest {
         long[] keys = sortedUnique(random.longs(50_000).toArray());
         long[] values = Arrays.stream(keys).map(key -> ~key).toArray();
         try (TestMemoryNode node = new TestMemoryNode("loopback", regions(8L << 20))) {
-            LeanIndex.bulkLoad(node.connect(), 8, 32, keys, values);
+            LeanIndex.bulkLoad(node.connect(), 8, 32, 16, keys, values);
             LeanIndex index = LeanIndex.open(node.connect());
             for (int i = 0; i < keys.length; i++) {
                 assertEquals(OptionalLong.of(values[i]), index.get(keys[i]), "key " + Long.toUnsignedString(keys[i]));
@@ -77,13 +77,13 @@ class LeanIndexTest {
         long[] keys = java.util.stream.LongStream.rangeClosed(1, 1_000).map(i -> i * 10).toArray();
         try (TestMemoryNode node = new TestMemoryNode("loopback", regions(1L << 20))) {
             FabricConnection connection = node.connect();
-            LeanIndex index = LeanIndex.bulkLoad(connection, 8, 32, keys, keys.clone());
+            LeanIndex index = LeanIndex.bulkLoad(connection, 8, 32, 16, keys, keys.clone());
             assertEquals(OptionalLong.of(330), index.get(330));
             // key 330 is rank 32: group 1, entry 0 (one model: the keys are evenly spaced).
             assertEquals(1, index.modelCount());
             IndexLayout layout = new IndexLayout(connection, 2);
             DoorbellBatch delete = new DoorbellBatch();
-            delete.writeLong(layout.tablesAddress(0 + 8), GroupWord.withDeleted(GroupWord.EMPTY, 0, true));
+            delete.writeLong(layout.tablesAddress(LeanModel.GROUP_HEAD_BYTES), GroupWord.withDeleted(GroupWord.EMPTY, 0, true));
             connection.execute(delete);
             assertEquals(OptionalLong.empty(), index.get(330));
             assertEquals(OptionalLong.of(340), index.get(340), "the group's other entries stay");
@@ -99,7 +99,7 @@ class LeanIndexTest {
                     ? sortedUnique(java.util.stream.LongStream.range(0, 1_000_000).map(LeanIndexTest::ycsbKey).toArray())
                     : sortedUnique(random.longs(1_000_000).toArray());
             try (TestMemoryNode node = new TestMemoryNode("loopback", regions(40L << 20))) {
-                LeanIndex.bulkLoad(node.connect(), 8, 32, keys, keys.clone());
+                LeanIndex.bulkLoad(node.connect(), 8, 32, 16, keys, keys.clone());
                 FabricConnection connection = node.connect();
                 LeanIndex index = LeanIndex.open(connection);
                 FabricCounters.Snapshot before = connection.counters().snapshot();
