@@ -67,6 +67,9 @@ public final class LeanIndex implements WordIndex {
     /** Leaves of a delta chain a walk follows before it calls the chain corrupt. */
     private static final int MAX_CHAIN = TablesDescriptor.SYNONYM_SLOTS;
     private static final int MAX_TORN_READS = 10_000;
+    /** The longest known delta chain a first doorbell reads ahead (any: compaction keeps them short), and the most verbs it grows to doing so. */
+    private static final int MAX_PREFETCHED_CHAIN = TablesDescriptor.USABLE_SYNONYM_SLOTS;
+    private static final int MAX_PREFETCH_VERBS = 2_048;
 
     private final FabricConnection connection;
     private final IndexLayout layout;
@@ -76,6 +79,14 @@ public final class LeanIndex implements WordIndex {
     /** Group words known not to be {@link GroupWord#EMPTY} (lock bit dropped), per model and group: the CAS guesses. */
     private final Map<Long, Long> knownWords = new ConcurrentHashMap<>();
     private final LeafPool leafPool = new LeafPool(IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT);
+    /** Per group with delta leaves: the references of its chain as last read, so a doorbell can read it at once. */
+    private final Map<Long, long[]> knownChains = new ConcurrentHashMap<>();
+    /** Per model: SLT slots claimed ahead (in a write's first doorbell) and not used yet. */
+    private final Map<Integer, java.util.concurrent.ConcurrentLinkedDeque<Integer>> spareSlots = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.LongAdder splits = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder deltaLeavesStarted = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder lockConflicts = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder chainDoorbells = new java.util.concurrent.atomic.LongAdder();
 
     private LeanIndex(FabricConnection connection, IndexLayout layout, long epoch, List<LeanModel> models) {
         this.connection = connection;
@@ -234,10 +245,34 @@ public final class LeanIndex implements WordIndex {
         return new LeanIndex(connection, layout, meta.epoch(), records.stream().map(LeanModel::of).toList());
     }
 
-    /** Bytes of cached models (one model record each) and of group words known not to be empty. */
+    /** Bytes of cached models (one record each), group words known not to be empty, and known delta chains. */
     @Override
     public long cachedBytes() {
-        return (long) models.length * io.rolexkv.rolex.layout.ModelRecordDescriptor.RECORD_BYTES + 16L * knownWords.size();
+        long chains = 0;
+        for (long[] chain : knownChains.values()) {
+            chains += 8 + 8L * chain.length;
+        }
+        return (long) models.length * io.rolexkv.rolex.layout.ModelRecordDescriptor.RECORD_BYTES + 16L * knownWords.size() + chains;
+    }
+
+    /** Delta leaves this compute node split. */
+    public long splits() {
+        return splits.sum();
+    }
+
+    /** Groups whose first delta leaf this compute node made. */
+    public long deltaLeavesStarted() {
+        return deltaLeavesStarted.sum();
+    }
+
+    /** Lock races this compute node lost. */
+    public long lockConflicts() {
+        return lockConflicts.sum();
+    }
+
+    /** Doorbells spent reading delta leaves the cache did not know (beyond the first doorbell of an operation). */
+    public long chainDoorbells() {
+        return chainDoorbells.sum();
     }
 
     @Override
@@ -284,6 +319,25 @@ public final class LeanIndex implements WordIndex {
             this.last = LeanModel.lastOf(window);
             this.firstGroup = first / model.groupSize();
             this.lastGroup = last / model.groupSize();
+        }
+
+        /** Per touched group (index from firstGroup): the READ verbs of its cached chain, by leaf reference. */
+        Map<Long, Integer> chainVerbs;
+
+        /** Appends READs of every leaf of the touched groups' chains the cache knows. */
+        void appendKnownChains(LeanIndex index, DoorbellBatch batch) {
+            for (int g = firstGroup; g <= lastGroup; g++) {
+                long[] chain = index.knownChains.get(groupId(modelIndex, g));
+                if (chain == null || chain.length > MAX_PREFETCHED_CHAIN || batch.size() + chain.length > MAX_PREFETCH_VERBS) {
+                    continue; // a long chain (compaction is due) or a full doorbell: walked leaf by leaf instead
+                }
+                if (chainVerbs == null) {
+                    chainVerbs = new HashMap<>();
+                }
+                for (long reference : chain) {
+                    chainVerbs.put(reference, batch.read(index.layout.leafAddress(reference), index.layout.leafBytes()));
+                }
+            }
         }
 
         void appendReads(IndexLayout layout, DoorbellBatch batch, boolean heads) {
@@ -343,6 +397,7 @@ public final class LeanIndex implements WordIndex {
         Probe probe = new Probe(this, key);
         DoorbellBatch batch = new DoorbellBatch();
         probe.appendReads(layout, batch, true);
+        probe.appendKnownChains(this, batch);
         return answer(probe, connection.execute(batch));
     }
 
@@ -365,7 +420,7 @@ public final class LeanIndex implements WordIndex {
         if (head == 0) {
             return OptionalLong.empty();
         }
-        for (ChainLeaf leaf : readChain(head)) {
+        for (ChainLeaf leaf : readChain(probe.modelIndex, group, head, probe.chainVerbs, result)) {
             if (leaf.leaf().owns(probe.key)) {
                 int index = leaf.leaf().find(probe.key);
                 return index >= 0 ? OptionalLong.of(leaf.leaf().value(index)) : OptionalLong.empty();
@@ -383,24 +438,42 @@ public final class LeanIndex implements WordIndex {
      * (a write landing), following the links read in the very contents that were accepted (see
      * {@link LeafGroupReader} for why no key present throughout is missed).
      */
-    private List<ChainLeaf> readChain(long head) {
+    private List<ChainLeaf> readChain(int model, int group, long head, Map<Long, Integer> prefetched, BatchResult result) {
         List<ChainLeaf> chain = new ArrayList<>(2);
         long reference = head;
         for (int steps = 0; reference != 0; steps++) {
             if (steps == MAX_CHAIN) {
                 throw new CorruptDataException("a delta chain is longer than its synonym table: corrupt links");
             }
-            Leaf leaf = readLeaf(reference);
+            Integer verb = prefetched == null ? null : prefetched.get(reference);
+            Leaf leaf = verb == null ? null : Leaf.decodeOrNull(result.read(verb), layout.leafCapacity());
+            if (leaf == null) {
+                leaf = readLeaf(reference); // not known to the cache, or torn: read it on its own
+            }
             if (leaf.epoch() > epoch) {
                 throw new StaleModelsException();
             }
             chain.add(new ChainLeaf(reference, leaf));
             reference = leaf.nextLeaf();
         }
+        learnChain(model, group, chain);
         return chain;
     }
 
+    private void learnChain(int model, int group, List<ChainLeaf> chain) {
+        long[] references = new long[chain.size()];
+        for (int i = 0; i < references.length; i++) {
+            references[i] = chain.get(i).reference();
+        }
+        if (references.length == 0) {
+            knownChains.remove(groupId(model, group));
+        } else {
+            knownChains.put(groupId(model, group), references);
+        }
+    }
+
     private Leaf readLeaf(long reference) {
+        chainDoorbells.increment();
         for (int attempt = 0; attempt < MAX_TORN_READS; attempt++) {
             DoorbellBatch batch = new DoorbellBatch();
             int verb = batch.read(layout.leafAddress(reference), layout.leafBytes());
@@ -427,6 +500,7 @@ public final class LeanIndex implements WordIndex {
             for (int i = start; i < end; i++) {
                 probes[i - start] = new Probe(this, keys[i]);
                 probes[i - start].appendReads(layout, batch, true);
+                probes[i - start].appendKnownChains(this, batch);
             }
             BatchResult result = connection.execute(batch);
             for (int i = start; i < end; i++) {
@@ -489,6 +563,7 @@ public final class LeanIndex implements WordIndex {
         return (long) model << 32 | group;
     }
 
+
     private long knownWord(int model, int group) {
         return knownWords.getOrDefault(groupId(model, group), GroupWord.EMPTY);
     }
@@ -540,10 +615,41 @@ public final class LeanIndex implements WordIndex {
             }
             for (Probe probe : probes) {
                 probe.appendReads(layout, batch, false);
+                probe.chainVerbs = null;
+                probe.appendKnownChains(this, batch);
+            }
+            // A key whose groups have no delta leaf may need one: claim a slot (and leaves) now, not in a doorbell of
+            // its own later. What a write does not use stays for the next one of the model.
+            Map<Integer, Integer> slotClaims = new HashMap<>();
+            int leafClaim = -1;
+            for (Probe probe : probes) {
+                boolean chained = false;
+                for (int g = probe.firstGroup; g <= probe.lastGroup; g++) {
+                    chained |= knownChains.containsKey(groupId(probe.modelIndex, g));
+                }
+                java.util.Deque<Integer> spares = spareSlots.get(probe.modelIndex);
+                if (!chained && (spares == null || spares.isEmpty())
+                        && !slotClaims.containsKey(probe.modelIndex)) {
+                    slotClaims.put(probe.modelIndex, batch.fetchAndAdd(layout.tablesAddress(probe.model.synonymTableOffset()), 1));
+                    if (leafClaim < 0 && leafPool.isEmpty()) {
+                        leafClaim = batch.fetchAndAdd(layout.leavesAddress(LeafRegionDescriptor.USED_LEAVES_OFFSET),
+                                IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT);
+                    }
+                }
             }
             BatchResult result = connection.execute(batch);
             if (extrasHere) {
                 extras.completed(result);
+            }
+            for (Map.Entry<Integer, Integer> claim : slotClaims.entrySet()) {
+                long before = result.oldValue(claim.getValue());
+                if (before < TablesDescriptor.USABLE_SYNONYM_SLOTS) {
+                    spareSlots.computeIfAbsent(claim.getKey(), m -> new java.util.concurrent.ConcurrentLinkedDeque<>())
+                            .add((int) before + 1);
+                }
+            }
+            if (leafClaim >= 0) {
+                leafPool.refill(result.oldValue(leafClaim), layout.leafCapacityOfRegion());
             }
             boolean stale = result.readLong(epochVerb, 0) != epoch;
             boolean contended = false;
@@ -572,6 +678,7 @@ public final class LeanIndex implements WordIndex {
                 throw new StaleModelsException();
             }
             if (contended) {
+                lockConflicts.increment();
                 release(locks.values());
                 if (System.nanoTime() > deadline) {
                     throw new IndexGaveUpException("could not lock the groups of keys from key="
@@ -628,7 +735,8 @@ public final class LeanIndex implements WordIndex {
                 }
                 LockedGroup group = locks.get(groupId(probe.modelIndex, probe.groupOfRank((int) (-located - 2))));
                 if (group.chain == null) {
-                    group.chain = group.head == 0 ? new ArrayList<>() : new ArrayList<>(readChain(group.head));
+                    group.chain = group.head == 0 ? new ArrayList<>()
+                            : new ArrayList<>(readChain(group.model, group.group, group.head, probe.chainVerbs, read));
                 }
                 int position = owningPosition(group.chain, keys[i]);
                 Leaf leaf = position < 0 ? null : group.chain.get(position).leaf();
@@ -641,6 +749,7 @@ public final class LeanIndex implements WordIndex {
                         group.chain.add(first);
                         group.head = first.reference();
                         group.headChanged = true;
+                        deltaLeavesStarted.increment();
                         dirty.put(first.reference(), first);
                         first.leaf().put(keys[i], next.getAsLong());
                     } else if (index >= 0 || !leaf.isFull()) {
@@ -657,6 +766,7 @@ public final class LeanIndex implements WordIndex {
                         }
                         leaf.setNextLeaf(right.reference());
                         group.chain.add(position + 1, right);
+                        splits.increment();
                         dirty.put(right.reference(), right);
                         dirty.put(left.reference(), left);
                         (leaf.owns(keys[i]) ? leaf : right.leaf()).put(keys[i], next.getAsLong());
@@ -698,9 +808,18 @@ public final class LeanIndex implements WordIndex {
             learnWord(group.model, group.group, group.word);
         }
         BatchResult written = connection.execute(batch);
+        for (LockedGroup group : locks.values()) {
+            if (group.chain != null) {
+                learnChain(group.model, group.group, group.chain); // only now: every leaf it names was written
+            }
+        }
         for (int i = start; i < end; i++) {
             updates[i].finalDoorbellCompleted(written);
         }
+    }
+
+    private int modelIndexOf(LeanModel model) {
+        return UnsignedKeys.floorIndex(lowKeys, model.lowKey());
     }
 
     private static int owningPosition(List<ChainLeaf> chain, long key) {
@@ -722,19 +841,29 @@ public final class LeanIndex implements WordIndex {
     private ChainLeaf newDeltaLeaf(LeanModel model, DoorbellBatch unused, List<long[]> slotWrites, List<Long> claimed,
                                    long lowFence, long highFence, long next) {
         long leafNumber = leafPool.take();
-        DoorbellBatch claim = new DoorbellBatch();
-        int slotVerb = claim.fetchAndAdd(layout.tablesAddress(model.synonymTableOffset()), 1);
-        int chunkVerb = leafNumber < 0
-                ? claim.fetchAndAdd(layout.leavesAddress(LeafRegionDescriptor.USED_LEAVES_OFFSET), IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT)
-                : -1;
-        BatchResult claimedResult = connection.execute(claim);
-        if (chunkVerb >= 0) {
-            leafNumber = leafPool.refillAndTake(claimedResult.oldValue(chunkVerb), layout.leafCapacityOfRegion());
+        Integer spare = spareSlots.getOrDefault(modelIndexOf(model), new java.util.concurrent.ConcurrentLinkedDeque<>()).poll();
+        long slotsBefore;
+        if (spare != null && leafNumber >= 0) {
+            slotsBefore = spare - 1;
+        } else {
+            DoorbellBatch claim = new DoorbellBatch();
+            int slotVerb = spare != null ? -1 : claim.fetchAndAdd(layout.tablesAddress(model.synonymTableOffset()), 1);
+            int chunkVerb = leafNumber < 0
+                    ? claim.fetchAndAdd(layout.leavesAddress(LeafRegionDescriptor.USED_LEAVES_OFFSET), IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT)
+                    : -1;
+            BatchResult claimedResult = connection.execute(claim);
+            if (chunkVerb >= 0) {
+                leafNumber = leafPool.refillAndTake(claimedResult.oldValue(chunkVerb), layout.leafCapacityOfRegion());
+            }
+            slotsBefore = spare != null ? spare - 1 : claimedResult.oldValue(slotVerb);
         }
-        long slotsBefore = claimedResult.oldValue(slotVerb);
         if (slotsBefore >= TablesDescriptor.USABLE_SYNONYM_SLOTS || leafNumber < 0) {
             if (leafNumber >= 0) {
                 leafPool.giveBack(leafNumber);
+            }
+            if (slotsBefore < TablesDescriptor.USABLE_SYNONYM_SLOTS) {
+                spareSlots.computeIfAbsent(modelIndexOf(model), m -> new java.util.concurrent.ConcurrentLinkedDeque<>())
+                        .add((int) slotsBefore + 1);
             }
             throw new IndexFullException(leafNumber >= 0, "no room for a new delta leaf in model lowKey="
                     + Long.toUnsignedString(model.lowKey()) + ": " + (leafNumber < 0 ? "the leaf region is full"
@@ -831,7 +960,7 @@ public final class LeanIndex implements WordIndex {
                     }
                 }
                 if (head != 0) {
-                    for (ChainLeaf leaf : readChain(head)) {
+                    for (ChainLeaf leaf : readChain(model, group + g, head, null, null)) {
                         for (int k = 0; k < leaf.leaf().count(); k++) {
                             entries.put(leaf.leaf().key(k), leaf.leaf().value(k));
                         }
@@ -869,12 +998,20 @@ public final class LeanIndex implements WordIndex {
         }
 
         synchronized long refillAndTake(long firstLeaf, long capacityLeaves) {
+            refill(firstLeaf, capacityLeaves);
+            return take();
+        }
+
+        synchronized void refill(long firstLeaf, long capacityLeaves) {
             for (long leaf = next; leaf < end; leaf++) {
                 spare.add(leaf);
             }
             next = firstLeaf;
             end = Math.max(firstLeaf, Math.min(firstLeaf + chunk, capacityLeaves));
-            return take();
+        }
+
+        synchronized boolean isEmpty() {
+            return spare.isEmpty() && next >= end;
         }
 
         synchronized long take() {
