@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The {@link WordIndex} contract on the lean layout, with a tight error bound, groups of 8 and delta leaves of 8, so
- * that inserts build and split delta chains. Its structure check is, for now, a full scan by a fresh compute node.
+ * that inserts build and split delta chains; every run ends with {@link LeanIndexChecker} and a full scan.
  */
 class LeanIndexContractTest extends WordIndexContractTest<LeanIndex> {
     private static final int EPSILON = 4;
@@ -54,6 +54,8 @@ class LeanIndexContractTest extends WordIndexContractTest<LeanIndex> {
 
     @Override
     protected void assertStructureSound(TestMemoryNode node, long keys) {
+        LeanIndexChecker.Report report = LeanIndexChecker.check(node.connect()).requireSound();
+        assertEquals(keys, report.keys(), "keys in the index: " + report);
         assertEquals(keys, LeanIndex.open(node.connect()).scan(0, -1L, Integer.MAX_VALUE).size(), "keys a full scan finds");
     }
 }
