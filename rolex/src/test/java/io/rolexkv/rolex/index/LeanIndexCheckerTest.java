@@ -32,7 +32,7 @@ class LeanIndexCheckerTest {
         long[] keys = java.util.stream.LongStream.rangeClosed(1, 2_000).map(i -> i * 100 + (i % 7) * 13).toArray();
         LeanIndex index = LeanIndex.bulkLoad(node.connect(), 4, 8, 8, keys, keys.clone());
         for (int i = 0; i < 300; i++) {
-            index.put(keys[i * 6] + 1, i);
+            index.put(keys[i * 6] + 1, i, null);
         }
         return index;
     }
