@@ -84,6 +84,12 @@ abstract class OneSidedSystem implements SystemUnderTest {
     }
 
     @Override
+    public final java.util.List<MemoryNodeShare> memoryNodes(boolean countRecords) {
+        return engine.memoryNodeFigures(countRecords).stream()
+                .map(node -> new MemoryNodeShare(node.endpoint(), node.records(), node.fabric())).toList();
+    }
+
+    @Override
     public final Optional<FabricCounters.Snapshot> fabricCounters() {
         return Optional.of(engine.counters().snapshot());
     }

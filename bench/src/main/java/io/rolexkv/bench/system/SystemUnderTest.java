@@ -3,6 +3,7 @@ package io.rolexkv.bench.system;
 import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.kv.BaseKV;
 
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalLong;
@@ -41,6 +42,18 @@ public interface SystemUnderTest extends AutoCloseable {
 
     /** CPU seconds the memory-node processes have used so far, when they are separate processes. */
     OptionalDouble memoryNodeCpuSeconds();
+
+    /**
+     * One memory node's share: where it is, the records in its range (counted by a scan when asked, else 0), and the
+     * client's fabric totals to it (taken before that scan).
+     */
+    record MemoryNodeShare(String endpoint, long records, FabricCounters.Snapshot fabric) {
+    }
+
+    /** Per memory node in key order, for systems whose engine splits keys over memory nodes; empty otherwise. */
+    default List<MemoryNodeShare> memoryNodes(boolean countRecords) {
+        return List.of();
+    }
 
     @Override
     void close();

@@ -19,11 +19,13 @@ import java.util.Optional;
  * @param bulkLoadNanos      time of the one bulk load at the end of a bulk load phase, if it was one
  * @param bulkLoadedRecords  records loaded by that bulk load
  * @param fabricCost         the client's fabric totals over the phase (bulk load included), if the system has a fabric
+ * @param memoryNodes        per memory node: records at the phase's end, traffic in the phase (empty if not split)
  */
 public record YcsbPhaseResult(Phase phase, long operations, long elapsedNanos, Map<OperationType, OperationFigures> figures,
                               Map<String, Map<String, Long>> ycsbStatusCounts, long bindingErrors,
                               Optional<Long> bulkLoadNanos, long bulkLoadedRecords,
-                              Optional<FabricCounters.Snapshot> fabricCost) {
+                              Optional<FabricCounters.Snapshot> fabricCost,
+                              java.util.List<YcsbReport.MemoryNodeReport> memoryNodes) {
 
     /** YCSB's two phases. */
     public enum Phase {
@@ -36,6 +38,7 @@ public record YcsbPhaseResult(Phase phase, long operations, long elapsedNanos, M
         inTypeOrder.putAll(figures);
         figures = Collections.unmodifiableMap(inTypeOrder);
         ycsbStatusCounts = Map.copyOf(ycsbStatusCounts);
+        memoryNodes = java.util.List.copyOf(memoryNodes);
     }
 
     /** Operations per second over the phase's client time (the bulk load, if any, not included). */

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.ToDoubleFunction;
 
@@ -34,10 +35,12 @@ import java.util.function.ToDoubleFunction;
  * @param retrains             retrains completed
  * @param memoryNodeCpuSeconds CPU used by memory-node processes
  * @param operationsByType     per YCSB operation name
+ * @param memoryNodes          per memory node in key order, for systems that split keys over memory nodes (empty for
+ *                             others): its records when the phase ended and the client's traffic to it in the phase
  */
 @JsonPropertyOrder({"system", "fabric", "workload", "records", "operations", "threads", "value_size",
         "throughput_ops_per_s", "failed_operations", "model_cache_bytes", "retrains", "memory_node_cpu_seconds",
-        "operations_by_type"})
+        "operations_by_type", "memory_nodes"})
 public record YcsbReport(
         @JsonProperty("system") String system,
         @JsonProperty("fabric") String fabric,
@@ -51,12 +54,32 @@ public record YcsbReport(
         @JsonProperty("model_cache_bytes") Long modelCacheBytes,
         @JsonProperty("retrains") Long retrains,
         @JsonProperty("memory_node_cpu_seconds") Double memoryNodeCpuSeconds,
-        @JsonProperty("operations_by_type") Map<String, OperationReport> operationsByType) {
+        @JsonProperty("operations_by_type") Map<String, OperationReport> operationsByType,
+        @JsonProperty("memory_nodes") List<MemoryNodeReport> memoryNodes) {
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     public YcsbReport {
         operationsByType = Collections.unmodifiableMap(new LinkedHashMap<>(operationsByType));
+        memoryNodes = memoryNodes == null ? List.of() : List.copyOf(memoryNodes);
+    }
+
+    /**
+     * One memory node in the report.
+     *
+     * @param endpoint     where the client reached it
+     * @param records      records in its key range when the phase ended
+     * @param roundTrips   doorbells the client posted to it in the phase
+     * @param bytesRead    bytes the client read from it in the phase
+     * @param bytesWritten bytes the client wrote to it in the phase
+     */
+    @JsonPropertyOrder({"endpoint", "records", "round_trips", "bytes_read", "bytes_written"})
+    public record MemoryNodeReport(
+            @JsonProperty("endpoint") String endpoint,
+            @JsonProperty("records") long records,
+            @JsonProperty("round_trips") long roundTrips,
+            @JsonProperty("bytes_read") long bytesRead,
+            @JsonProperty("bytes_written") long bytesWritten) {
     }
 
     /**

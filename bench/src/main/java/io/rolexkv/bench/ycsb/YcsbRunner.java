@@ -93,6 +93,7 @@ public final class YcsbRunner {
         YcsbBindingContext context = buffer == null ? YcsbBindingContext.of(system.engine(), system.costProbe())
                 : YcsbBindingContext.bulkLoading(system.engine(), system.costProbe(), buffer);
         Optional<FabricCounters.Snapshot> fabricBefore = system.fabricCounters();
+        List<SystemUnderTest.MemoryNodeShare> nodesBefore = system.memoryNodes(false);
 
         int operationCount = transactions ? config.operations() : config.loadOperations();
         int threadCount = operationCount > 0 ? Math.min(config.threads(), operationCount) : config.threads();
@@ -150,7 +151,8 @@ public final class YcsbRunner {
         Optional<FabricCounters.Snapshot> fabricCost = fabricBefore.flatMap(before -> system.fabricCounters()
                 .map(after -> after.minus(before)));
         YcsbPhaseResult result = new YcsbPhaseResult(phase, operations, elapsedNanos, context.statistics().figures(),
-                statusCounts, context.errors().count(), bulkLoadNanos, bulkLoaded, fabricCost);
+                statusCounts, context.errors().count(), bulkLoadNanos, bulkLoaded, fabricCost,
+                memoryNodeReports(nodesBefore, system.memoryNodes(true)));
         printFigures(result, system);
         return result;
     }
@@ -223,7 +225,27 @@ public final class YcsbRunner {
                 phase.operations(), config.threads(), config.valueSize(), phase.throughput(), phase.failedOperations(),
                 boxed(system.modelCacheBytes()), boxed(system.retrains()),
                 system.memoryNodeCpuSeconds().isPresent() ? system.memoryNodeCpuSeconds().getAsDouble() : null,
-                byType);
+                byType, phase.memoryNodes());
+    }
+
+    /**
+     * Per memory node: records at the end, traffic between the two snapshots (matched by endpoint, since a phase may
+     * move ranges between nodes but never the nodes themselves).
+     */
+    private static List<YcsbReport.MemoryNodeReport> memoryNodeReports(List<SystemUnderTest.MemoryNodeShare> before,
+                                                                      List<SystemUnderTest.MemoryNodeShare> after) {
+        List<YcsbReport.MemoryNodeReport> reports = new ArrayList<>(after.size());
+        for (SystemUnderTest.MemoryNodeShare node : after) {
+            FabricCounters.Snapshot traffic = node.fabric();
+            for (SystemUnderTest.MemoryNodeShare earlier : before) {
+                if (earlier.endpoint().equals(node.endpoint())) {
+                    traffic = traffic.minus(earlier.fabric());
+                }
+            }
+            reports.add(new YcsbReport.MemoryNodeReport(node.endpoint(), node.records(), traffic.doorbells(),
+                    traffic.bytesRead(), traffic.bytesWritten()));
+        }
+        return reports;
     }
 
     private void printFigures(YcsbPhaseResult result, SystemUnderTest system) {
@@ -245,6 +267,13 @@ public final class YcsbRunner {
         result.fabricCost().ifPresent(cost -> out.printf(Locale.ROOT,
                 "[%s] fabric totals over the phase: round_trips=%d verbs=%d bytes_read=%d bytes_written=%d%n",
                 phase, cost.doorbells(), cost.verbs(), cost.bytesRead(), cost.bytesWritten()));
+        long allRecords = result.memoryNodes().stream().mapToLong(YcsbReport.MemoryNodeReport::records).sum();
+        for (YcsbReport.MemoryNodeReport node : result.memoryNodes()) {
+            out.printf(Locale.ROOT, "[%s] memory_node endpoint=%s records=%d (%.1f%%) round_trips=%d bytes_read=%d"
+                            + " bytes_written=%d%n", phase, node.endpoint(), node.records(),
+                    allRecords == 0 ? 0.0 : 100.0 * node.records() / allRecords, node.roundTrips(), node.bytesRead(),
+                    node.bytesWritten());
+        }
         system.modelCacheBytes().ifPresent(bytes -> out.printf(Locale.ROOT, "[%s] model_cache_bytes=%d%n", phase, bytes));
         system.retrains().ifPresent(retrains -> out.printf(Locale.ROOT, "[%s] retrains=%d%n", phase, retrains));
     }

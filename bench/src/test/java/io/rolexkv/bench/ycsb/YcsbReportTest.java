@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class YcsbReportTest {
     private static final List<String> TOP_LEVEL = List.of("system", "fabric", "workload", "records", "operations",
             "threads", "value_size", "throughput_ops_per_s", "failed_operations", "model_cache_bytes", "retrains",
-            "memory_node_cpu_seconds", "operations_by_type");
+            "memory_node_cpu_seconds", "operations_by_type", "memory_nodes");
     private static final List<String> PER_TYPE = List.of("count", "p50_us", "p99_us", "round_trips_per_op",
             "bytes_read_per_op", "bytes_written_per_op");
 
@@ -72,12 +72,17 @@ class YcsbReportTest {
     @Test
     void nullsAreWrittenNotLeftOut() throws Exception {
         YcsbReport report = new YcsbReport("rolex", "tcp", "a", 1, 1, 1, 8, 1.0, 0, 123L, 4L, 0.5,
-                Map.of("READ", new YcsbReport.OperationReport(1, 2.0, 3.0, 1.0, 2048.0, 0.0)));
+                Map.of("READ", new YcsbReport.OperationReport(1, 2.0, 3.0, 1.0, 2048.0, 0.0)),
+                List.of(new YcsbReport.MemoryNodeReport("127.0.0.1:7000", 10, 20, 30, 40)));
         JsonNode json = new ObjectMapper().readTree(report.toJson());
         assertEquals(TOP_LEVEL, fieldNames(json));
         assertEquals(123, json.get("model_cache_bytes").asLong());
         assertEquals(2048.0, json.get("operations_by_type").get("READ").get("bytes_read_per_op").asDouble());
-        YcsbReport empty = new YcsbReport("in_process", "none", "a", 1, 1, 1, 8, 1.0, 0, null, null, null, Map.of());
+        assertEquals(List.of("endpoint", "records", "round_trips", "bytes_read", "bytes_written"),
+                fieldNames(json.get("memory_nodes").get(0)));
+        assertEquals(10, json.get("memory_nodes").get(0).get("records").asLong());
+        YcsbReport empty = new YcsbReport("in_process", "none", "a", 1, 1, 1, 8, 1.0, 0, null, null, null, Map.of(),
+                List.of());
         assertEquals(TOP_LEVEL, fieldNames(new ObjectMapper().readTree(empty.toJson())));
     }
 }

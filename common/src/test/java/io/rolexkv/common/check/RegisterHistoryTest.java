@@ -140,26 +140,35 @@ class RegisterHistoryTest {
 
     @Test
     void aMapThatLosesUpdatesIsCaught() throws Exception {
-        // Read-then-write without atomicity: concurrent swaps see the same previous value.
+        // Read-then-write without atomicity, both readers read before either writes (a barrier between): each round,
+        // two swaps report the same previous value, which no register allows.
         RegisterHistory history = new RegisterHistory();
         java.util.concurrent.ConcurrentHashMap<Long, Long> map = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.concurrent.CyclicBarrier bothRead = new java.util.concurrent.CyclicBarrier(2);
         List<Thread> threads = new ArrayList<>();
-        for (int t = 0; t < 4; t++) {
+        List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        for (int t = 0; t < 2; t++) {
             int client = t;
             threads.add(Thread.ofPlatform().start(() -> {
-                for (int i = 0; i < 2_000; i++) {
-                    long call = history.invoke();
-                    Long previous = map.get(1L);
-                    Thread.onSpinWait();
-                    long value = (long) client << 32 | i;
-                    map.put(1L, value);
-                    history.put("c" + client, call, 1L, value, previous == null ? OptionalLong.empty() : OptionalLong.of(previous));
+                try {
+                    for (int i = 0; i < 50; i++) {
+                        long call = history.invoke();
+                        Long previous = map.get(1L);
+                        bothRead.await();
+                        long value = (long) client << 32 | i;
+                        map.put(1L, value);
+                        history.put("c" + client, call, 1L, value, previous == null ? OptionalLong.empty() : OptionalLong.of(previous));
+                        bothRead.await();
+                    }
+                } catch (Exception e) {
+                    failures.add(e);
                 }
             }));
         }
         for (Thread thread : threads) {
             thread.join();
         }
-        assertFalse(history.check(Map.of()).linearizable(), "a lost update among 8,000 racing swaps");
+        assertTrue(failures.isEmpty(), "failures: " + failures);
+        assertFalse(history.check(Map.of()).linearizable(), "two swaps per round saw the same previous value");
     }
 }

@@ -34,14 +34,14 @@ public interface IndexKind {
     /** Whether the probe bytes show a published index. */
     boolean isReady(MemorySegment probe);
 
-    /** Opens the published index on the connection's memory node ({@code position} in {@code config}). */
-    WordIndex open(FabricConnection connection, RolexKVConfig config, int position);
+    /** Opens the published index on the connection's memory node, which holds the keys of {@code range}. */
+    WordIndex open(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range);
 
-    /** Builds an empty index there, replacing whatever index was there. */
-    WordIndex createEmpty(FabricConnection connection, RolexKVConfig config, int position);
+    /** Builds an empty index there for the keys of {@code range}, replacing whatever index was there. */
+    WordIndex createEmpty(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range);
 
     /** Builds an index of {@code sortedKeys} and their {@code words} there, replacing whatever index was there. */
-    WordIndex bulkLoad(FabricConnection connection, RolexKVConfig config, int position, long[] sortedKeys, long[] words);
+    WordIndex bulkLoad(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range, long[] sortedKeys, long[] words);
 
     /**
      * The index's counters in the learned index's terms. A kind whose index counts other things answers the fields

@@ -51,19 +51,19 @@ public final class RolexIndexKind implements IndexKind {
     }
 
     @Override
-    public WordIndex open(FabricConnection connection, RolexKVConfig config, int position) {
+    public WordIndex open(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range) {
         return withRoomWait(RolexIndex.open(connection), config);
     }
 
     @Override
-    public WordIndex createEmpty(FabricConnection connection, RolexKVConfig config, int position) {
-        return withRoomWait(RolexIndex.createEmpty(connection, geometry(config, position)), config);
+    public WordIndex createEmpty(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range) {
+        return withRoomWait(RolexIndex.createEmpty(connection, geometry(config, range)), config);
     }
 
     @Override
-    public WordIndex bulkLoad(FabricConnection connection, RolexKVConfig config, int position, long[] sortedKeys,
+    public WordIndex bulkLoad(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range, long[] sortedKeys,
                               long[] words) {
-        return withRoomWait(RolexIndex.bulkLoad(connection, geometry(config, position), sortedKeys, words), config);
+        return withRoomWait(RolexIndex.bulkLoad(connection, geometry(config, range), sortedKeys, words), config);
     }
 
     @Override
@@ -75,8 +75,8 @@ public final class RolexIndexKind implements IndexKind {
         return index.waitForRoom(Duration.ofMillis(config.roomWaitMillis()));
     }
 
-    private static IndexGeometry geometry(RolexKVConfig config, int position) {
-        return scaledGeometry(config.geometry(), config.memoryNodes().get(position), config.memoryNodes().size());
+    private static IndexGeometry geometry(RolexKVConfig config, RolexKVConfig.MemoryNodeRange range) {
+        return scaledGeometry(config.geometry(), range, config.memoryNodes().size());
     }
 
     /**

@@ -43,8 +43,12 @@ import java.util.Set;
  * }</pre>
  *
  * Each memory node owns a contiguous range of the unsigned key space and holds its own ROLEX index and values region
- * for it. Ranges are an even split unless every node names its {@code first_key} (the first node's must be 0); a node
- * owns from its first key up to the next node's first key minus one, the last up to 2^64-1.
+ * for it. If every node names its {@code first_key} (the first node's must be 0), those ranges are fixed: a node owns
+ * from its first key up to the next node's first key minus one, the last up to 2^64-1. Otherwise the ranges follow the
+ * data ({@link ShardMap}): a fresh cluster starts from an even split, learns its ranges from the first
+ * {@value #SHARD_LEARN_KEYS_PROP_NAME} keys put, re-chooses them when one node holds much more than the others, and a
+ * bulk load chooses them from its keys. The ranges in force are kept on the memory nodes, so every compute node routes
+ * alike.
  *
  * @param transport       one of {@link FabricTransports#NAMES}
  * @param memoryNodes     the memory nodes in key order, with their ranges
@@ -58,10 +62,15 @@ import java.util.Set;
  *                        retrain it before failing with {@link io.rolexkv.rolex.index.IndexFullException}
  * @param authSecretFile  the file of the cluster secret the engine proves to its memory nodes (and they to it), or
  *                        empty for memory nodes that ask for none; tcp only
+ * @param rangesFixed     whether {@code memoryNodes} name their ranges ({@value #FIRST_KEY_PROP_NAME}); if not, their
+ *                        ranges are only the even split a fresh cluster starts from
+ * @param shardLearnKeys  keys a fresh cluster takes before it chooses ranges from them, and the fewest keys put between
+ *                        two re-choices; 0: never move ranges
  */
 public record RolexKVConfig(String transport, List<MemoryNodeRange> memoryNodes, ValueFormat valueFormat,
                             int maxValueBytes, IndexGeometry geometry, FabricLimits limits, long valueChunkBytes,
-                            long reuseGraceMillis, long roomWaitMillis, Optional<Path> authSecretFile) {
+                            long reuseGraceMillis, long roomWaitMillis, Optional<Path> authSecretFile,
+                            boolean rangesFixed, long shardLearnKeys) {
     public static final String ENGINE_TYPE = "rolex";
 
     public static final String TRANSPORT_PROP_NAME = "transport";
@@ -84,6 +93,10 @@ public record RolexKVConfig(String transport, List<MemoryNodeRange> memoryNodes,
     public static final long ROOM_WAIT_MS_MAX = 3_600_000;
     /** Doorbell bytes a put needs beyond its value: leaf READs and WRITEs of a few groups. */
     static final long DOORBELL_HEADROOM_BYTES = 1 << 20;
+
+    public static final String SHARD_LEARN_KEYS_PROP_NAME = "shard_learn_keys";
+    public static final long SHARD_LEARN_KEYS_DEFAULT = 4096;
+    public static final long SHARD_LEARN_KEYS_MAX = 1L << 30;
 
     public static final String AUTH_SECRET_FILE_PROP_NAME = FabricTransports.AUTH_SECRET_FILE_PROP_NAME;
 
@@ -160,10 +173,12 @@ public record RolexKVConfig(String transport, List<MemoryNodeRange> memoryNodes,
         }
         long graceMillis = config.optionalLong(REUSE_GRACE_MS_PROP_NAME, REUSE_GRACE_MS_DEFAULT, 0, REUSE_GRACE_MS_MAX);
         long roomWaitMillis = config.optionalLong(ROOM_WAIT_MS_PROP_NAME, ROOM_WAIT_MS_DEFAULT, 0, ROOM_WAIT_MS_MAX);
+        long learnKeys = config.optionalLong(SHARD_LEARN_KEYS_PROP_NAME, SHARD_LEARN_KEYS_DEFAULT, 0, SHARD_LEARN_KEYS_MAX);
+        boolean rangesFixed = config.array(MEMORY_NODES_PROP_NAME).getFirst().has(FIRST_KEY_PROP_NAME);
         Optional<Path> authSecretFile = FabricTransports.readAuthSecretFile(config, transport);
         config.rejectUnknownFields();
         return new RolexKVConfig(transport, memoryNodes, format, maxValueBytes, geometry, limits, chunkBytes, graceMillis,
-                roomWaitMillis, authSecretFile);
+                roomWaitMillis, authSecretFile, rangesFixed, learnKeys);
     }
 
     private static IndexGeometry geometry(ConfigNode config) {

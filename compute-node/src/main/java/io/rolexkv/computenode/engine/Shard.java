@@ -4,6 +4,7 @@ import io.rolexkv.common.config.ConfigException;
 import io.rolexkv.common.fabric.BatchResult;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
+import io.rolexkv.common.fabric.FabricException;
 import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.fabric.FabricTransport;
 import io.rolexkv.common.fabric.GlobalAddress;
@@ -25,10 +26,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * One memory node as the engine uses it: the connection, the index over the node's key range (of the engine's
- * {@link IndexKind}), and the value store for the blocks of those keys. Opening a shard agrees on the store's value format with the other compute nodes
- * (CAS on the values region's format word) and builds the node's index if it has none yet, electing one builder
- * among compute nodes that start together.
+ * One memory node as the engine uses it: the connection, the index over the keys the cluster's {@link ShardMap} gives
+ * the node (of the engine's {@link IndexKind}), and the value store for the blocks of those keys. Opening a shard
+ * agrees on the store's value format with the other compute nodes (CAS on the values region's format word) and builds
+ * the node's index if it has none yet, electing one builder among compute nodes that start together.
  */
 final class Shard {
     /** How long a compute node waits for another one to build a missing index before it takes the job over. */
@@ -37,7 +38,7 @@ final class Shard {
     static final int RETIRE_PAGE_KEYS = 4096;
 
     final int position;
-    final RolexKVConfig.MemoryNodeRange range;
+    final String endpoint;
     final EngineConnection connection;
     final ValueStore values;
     private final RolexKVConfig config;
@@ -46,10 +47,10 @@ final class Shard {
     private final long valuesHeaderAddress;
     private volatile WordIndex index;
 
-    private Shard(int position, RolexKVConfig.MemoryNodeRange range, EngineConnection connection, ValueStore values,
+    private Shard(int position, String endpoint, EngineConnection connection, ValueStore values,
                   RolexKVConfig config, IndexKind kind, long readyProbeAddress, long valuesHeaderAddress) {
         this.position = position;
-        this.range = range;
+        this.endpoint = endpoint;
         this.connection = connection;
         this.values = values;
         this.config = config;
@@ -59,12 +60,11 @@ final class Shard {
     }
 
     /**
-     * Connects to memory node {@code position} of the config and opens (or builds) its index of {@code kind}.
-     *
-     * @throws ConfigException if the store holds values in another {@value ValueFormat#PROP_NAME}
+     * Connects to memory node {@code position} of the config and checks it has the regions the engine needs; the index
+     * is opened by {@link #openIndex} once the engine knows the node's keys.
      */
-    static Shard open(int position, RolexKVConfig config, IndexKind kind, FabricTransport transport, FabricCounters totals,
-                      ThreadCosts threadCosts) {
+    static Shard connect(int position, RolexKVConfig config, IndexKind kind, FabricTransport transport, FabricCounters totals,
+                         ThreadCosts threadCosts) {
         RolexKVConfig.MemoryNodeRange range = config.memoryNodes().get(position);
         FabricConnection raw = transport.connect(range.endpoint(), totals);
         try {
@@ -89,15 +89,27 @@ final class Shard {
                         TimeUnit.MILLISECONDS.toNanos(config.reuseGraceMillis()), System::nanoTime);
                 values = new BlockValueStore(config.maxValueBytes(), allocator, connection);
             }
-            Shard shard = new Shard(position, range, connection, values, config, kind, kind.readyProbeAddress(connection),
-                    valuesHeader);
-            boolean indexReady = shard.hello(config.valueFormat());
-            shard.index = indexReady ? kind.open(connection, config, position) : shard.buildOrAwaitIndex();
-            return shard;
+            return new Shard(position, range.endpoint(), connection, values, config, kind,
+                    kind.readyProbeAddress(connection), valuesHeader);
         } catch (RuntimeException e) {
             raw.close();
             throw e;
         }
+    }
+
+    /**
+     * Agrees on the value format and opens (or builds, for {@code range}) the node's index of the engine's kind.
+     *
+     * @throws ConfigException if the store holds values in another {@value ValueFormat#PROP_NAME}
+     */
+    void openIndex(RolexKVConfig.MemoryNodeRange range) {
+        boolean indexReady = hello(config.valueFormat());
+        index = indexReady ? kind.open(connection, config, range) : buildOrAwaitIndex(range);
+    }
+
+    /** The global address of a word of this node's values region header. */
+    long headerAddress(int offset) {
+        return GlobalAddress.plus(valuesHeaderAddress, offset);
     }
 
     /**
@@ -124,12 +136,12 @@ final class Shard {
             ValueFormat stored = ValueRegionDescriptor.formatOf(found);
             if (stored == null) {
                 throw new IllegalStateException("the " + ValueRegionDescriptor.REGION_NAME + " region of memory node "
-                        + connection.memoryNodeId() + " at endpoint=" + range.endpoint() + " holds something else: format word=0x"
+                        + connection.memoryNodeId() + " at endpoint=" + endpoint + " holds something else: format word=0x"
                         + Long.toHexString(found));
             }
             throw new ConfigException("conflicts with the store", ValueFormat.PROP_NAME, "found=\"" + format.configName()
                     + "\" store=\"" + stored.configName() + "\" memory_node=" + connection.memoryNodeId() + " endpoint="
-                    + range.endpoint() + ": every compute node of a store must use the store's value layout");
+                    + endpoint + ": every compute node of a store must use the store's value layout");
         }
         return kind.isReady(result.read(metaRead));
     }
@@ -139,7 +151,7 @@ final class Shard {
      * indexBuilder word; the others wait for it to be published. A builder that vanished is replaced after
      * {@link #INDEX_BUILD_WAIT_NANOS}.
      */
-    private WordIndex buildOrAwaitIndex() {
+    private WordIndex buildOrAwaitIndex(RolexKVConfig.MemoryNodeRange range) {
         long token = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
         long builderAddress = GlobalAddress.plus(valuesHeaderAddress, ValueRegionDescriptor.INDEX_BUILDER_OFFSET);
         long waitingSince = System.nanoTime();
@@ -150,7 +162,7 @@ final class Shard {
             int builderRead = probe.read(builderAddress, 8);
             BatchResult seen = connection.execute(probe);
             if (kind.isReady(seen.read(metaRead))) {
-                return kind.open(connection, config, position);
+                return kind.open(connection, config, range);
             }
             long builder = seen.readLong(builderRead, 0);
             if (builder != lastBuilder) {
@@ -162,7 +174,7 @@ final class Shard {
                 int cas = claim.compareAndSwap(builderAddress, builder, token);
                 if (connection.execute(claim).casSucceeded(cas)) {
                     try {
-                        return kind.createEmpty(connection, config, position);
+                        return kind.createEmpty(connection, config, range);
                     } finally {
                         DoorbellBatch done = new DoorbellBatch();
                         done.compareAndSwap(builderAddress, token, 0);
@@ -179,38 +191,63 @@ final class Shard {
         return index;
     }
 
-    /** Replaces the whole index with an empty one, retiring every block the old one linked. */
-    void clear() {
-        retireAll();
-        index = kind.createEmpty(connection, config, position);
+    /** Replaces the whole index with an empty one for {@code range}, retiring every block the old one linked. */
+    void clear(RolexKVConfig.MemoryNodeRange range) {
+        retireAll(range);
+        index = kind.createEmpty(connection, config, range);
     }
 
-    /** Replaces the whole index with one bulk loaded from {@code keys} and their {@code words}. */
-    void bulkLoad(long[] keys, long[] words) {
-        retireAll();
-        index = kind.bulkLoad(connection, config, position, keys, words);
+    /** Replaces the whole index with one bulk loaded from {@code keys} (all in {@code range}) and their {@code words}. */
+    void bulkLoad(RolexKVConfig.MemoryNodeRange oldRange, RolexKVConfig.MemoryNodeRange range, long[] keys, long[] words) {
+        retireAll(oldRange);
+        index = kind.bulkLoad(connection, config, range, keys, words);
     }
 
-    /** Retires the block of every key in the index, page by page, ahead of replacing the index. */
-    private void retireAll() {
+    /**
+     * Retires the block of every key of {@code range} in the index, page by page, ahead of replacing the index (a scan
+     * of the range only: a scan of the whole key space reads every leaf an empty index has; stray copies outside the
+     * range, left by a move of keys that did not finish, keep their blocks).
+     */
+    private void retireAll(RolexKVConfig.MemoryNodeRange range) {
         if (values.allocator() == null) {
             return;
         }
+        forEachPair(range.firstKey(), range.lastKey(), pair -> values.retire(pair.value()));
+    }
+
+    /** Every pair in the node's index from {@code firstKey} to {@code lastKey}, in key order, page by page. */
+    void forEachPair(long firstKey, long lastKey, java.util.function.Consumer<KeyValue> action) {
         WordIndex current = index;
-        long from = range.firstKey();
+        long from = firstKey;
         while (true) {
-            List<KeyValue> page = current.scan(from, range.lastKey(), RETIRE_PAGE_KEYS);
+            List<KeyValue> page = current.scan(from, lastKey, RETIRE_PAGE_KEYS);
             for (KeyValue pair : page) {
-                values.retire(pair.value());
+                action.accept(pair);
             }
             if (page.size() < RETIRE_PAGE_KEYS) {
                 return;
             }
             long last = page.getLast().key();
-            if (last == range.lastKey()) {
+            if (last == lastKey) {
                 return;
             }
             from = last + 1;
+        }
+    }
+
+    /**
+     * Hands this node's value space back to its values region (see {@link ValueAllocator#returnAll}); a node that
+     * cannot be reached keeps it claimed, as before there were returns.
+     */
+    void returnValueSpace() {
+        ValueAllocator allocator = values.allocator();
+        if (allocator == null || !connection.isOpen()) {
+            return;
+        }
+        try {
+            allocator.returnAll(connection);
+        } catch (FabricException e) {
+            // outcome unknown: the space may or may not be on the stack; leaving it claimed is the safe side
         }
     }
 
@@ -225,6 +262,6 @@ final class Shard {
 
     @Override
     public String toString() {
-        return "Shard[" + position + " memoryNode=" + connection.memoryNodeId() + " " + range + "]";
+        return "Shard[" + position + " memoryNode=" + connection.memoryNodeId() + " endpoint=" + endpoint + "]";
     }
 }

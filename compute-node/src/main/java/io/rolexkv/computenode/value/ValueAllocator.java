@@ -1,14 +1,20 @@
 package io.rolexkv.computenode.value;
 
 import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.CorruptDataException;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.GlobalAddress;
 import io.rolexkv.common.fabric.RegionInfo;
+import io.rolexkv.common.fabric.WordOrder;
+
+import java.lang.foreign.MemorySegment;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -52,9 +58,15 @@ import java.util.function.LongSupplier;
  * immediate reuse: no reader can hold its handle. A block whose fate is unknown (the connection broke during the
  * linking doorbell) is neither: it is leaked rather than risked.
  *
- * <p>Free lists live in this compute node's memory: a node that stops loses the blocks it had retired but not reused
- * (they stay allocated in the region). Thread-safe; operations are short and under one lock, except the rare claim
- * that needs its own doorbell, which runs outside it.
+ * <h2>Handing space back</h2>
+ * Free lists live in this compute node's memory, so {@link #returnAll} hands everything this allocator holds back to
+ * the memory node when its engine closes: the unused rest of its chunks, its free blocks, and its retired blocks still
+ * in their grace period, as a stack in the region itself ({@link ReturnedSpaceDescriptor}). An allocator whose region
+ * has no fresh space left takes from that stack before it gives up ({@link #allocate}); a retired block taken that way
+ * waits a whole grace period from the moment it is taken, so handing it over never shortens the wait that protects
+ * its readers. A compute node that dies without closing still loses what it held (that needs leases on claims).
+ * Thread-safe; operations are short and under one lock, except the rare claim or take that needs doorbells of its
+ * own, which runs outside it.
  */
 public final class ValueAllocator {
     private static final long NO_DEADLINE = Long.MAX_VALUE;
@@ -74,6 +86,9 @@ public final class ValueAllocator {
     private boolean regionExhausted;
     private final Map<Integer, ArrayDeque<FreeBlock>> free = new HashMap<>();
     private final ArrayDeque<RetiredBlock> retired = new ArrayDeque<>();
+    /** Fresh extents taken back from the region's returned space, bump-allocated once the current chunk is used up. */
+    private final ArrayDeque<long[]> freshExtents = new ArrayDeque<>();
+    private boolean handedBack;
 
     private long claimedBytes;
     private long allocatedBytes;
@@ -83,6 +98,8 @@ public final class ValueAllocator {
     private long pendingBytes;
     private long freeBytes;
     private long bulkBytes;
+    private long returnedBytes;
+    private long takenBackBytes;
 
     private record FreeBlock(long offset, int incarnation) {
     }
@@ -136,15 +153,22 @@ public final class ValueAllocator {
             throw new IllegalArgumentException("value length=" + length + " needs blocks of " + classBytes
                     + " bytes but chunks are " + chunkBytes + " bytes (need at least twice the block)");
         }
+        boolean triedReturned = false;
         while (true) {
             long waitUntil;
             synchronized (this) {
+                if (handedBack) {
+                    throw new IllegalStateException("the value allocator of memory node " + memoryNode
+                            + " has handed its space back (its engine is closed)");
+                }
                 Allocation allocation = tryAllocate(length, classBytes);
                 if (allocation != null) {
                     return allocation;
                 }
                 if (!regionExhausted) {
                     waitUntil = -1;
+                } else if (!triedReturned) {
+                    waitUntil = -2;
                 } else {
                     waitUntil = earliestReuse(classBytes);
                     if (waitUntil == NO_DEADLINE) {
@@ -154,8 +178,11 @@ public final class ValueAllocator {
                     }
                 }
             }
-            if (waitUntil < 0) {
+            if (waitUntil == -1) {
                 claimNow(connection);
+            } else if (waitUntil == -2) {
+                // Nothing fresh left in the region: take what closed compute nodes handed back, one node per try.
+                triedReturned = !takeReturned(connection);
             } else {
                 LockSupport.parkNanos(Math.max(1, waitUntil - clock.getAsLong()));
             }
@@ -175,13 +202,28 @@ public final class ValueAllocator {
             freeBytes -= classBytes;
         } else {
             if (end - cursor < classBytes) {
-                if (spareEnd - spareStart < classBytes) {
+                long[] extent = freshExtents.peekFirst();
+                if (extent != null && extent[1] - extent[0] >= classBytes) {
+                    freshExtents.pollFirst();
+                    keepTail();
+                    cursor = extent[0];
+                    end = extent[1];
+                } else if (spareEnd - spareStart >= classBytes) {
+                    keepTail();
+                    cursor = spareStart;
+                    end = spareEnd;
+                    spareStart = spareEnd = 0;
+                } else if (extent != null) {
+                    // A returned extent too short for this class: keep it as free blocks and look at the next one.
+                    freshExtents.pollFirst();
+                    keepTail();
+                    cursor = extent[0];
+                    end = extent[1];
+                    keepTail();
+                    return tryAllocate(length, classBytes);
+                } else {
                     return null;
                 }
-                keepTail();
-                cursor = spareStart;
-                end = spareEnd;
-                spareStart = spareEnd = 0;
             }
             offset = cursor;
             cursor += classBytes;
@@ -379,10 +421,238 @@ public final class ValueAllocator {
         return start;
     }
 
+    /**
+     * Hands everything this allocator holds back to the values region, for whichever compute node runs out of fresh
+     * space next: the unused rest of its current and spare chunks and of extents it took back, its free blocks, and
+     * its retired blocks (marked as still in their grace period where they are). Call once, when the engine closes and
+     * no operation is in flight; the allocator allocates nothing afterwards. The list is written into space being
+     * handed back; retired blocks in their grace period are kept (leaked, and counted in nothing) only when this
+     * allocator holds no free space at all to write their list in.
+     *
+     * @return bytes handed back (the list nodes' own bytes included)
+     */
+    public long returnAll(FabricConnection connection) {
+        List<ReturnedSpaceDescriptor.Extent> extents = new ArrayList<>();
+        synchronized (this) {
+            if (handedBack) {
+                return 0;
+            }
+            handedBack = true;
+            reclaimExpired();
+            long now = clock.getAsLong();
+            addFresh(extents, cursor, end);
+            addFresh(extents, spareStart, spareEnd);
+            for (long[] extent : freshExtents) {
+                addFresh(extents, extent[0], extent[1]);
+            }
+            for (Map.Entry<Integer, ArrayDeque<FreeBlock>> list : free.entrySet()) {
+                for (FreeBlock block : list.getValue()) {
+                    extents.add(new ReturnedSpaceDescriptor.Extent(block.offset(), list.getKey(),
+                            ReturnedSpaceDescriptor.FREE, block.incarnation()));
+                }
+            }
+            for (RetiredBlock block : retired) {
+                extents.add(new ReturnedSpaceDescriptor.Extent(block.offset(), block.classBytes(),
+                        block.reusableAtNanos() - now <= 0 ? ReturnedSpaceDescriptor.FREE : ReturnedSpaceDescriptor.PENDING,
+                        block.incarnation()));
+            }
+            cursor = end = spareStart = spareEnd = 0;
+            freshExtents.clear();
+            free.clear();
+            retired.clear();
+            freeBytes = 0;
+            pendingBytes = 0;
+        }
+        List<byte[]> nodeBytes = new ArrayList<>();
+        List<Long> nodeOffsets = new ArrayList<>();
+        long bytes = packNodes(extents, nodeBytes, nodeOffsets);
+        if (nodeBytes.isEmpty()) {
+            return 0;
+        }
+        DoorbellBatch writes = new DoorbellBatch();
+        long writeBytes = 0;
+        for (int i = 0; i < nodeBytes.size(); i++) {
+            if (writeBytes + nodeBytes.get(i).length > RETURN_WRITE_BYTES && !writes.isEmpty()) {
+                connection.execute(writes);
+                writes = new DoorbellBatch();
+                writeBytes = 0;
+            }
+            writes.write(address(nodeOffsets.get(i)), nodeBytes.get(i));
+            writeBytes += nodeBytes.get(i).length;
+        }
+        if (!writes.isEmpty()) {
+            connection.execute(writes);
+        }
+        long topAddress = address(ValueRegionDescriptor.RETURNED_SPACE_OFFSET);
+        long lastNext = address(nodeOffsets.getLast() + ReturnedSpaceDescriptor.NEXT_OFFSET);
+        while (true) {
+            DoorbellBatch read = new DoorbellBatch();
+            int topRead = read.read(topAddress, 8);
+            long top = connection.execute(read).readLong(topRead, 0);
+            DoorbellBatch push = new DoorbellBatch();
+            byte[] next = new byte[8];
+            WordOrder.putLong(next, 0, ReturnedSpaceDescriptor.topOffset(top));
+            push.write(lastNext, next);
+            int cas = push.compareAndSwap(topAddress, top, ReturnedSpaceDescriptor.nextTop(top, nodeOffsets.getFirst()));
+            if (connection.execute(push).casSucceeded(cas)) {
+                break;
+            }
+        }
+        synchronized (this) {
+            returnedBytes += bytes;
+        }
+        return bytes;
+    }
+
+    /** Bytes per doorbell when {@link #returnAll} writes its list nodes. */
+    static final int RETURN_WRITE_BYTES = 512 << 10;
+
+    private static void addFresh(List<ReturnedSpaceDescriptor.Extent> extents, long start, long stop) {
+        if (stop - start >= SizeClasses.MIN_CLASS_BYTES) {
+            extents.add(new ReturnedSpaceDescriptor.Extent(start, stop - start, ReturnedSpaceDescriptor.FRESH, 0));
+        }
+    }
+
+    /**
+     * Lays {@code extents} out as list nodes, each written into one of the extents (fresh ones first, then the largest
+     * free blocks); fills the nodes' bytes and offsets, chained in order (the last one's next is set at the push).
+     * Returns the bytes handed back.
+     */
+    private static long packNodes(List<ReturnedSpaceDescriptor.Extent> extents, List<byte[]> nodeBytes,
+                                  List<Long> nodeOffsets) {
+        List<ReturnedSpaceDescriptor.Extent> entries = new ArrayList<>(extents);
+        List<ReturnedSpaceDescriptor.Extent> hosts = new ArrayList<>();
+        entries.sort((a, b) -> {
+            int byKind = Integer.compare(hostRank(a), hostRank(b));
+            return byKind != 0 ? byKind : Long.compare(b.bytes(), a.bytes());
+        });
+        long capacity = 0;
+        while (capacity < entries.size() && !entries.isEmpty() && hostRank(entries.getFirst()) < 2) {
+            ReturnedSpaceDescriptor.Extent host = entries.removeFirst();
+            if (host.kind() == ReturnedSpaceDescriptor.FRESH && host.bytes() > ReturnedSpaceDescriptor.NODE_MAX_BYTES) {
+                long rest = host.bytes() - ReturnedSpaceDescriptor.NODE_MAX_BYTES;
+                host = new ReturnedSpaceDescriptor.Extent(host.offset(), ReturnedSpaceDescriptor.NODE_MAX_BYTES,
+                        ReturnedSpaceDescriptor.FRESH, 0);
+                entries.addFirst(new ReturnedSpaceDescriptor.Extent(host.offset() + ReturnedSpaceDescriptor.NODE_MAX_BYTES,
+                        rest, ReturnedSpaceDescriptor.FRESH, 0));
+            }
+            hosts.add(host);
+            capacity += ReturnedSpaceDescriptor.capacity(host.bytes());
+        }
+        if (hosts.isEmpty()) {
+            return 0;
+        }
+        // Entries that found no room (only blocks in their grace period, when nothing else was left) stay leaked.
+        long bytes = 0;
+        int next = 0;
+        for (int i = 0; i < hosts.size(); i++) {
+            ReturnedSpaceDescriptor.Extent host = hosts.get(i);
+            int take = Math.min(ReturnedSpaceDescriptor.capacity(host.bytes()), entries.size() - next);
+            List<ReturnedSpaceDescriptor.Extent> part = entries.subList(next, next + take);
+            next += take;
+            long following = i + 1 < hosts.size() ? hosts.get(i + 1).offset() : 0;
+            nodeBytes.add(ReturnedSpaceDescriptor.encode(following, host, part));
+            nodeOffsets.add(host.offset());
+            bytes += host.bytes();
+            for (ReturnedSpaceDescriptor.Extent extent : part) {
+                bytes += extent.bytes();
+            }
+        }
+        return bytes;
+    }
+
+    /** Which extents may hold a list node, best first: fresh space, then free blocks; never a block in its grace. */
+    private static int hostRank(ReturnedSpaceDescriptor.Extent extent) {
+        return switch (extent.kind()) {
+            case ReturnedSpaceDescriptor.FRESH -> 0;
+            case ReturnedSpaceDescriptor.FREE -> 1;
+            default -> 2;
+        };
+    }
+
+    /**
+     * Takes one list node of space closed compute nodes handed back, with doorbells of its own (a READ of the top, a
+     * READ of the node, a CAS), and files its extents. Returns whether it took anything.
+     */
+    private boolean takeReturned(FabricConnection connection) {
+        long topAddress = address(ValueRegionDescriptor.RETURNED_SPACE_OFFSET);
+        while (true) {
+            DoorbellBatch readTop = new DoorbellBatch();
+            int topVerb = readTop.read(topAddress, 8);
+            long top = connection.execute(readTop).readLong(topVerb, 0);
+            long nodeOffset = ReturnedSpaceDescriptor.topOffset(top);
+            if (nodeOffset == 0) {
+                return false;
+            }
+            if (nodeOffset < ValueRegionDescriptor.HEADER_BYTES || nodeOffset % ValueWord.BLOCK_ALIGNMENT != 0
+                    || nodeOffset >= usableBytes) {
+                throw new CorruptDataException("returned space of memory node " + memoryNode + " names a list node at offset="
+                        + nodeOffset + " outside the region's blocks: region bytes=" + usableBytes);
+            }
+            DoorbellBatch take = new DoorbellBatch();
+            int nodeVerb = take.read(address(nodeOffset),
+                    (int) Math.min(ReturnedSpaceDescriptor.NODE_MAX_BYTES, usableBytes - nodeOffset));
+            MemorySegment read = connection.execute(take).read(nodeVerb);
+            long next = WordOrder.getLong(read, ReturnedSpaceDescriptor.NEXT_OFFSET);
+            DoorbellBatch pop = new DoorbellBatch();
+            int cas = pop.compareAndSwap(topAddress, top, ReturnedSpaceDescriptor.nextTop(top, next));
+            if (!connection.execute(pop).casSucceeded(cas)) {
+                continue;
+            }
+            ReturnedSpaceDescriptor.Node node;
+            try {
+                node = ReturnedSpaceDescriptor.decode(read, nodeOffset);
+            } catch (IllegalStateException e) {
+                throw new CorruptDataException("returned space of memory node " + memoryNode + " is damaged: " + e.getMessage());
+            }
+            synchronized (this) {
+                file(node.own());
+                for (ReturnedSpaceDescriptor.Extent extent : node.entries()) {
+                    file(extent);
+                }
+            }
+            return true;
+        }
+    }
+
+    /** Files one extent taken back: fresh space to bump from, a free block, or a block that waits a grace period. */
+    private void file(ReturnedSpaceDescriptor.Extent extent) {
+        long stop = extent.offset() + extent.bytes();
+        if (extent.offset() < ValueRegionDescriptor.HEADER_BYTES || stop > usableBytes
+                || extent.offset() % ValueWord.BLOCK_ALIGNMENT != 0 || extent.bytes() % ValueWord.BLOCK_ALIGNMENT != 0) {
+            throw new CorruptDataException("returned space of memory node " + memoryNode + " holds an extent outside the"
+                    + " region's blocks: offset=" + extent.offset() + " bytes=" + extent.bytes() + " region bytes=" + usableBytes);
+        }
+        takenBackBytes += extent.bytes();
+        switch (extent.kind()) {
+            case ReturnedSpaceDescriptor.FRESH -> freshExtents.addLast(new long[]{extent.offset(), stop});
+            case ReturnedSpaceDescriptor.FREE -> {
+                int classBytes = checkedClass(extent);
+                free.computeIfAbsent(classBytes, k -> new ArrayDeque<>())
+                        .addLast(new FreeBlock(extent.offset(), extent.incarnation()));
+                freeBytes += classBytes;
+            }
+            default -> {
+                int classBytes = checkedClass(extent);
+                retired.addLast(new RetiredBlock(extent.offset(), classBytes, extent.incarnation(),
+                        clock.getAsLong() + graceNanos));
+                pendingBytes += classBytes;
+            }
+        }
+    }
+
+    private int checkedClass(ReturnedSpaceDescriptor.Extent extent) {
+        if (extent.bytes() > Integer.MAX_VALUE || SizeClasses.classBytes((int) extent.bytes()) != extent.bytes()) {
+            throw new CorruptDataException("returned space of memory node " + memoryNode + " holds a block of bytes="
+                    + extent.bytes() + " at offset=" + extent.offset() + ", not a size class");
+        }
+        return (int) extent.bytes();
+    }
+
     /** How the space of this allocator is used, in bytes (whole size classes). */
     public synchronized ValueSpace space() {
         return new ValueSpace(claimedBytes, allocatedBytes, bulkBytes, retiredBytes, releasedBytes, reusedBytes,
-                pendingBytes, freeBytes);
+                pendingBytes, freeBytes, returnedBytes, takenBackBytes);
     }
 
     /**
@@ -396,15 +666,18 @@ public final class ValueAllocator {
      * @param reusedBytes    allocations served from free lists rather than fresh chunk space
      * @param pendingBytes   retired and still in their grace period
      * @param freeBytes      ready for reuse (retired past grace, released, and chunk tails)
+     * @param returnedBytes  handed back to the region when the engine closed ({@link #returnAll})
+     * @param takenBackBytes taken from what closed compute nodes handed back
      */
     public record ValueSpace(long claimedBytes, long allocatedBytes, long bulkBytes, long retiredBytes, long releasedBytes,
-                             long reusedBytes, long pendingBytes, long freeBytes) {
-        public static final ValueSpace ZERO = new ValueSpace(0, 0, 0, 0, 0, 0, 0, 0);
+                             long reusedBytes, long pendingBytes, long freeBytes, long returnedBytes, long takenBackBytes) {
+        public static final ValueSpace ZERO = new ValueSpace(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
         public ValueSpace plus(ValueSpace other) {
             return new ValueSpace(claimedBytes + other.claimedBytes, allocatedBytes + other.allocatedBytes,
                     bulkBytes + other.bulkBytes, retiredBytes + other.retiredBytes, releasedBytes + other.releasedBytes,
-                    reusedBytes + other.reusedBytes, pendingBytes + other.pendingBytes, freeBytes + other.freeBytes);
+                    reusedBytes + other.reusedBytes, pendingBytes + other.pendingBytes, freeBytes + other.freeBytes,
+                    returnedBytes + other.returnedBytes, takenBackBytes + other.takenBackBytes);
         }
     }
 

@@ -85,9 +85,11 @@ class RolexKVConfigTest {
                 failure("{" + ONE_NODE + ", \"value_reuse_grace_ms\": -1}"));
         assertEquals("too small for the largest value field=max_bytes_per_batch found=65536 needed>=1114128 for max_value_bytes=65536",
                 failure("{" + ONE_NODE + ", \"max_bytes_per_batch\": \"64KiB\"}"));
+        assertEquals("out of range field=shard_learn_keys found=-1 allowed=[0,1073741824]",
+                failure("{" + ONE_NODE + ", \"shard_learn_keys\": -1}"));
         assertEquals("unknown field field=colour allowed=[engine_type, transport, memory_nodes, value_layout, max_value_bytes,"
                         + " leaf_capacity, load_factor, epsilon, empty_index_leaves, max_verbs_per_batch, max_bytes_per_batch,"
-                        + " value_chunk_bytes, value_reuse_grace_ms, index_room_wait_ms, auth_secret_file]",
+                        + " value_chunk_bytes, value_reuse_grace_ms, index_room_wait_ms, shard_learn_keys, auth_secret_file]",
                 failure("{" + ONE_NODE + ", \"colour\": \"blue\"}"));
     }
 

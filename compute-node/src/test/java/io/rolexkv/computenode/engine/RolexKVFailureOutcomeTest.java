@@ -72,19 +72,19 @@ class RolexKVFailureOutcomeTest {
         }
 
         @Override
-        public WordIndex open(FabricConnection connection, RolexKVConfig config, int position) {
-            return shortened(rolex.open(connection, config, position));
+        public WordIndex open(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range) {
+            return shortened(rolex.open(connection, config, range));
         }
 
         @Override
-        public WordIndex createEmpty(FabricConnection connection, RolexKVConfig config, int position) {
-            return shortened(rolex.createEmpty(connection, config, position));
+        public WordIndex createEmpty(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range) {
+            return shortened(rolex.createEmpty(connection, config, range));
         }
 
         @Override
-        public WordIndex bulkLoad(FabricConnection connection, RolexKVConfig config, int position, long[] sortedKeys,
+        public WordIndex bulkLoad(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range, long[] sortedKeys,
                                   long[] words) {
-            return shortened(rolex.bulkLoad(connection, config, position, sortedKeys, words));
+            return shortened(rolex.bulkLoad(connection, config, range, sortedKeys, words));
         }
 
         @Override

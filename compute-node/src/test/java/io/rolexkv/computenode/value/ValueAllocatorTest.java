@@ -189,4 +189,52 @@ class ValueAllocatorTest {
         assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(40), "waited out the grace period");
         assertNull(again.claim(), "a full region is not claimed from again");
     }
+
+    /**
+     * A closing allocator hands back its free chunk space at once and its retired blocks with their grace kept: the
+     * next allocator, in a full region, serves from the returned space, never hands out a retired block before a whole
+     * grace period after taking it, bumps its incarnation, and never hands out one byte twice.
+     */
+    @Test
+    void spaceHandedBackServesTheNextAllocatorAndRetiredBlocksKeepTheirGrace() {
+        long regionBytes = ValueRegionDescriptor.HEADER_BYTES + 8 * 1024;
+        ValueAllocator first = allocator(regionBytes, 4096, GRACE, false);
+        java.util.List<ValueAllocator.Allocation> live = new java.util.ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            ValueAllocator.Allocation allocation = first.allocate(480, connection); // 512-byte blocks
+            carry(allocation);
+            live.add(allocation);
+        }
+        ValueAllocator.Allocation retiredOne = live.removeFirst();
+        first.retire(retiredOne.handle());
+        long handedBack = first.returnAll(connection);
+        assertEquals(8 * 1024 - 6 * 512 + 512, handedBack, "the rest of both chunks and the retired block");
+        assertThrows(IllegalStateException.class, () -> first.allocate(480, connection), "nothing after handing back");
+
+        ValueAllocator second = new ValueAllocator(2, region, 4096, GRACE, clock::get);
+        java.util.TreeMap<Long, Long> taken = new java.util.TreeMap<>();
+        for (ValueAllocator.Allocation allocation : live) {
+            taken.put(ValueWord.blockOffset(allocation.handle()), 512L);
+        }
+        for (int served = 0; served < 16 - 6; served++) { // every free 512-byte block of the region
+            ValueAllocator.Allocation allocation = second.allocate(480, connection);
+            carry(allocation);
+            long offset = ValueWord.blockOffset(allocation.handle());
+            assertNotEquals(ValueWord.blockOffset(retiredOne.handle()), offset, "not inside the grace period");
+            var below = taken.floorEntry(offset);
+            assertTrue(below == null || below.getKey() + below.getValue() <= offset, "overlaps a live block: " + offset);
+            var above = taken.ceilingEntry(offset);
+            assertTrue(above == null || offset + 512 <= above.getKey(), "overlaps a live block: " + offset);
+            taken.put(offset, 512L);
+        }
+        assertEquals(0, second.space().freeBytes(), "all served");
+        assertEquals(512, second.space().pendingBytes(), "but the retired block, which waits a grace period");
+        assertEquals(handedBack, second.space().takenBackBytes());
+        clock.addAndGet(GRACE);
+        ValueAllocator.Allocation reused = second.allocate(480, connection);
+        assertEquals(ValueWord.blockOffset(retiredOne.handle()), ValueWord.blockOffset(reused.handle()),
+                "the retired block, a grace period after it was taken");
+        assertEquals(ValueWord.nextIncarnation(ValueWord.incarnation(retiredOne.handle())),
+                ValueWord.incarnation(reused.handle()), "with its next incarnation");
+    }
 }

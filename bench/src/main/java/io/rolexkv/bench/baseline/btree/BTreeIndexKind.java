@@ -59,17 +59,17 @@ public final class BTreeIndexKind implements IndexKind {
     }
 
     @Override
-    public WordIndex open(FabricConnection connection, RolexKVConfig config, int position) {
+    public WordIndex open(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range) {
         return ShermanBTree.open(connection, options);
     }
 
     @Override
-    public WordIndex createEmpty(FabricConnection connection, RolexKVConfig config, int position) {
+    public WordIndex createEmpty(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range) {
         return ShermanBTree.createEmpty(connection, options);
     }
 
     @Override
-    public WordIndex bulkLoad(FabricConnection connection, RolexKVConfig config, int position, long[] sortedKeys,
+    public WordIndex bulkLoad(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range, long[] sortedKeys,
                               long[] words) {
         return ShermanBTree.bulkLoad(connection, options, sortedKeys, words);
     }
