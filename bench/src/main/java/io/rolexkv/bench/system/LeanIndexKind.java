@@ -55,17 +55,17 @@ final class LeanIndexKind implements IndexKind {
     }
 
     @Override
-    public WordIndex open(FabricConnection connection, RolexKVConfig config, int position) {
+    public WordIndex open(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range) {
         return LeanIndex.open(connection);
     }
 
     @Override
-    public WordIndex createEmpty(FabricConnection connection, RolexKVConfig config, int position) {
+    public WordIndex createEmpty(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range) {
         return LeanIndex.createEmpty(connection, EPSILON, EMPTY_INDEX_GROUPS, DELTA_CAPACITY);
     }
 
     @Override
-    public WordIndex bulkLoad(FabricConnection connection, RolexKVConfig config, int position, long[] sortedKeys,
+    public WordIndex bulkLoad(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range, long[] sortedKeys,
                               long[] words) {
         return LeanIndex.bulkLoad(connection, EPSILON, GROUP_SIZE, DELTA_CAPACITY, sortedKeys, words);
     }
