@@ -1,0 +1,80 @@
+package io.rolexkv.bench.system;
+
+import io.rolexkv.common.fabric.FabricConnection;
+import io.rolexkv.common.fabric.GlobalAddress;
+import io.rolexkv.common.fabric.WordOrder;
+import io.rolexkv.computenode.engine.IndexKind;
+import io.rolexkv.computenode.engine.RolexKVConfig;
+import io.rolexkv.rolex.index.IndexCounters;
+import io.rolexkv.rolex.index.IndexLayout;
+import io.rolexkv.rolex.index.LeanIndex;
+import io.rolexkv.rolex.index.WordIndex;
+import io.rolexkv.rolex.layout.IndexMetaDescriptor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
+/**
+ * The lean ROLEX layout ({@link LeanIndex}, under construction) as the engine's index, so that it can be measured
+ * under YCSB beside {@code rolex} and the B+tree before it replaces the current layout. Its geometry is fixed here
+ * (epsilon 8, groups of 32 base entries, delta leaves of 16): the figures the geometry sweep chose. It has no
+ * retrainer yet, so it is for bulk-loaded runs; an index grown by inserts alone fills its delta tables.
+ */
+final class LeanIndexKind implements IndexKind {
+    static final LeanIndexKind INSTANCE = new LeanIndexKind();
+    static final int EPSILON = 8;
+    static final int GROUP_SIZE = 32;
+    static final int DELTA_CAPACITY = 16;
+    static final int EMPTY_INDEX_GROUPS = 1024;
+
+    private static final List<String> REGIONS = List.of(IndexLayout.META_REGION, IndexLayout.LEAVES_REGION,
+            IndexLayout.TABLES_REGION, IndexLayout.MODELS_REGION);
+
+    private LeanIndexKind() {
+    }
+
+    @Override
+    public String name() {
+        return SystemUnderTestFactory.LEAN;
+    }
+
+    @Override
+    public List<String> regionNames() {
+        return REGIONS;
+    }
+
+    @Override
+    public long readyProbeAddress(FabricConnection connection) {
+        return GlobalAddress.of(connection.memoryNodeId(), connection.region(IndexLayout.META_REGION).id(), 0);
+    }
+
+    @Override
+    public boolean isReady(MemorySegment probe) {
+        return WordOrder.getLong(probe, IndexMetaDescriptor.MAGIC_OFFSET) == IndexMetaDescriptor.MAGIC
+                && WordOrder.getLong(probe, IndexMetaDescriptor.STATE_OFFSET) == IndexMetaDescriptor.STATE_READY;
+    }
+
+    @Override
+    public WordIndex open(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range) {
+        return LeanIndex.open(connection);
+    }
+
+    @Override
+    public WordIndex createEmpty(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range) {
+        return LeanIndex.createEmpty(connection, EPSILON, EMPTY_INDEX_GROUPS, DELTA_CAPACITY);
+    }
+
+    @Override
+    public WordIndex bulkLoad(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range, long[] sortedKeys,
+                              long[] words) {
+        return LeanIndex.bulkLoad(connection, EPSILON, GROUP_SIZE, DELTA_CAPACITY, sortedKeys, words);
+    }
+
+    /** Lock conflicts and splits (new delta leaves included); the lean index counts nothing else yet. */
+    @Override
+    public IndexCounters.Snapshot counters(WordIndex index) {
+        LeanIndex lean = (LeanIndex) index;
+        return new IndexCounters.Snapshot(0, lean.chainDoorbells(), lean.lockConflicts(), 0,
+                lean.splits() + lean.deltaLeavesStarted(), 0, 0, 0);
+    }
+}

@@ -1,0 +1,1028 @@
+package io.rolexkv.rolex.index;
+
+import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.CorruptDataException;
+import io.rolexkv.common.fabric.DoorbellBatch;
+import io.rolexkv.common.fabric.FabricConnection;
+import io.rolexkv.common.fabric.WordOrder;
+import io.rolexkv.common.kv.KeyValueChecks;
+import io.rolexkv.rolex.layout.GroupWord;
+import io.rolexkv.rolex.layout.IndexMetaDescriptor;
+import io.rolexkv.rolex.layout.LeafDescriptor;
+import io.rolexkv.rolex.model.LinearModel;
+import io.rolexkv.rolex.model.OptimalPiecewiseLinearTrainer;
+import io.rolexkv.rolex.model.UnsignedKeys;
+
+import io.rolexkv.rolex.layout.LeafRegionDescriptor;
+import io.rolexkv.rolex.layout.LeafTableEntry;
+import io.rolexkv.rolex.layout.TablesDescriptor;
+import io.rolexkv.rolex.leaf.Leaf;
+
+import java.lang.foreign.MemorySegment;
+import java.math.BigInteger;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Function;
+
+/**
+ * The lean ROLEX layout, under construction beside {@link RolexIndex} (which it is to replace once it passes the
+ * contract suite, with retraining and the structure checker ported): per model one block in the tables region of
+ * group heads, an SLT and a dense base array of 16-byte (key, value) entries whose keys never change while the model
+ * lives ({@link LeanModel}); keys inserted since the base was built live in small delta leaves ({@link Leaf}) chained
+ * in key order from their group's head.
+ *
+ * <h2>Lookup: one doorbell for base keys</h2>
+ * READ the heads of the groups the key's window touches and the window of base entries ({@link LeanModel#window}),
+ * about {@code 2 * epsilon + 2} entries instead of whole leaves. Base keys never change and each value word is written
+ * atomically, so the window needs no checksum; the group word, read first, says which entries are deleted (a put
+ * writes the value before it clears the bit, so a clear bit is never seen before its value). A key not in the base is
+ * in its owning group's delta chain if anywhere (the largest base key below it names the group): walked from the head
+ * reference, each leaf checked by its checksum, as {@link LeafGroupReader} argues for synonym chains.
+ *
+ * <h2>Writes: two doorbells in the common case</h2>
+ * CAS the lock into the group word of every group the keys' windows touch, and in the same doorbell READ the delta
+ * head references and the windows; then change base value words and deleted bits, or the owning delta leaf (only the
+ * words that changed, as {@link RolexIndex} argues), and WRITE the group words back unlocked last. A new delta leaf
+ * (a group's first, or a split) costs one more doorbell to claim a slot and leaves. The same lock discipline as
+ * {@link RolexIndex}: no one waits for a lock while holding one, contention backs off.
+ *
+ * <p>Built so far: bulk load, create empty, open, get, getAll, put, update, updateAll, remove, scan. Not yet:
+ * retraining and compaction (so a model's delta leaves are bounded by its SLT), cached delta chains (each delta walk
+ * costs its own doorbells), the structure checker, the engine's use.
+ */
+public final class LeanIndex implements WordIndex {
+    /** How long a writer keeps trying to lock its groups before it gives up. */
+    public static final long LOCK_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /** Keys of one {@link #updateAll} doorbell. */
+    public static final int KEYS_PER_DOORBELL = 256;
+    /** Leaves of a delta chain a walk follows before it calls the chain corrupt. */
+    private static final int MAX_CHAIN = TablesDescriptor.SYNONYM_SLOTS;
+    private static final int MAX_TORN_READS = 10_000;
+    /** The longest known delta chain a first doorbell reads ahead (any: compaction keeps them short), and the most verbs it grows to doing so. */
+    private static final int MAX_PREFETCHED_CHAIN = TablesDescriptor.USABLE_SYNONYM_SLOTS;
+    private static final int MAX_PREFETCH_VERBS = 2_048;
+
+    private final FabricConnection connection;
+    private final IndexLayout layout;
+    private final long epoch;
+    private final LeanModel[] models;
+    private final long[] lowKeys;
+    /** Group words known not to be {@link GroupWord#EMPTY} (lock bit dropped), per model and group: the CAS guesses. */
+    private final Map<Long, Long> knownWords = new ConcurrentHashMap<>();
+    private final LeafPool leafPool = new LeafPool(IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT);
+    /** Per group with delta leaves: the references of its chain as last read, so a doorbell can read it at once. */
+    private final Map<Long, long[]> knownChains = new ConcurrentHashMap<>();
+    /** Per model: SLT slots claimed ahead (in a write's first doorbell) and not used yet. */
+    private final Map<Integer, java.util.concurrent.ConcurrentLinkedDeque<Integer>> spareSlots = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.LongAdder splits = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder deltaLeavesStarted = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder lockConflicts = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder chainDoorbells = new java.util.concurrent.atomic.LongAdder();
+
+    private LeanIndex(FabricConnection connection, IndexLayout layout, long epoch, List<LeanModel> models) {
+        this.connection = connection;
+        this.layout = layout;
+        this.epoch = epoch;
+        this.models = models.toArray(LeanModel[]::new);
+        this.lowKeys = new long[this.models.length];
+        for (int m = 0; m < lowKeys.length; m++) {
+            lowKeys[m] = this.models[m].lowKey();
+        }
+    }
+
+    // ------------------------------------------------------------------ build and open
+
+    /**
+     * Builds a lean index of {@code keys} (strictly increasing, unsigned) and {@code values} on the connection's memory
+     * node: the optimal PLA of the keys with error bound {@code epsilon}, one model per segment, groups of
+     * {@code groupSize} base entries, delta leaves of {@code deltaCapacity} entries. Replaces whatever index was there.
+     */
+    public static LeanIndex bulkLoad(FabricConnection connection, int epsilon, int groupSize, int deltaCapacity,
+                                     long[] keys, long[] values) {
+        if (keys.length != values.length || keys.length == 0) {
+            throw new IllegalArgumentException("bulk load: keys=" + keys.length + " values=" + values.length
+                    + " must match and not be empty");
+        }
+        KeyValueChecks.checkStrictlyIncreasing(keys);
+        checkGroupSize(groupSize);
+        List<LinearModel> segments = OptimalPiecewiseLinearTrainer.train(keys, epsilon);
+        List<LeanModel> models = new ArrayList<>(segments.size());
+        long cursor = 0;
+        for (int s = 0; s < segments.size(); s++) {
+            LinearModel segment = segments.get(s);
+            LeanModel model = measured(s == 0 ? 0 : segment.firstKey(), segment.firstKey(), segment.slope(),
+                    segment.intercept(), keys, Math.toIntExact(segment.firstRank()), Math.toIntExact(segment.rankCount()),
+                    cursor, groupSize);
+            models.add(model);
+            cursor += (model.blockBytes() + 63) / 64 * 64;
+        }
+        return build(connection, epsilon, groupSize, deltaCapacity, models, keys, values, false);
+    }
+
+    /**
+     * Builds an empty lean index that grows by inserts: one model whose base holds {@code groups} fence keys evenly
+     * spread over the key space, all deleted, one per group, so that inserts spread over that many delta chains.
+     */
+    public static LeanIndex createEmpty(FabricConnection connection, int epsilon, int groups, int deltaCapacity) {
+        long[] fences = new long[groups];
+        BigInteger keySpace = BigInteger.ONE.shiftLeft(64);
+        for (int g = 0; g < groups; g++) {
+            fences[g] = keySpace.multiply(BigInteger.valueOf(g)).divide(BigInteger.valueOf(groups)).longValue();
+        }
+        double slope = groups / 18446744073709551616.0;
+        LeanModel model = measured(0, 0, slope, 0, fences, 0, groups, 0, 1);
+        return build(connection, epsilon, 1, deltaCapacity, List.of(model), fences, new long[groups], true);
+    }
+
+    private static void checkGroupSize(int groupSize) {
+        if (groupSize < 1 || groupSize > GroupWord.MAX_GROUP_SIZE) {
+            throw new IllegalArgumentException("group_size=" + groupSize + " allowed=[1," + GroupWord.MAX_GROUP_SIZE + "]");
+        }
+    }
+
+    /** A model of base keys {@code keys[first, first + count)} on the given line, its error bound measured. */
+    private static LeanModel measured(long lowKey, long anchorKey, double slope, double intercept, long[] keys, int first,
+                                      int count, long blockOffset, int groupSize) {
+        int groupCount = (count + groupSize - 1) / groupSize;
+        LeanModel probe = new LeanModel(lowKey, anchorKey, slope, intercept, count, blockOffset, groupCount, groupSize, 0);
+        double worst = 0;
+        for (int rank = 0; rank < count; rank++) {
+            worst = Math.max(worst, Math.abs(probe.predictRank(keys[first + rank]) - rank));
+        }
+        // The window's one rank of slack on each side absorbs a bound below the measured worst by < 1/2 (LeanModel).
+        int maxError = Math.max(0, (int) Math.ceil(worst - MAX_ERROR_TOLERANCE));
+        return new LeanModel(lowKey, anchorKey, slope, intercept, count, blockOffset, groupCount, groupSize, maxError);
+    }
+
+    /** How far below the measured worst error a model's bound may round (see {@link LeanModel}). */
+    static final double MAX_ERROR_TOLERANCE = 1e-6;
+    private static final int ENTRIES_PER_WRITE = 64 * 1024;
+
+    private static LeanIndex build(FabricConnection connection, int epsilon, int groupSize, int deltaCapacity,
+                                   List<LeanModel> models, long[] keys, long[] values, boolean allDeleted) {
+        LeafDescriptor.checkCapacity(deltaCapacity);
+        IndexLayout layout = new IndexLayout(connection, deltaCapacity);
+        LeanModel lastModel = models.getLast();
+        long cursor = (lastModel.blockOffset() + lastModel.blockBytes() + 63) / 64 * 64;
+        if (cursor > layout.tablesBytes()) {
+            throw new IllegalArgumentException("the lean index needs tables bytes=" + cursor + " but region "
+                    + IndexLayout.TABLES_REGION + " holds " + layout.tablesBytes());
+        }
+        IndexLoader.BulkWriter writer = new IndexLoader.BulkWriter(connection);
+        DoorbellBatch unpublish = new DoorbellBatch();
+        unpublish.writeLong(layout.metaAddress(IndexMetaDescriptor.STATE_OFFSET), IndexMetaDescriptor.STATE_EMPTY);
+        connection.execute(unpublish);
+        int rank = 0;
+        for (LeanModel model : models) {
+            byte[] heads = new byte[LeanModel.GROUP_HEAD_BYTES * model.groupCount()];
+            if (allDeleted) {
+                for (int g = 0; g < model.groupCount(); g++) {
+                    int entries = Math.min(model.groupSize(), model.keyCount() - g * model.groupSize());
+                    WordOrder.putLong(heads, LeanModel.GROUP_HEAD_BYTES * g, GroupWord.allDeleted(entries));
+                }
+            }
+            writer.write(layout.tablesAddress(model.groupOffset(0)), heads);
+            writer.write(layout.tablesAddress(model.synonymTableOffset()), new byte[TablesDescriptor.SYNONYM_TABLE_BYTES]);
+            for (int start = 0; start < model.keyCount(); start += ENTRIES_PER_WRITE) {
+                int entries = Math.min(ENTRIES_PER_WRITE, model.keyCount() - start);
+                byte[] base = new byte[LeanModel.BASE_ENTRY_BYTES * entries];
+                for (int i = 0; i < entries; i++) {
+                    WordOrder.putLong(base, LeanModel.BASE_ENTRY_BYTES * i, keys[rank + start + i]);
+                    WordOrder.putLong(base, LeanModel.BASE_ENTRY_BYTES * i + 8, values[rank + start + i]);
+                }
+                writer.write(layout.tablesAddress(model.baseEntryOffset(start)), base);
+            }
+            rank += model.keyCount();
+        }
+        writer.flush();
+        MemorySegment oldMeta = IndexLoader.readBytes(connection, layout.metaAddress(0), IndexMetaDescriptor.META_BYTES);
+        long epoch = (WordOrder.getLong(oldMeta, IndexMetaDescriptor.MAGIC_OFFSET) == IndexMetaDescriptor.MAGIC
+                ? WordOrder.getLong(oldMeta, IndexMetaDescriptor.MODEL_EPOCH_OFFSET) : 0) + 1;
+        byte[] set = IndexLoader.encodeModelSet(models.stream().map(LeanModel::record).toList(), epoch);
+        writer.write(layout.modelsAddress(0), set);
+        writer.flush();
+        byte[] meta = new byte[IndexMetaDescriptor.META_BYTES];
+        MemorySegment metaSegment = MemorySegment.ofArray(meta);
+        WordOrder.putLong(metaSegment, IndexMetaDescriptor.MAGIC_OFFSET, IndexMetaDescriptor.MAGIC);
+        WordOrder.putLong(metaSegment, IndexMetaDescriptor.STATE_OFFSET, IndexMetaDescriptor.STATE_EMPTY);
+        WordOrder.putLong(metaSegment, IndexMetaDescriptor.MODEL_SET_BYTES_OFFSET, set.length);
+        WordOrder.putLong(metaSegment, IndexMetaDescriptor.MODEL_EPOCH_OFFSET, epoch);
+        metaSegment.set(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.LEAF_CAPACITY_OFFSET, deltaCapacity);
+        metaSegment.set(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.KEYS_PER_LEAF_OFFSET, groupSize);
+        WordOrder.putLong(metaSegment, IndexMetaDescriptor.TABLES_USED_OFFSET, cursor);
+        metaSegment.set(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.EPSILON_OFFSET, epsilon);
+        WordOrder.putLong(metaSegment, IndexMetaDescriptor.MODELS_USED_OFFSET, set.length);
+        DoorbellBatch publish = new DoorbellBatch();
+        byte[] regionHeader = new byte[LeafRegionDescriptor.HEADER_BYTES];
+        WordOrder.putLong(regionHeader, LeafRegionDescriptor.USED_LEAVES_OFFSET, 0);
+        WordOrder.putLong(regionHeader, LeafRegionDescriptor.CAPACITY_LEAVES_OFFSET, layout.leafCapacityOfRegion());
+        WordOrder.putLong(regionHeader, LeafRegionDescriptor.LEAF_BYTES_OFFSET, layout.leafBytes());
+        publish.write(layout.leavesAddress(0), regionHeader);
+        publish.write(layout.metaAddress(0), meta);
+        publish.writeLong(layout.metaAddress(IndexMetaDescriptor.STATE_OFFSET), IndexMetaDescriptor.STATE_READY);
+        connection.execute(publish);
+        return new LeanIndex(connection, layout, epoch, models);
+    }
+
+    /** Opens the lean index on the connection's memory node: reads its model set into the cache. */
+    public static LeanIndex open(FabricConnection connection) {
+        IndexLoader.Meta meta = IndexLoader.readMeta(connection);
+        IndexLayout layout = new IndexLayout(connection, meta.leafCapacity());
+        MemorySegment set = IndexLoader.readBytes(connection, layout.modelsAddress(meta.modelSetOffset()), meta.modelSetBytes());
+        List<IndexModel> records = IndexLoader.decodeModelSet(set, meta.epoch());
+        if (records == null) {
+            throw new CorruptDataException("lean model set fails its checksum");
+        }
+        return new LeanIndex(connection, layout, meta.epoch(), records.stream().map(LeanModel::of).toList());
+    }
+
+    /** Bytes of cached models (one record each), group words known not to be empty, and known delta chains. */
+    @Override
+    public long cachedBytes() {
+        long chains = 0;
+        for (long[] chain : knownChains.values()) {
+            chains += 8 + 8L * chain.length;
+        }
+        return (long) models.length * io.rolexkv.rolex.layout.ModelRecordDescriptor.RECORD_BYTES + 16L * knownWords.size() + chains;
+    }
+
+    /** Delta leaves this compute node split. */
+    public long splits() {
+        return splits.sum();
+    }
+
+    /** Groups whose first delta leaf this compute node made. */
+    public long deltaLeavesStarted() {
+        return deltaLeavesStarted.sum();
+    }
+
+    /** Lock races this compute node lost. */
+    public long lockConflicts() {
+        return lockConflicts.sum();
+    }
+
+    /** Doorbells spent reading delta leaves the cache did not know (beyond the first doorbell of an operation). */
+    public long chainDoorbells() {
+        return chainDoorbells.sum();
+    }
+
+    @Override
+    public int maxAtomicBatchKeys() {
+        return KEYS_PER_DOORBELL;
+    }
+
+    public int modelCount() {
+        return models.length;
+    }
+
+    public long epoch() {
+        return epoch;
+    }
+
+    public FabricConnection connection() {
+        return connection;
+    }
+
+    private int modelFor(long key) {
+        return UnsignedKeys.floorIndex(lowKeys, key);
+    }
+
+    // ------------------------------------------------------------------ lookup
+
+    /** Where a key's window and groups lie, and what one doorbell read of them. */
+    private static final class Probe {
+        final long key;
+        final LeanModel model;
+        final int modelIndex;
+        final int first;
+        final int last;
+        final int firstGroup;
+        final int lastGroup;
+        int headsVerb = -1;
+        int baseVerb = -1;
+
+        Probe(LeanIndex index, long key) {
+            this.key = key;
+            this.modelIndex = index.modelFor(key);
+            this.model = index.models[modelIndex];
+            long window = model.window(key);
+            this.first = LeanModel.firstOf(window);
+            this.last = LeanModel.lastOf(window);
+            this.firstGroup = first / model.groupSize();
+            this.lastGroup = last / model.groupSize();
+        }
+
+        /** Per touched group (index from firstGroup): the READ verbs of its cached chain, by leaf reference. */
+        Map<Long, Integer> chainVerbs;
+
+        /** Appends READs of every leaf of the touched groups' chains the cache knows. */
+        void appendKnownChains(LeanIndex index, DoorbellBatch batch) {
+            for (int g = firstGroup; g <= lastGroup; g++) {
+                long[] chain = index.knownChains.get(groupId(modelIndex, g));
+                if (chain == null || chain.length > MAX_PREFETCHED_CHAIN || batch.size() + chain.length > MAX_PREFETCH_VERBS) {
+                    continue; // a long chain (compaction is due) or a full doorbell: walked leaf by leaf instead
+                }
+                if (chainVerbs == null) {
+                    chainVerbs = new HashMap<>();
+                }
+                for (long reference : chain) {
+                    chainVerbs.put(reference, batch.read(index.layout.leafAddress(reference), index.layout.leafBytes()));
+                }
+            }
+        }
+
+        void appendReads(IndexLayout layout, DoorbellBatch batch, boolean heads) {
+            if (heads) {
+                headsVerb = batch.read(layout.tablesAddress(model.groupOffset(firstGroup)),
+                        LeanModel.GROUP_HEAD_BYTES * (lastGroup - firstGroup + 1));
+            }
+            baseVerb = batch.read(layout.tablesAddress(model.baseEntryOffset(first)),
+                    LeanModel.BASE_ENTRY_BYTES * (last - first + 1));
+        }
+
+        /**
+         * The key's rank in the base window read, or {@code -(floorRank + 2)} if it is not there: the rank of the
+         * largest base key below it ({@code -1} if none), which names the owning group.
+         */
+        long locate(BatchResult result) {
+            MemorySegment base = result.read(baseVerb);
+            int low = 0;
+            int high = last - first;
+            while (low <= high) {
+                int middle = (low + high) >>> 1;
+                int order = Long.compareUnsigned(WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * middle), key);
+                if (order < 0) {
+                    low = middle + 1;
+                } else if (order > 0) {
+                    high = middle - 1;
+                } else {
+                    return first + middle;
+                }
+            }
+            if (low == 0 && first > 0) {
+                throw new CorruptDataException("key=" + Long.toUnsignedString(key) + " lies below its lookup window's "
+                        + "first base key: the model's error bound is broken or the base is corrupt");
+            }
+            return -((first + low - 1) + 2L);
+        }
+
+        long baseValue(BatchResult result, int rank) {
+            return WordOrder.getLong(result.read(baseVerb), (long) LeanModel.BASE_ENTRY_BYTES * (rank - first) + 8);
+        }
+
+        int groupOfRank(int rank) {
+            return Math.max(0, rank) / model.groupSize();
+        }
+
+        long groupWord(BatchResult result, int group) {
+            return result.readLong(headsVerb, (long) LeanModel.GROUP_HEAD_BYTES * (group - firstGroup));
+        }
+
+        long deltaHead(BatchResult result, int group) {
+            return result.readLong(headsVerb, (long) LeanModel.GROUP_HEAD_BYTES * (group - firstGroup) + 8);
+        }
+    }
+
+    @Override
+    public OptionalLong get(long key) {
+        Probe probe = new Probe(this, key);
+        DoorbellBatch batch = new DoorbellBatch();
+        probe.appendReads(layout, batch, true);
+        probe.appendKnownChains(this, batch);
+        return answer(probe, connection.execute(batch));
+    }
+
+    private OptionalLong answer(Probe probe, BatchResult result) {
+        long located = probe.locate(result);
+        if (located >= 0) {
+            int rank = (int) located;
+            long word = probe.groupWord(result, probe.groupOfRank(rank));
+            if (word == GroupWord.RETIRED) {
+                throw new StaleModelsException();
+            }
+            return GroupWord.isDeleted(word, rank % probe.model.groupSize())
+                    ? OptionalLong.empty() : OptionalLong.of(probe.baseValue(result, rank));
+        }
+        int group = probe.groupOfRank((int) (-located - 2));
+        if (probe.groupWord(result, group) == GroupWord.RETIRED) {
+            throw new StaleModelsException();
+        }
+        long head = probe.deltaHead(result, group);
+        if (head == 0) {
+            return OptionalLong.empty();
+        }
+        for (ChainLeaf leaf : readChain(probe.modelIndex, group, head, probe.chainVerbs, result)) {
+            if (leaf.leaf().owns(probe.key)) {
+                int index = leaf.leaf().find(probe.key);
+                return index >= 0 ? OptionalLong.of(leaf.leaf().value(index)) : OptionalLong.empty();
+            }
+        }
+        return OptionalLong.empty();
+    }
+
+    /** One leaf of a delta chain as read: its reference (a {@link LeafTableEntry}-shaped word) and contents. */
+    private record ChainLeaf(long reference, Leaf leaf) {
+    }
+
+    /**
+     * Reads a delta chain whole from its head, one doorbell per leaf, each leaf read again while it fails its checksum
+     * (a write landing), following the links read in the very contents that were accepted (see
+     * {@link LeafGroupReader} for why no key present throughout is missed).
+     */
+    private List<ChainLeaf> readChain(int model, int group, long head, Map<Long, Integer> prefetched, BatchResult result) {
+        List<ChainLeaf> chain = new ArrayList<>(2);
+        long reference = head;
+        for (int steps = 0; reference != 0; steps++) {
+            if (steps == MAX_CHAIN) {
+                throw new CorruptDataException("a delta chain is longer than its synonym table: corrupt links");
+            }
+            Integer verb = prefetched == null ? null : prefetched.get(reference);
+            Leaf leaf = verb == null ? null : Leaf.decodeOrNull(result.read(verb), layout.leafCapacity());
+            if (leaf == null) {
+                leaf = readLeaf(reference); // not known to the cache, or torn: read it on its own
+            }
+            if (leaf.epoch() > epoch) {
+                throw new StaleModelsException();
+            }
+            chain.add(new ChainLeaf(reference, leaf));
+            reference = leaf.nextLeaf();
+        }
+        learnChain(model, group, chain);
+        return chain;
+    }
+
+    private void learnChain(int model, int group, List<ChainLeaf> chain) {
+        long[] references = new long[chain.size()];
+        for (int i = 0; i < references.length; i++) {
+            references[i] = chain.get(i).reference();
+        }
+        if (references.length == 0) {
+            knownChains.remove(groupId(model, group));
+        } else {
+            knownChains.put(groupId(model, group), references);
+        }
+    }
+
+    private Leaf readLeaf(long reference) {
+        chainDoorbells.increment();
+        for (int attempt = 0; attempt < MAX_TORN_READS; attempt++) {
+            DoorbellBatch batch = new DoorbellBatch();
+            int verb = batch.read(layout.leafAddress(reference), layout.leafBytes());
+            Leaf leaf = Leaf.decodeOrNull(connection.execute(batch).read(verb), layout.leafCapacity());
+            if (leaf != null) {
+                return leaf;
+            }
+            if (attempt > 8) {
+                LockSupport.parkNanos(Math.min(1_000_000L, 1_000L << Math.min(10, attempt - 8)));
+            }
+        }
+        throw new CorruptDataException("delta leaf keeps failing its checksum after " + MAX_TORN_READS
+                + " reads: corrupt leaf or a writer died mid-write");
+    }
+
+    /** The values of {@code keys}: the windows of up to {@value #KEYS_PER_DOORBELL} keys in one doorbell. */
+    @Override
+    public OptionalLong[] getAll(long[] keys) {
+        OptionalLong[] values = new OptionalLong[keys.length];
+        for (int start = 0; start < keys.length; start += KEYS_PER_DOORBELL) {
+            int end = Math.min(keys.length, start + KEYS_PER_DOORBELL);
+            DoorbellBatch batch = new DoorbellBatch();
+            Probe[] probes = new Probe[end - start];
+            for (int i = start; i < end; i++) {
+                probes[i - start] = new Probe(this, keys[i]);
+                probes[i - start].appendReads(layout, batch, true);
+                probes[i - start].appendKnownChains(this, batch);
+            }
+            BatchResult result = connection.execute(batch);
+            for (int i = start; i < end; i++) {
+                values[i] = answer(probes[i - start], result);
+            }
+        }
+        return values;
+    }
+
+    // ------------------------------------------------------------------ writes
+
+    @Override
+    public WriteResult put(long key, long word, DoorbellExtras firstDoorbellExtras) {
+        OptionalLong written = OptionalLong.of(word);
+        return updateAll(new long[] {key}, new WordUpdate[] {(current, finalDoorbell) -> written}, firstDoorbellExtras)[0];
+    }
+
+    @Override
+    public OptionalLong remove(long key) {
+        return updateAll(new long[] {key}, new WordUpdate[] {(current, finalDoorbell) -> OptionalLong.empty()}, null)[0].previous();
+    }
+
+    @Override
+    public WriteResult update(long key, WordUpdate update) {
+        return updateAll(new long[] {key}, new WordUpdate[] {update}, null)[0];
+    }
+
+    @Override
+    public WriteResult[] updateAll(long[] keys, WordUpdate[] updates, DoorbellExtras firstDoorbellExtras) {
+        if (keys.length != updates.length) {
+            throw new IllegalArgumentException("keys=" + keys.length + " updates=" + updates.length + " must match");
+        }
+        WriteResult[] results = new WriteResult[keys.length];
+        for (int start = 0; start < keys.length; start += KEYS_PER_DOORBELL) {
+            lockedWrite(keys, updates, start, Math.min(keys.length, start + KEYS_PER_DOORBELL),
+                    start == 0 ? firstDoorbellExtras : null, results);
+        }
+        return results;
+    }
+
+    /** A group a write locks, and what the write learned and changes of it. */
+    private static final class LockedGroup {
+        final int model;
+        final int group;
+        long expected;
+        int casVerb;
+        boolean holding;
+        long word;
+        long head;
+        boolean headChanged;
+        List<ChainLeaf> chain;
+
+        LockedGroup(int model, int group) {
+            this.model = model;
+            this.group = group;
+        }
+    }
+
+    private static long groupId(int model, int group) {
+        return (long) model << 32 | group;
+    }
+
+
+    private long knownWord(int model, int group) {
+        return knownWords.getOrDefault(groupId(model, group), GroupWord.EMPTY);
+    }
+
+    private void learnWord(int model, int group, long word) {
+        long unlocked = GroupWord.withoutLock(word);
+        if (unlocked == GroupWord.EMPTY) {
+            knownWords.remove(groupId(model, group));
+        } else {
+            knownWords.put(groupId(model, group), unlocked);
+        }
+    }
+
+    private void lockedWrite(long[] keys, WordUpdate[] updates, int start, int end, DoorbellExtras extras,
+                             WriteResult[] results) {
+        TreeMap<Long, LockedGroup> locks = new TreeMap<>();
+        Probe[] probes = new Probe[end - start];
+        for (int i = start; i < end; i++) {
+            Probe probe = new Probe(this, keys[i]);
+            probes[i - start] = probe;
+            for (int g = probe.firstGroup; g <= probe.lastGroup; g++) {
+                int group = g;
+                locks.computeIfAbsent(groupId(probe.modelIndex, g), id -> new LockedGroup(probe.modelIndex, group));
+            }
+        }
+        long deadline = System.nanoTime() + LOCK_TIMEOUT_NANOS;
+        int conflicts = 0;
+        boolean extrasSent = false;
+        while (true) {
+            DoorbellBatch batch = new DoorbellBatch();
+            boolean extrasHere = extras != null && !extrasSent;
+            if (extrasHere) {
+                extras.appendTo(batch);
+                extrasSent = true;
+            }
+            int epochVerb = batch.read(layout.metaAddress(IndexMetaDescriptor.MODEL_EPOCH_OFFSET), Long.BYTES);
+            for (LockedGroup group : locks.values()) {
+                if (!group.holding) {
+                    group.expected = knownWord(group.model, group.group);
+                    group.casVerb = batch.compareAndSwap(layout.tablesAddress(models[group.model].groupOffset(group.group)),
+                            group.expected, GroupWord.withLock(group.expected));
+                }
+            }
+            // Read after the CASes: what the groups hold under our locks (the delta heads) and the windows.
+            Map<Long, Integer> headVerbs = new HashMap<>();
+            for (LockedGroup group : locks.values()) {
+                headVerbs.put(groupId(group.model, group.group),
+                        batch.read(layout.tablesAddress(models[group.model].groupOffset(group.group) + 8), Long.BYTES));
+            }
+            for (Probe probe : probes) {
+                probe.appendReads(layout, batch, false);
+                probe.chainVerbs = null;
+                probe.appendKnownChains(this, batch);
+            }
+            // A key whose groups have no delta leaf may need one: claim a slot (and leaves) now, not in a doorbell of
+            // its own later. What a write does not use stays for the next one of the model.
+            Map<Integer, Integer> slotClaims = new HashMap<>();
+            int leafClaim = -1;
+            for (Probe probe : probes) {
+                boolean chained = false;
+                for (int g = probe.firstGroup; g <= probe.lastGroup; g++) {
+                    chained |= knownChains.containsKey(groupId(probe.modelIndex, g));
+                }
+                java.util.Deque<Integer> spares = spareSlots.get(probe.modelIndex);
+                if (!chained && (spares == null || spares.isEmpty())
+                        && !slotClaims.containsKey(probe.modelIndex)) {
+                    slotClaims.put(probe.modelIndex, batch.fetchAndAdd(layout.tablesAddress(probe.model.synonymTableOffset()), 1));
+                    if (leafClaim < 0 && leafPool.isEmpty()) {
+                        leafClaim = batch.fetchAndAdd(layout.leavesAddress(LeafRegionDescriptor.USED_LEAVES_OFFSET),
+                                IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT);
+                    }
+                }
+            }
+            BatchResult result = connection.execute(batch);
+            if (extrasHere) {
+                extras.completed(result);
+            }
+            for (Map.Entry<Integer, Integer> claim : slotClaims.entrySet()) {
+                long before = result.oldValue(claim.getValue());
+                if (before < TablesDescriptor.USABLE_SYNONYM_SLOTS) {
+                    spareSlots.computeIfAbsent(claim.getKey(), m -> new java.util.concurrent.ConcurrentLinkedDeque<>())
+                            .add((int) before + 1);
+                }
+            }
+            if (leafClaim >= 0) {
+                leafPool.refill(result.oldValue(leafClaim), layout.leafCapacityOfRegion());
+            }
+            boolean stale = result.readLong(epochVerb, 0) != epoch;
+            boolean contended = false;
+            boolean allHeld = true;
+            for (LockedGroup group : locks.values()) {
+                if (group.holding) {
+                    continue;
+                }
+                long old = result.oldValue(group.casVerb);
+                if (old == group.expected) {
+                    group.holding = true;
+                    group.word = group.expected;
+                    continue;
+                }
+                allHeld = false;
+                if (old == GroupWord.RETIRED) {
+                    stale = true;
+                } else if (GroupWord.isLocked(old)) {
+                    contended = true;
+                } else {
+                    learnWord(group.model, group.group, old); // only our guess was stale: CAS again at once
+                }
+            }
+            if (stale) {
+                release(locks.values());
+                throw new StaleModelsException();
+            }
+            if (contended) {
+                lockConflicts.increment();
+                release(locks.values());
+                if (System.nanoTime() > deadline) {
+                    throw new IndexGaveUpException("could not lock the groups of keys from key="
+                            + Long.toUnsignedString(keys[start]) + " within "
+                            + TimeUnit.NANOSECONDS.toMillis(LOCK_TIMEOUT_NANOS) + " ms; nothing was changed");
+                }
+                backOff(++conflicts);
+                continue;
+            }
+            if (!allHeld) {
+                continue;
+            }
+            for (LockedGroup group : locks.values()) {
+                group.head = result.readLong(headVerbs.get(groupId(group.model, group.group)), 0);
+            }
+            try {
+                applyLocked(keys, updates, start, end, probes, result, locks, results);
+            } catch (RuntimeException e) {
+                release(locks.values());
+                throw e;
+            }
+            return;
+        }
+    }
+
+    /** Applies the updates under the locks and writes everything back in one doorbell, unlocks last. */
+    private void applyLocked(long[] keys, WordUpdate[] updates, int start, int end, Probe[] probes, BatchResult read,
+                             TreeMap<Long, LockedGroup> locks, WriteResult[] results) {
+        DoorbellBatch batch = new DoorbellBatch();
+        Map<Long, Long> baseWrites = new LinkedHashMap<>(); // address -> value word
+        Map<Long, Long> baseValues = new HashMap<>(); // (model, rank) -> value as changed by this call
+        Map<Long, ChainLeaf> dirty = new LinkedHashMap<>();
+        List<long[]> slotWrites = new ArrayList<>();
+        List<Long> claimedLeaves = new ArrayList<>();
+        try {
+            for (int i = start; i < end; i++) {
+                Probe probe = probes[i - start];
+                long located = probe.locate(read);
+                if (located >= 0) {
+                    int rank = (int) located;
+                    LockedGroup group = locks.get(groupId(probe.modelIndex, probe.groupOfRank(rank)));
+                    int bit = rank % probe.model.groupSize();
+                    long id = groupId(probe.modelIndex, rank);
+                    long value = baseValues.containsKey(id) ? baseValues.get(id) : probe.baseValue(read, rank);
+                    OptionalLong previous = GroupWord.isDeleted(group.word, bit) ? OptionalLong.empty() : OptionalLong.of(value);
+                    OptionalLong next = updates[i].apply(previous, batch);
+                    if (next.isPresent()) {
+                        baseValues.put(id, next.getAsLong());
+                        baseWrites.put(layout.tablesAddress(probe.model.baseEntryOffset(rank) + 8), next.getAsLong());
+                    }
+                    group.word = GroupWord.withDeleted(group.word, bit, next.isEmpty());
+                    results[i] = new WriteResult(previous, next);
+                    continue;
+                }
+                LockedGroup group = locks.get(groupId(probe.modelIndex, probe.groupOfRank((int) (-located - 2))));
+                if (group.chain == null) {
+                    group.chain = group.head == 0 ? new ArrayList<>()
+                            : new ArrayList<>(readChain(group.model, group.group, group.head, probe.chainVerbs, read));
+                }
+                int position = owningPosition(group.chain, keys[i]);
+                Leaf leaf = position < 0 ? null : group.chain.get(position).leaf();
+                int index = leaf == null ? -1 : leaf.find(keys[i]);
+                OptionalLong previous = index >= 0 ? OptionalLong.of(leaf.value(index)) : OptionalLong.empty();
+                OptionalLong next = updates[i].apply(previous, batch);
+                if (next.isPresent()) {
+                    if (leaf == null) {
+                        ChainLeaf first = newDeltaLeaf(probe.model, batch, slotWrites, claimedLeaves, 0, -1L, 0);
+                        group.chain.add(first);
+                        group.head = first.reference();
+                        group.headChanged = true;
+                        deltaLeavesStarted.increment();
+                        dirty.put(first.reference(), first);
+                        first.leaf().put(keys[i], next.getAsLong());
+                    } else if (index >= 0 || !leaf.isFull()) {
+                        leaf.put(keys[i], next.getAsLong());
+                        dirty.put(group.chain.get(position).reference(), group.chain.get(position));
+                    } else {
+                        ChainLeaf left = group.chain.get(position);
+                        Leaf rightLeaf = new Leaf(leaf.capacity());
+                        leaf.splitInto(rightLeaf);
+                        ChainLeaf right = newDeltaLeaf(probe.model, batch, slotWrites, claimedLeaves, rightLeaf.lowFence(),
+                                rightLeaf.highFence(), rightLeaf.nextLeaf());
+                        for (int k = 0; k < rightLeaf.count(); k++) {
+                            right.leaf().put(rightLeaf.key(k), rightLeaf.value(k));
+                        }
+                        leaf.setNextLeaf(right.reference());
+                        group.chain.add(position + 1, right);
+                        splits.increment();
+                        dirty.put(right.reference(), right);
+                        dirty.put(left.reference(), left);
+                        (leaf.owns(keys[i]) ? leaf : right.leaf()).put(keys[i], next.getAsLong());
+                    }
+                } else if (index >= 0) {
+                    leaf.remove(keys[i]);
+                    dirty.put(group.chain.get(position).reference(), group.chain.get(position));
+                }
+                results[i] = new WriteResult(previous, next);
+            }
+        } catch (RuntimeException e) {
+            for (long leafNumber : claimedLeaves) {
+                leafPool.giveBack(leafNumber);
+            }
+            throw e;
+        }
+        // New delta leaves first (whole, before any link to them), then changed ones (their changed words), base
+        // values, heads, unlocks last.
+        for (boolean fresh : new boolean[] {true, false}) {
+            for (ChainLeaf changed : dirty.values()) {
+                if ((changed.leaf().decodedImage() == null) == fresh) {
+                    appendLeafWrite(batch, layout.leafAddress(changed.reference()), changed.leaf());
+                }
+            }
+        }
+        for (long[] slot : slotWrites) {
+            batch.writeLong(slot[0], slot[1]);
+        }
+        for (Map.Entry<Long, Long> write : baseWrites.entrySet()) {
+            batch.writeLong(write.getKey(), write.getValue());
+        }
+        for (LockedGroup group : locks.values()) {
+            if (group.headChanged) {
+                batch.writeLong(layout.tablesAddress(models[group.model].groupOffset(group.group) + 8), group.head);
+            }
+        }
+        for (LockedGroup group : locks.values()) {
+            batch.writeLong(layout.tablesAddress(models[group.model].groupOffset(group.group)), group.word);
+            learnWord(group.model, group.group, group.word);
+        }
+        BatchResult written = connection.execute(batch);
+        for (LockedGroup group : locks.values()) {
+            if (group.chain != null) {
+                learnChain(group.model, group.group, group.chain); // only now: every leaf it names was written
+            }
+        }
+        for (int i = start; i < end; i++) {
+            updates[i].finalDoorbellCompleted(written);
+        }
+    }
+
+    private int modelIndexOf(LeanModel model) {
+        return UnsignedKeys.floorIndex(lowKeys, model.lowKey());
+    }
+
+    private static int owningPosition(List<ChainLeaf> chain, long key) {
+        for (int position = 0; position < chain.size(); position++) {
+            if (chain.get(position).leaf().owns(key)) {
+                return position;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * A new, empty delta leaf of {@code model} owning {@code [lowFence, highFence]} and linking to {@code next}: claims
+     * an SLT slot and a leaf in a doorbell of its own, and appends the slot's entry to {@code slotWrites}; the leaf itself
+     * is written whole with the write's other leaves, before any link to it.
+     *
+     * @throws IndexFullException if the model's SLT or the leaf region is full; nothing was changed
+     */
+    private ChainLeaf newDeltaLeaf(LeanModel model, DoorbellBatch unused, List<long[]> slotWrites, List<Long> claimed,
+                                   long lowFence, long highFence, long next) {
+        long leafNumber = leafPool.take();
+        Integer spare = spareSlots.getOrDefault(modelIndexOf(model), new java.util.concurrent.ConcurrentLinkedDeque<>()).poll();
+        long slotsBefore;
+        if (spare != null && leafNumber >= 0) {
+            slotsBefore = spare - 1;
+        } else {
+            DoorbellBatch claim = new DoorbellBatch();
+            int slotVerb = spare != null ? -1 : claim.fetchAndAdd(layout.tablesAddress(model.synonymTableOffset()), 1);
+            int chunkVerb = leafNumber < 0
+                    ? claim.fetchAndAdd(layout.leavesAddress(LeafRegionDescriptor.USED_LEAVES_OFFSET), IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT)
+                    : -1;
+            BatchResult claimedResult = connection.execute(claim);
+            if (chunkVerb >= 0) {
+                leafNumber = leafPool.refillAndTake(claimedResult.oldValue(chunkVerb), layout.leafCapacityOfRegion());
+            }
+            slotsBefore = spare != null ? spare - 1 : claimedResult.oldValue(slotVerb);
+        }
+        if (slotsBefore >= TablesDescriptor.USABLE_SYNONYM_SLOTS || leafNumber < 0) {
+            if (leafNumber >= 0) {
+                leafPool.giveBack(leafNumber);
+            }
+            if (slotsBefore < TablesDescriptor.USABLE_SYNONYM_SLOTS) {
+                spareSlots.computeIfAbsent(modelIndexOf(model), m -> new java.util.concurrent.ConcurrentLinkedDeque<>())
+                        .add((int) slotsBefore + 1);
+            }
+            throw new IndexFullException(leafNumber >= 0, "no room for a new delta leaf in model lowKey="
+                    + Long.toUnsignedString(model.lowKey()) + ": " + (leafNumber < 0 ? "the leaf region is full"
+                    : "the model has no free synonym slot") + "; nothing was stored");
+        }
+        claimed.add(leafNumber);
+        int slot = (int) slotsBefore + 1;
+        long reference = LeafTableEntry.of(IndexLayout.LOCAL_LEAF_REGION, slot, leafNumber);
+        slotWrites.add(new long[] {layout.tablesAddress(model.synonymTableOffset() + TablesDescriptor.synonymSlotOffset(slot)),
+                LeafTableEntry.of(IndexLayout.LOCAL_LEAF_REGION, 0, leafNumber)});
+        Leaf leaf = Leaf.empty(layout.leafCapacity(), lowFence, highFence);
+        leaf.setNextLeaf(next);
+        leaf.setEpoch(epoch);
+        return new ChainLeaf(reference, leaf);
+    }
+
+    /** The WRITEs that bring a leaf from the image it was read with to its new contents (a new leaf whole). */
+    private static void appendLeafWrite(DoorbellBatch batch, long address, Leaf leaf) {
+        byte[] before = leaf.decodedImage();
+        leaf.bumpVersion();
+        byte[] after = leaf.encode();
+        if (before == null) {
+            batch.write(address, after);
+            return;
+        }
+        for (long run : Leaf.changedWordRuns(before, after)) {
+            int offset = (int) (run >>> 32);
+            batch.write(address + offset, after, offset, (int) run);
+        }
+    }
+
+    private void release(Iterable<LockedGroup> groups) {
+        DoorbellBatch batch = new DoorbellBatch();
+        for (LockedGroup group : groups) {
+            if (group.holding) {
+                batch.writeLong(layout.tablesAddress(models[group.model].groupOffset(group.group)), group.expected);
+                group.holding = false;
+            }
+        }
+        if (!batch.isEmpty()) {
+            connection.execute(batch);
+        }
+    }
+
+    private static void backOff(int conflicts) {
+        long ceilingNanos = Math.min(1_000_000L, 2_000L << Math.min(conflicts, 9));
+        LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(ceilingNanos / 2, ceilingNanos + 1));
+    }
+
+    // ------------------------------------------------------------------ scan
+
+    /** Groups a scan reads per doorbell. */
+    private static final int SCAN_GROUPS_PER_DOORBELL = 8;
+
+    /**
+     * Up to {@code limit} pairs with {@code from <= key <= to}, in key order: whole groups at a time (their heads and
+     * base entries in one doorbell, then their delta chains), from the group that owns {@code from} on.
+     */
+    @Override
+    public List<KeyValue> scan(long from, long to, int limit) {
+        if (limit < 0) {
+            throw new IllegalArgumentException("limit=" + limit + " must be >= 0");
+        }
+        List<KeyValue> out = new ArrayList<>();
+        if (limit == 0 || Long.compareUnsigned(from, to) > 0) {
+            return out;
+        }
+        Probe probe = new Probe(this, from);
+        int model = probe.modelIndex;
+        int group = probe.firstGroup;
+        while (out.size() < limit && model < models.length) {
+            LeanModel current = models[model];
+            int groups = Math.min(SCAN_GROUPS_PER_DOORBELL, current.groupCount() - group);
+            int firstRank = group * current.groupSize();
+            int endRank = Math.min(current.keyCount(), (group + groups) * current.groupSize());
+            DoorbellBatch batch = new DoorbellBatch();
+            int heads = batch.read(layout.tablesAddress(current.groupOffset(group)), LeanModel.GROUP_HEAD_BYTES * groups);
+            int base = batch.read(layout.tablesAddress(current.baseEntryOffset(firstRank)),
+                    LeanModel.BASE_ENTRY_BYTES * (endRank - firstRank));
+            BatchResult result = connection.execute(batch);
+            for (int g = 0; g < groups && out.size() < limit; g++) {
+                long word = result.readLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * g);
+                if (word == GroupWord.RETIRED) {
+                    throw new StaleModelsException();
+                }
+                long head = result.readLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * g + 8);
+                TreeMap<Long, Long> entries = new TreeMap<>(Long::compareUnsigned);
+                int groupFirst = (group + g) * current.groupSize();
+                int groupEnd = Math.min(current.keyCount(), groupFirst + current.groupSize());
+                for (int rank = groupFirst; rank < groupEnd; rank++) {
+                    if (!GroupWord.isDeleted(word, rank - groupFirst)) {
+                        long offset = (long) LeanModel.BASE_ENTRY_BYTES * (rank - firstRank);
+                        entries.put(WordOrder.getLong(result.read(base), offset), WordOrder.getLong(result.read(base), offset + 8));
+                    }
+                }
+                if (head != 0) {
+                    for (ChainLeaf leaf : readChain(model, group + g, head, null, null)) {
+                        for (int k = 0; k < leaf.leaf().count(); k++) {
+                            entries.put(leaf.leaf().key(k), leaf.leaf().value(k));
+                        }
+                    }
+                }
+                for (Map.Entry<Long, Long> entry : entries.entrySet()) {
+                    long key = entry.getKey();
+                    if (Long.compareUnsigned(key, from) < 0) {
+                        continue;
+                    }
+                    if (Long.compareUnsigned(key, to) > 0 || out.size() >= limit) {
+                        return out;
+                    }
+                    out.add(new KeyValue(key, entry.getValue()));
+                }
+            }
+            group += groups;
+            if (group >= current.groupCount()) {
+                model++;
+                group = 0;
+            }
+        }
+        return out;
+    }
+
+    /** Leaves handed out to this compute node by FAA on the leaf region's counter, not yet used. */
+    private static final class LeafPool {
+        private final int chunk;
+        private final ArrayList<Long> spare = new ArrayList<>();
+        private long next;
+        private long end;
+
+        LeafPool(int chunk) {
+            this.chunk = chunk;
+        }
+
+        synchronized long refillAndTake(long firstLeaf, long capacityLeaves) {
+            refill(firstLeaf, capacityLeaves);
+            return take();
+        }
+
+        synchronized void refill(long firstLeaf, long capacityLeaves) {
+            for (long leaf = next; leaf < end; leaf++) {
+                spare.add(leaf);
+            }
+            next = firstLeaf;
+            end = Math.max(firstLeaf, Math.min(firstLeaf + chunk, capacityLeaves));
+        }
+
+        synchronized boolean isEmpty() {
+            return spare.isEmpty() && next >= end;
+        }
+
+        synchronized long take() {
+            if (!spare.isEmpty()) {
+                return spare.removeLast();
+            }
+            return next < end ? next++ : -1;
+        }
+
+        synchronized void giveBack(long leafNumber) {
+            spare.add(leafNumber);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+package io.rolexkv.rolex.index;
+
+import io.rolexkv.common.fabric.DoorbellBatch;
+import io.rolexkv.common.fabric.FabricConnection;
+import io.rolexkv.common.fabric.FabricCounters;
+import io.rolexkv.common.fabric.TestMemoryNode;
+import io.rolexkv.rolex.layout.GroupWord;
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Random;
+import java.util.TreeSet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The lean layout's lookup on bulk-loaded keys: every key found with its value, keys between and beyond absent, a
+ * deleted bit honoured; and what a lookup costs (one round trip, the window's bytes) and the cache per key, on the
+ * key sets our users have.
+ */
+class LeanIndexTest {
+    private static Map<String, Long> regions(long tablesBytes) {
+        Map<String, Long> regions = new LinkedHashMap<>();
+        regions.put(IndexLayout.META_REGION, 4096L);
+        regions.put(IndexLayout.LEAVES_REGION, 1L << 20);
+        regions.put(IndexLayout.TABLES_REGION, tablesBytes);
+        regions.put(IndexLayout.MODELS_REGION, 8L << 20);
+        return regions;
+    }
+
+    /** YCSB's hashed record keys: FNV-1a over the record number's 8 bytes, made positive, sign bit flipped by the binding. */
+    static long ycsbKey(long recordNumber) {
+        long hash = 0xCBF29CE484222325L;
+        long value = recordNumber;
+        for (int i = 0; i < 8; i++) {
+            hash ^= value & 0xFF;
+            value >>= 8;
+            hash *= 1099511628211L;
+        }
+        return Math.abs(hash) ^ Long.MIN_VALUE;
+    }
+
+    private static long[] sortedUnique(long[] keys) {
+        TreeSet<Long> set = new TreeSet<>(Long::compareUnsigned);
+        for (long key : keys) {
+            set.add(key);
+        }
+        return set.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    @Test
+    void everyBulkLoadedKeyIsFoundAndEveryOtherKeyIsAbsent() {
+        Random random = new Random(3);
+        long[] keys = sortedUnique(random.longs(50_000).toArray());
+        long[] values = Arrays.stream(keys).map(key -> ~key).toArray();
+        try (TestMemoryNode node = new TestMemoryNode("loopback", regions(8L << 20))) {
+            LeanIndex.bulkLoad(node.connect(), 8, 32, 16, keys, values);
+            LeanIndex index = LeanIndex.open(node.connect());
+            for (int i = 0; i < keys.length; i++) {
+                assertEquals(OptionalLong.of(values[i]), index.get(keys[i]), "key " + Long.toUnsignedString(keys[i]));
+                long between = keys[i] + 1;
+                if (i + 1 == keys.length || between != keys[i + 1]) {
+                    assertEquals(OptionalLong.empty(), index.get(between), "absent key " + Long.toUnsignedString(between));
+                }
+            }
+            assertEquals(OptionalLong.empty(), index.get(0), "below every key");
+            assertEquals(OptionalLong.empty(), index.get(-1L), "above every key");
+        }
+    }
+
+    @Test
+    void aDeletedBitHidesItsBaseEntry() {
+        long[] keys = java.util.stream.LongStream.rangeClosed(1, 1_000).map(i -> i * 10).toArray();
+        try (TestMemoryNode node = new TestMemoryNode("loopback", regions(1L << 20))) {
+            FabricConnection connection = node.connect();
+            LeanIndex index = LeanIndex.bulkLoad(connection, 8, 32, 16, keys, keys.clone());
+            assertEquals(OptionalLong.of(330), index.get(330));
+            // key 330 is rank 32: group 1, entry 0 (one model: the keys are evenly spaced).
+            assertEquals(1, index.modelCount());
+            IndexLayout layout = new IndexLayout(connection, 2);
+            DoorbellBatch delete = new DoorbellBatch();
+            delete.writeLong(layout.tablesAddress(LeanModel.GROUP_HEAD_BYTES), GroupWord.withDeleted(GroupWord.EMPTY, 0, true));
+            connection.execute(delete);
+            assertEquals(OptionalLong.empty(), index.get(330));
+            assertEquals(OptionalLong.of(340), index.get(340), "the group's other entries stay");
+        }
+    }
+
+    /** Bytes per lookup and cache per key for 1M keys bulk loaded, YCSB's hashed keys and uniform random ones. */
+    @Test
+    void aLookupReadsOnlyItsWindowInOneRoundTrip() {
+        Random random = new Random(11);
+        for (String keySet : new String[] {"ycsb", "uniform"}) {
+            long[] keys = keySet.equals("ycsb")
+                    ? sortedUnique(java.util.stream.LongStream.range(0, 1_000_000).map(LeanIndexTest::ycsbKey).toArray())
+                    : sortedUnique(random.longs(1_000_000).toArray());
+            try (TestMemoryNode node = new TestMemoryNode("loopback", regions(40L << 20))) {
+                LeanIndex.bulkLoad(node.connect(), 8, 32, 16, keys, keys.clone());
+                FabricConnection connection = node.connect();
+                LeanIndex index = LeanIndex.open(connection);
+                FabricCounters.Snapshot before = connection.counters().snapshot();
+                int lookups = 20_000;
+                for (int i = 0; i < lookups; i++) {
+                    long key = keys[random.nextInt(keys.length)];
+                    assertEquals(OptionalLong.of(key), index.get(key));
+                }
+                FabricCounters.Snapshot cost = connection.counters().snapshot().minus(before);
+                double roundTrips = (double) cost.doorbells() / lookups;
+                double bytes = (double) cost.bytesRead() / lookups;
+                double cachePerKey = (double) index.cachedBytes() / keys.length;
+                System.out.printf("lean lookup keys=%s models=%d round_trips=%.3f bytes_read=%.1f cache_bytes_per_key=%.3f%n",
+                        keySet, index.modelCount(), roundTrips, bytes, cachePerKey);
+                assertEquals(1.0, roundTrips, 1e-9, keySet + ": one doorbell per lookup");
+                assertTrue(bytes <= 512, keySet + ": bytes per lookup=" + bytes);
+            }
+        }
+    }
+}
