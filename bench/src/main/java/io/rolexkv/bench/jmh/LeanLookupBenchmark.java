@@ -61,7 +61,7 @@ public class LeanLookupBenchmark {
             memory.allocate(IndexLayout.MODELS_REGION, 16L << 20);
             transport.serve(memory, "lean-lookup-node");
             try (FabricConnection connection = transport.connect("lean-lookup-node", null)) {
-                LeanIndex.bulkLoad(connection, 8, 32, 16, keys, values);
+                LeanIndex.bulkLoad(connection, 12, 32, 16, keys, values);
                 snapshot = LocalMemoryConnection.snapshotOf(connection);
             }
         }
