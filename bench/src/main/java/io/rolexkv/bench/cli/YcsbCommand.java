@@ -67,8 +67,9 @@ public final class YcsbCommand implements Callable<Integer> {
             description = "Transport to the memory nodes, for systems that have them. Default: ${DEFAULT-VALUE}.")
     String fabric;
 
-    @Option(names = "--system", defaultValue = SystemUnderTestFactory.ROLEX, paramLabel = "rolex|btree|rpc|in_process",
-            description = "The store to run against. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--system", defaultValue = SystemUnderTestFactory.ROLEX, paramLabel = "rolex|btree|rpc|in_process|lean",
+            description = "The store to run against (lean: the lean ROLEX layout under construction, bulk-loaded runs"
+                    + " only). Default: ${DEFAULT-VALUE}.")
     String system;
 
     @Option(names = "--value-size", paramLabel = "BYTES",

@@ -392,8 +392,75 @@ public final class LeanIndex implements WordIndex {
         }
     }
 
+    /**
+     * The hot path: one prediction, one doorbell of two READs built in a pooled scratch ({@link LookupScratch}), the
+     * window searched in place in the completion; nothing allocated but the answer and what the connection allocates
+     * for the completion. A group with delta leaves among those the window touches takes the general path
+     * ({@link #answer}), which reads its cached chain in the same doorbell.
+     */
     @Override
     public OptionalLong get(long key) {
+        int modelIndex = modelFor(key);
+        LeanModel model = models[modelIndex];
+        long window = model.window(key);
+        int first = LeanModel.firstOf(window);
+        int last = LeanModel.lastOf(window);
+        int firstGroup = first / model.groupSize();
+        int lastGroup = last / model.groupSize();
+        for (int g = firstGroup; g <= lastGroup; g++) {
+            if (knownChains.containsKey(groupId(modelIndex, g))) {
+                return slowGet(key);
+            }
+        }
+        LookupScratch scratch = LookupScratch.take();
+        try {
+            DoorbellBatch batch = scratch.batch;
+            int headsVerb = batch.read(layout.tablesAddress(model.groupOffset(firstGroup)),
+                    LeanModel.GROUP_HEAD_BYTES * (lastGroup - firstGroup + 1));
+            int baseVerb = batch.read(layout.tablesAddress(model.baseEntryOffset(first)),
+                    LeanModel.BASE_ENTRY_BYTES * (last - first + 1));
+            BatchResult result = connection.execute(batch);
+            MemorySegment base = result.read(baseVerb);
+            int low = 0;
+            int high = last - first;
+            while (low <= high) {
+                int middle = (low + high) >>> 1;
+                int order = Long.compareUnsigned(WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * middle), key);
+                if (order < 0) {
+                    low = middle + 1;
+                } else if (order > 0) {
+                    high = middle - 1;
+                } else {
+                    int rank = first + middle;
+                    long word = result.readLong(headsVerb, (long) LeanModel.GROUP_HEAD_BYTES * (rank / model.groupSize() - firstGroup));
+                    if (word == GroupWord.RETIRED) {
+                        throw new StaleModelsException();
+                    }
+                    return GroupWord.isDeleted(word, rank % model.groupSize())
+                            ? OptionalLong.empty()
+                            : OptionalLong.of(WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * middle + 8));
+                }
+            }
+            if (low == 0 && first > 0) {
+                throw new CorruptDataException("key=" + Long.toUnsignedString(key) + " lies below its lookup window's "
+                        + "first base key: the model's error bound is broken or the base is corrupt");
+            }
+            int group = Math.max(0, first + low - 1) / model.groupSize();
+            long offset = (long) LeanModel.GROUP_HEAD_BYTES * (group - firstGroup);
+            if (result.readLong(headsVerb, offset) == GroupWord.RETIRED) {
+                throw new StaleModelsException();
+            }
+            if (result.readLong(headsVerb, offset + 8) == 0) {
+                return OptionalLong.empty();
+            }
+        } finally {
+            LookupScratch.give(scratch);
+        }
+        return slowGet(key); // the owning group has delta leaves this cache did not know of
+    }
+
+    /** A lookup that may need delta leaves: the known chains of the touched groups in the same doorbell. */
+    private OptionalLong slowGet(long key) {
         Probe probe = new Probe(this, key);
         DoorbellBatch batch = new DoorbellBatch();
         probe.appendReads(layout, batch, true);
