@@ -133,15 +133,24 @@ class FrameConnectionReadingTest {
         CompletableFuture<String> second = request(100);
         AtomicReference<Object> firstOutcome = new AtomicReference<>();
         AtomicReference<Object> secondOutcome = new AtomicReference<>();
-        Thread reader = Thread.ofPlatform().start(() -> firstOutcome.set(outcome(first)));
-        Thread.sleep(50); // the first waiter is reading now
-        Thread follower = Thread.ofPlatform().start(() -> secondOutcome.set(outcome(second)));
-        Thread.sleep(50); // the second one waits for the reader
+        Thread one = Thread.ofPlatform().start(() -> firstOutcome.set(outcome(first)));
+        Thread two = Thread.ofPlatform().start(() -> secondOutcome.set(outcome(second)));
+        // Whichever reads, the other parks as a follower (WAITING); that one is interrupted.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (one.getState() != Thread.State.WAITING && two.getState() != Thread.State.WAITING
+                && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        boolean twoFollows = two.getState() == Thread.State.WAITING;
+        Thread follower = twoFollows ? two : one;
         follower.interrupt();
-        follower.join(TimeUnit.SECONDS.toMillis(30));
-        reader.join(TimeUnit.SECONDS.toMillis(30));
-        assertInstanceOf(InterruptedException.class, secondOutcome.get(), String.valueOf(secondOutcome.get()));
-        assertInstanceOf(String.class, firstOutcome.get(), String.valueOf(firstOutcome.get()));
+        one.join(TimeUnit.SECONDS.toMillis(30));
+        two.join(TimeUnit.SECONDS.toMillis(30));
+        Object followerOutcome = (twoFollows ? secondOutcome : firstOutcome).get();
+        Object readerOutcome = (twoFollows ? firstOutcome : secondOutcome).get();
+        assertInstanceOf(InterruptedException.class, followerOutcome, String.valueOf(followerOutcome));
+        assertInstanceOf(String.class, readerOutcome, String.valueOf(readerOutcome));
+        assertTrue(first.get(30, TimeUnit.SECONDS).length() > 0, "every answer still arrives");
         assertTrue(second.get(30, TimeUnit.SECONDS).length() > 0, "the interrupted waiter's answer still arrives");
         assertTrue(connection.isOpen());
     }
