@@ -58,9 +58,9 @@ final class RpcSystem implements SystemUnderTest {
                         ChildProcess.valueOn(RpcKVServerMain.LISTENING_LINE_PREFIX, "endpoint"));
                 endpoint = process.readyLine();
             }
-            // One connection per client thread on one client event loop, as the baseline has always run.
+            // One connection per client thread (up to 8), so each thread reads its own answers.
             RpcKV engine = RpcKV.connect(endpoint,
-                    NetSettings.DEFAULT.withConnections(Math.min(options.clientThreads(), 8)).withIoThreads(1)
+                    NetSettings.DEFAULT.withConnections(Math.min(options.clientThreads(), 8))
                             .withSecret(options.secret()));
             return new RpcSystem(options.fabric(), engine, server, process);
         } catch (RuntimeException e) {

@@ -1,31 +1,22 @@
 package io.rolexkv.common.net;
 
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufUtil;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.util.concurrent.DefaultThreadFactory;
-import io.netty.util.concurrent.ScheduledFuture;
+import io.netty.buffer.Unpooled;
+import io.netty.buffer.AbstractByteBufAllocator;
+import io.netty.buffer.UnpooledDirectByteBuf;
+import io.netty.buffer.UnpooledHeapByteBuf;
 import io.rolexkv.common.fabric.ConnectionLostException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.EOFException;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Queue;
@@ -33,33 +24,53 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 /**
  * One pipelined tcp connection to a server of some protocol ({@link ClientProtocol}): the client half of this layer,
  * which the tcp fabric's queue pairs and the rpc baseline's connections both are. {@link #open} connects and waits for
- * the server's HELLO; {@link #send} stamps a request id into an encoded frame, queues it and returns a future that the
+ * the server's HELLO; {@link #send} stamps a request id into an encoded frame, writes it and returns a future that the
  * answer with the same id completes, through the caller's {@link FrameDecoder}. Any number of threads may send at
  * once.
  *
- * <h2>Who writes</h2>
- * A request that finds nothing else in flight on its connection is written to the socket by the thread that sends it:
- * handing it to the event loop would cost a wake-up (a syscall) and a thread switch, most of a lone small request's
- * time. A request sent while others are in flight is queued for the event loop instead, which is awake anyway to
- * read their answers and writes everything queued by then with one gathering write: under load many requests share
- * one syscall here and one read on the server. Whoever writes takes every queued frame, in order, under one write
- * right; only what a full socket cannot take goes to Netty's own write path (which waits for the socket to drain),
- * and until it is written, later frames follow it, so the bytes stay in order.
+ * <h2>Who writes, who reads</h2>
+ * On a machine where the client and the server share a few cores, a request's cost is mostly thread wake-ups, not
+ * bytes: each costs a context switch (and, across cores of a virtual machine, an inter-processor interrupt). So the
+ * threads that send and wait do the socket work themselves, on a plain blocking socket, and no event loop stands
+ * between them and the kernel:
+ * <ul>
+ *   <li><b>Writes.</b> A sender writes its own frame. If another thread is writing at that moment, the frame is
+ *       queued and that writer takes it too, in order, before it lets go: under load many frames share one write.</li>
+ *   <li><b>Reads.</b> A thread that waits for its answer ({@link CompletableFuture#get()}, {@code get(timeout)} or
+ *       {@code join()} on the returned future) reads the socket itself, as the connection's one <em>reader</em>,
+ *       until its own answer has come; answers for other requests that arrive meanwhile complete their futures and
+ *       wake their waiters. When it has its answer it hands the reading over to another waiter whose answer is still
+ *       due. A thread alone on its connection therefore costs one write and one blocking read per request, and the
+ *       kernel wakes it directly when its answer arrives: no hand-off at all.</li>
+ *   <li><b>The backstop.</b> A request that nobody waits for still needs reading: one whose future has dependent
+ *       stages attached ({@code thenApply}, {@code whenComplete}, ...), one whose sender writes a large frame while
+ *       nobody reads (the server stops reading when its answers back up), or one forgotten. Each connection has one
+ *       daemon thread that reads for those, woken when such a request appears and by a periodic check; it hands the
+ *       reading to a waiting thread as soon as there is one.</li>
+ * </ul>
+ * Dependent stages of a future run on the thread that read its answer (a waiting caller or the backstop), so they must
+ * not block; in particular they must not wait for another request on this connection.
  *
- * <p>Futures complete on the connection's event loop thread, so a dependent stage attached with a non-async method
- * runs there and must not block; in particular it must not wait for another request on this connection.
+ * <p>Interrupts: an interrupt does not disturb a platform thread's socket I/O, so an interrupted waiter goes on until
+ * its read returns; {@code get()} then throws {@link InterruptedException} as usual for a thread that was not the
+ * reader. A virtual thread blocked in socket I/O that is interrupted closes the socket (the JDK's rule), which loses
+ * the connection; its interrupt status is cleared around its own I/O so that at least an interrupt already pending
+ * does not.
  *
  * <p>Who may connect: with a {@link NetSettings#secret() secret}, {@link #open} answers the server's challenge and
  * checks the server's proof before it takes the HELLO ({@link AuthHandshake}); a server that asks for no secret, or
@@ -76,139 +87,371 @@ import java.util.function.Consumer;
  */
 public final class FrameConnection<H> {
     private static final Logger LOG = LoggerFactory.getLogger(FrameConnection.class);
-    /** Frames one gathering write takes at most (the kernel's iovec limit is 1024). */
-    private static final int MAX_FRAMES_PER_WRITE = 64;
+    /**
+     * Where request frames are built: on the heap (the socket copies them once anyway), unpooled (nothing to leak or
+     * to return across threads) and without leak tracking (garbage collection frees them).
+     */
+    private static final ByteBufAllocator ALLOCATOR = new HeapAllocator();
+    /** Frames up to this size share one write; larger ones go straight from their own bytes. */
+    private static final int WRITE_BUFFER_BYTES = 64 * 1024;
+    /** The read buffer between answers; it grows for one larger answer and shrinks back after it. */
+    private static final int READ_BUFFER_BYTES = 64 * 1024;
+    /** A write this large may block until the server reads, which it does only while someone reads its answers. */
+    private static final int LARGE_WRITE_BYTES = 32 * 1024;
 
-    private final Channel channel;
+    private final Socket socket;
+    private final InputStream in;
+    private final OutputStream out;
     private final String endpoint;
     private final H hello;
     private final String peer;
+    private final int maxFrameBytes;
     private final long responseTimeoutNanos;
+    private final long sweepNanos;
     private volatile Consumer<FrameConnection<H>> onClose = connection -> { };
 
     private final AtomicLong nextRequestId = new AtomicLong(1);
-    private final Map<Long, Pending<?>> pending = new ConcurrentHashMap<>();
-    private final SocketChannel socket;
-    private final Queue<ByteBuf> outbound = new ConcurrentLinkedQueue<>();
-    /** Held by the one thread (a sender or the event loop) that writes the queue to the socket right now. */
-    private final AtomicBoolean writing = new AtomicBoolean();
-    /** Whether a task that writes the queue is on its way to the event loop. */
-    private final AtomicBoolean eventLoopDrainScheduled = new AtomicBoolean();
-    /** Hand-offs to the event loop not yet written whole; while any is, later frames go the same way, in order. */
-    private final AtomicInteger eventLoopWrites = new AtomicInteger();
-    /** The frames of one gathering write and their buffers; used only by the sender that holds {@link #writing}. */
-    private final ByteBuf[] batchFrames = new ByteBuf[MAX_FRAMES_PER_WRITE];
-    private final ByteBuffer[] batchBuffers = new ByteBuffer[MAX_FRAMES_PER_WRITE];
+    private final Map<Long, Answer<?>> pending = new ConcurrentHashMap<>();
     /** Why the connection closed; {@code null} while it is open. Set once. */
     private final AtomicReference<String> closeReason = new AtomicReference<>();
-    private final ScheduledFuture<?> timeoutSweep;
+    private final ScheduledFuture<?> sweep;
 
-    /** A sent request waiting for its answer. */
-    private record Pending<R>(FrameDecoder<R> decoder, CompletableFuture<R> future, long sentNanos) {
-        void complete(ByteBuf frame) throws FrameFormatException {
-            R answer;
+    // Writing: one writer at a time, who also takes what others queued meanwhile.
+    private final Queue<ByteBuf> outbound = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean writing = new AtomicBoolean();
+    /** Small frames copied together for one write; used only by the thread that holds {@link #writing}. */
+    private final byte[] writeBuffer = new byte[WRITE_BUFFER_BYTES];
+
+    // Reading: one reader at a time (a waiting caller or the backstop); the buffer is the reader's alone.
+    private final AtomicReference<Thread> reader = new AtomicReference<>();
+    private byte[] readBuffer = new byte[READ_BUFFER_BYTES];
+    private ByteBuf readView = Unpooled.wrappedBuffer(readBuffer);
+    private int readStart;
+    private int readEnd;
+    /** Answers decoded from one read, completed once the read buffer is consistent again. */
+    private final ArrayList<Answer<?>> decoded = new ArrayList<>();
+    private final Thread backstop;
+    private volatile boolean backstopWanted;
+
+    /** The future of one sent request: waiting on it reads the connection (see the class comment). */
+    private final class Answer<R> extends CompletableFuture<R> {
+        private final FrameDecoder<R> decoder;
+        private final long sentNanos;
+        /** The thread blocked in {@link #get()} or {@link #join()} for this answer, or {@code null}. */
+        private volatile Thread waiter;
+        /** Whether stages were attached that nobody may ever wait for: the backstop must read for this one. */
+        private volatile boolean dependents;
+        private R value;
+        private RuntimeException refusal;
+
+        Answer(FrameDecoder<R> decoder, long sentNanos) {
+            this.decoder = decoder;
+            this.sentNanos = sentNanos;
+        }
+
+        /** Decodes the answer's frame, keeping the outcome for {@link #finish}; runs in the reader. */
+        void decode(ByteBuf frame) throws FrameFormatException {
             try {
-                answer = decoder.decode(frame);
+                value = decoder.decode(frame);
             } catch (FrameFormatException e) {
                 throw e;
             } catch (RuntimeException e) {
-                future.completeExceptionally(e);
-                return;
+                refusal = e;
             }
-            future.complete(answer);
+        }
+
+        /** Completes the future from what {@link #decode} found and wakes its waiter. */
+        void finish() {
+            if (refusal != null) {
+                completeExceptionally(refusal);
+            } else {
+                complete(value);
+            }
+            wake();
+        }
+
+        void fail(ConnectionLostException lost) {
+            completeExceptionally(lost);
+            wake();
+        }
+
+        private void wake() {
+            Thread waiting = waiter;
+            if (waiting != null) {
+                LockSupport.unpark(waiting);
+            }
+        }
+
+        @Override
+        public R get() throws InterruptedException, ExecutionException {
+            if (!isDone()) {
+                await(this, 0, true);
+            }
+            return super.get();
+        }
+
+        @Override
+        public R get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
+            if (!isDone() && !await(this, System.nanoTime() + Math.max(1, unit.toNanos(timeout)), true)) {
+                throw new TimeoutException("no answer within timeout_ms=" + unit.toMillis(timeout) + " endpoint=" + endpoint);
+            }
+            return super.get();
+        }
+
+        @Override
+        public R join() {
+            if (!isDone()) {
+                try {
+                    await(this, 0, false);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException("unreachable: an uninterruptible wait was interrupted", e);
+                }
+            }
+            return super.join();
+        }
+
+        /** Called for every dependent stage attached to this future: nobody may wait for it, so the backstop reads. */
+        @Override
+        public <U> CompletableFuture<U> newIncompleteFuture() {
+            dependents = true;
+            if (!isDone() && reader.get() == null) {
+                wakeBackstop();
+            }
+            return new CompletableFuture<>();
         }
     }
 
-    private FrameConnection(Channel channel, String endpoint, H hello, String peer, NetSettings settings) {
-        this.channel = channel;
-        this.socket = ((SocketChannelWithSocket) channel).socket();
+    private FrameConnection(Socket socket, InputStream in, OutputStream out, String endpoint, H hello, String peer,
+                            int maxFrameBytes, NetSettings settings) {
+        this.socket = socket;
+        this.in = in;
+        this.out = out;
         this.endpoint = endpoint;
         this.hello = hello;
         this.peer = peer;
+        this.maxFrameBytes = maxFrameBytes;
         this.responseTimeoutNanos = settings.responseTimeout().toNanos();
         long sweepMillis = Math.clamp(settings.responseTimeout().toMillis() / 8, 5, 1_000);
-        this.timeoutSweep = channel.eventLoop().scheduleAtFixedRate(this::failTimedOutRequests, sweepMillis, sweepMillis,
-                TimeUnit.MILLISECONDS);
-        // Fires at once if the channel already closed after the HELLO, so no close is ever missed.
-        channel.closeFuture().addListener(closed -> closeWith("connection closed by peer"));
+        this.sweepNanos = TimeUnit.MILLISECONDS.toNanos(sweepMillis);
+        this.backstop = Thread.ofPlatform().daemon().name("rolexkv-net-backstop " + endpoint).unstarted(this::runBackstop);
+        this.sweep = Timer.INSTANCE.scheduleAtFixedRate(this::sweep, sweepMillis, sweepMillis, TimeUnit.MILLISECONDS);
     }
 
-    /** An event loop group for clients: {@code threads} daemon threads named after {@code name}. */
-    public static EventLoopGroup newEventLoopGroup(String name, int threads) {
-        return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true), NioIoHandler.newFactory());
+    /** Heap buffers for every request, io buffers included; no pooling, no leak tracking. */
+    private static final class HeapAllocator extends AbstractByteBufAllocator {
+        HeapAllocator() {
+            super(false);
+        }
+
+        @Override
+        protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+            return new UnpooledHeapByteBuf(this, initialCapacity, maxCapacity);
+        }
+
+        @Override
+        protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+            return new UnpooledDirectByteBuf(this, initialCapacity, maxCapacity);
+        }
+
+        @Override
+        public ByteBuf ioBuffer() {
+            return heapBuffer();
+        }
+
+        @Override
+        public ByteBuf ioBuffer(int initialCapacity) {
+            return heapBuffer(initialCapacity);
+        }
+
+        @Override
+        public ByteBuf ioBuffer(int initialCapacity, int maxCapacity) {
+            return heapBuffer(initialCapacity, maxCapacity);
+        }
+
+        @Override
+        public boolean isDirectBufferPooled() {
+            return false;
+        }
+    }
+
+    /** The one timer thread of every connection in this process: connect deadlines and the periodic sweep. */
+    private static final class Timer {
+        static final ScheduledExecutorService INSTANCE = newTimer();
+
+        private static ScheduledExecutorService newTimer() {
+            ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1,
+                    Thread.ofPlatform().daemon().name("rolexkv-net-timer").factory());
+            timer.setRemoveOnCancelPolicy(true);
+            return Executors.unconfigurableScheduledExecutorService(timer);
+        }
     }
 
     /**
-     * Connects to {@code endpoint} ({@code host:port} or {@code [v6-address]:port}) on {@code group}, with
-     * TCP_NODELAY since every frame is a request someone waits on, and waits for the server's HELLO. Blocks, so call
-     * it from an application thread, never from a completion callback.
+     * Connects to {@code endpoint} ({@code host:port} or {@code [v6-address]:port}), with TCP_NODELAY since every
+     * frame is a request someone waits on, and waits for the server's HELLO. Blocks, so call it from an application
+     * thread, never from a completion callback.
      *
      * @throws AuthenticationFailedException if either end fails to prove the cluster secret, naming the endpoint
      * @throws ConnectionLostException if there is no server there, or it sends no valid HELLO within
      *                                 {@link NetSettings#connectTimeout()}, naming the endpoint
      * @throws IllegalArgumentException if {@code endpoint} is not {@code host:port}
      */
-    public static <H> FrameConnection<H> open(EventLoopGroup group, String endpoint, ClientProtocol<H> protocol,
-                                              NetSettings settings) {
+    public static <H> FrameConnection<H> open(String endpoint, ClientProtocol<H> protocol, NetSettings settings) {
         TcpEndpoint target = TcpEndpoint.parse(endpoint);
         long timeoutMillis = settings.connectTimeout().toMillis();
-        long deadline = System.nanoTime() + settings.connectTimeout().toNanos();
-        FrameSplitter splitter = new FrameSplitter(Math.max(protocol.maxHelloFrameBytes(), AuthHandshake.MAX_FRAME_BYTES));
-        ClientHandler<H> handler = new ClientHandler<>(endpoint, protocol, splitter, settings.secret());
-        Bootstrap bootstrap = new Bootstrap()
-                .group(group)
-                .channelFactory(SocketChannelWithSocket::new)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeoutMillis))
-                .handler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel channel) {
-                        channel.pipeline().addLast(splitter, handler);
-                    }
-                });
-        ChannelFuture connected = bootstrap.connect(target.host(), target.port());
-        // Netty fails the connect itself after CONNECT_TIMEOUT_MILLIS; the margin only covers its timer's slack.
-        if (!connected.awaitUninterruptibly(timeoutMillis + 1_000) || !connected.isSuccess()) {
-            connected.channel().close();
-            Throwable cause = connected.cause();
-            throw new ConnectionLostException("cannot connect to " + protocol.peerKind() + " at endpoint=" + endpoint
-                    + " reason=" + (cause == null ? "connect timeout after " + timeoutMillis + " ms" : cause.toString()),
-                    cause);
+        Socket socket = new Socket();
+        AtomicBoolean timedOut = new AtomicBoolean();
+        // An untimed connect keeps the socket in blocking mode (a timed one would make every later read poll first);
+        // the deadline closes the socket instead, which ends the connect or the wait for the HELLO.
+        ScheduledFuture<?> deadline = Timer.INSTANCE.schedule(() -> {
+            timedOut.set(true);
+            closeQuietly(socket);
+        }, timeoutMillis, TimeUnit.MILLISECONDS);
+        try {
+            try {
+                socket.setTcpNoDelay(true);
+                socket.connect(new InetSocketAddress(target.host(), target.port()));
+            } catch (IOException e) {
+                throw new ConnectionLostException("cannot connect to " + protocol.peerKind() + " at endpoint=" + endpoint
+                        + " reason=" + (timedOut.get() ? "connect timeout after " + timeoutMillis + " ms" : e.toString()), e);
+            }
+            InputStream in;
+            OutputStream out;
+            H hello;
+            try {
+                in = socket.getInputStream();
+                out = socket.getOutputStream();
+                hello = new Handshake<>(endpoint, protocol, settings.secret(), in, out).run();
+            } catch (IOException e) {
+                if (timedOut.get()) {
+                    throw new ConnectionLostException("no hello from " + protocol.peerKind() + " at endpoint=" + endpoint
+                            + " within connect timeout", e);
+                }
+                throw new ConnectionLostException("bad hello from " + protocol.peerKind() + " at endpoint=" + endpoint
+                        + " reason=io_error " + e.getMessage(), e);
+            }
+            deadline.cancel(false);
+            if (timedOut.get()) {
+                throw new ConnectionLostException("no hello from " + protocol.peerKind() + " at endpoint=" + endpoint
+                        + " within connect timeout");
+            }
+            FrameConnection<H> connection = new FrameConnection<>(socket, in, out, endpoint, hello,
+                    joined(protocol.describe().apply(hello), protocol.peerKind()), protocol.maxFrameBytes().applyAsInt(hello),
+                    settings);
+            connection.backstop.start();
+            return connection;
+        } catch (RuntimeException e) {
+            deadline.cancel(false);
+            closeQuietly(socket);
+            throw e;
         }
-        Channel channel = connected.channel();
-        H hello = awaitHello(channel, handler, endpoint, protocol, deadline);
-        FrameConnection<H> connection = new FrameConnection<>(channel, endpoint, hello,
-                joined(protocol.describe().apply(hello), protocol.peerKind()), settings);
-        handler.attach(connection);
-        return connection;
     }
 
     private static String joined(String description, String kind) {
         return description.isEmpty() ? kind.replace(' ', '_') : description;
     }
 
-    private static <H> H awaitHello(Channel channel, ClientHandler<H> handler, String endpoint, ClientProtocol<H> protocol,
-                                    long deadlineNanos) {
+    private static void closeQuietly(Socket socket) {
         try {
-            return handler.helloReceived.get(Math.max(1, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            channel.close();
-            throw new ConnectionLostException("no hello from " + protocol.peerKind() + " at endpoint=" + endpoint
-                    + " within connect timeout", e);
-        } catch (InterruptedException e) {
-            channel.close();
-            Thread.currentThread().interrupt();
-            throw new ConnectionLostException("interrupted while waiting for the hello of endpoint=" + endpoint, e);
-        } catch (ExecutionException e) {
-            channel.close();
-            if (e.getCause() instanceof AuthenticationFailedException refused) {
-                throw new AuthenticationFailedException(refused.getMessage());
+            socket.close();
+        } catch (IOException ignored) {
+            // Closing is all we wanted; a socket that fails to close is closed as far as we are concerned.
+        }
+    }
+
+    /** The connection's first frames, before any request: the cluster secret's proofs, then the HELLO. */
+    private static final class Handshake<H> {
+        private final String endpoint;
+        private final ClientProtocol<H> protocol;
+        private final Optional<ClusterSecret> secret;
+        private final InputStream in;
+        private final OutputStream out;
+        private final int maxFrameBytes;
+
+        Handshake(String endpoint, ClientProtocol<H> protocol, Optional<ClusterSecret> secret, InputStream in,
+                  OutputStream out) {
+            this.endpoint = endpoint;
+            this.protocol = protocol;
+            this.secret = secret;
+            this.in = in;
+            this.out = out;
+            this.maxFrameBytes = Math.max(protocol.maxHelloFrameBytes(), AuthHandshake.MAX_FRAME_BYTES);
+        }
+
+        H run() throws IOException {
+            try {
+                ByteBuf frame = helloOrChallenge();
+                if (AuthHandshake.isHandshakeFrame(frame)) {
+                    byte[] serverNonce = AuthHandshake.decodeChallenge(frame);
+                    if (secret.isEmpty()) {
+                        throw refused("it requires a cluster secret and this client has none "
+                                + "(set auth_secret_file / --auth-secret-file)");
+                    }
+                    byte[] clientNonce = AuthHandshake.newNonce();
+                    byte[] expectedServerProof = AuthHandshake.serverProof(secret.get(), serverNonce, clientNonce);
+                    ByteBuf response = AuthHandshake.encodeResponse(ALLOCATOR, clientNonce,
+                            AuthHandshake.clientProof(secret.get(), serverNonce, clientNonce));
+                    response.getBytes(response.readerIndex(), out, response.readableBytes());
+                    response.release();
+                    ByteBuf proof;
+                    try {
+                        proof = readFrame();
+                    } catch (EOFException e) {
+                        throw refused("it closed the connection on our proof of the cluster secret "
+                                + "(do both ends read the same secret?)");
+                    }
+                    if (!AuthHandshake.matches(expectedServerProof, AuthHandshake.decodeProof(proof))) {
+                        throw refused("the server's proof of the cluster secret is wrong");
+                    }
+                    frame = helloOrChallenge();
+                } else if (secret.isPresent()) {
+                    throw refused("it did not ask for the cluster secret, so it cannot prove it "
+                            + "(is it started without auth_secret_file / --auth-secret-file?)");
+                }
+                return protocol.helloDecoder().decode(frame);
+            } catch (FrameFormatException e) {
+                throw new ConnectionLostException("bad hello from " + protocol.peerKind() + " at endpoint=" + endpoint
+                        + " reason=bad_frame " + e.getMessage(), e);
             }
-            if (e.getCause() instanceof ConnectionLostException lost) {
-                throw new ConnectionLostException(lost.getMessage(), lost);
+        }
+
+        private AuthenticationFailedException refused(String reason) {
+            AuthenticationFailedException failed = new AuthenticationFailedException("authentication failed with "
+                    + protocol.peerKind() + " at endpoint=" + endpoint + ": " + reason);
+            LOG.debug(failed.getMessage());
+            return failed;
+        }
+
+        private ByteBuf helloOrChallenge() throws IOException, FrameFormatException {
+            try {
+                return readFrame();
+            } catch (EOFException e) {
+                throw new ConnectionLostException(protocol.peerKind() + " at endpoint=" + endpoint
+                        + " closed the connection before its hello", e);
             }
-            throw new ConnectionLostException("no hello from " + protocol.peerKind() + " at endpoint=" + endpoint
-                    + " reason=" + e.getCause(), e.getCause());
+        }
+
+        /** One whole frame; {@link EOFException} if the server closes the connection first. */
+        private ByteBuf readFrame() throws IOException, FrameFormatException {
+            byte[] lengthField = new byte[FrameHeader.LENGTH_FIELD_BYTES];
+            readFully(lengthField, 0, lengthField.length);
+            int frameBytes = FrameHeader.frameBytes(Unpooled.wrappedBuffer(lengthField), maxFrameBytes);
+            byte[] frame = new byte[frameBytes];
+            System.arraycopy(lengthField, 0, frame, 0, lengthField.length);
+            readFully(frame, lengthField.length, frameBytes - lengthField.length);
+            return Unpooled.wrappedBuffer(frame);
+        }
+
+        private void readFully(byte[] into, int from, int length) throws IOException {
+            int offset = from;
+            int end = from + length;
+            while (offset < end) {
+                int read = in.read(into, offset, end - offset);
+                if (read < 0) {
+                    throw new EOFException("end of stream");
+                }
+                offset += read;
+            }
         }
     }
 
@@ -222,9 +465,9 @@ public final class FrameConnection<H> {
         return endpoint;
     }
 
-    /** Where to allocate request frames: the connection's own allocator, so the write needs no copy. */
+    /** Where to allocate request frames. */
     public ByteBufAllocator allocator() {
-        return channel.alloc();
+        return ALLOCATOR;
     }
 
     /** Runs {@code listener} once when the connection closes, for whatever reason (at once if it has). */
@@ -238,7 +481,7 @@ public final class FrameConnection<H> {
     /**
      * Sends an encoded request frame (this takes it over, sent or not) under a fresh request id and returns the
      * future {@code decoder} completes from its answer; it fails with {@link ConnectionLostException} if the
-     * connection is or becomes lost first.
+     * connection is or becomes lost first. Waiting on the future reads the connection (see the class comment).
      */
     public <R> CompletableFuture<R> send(ByteBuf frame, FrameDecoder<R> decoder) {
         if (closeReason.get() != null) {
@@ -247,41 +490,19 @@ public final class FrameConnection<H> {
         }
         long requestId = nextRequestId.getAndIncrement();
         FrameHeader.stampRequestId(frame, requestId);
-        Pending<R> sent = new Pending<>(decoder, new CompletableFuture<>(), System.nanoTime());
-        pending.put(requestId, sent);
+        Answer<R> answer = new Answer<>(decoder, System.nanoTime());
+        pending.put(requestId, answer);
         if (closeReason.get() != null) {
             // Closed while we registered: the close may have swept the pending map before our entry arrived.
             frame.release();
             if (pending.remove(requestId) != null) {
-                sent.future().completeExceptionally(lost());
+                answer.fail(lost());
             }
-            return sent.future();
+            return answer;
         }
-        enqueue(frame);
-        return sent.future();
-    }
-
-    /**
-     * Queues a frame, then writes the queue here if this is the only request in flight, else leaves it to the event
-     * loop (see the class comment).
-     */
-    private void enqueue(ByteBuf frame) {
         outbound.add(frame);
-        if (pending.size() <= 1) {
-            drain();
-        } else if (eventLoopDrainScheduled.compareAndSet(false, true)) {
-            try {
-                channel.eventLoop().execute(() -> {
-                    eventLoopDrainScheduled.set(false);
-                    drain();
-                });
-            } catch (RejectedExecutionException e) {
-                // The event loop is gone (client closing): nothing will ever write these frames.
-                eventLoopDrainScheduled.set(false);
-                releaseOutbound();
-                closeWith("event loop shut down");
-            }
-        }
+        drain();
+        return answer;
     }
 
     /**
@@ -296,102 +517,56 @@ public final class FrameConnection<H> {
                 writing.set(false);
             }
         }
+        if (closeReason.get() != null) {
+            releaseOutbound();
+        }
     }
 
-    /** Writes the queue to the socket in gathering writes; holds {@link #writing}. */
+    /** Writes the queue to the socket, small frames together; holds {@link #writing}. */
     private void writeQueued() {
-        while (true) {
-            // An interrupted sender must not touch the socket: an interrupt closes a channel it is writing to.
-            if (eventLoopWrites.get() > 0 || Thread.currentThread().isInterrupted()) {
-                handToEventLoop();
-                return;
-            }
-            int frames = 0;
-            ByteBuf frame;
-            while (frames < MAX_FRAMES_PER_WRITE && (frame = outbound.poll()) != null) {
-                batchFrames[frames] = frame;
-                batchBuffers[frames] = frame.nioBufferCount() == 1
-                        ? frame.nioBuffer(frame.readerIndex(), frame.readableBytes())
-                        : ByteBuffer.wrap(ByteBufUtil.getBytes(frame));
-                frames++;
-            }
-            if (frames == 0) {
-                return;
-            }
-            try {
-                socket.write(batchBuffers, 0, frames);
-            } catch (IOException e) {
-                releaseBatch(0, frames);
-                releaseOutbound();
-                closeWith("io_error " + e);
-                return;
-            }
-            int first = 0;
-            while (first < frames && !batchBuffers[first].hasRemaining()) {
-                batchFrames[first].release();
-                first++;
-            }
-            if (first < frames) {
-                // The socket is full: Netty writes the rest when it drains, and everything after it.
-                batchFrames[first].skipBytes(batchFrames[first].readableBytes() - batchBuffers[first].remaining());
-                handToEventLoop(first, frames);
-                handToEventLoop();
-                return;
-            }
-            clearBatch(frames);
-        }
-    }
-
-    /** Hands {@code batchFrames[from, to)} to Netty's write path, in order, ahead of anything queued after them. */
-    private void handToEventLoop(int from, int to) {
-        List<ByteBuf> frames = new ArrayList<>(to - from);
-        for (int i = from; i < to; i++) {
-            frames.add(batchFrames[i]);
-        }
-        clearBatch(to);
-        writeOnEventLoop(frames);
-    }
-
-    /** Hands every queued frame to Netty's write path. */
-    private void handToEventLoop() {
-        List<ByteBuf> frames = new ArrayList<>();
-        ByteBuf frame;
-        while ((frame = outbound.poll()) != null) {
-            frames.add(frame);
-        }
-        if (!frames.isEmpty()) {
-            writeOnEventLoop(frames);
-        }
-    }
-
-    private void writeOnEventLoop(List<ByteBuf> frames) {
-        eventLoopWrites.incrementAndGet();
+        boolean interrupted = Thread.currentThread().isVirtual() && Thread.interrupted();
         try {
-            channel.eventLoop().execute(() -> {
-                for (int i = 0; i < frames.size() - 1; i++) {
-                    // On a closed channel the write fails and releases the frame; requests fail through closeWith.
-                    channel.write(frames.get(i), channel.voidPromise());
+            while (closeReason.get() == null) {
+                int length = 0;
+                ByteBuf frame;
+                while ((frame = outbound.peek()) != null && frame.readableBytes() <= writeBuffer.length - length) {
+                    outbound.poll();
+                    int bytes = frame.readableBytes();
+                    frame.getBytes(frame.readerIndex(), writeBuffer, length, bytes);
+                    frame.release();
+                    length += bytes;
                 }
-                channel.writeAndFlush(frames.getLast()).addListener(written -> eventLoopWrites.decrementAndGet());
-            });
-        } catch (RejectedExecutionException e) {
-            // The event loop is gone (client closing): nothing will ever write these frames.
-            eventLoopWrites.decrementAndGet();
-            frames.forEach(ByteBuf::release);
-            closeWith("event loop shut down");
+                if (length > 0) {
+                    beforeWrite(length);
+                    out.write(writeBuffer, 0, length);
+                    continue;
+                }
+                frame = outbound.poll();
+                if (frame == null) {
+                    return;
+                }
+                try {
+                    beforeWrite(frame.readableBytes());
+                    frame.getBytes(frame.readerIndex(), out, frame.readableBytes());
+                } finally {
+                    frame.release();
+                }
+            }
+        } catch (IOException e) {
+            releaseOutbound();
+            closeWith("io_error " + e.getMessage());
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
-    private void clearBatch(int frames) {
-        Arrays.fill(batchFrames, 0, frames, null);
-        Arrays.fill(batchBuffers, 0, frames, null);
-    }
-
-    private void releaseBatch(int from, int to) {
-        for (int i = from; i < to; i++) {
-            batchFrames[i].release();
+    /** Before a write that may block until the server reads: makes sure someone reads the answers meanwhile. */
+    private void beforeWrite(int bytes) {
+        if (bytes >= LARGE_WRITE_BYTES && reader.get() == null && !pending.isEmpty()) {
+            wakeBackstop();
         }
-        clearBatch(to);
     }
 
     private void releaseOutbound() {
@@ -401,34 +576,244 @@ public final class FrameConnection<H> {
         }
     }
 
-    /** Handles one answer frame; runs in the event loop. */
-    private void onAnswer(ByteBuf frame) throws FrameFormatException {
-        if (frame.readableBytes() < FrameHeader.HEADER_LENGTH) {
-            throw new FrameFormatException("frame_bytes=" + frame.readableBytes() + " shorter than header_bytes="
-                    + FrameHeader.HEADER_LENGTH);
+    /**
+     * Waits until {@code answer} is done, reading the connection whenever nobody else is; returns false if
+     * {@code deadlineNanos} (0: none) passed first. A reader only notices a deadline between reads; the response
+     * timeout, which closes the connection, bounds every read.
+     */
+    private boolean await(Answer<?> answer, long deadlineNanos, boolean interruptible) throws InterruptedException {
+        Thread current = Thread.currentThread();
+        if (reader.get() == current) {
+            throw new IllegalStateException("a stage of a request on " + this + " waits for another request on it; "
+                    + "stages run on the thread that reads the connection and must not block");
         }
-        long requestId = FrameHeader.requestId(frame);
-        Pending<?> answered = pending.remove(requestId);
-        if (answered == null) {
-            throw new FrameFormatException("response to unknown request_id=" + requestId);
-        }
+        boolean interrupted = !interruptible && Thread.interrupted();
+        answer.waiter = current;
         try {
-            answered.complete(frame);
-        } catch (FrameFormatException e) {
-            // Close first, so the request fails with the reason like every other pending one.
-            closeWith("bad_frame " + e.getMessage());
-            answered.future().completeExceptionally(lost());
-            throw e;
+            while (!answer.isDone()) {
+                if (reader.get() == null && reader.compareAndSet(null, current)) {
+                    try {
+                        read(answer, deadlineNanos);
+                    } finally {
+                        releaseReader();
+                    }
+                    continue;
+                }
+                if (interruptible && Thread.interrupted()) {
+                    throw new InterruptedException();
+                }
+                if (deadlineNanos == 0) {
+                    LockSupport.park(this);
+                } else {
+                    long remaining = deadlineNanos - System.nanoTime();
+                    if (remaining <= 0) {
+                        return answer.isDone();
+                    }
+                    LockSupport.parkNanos(this, remaining);
+                }
+                if (!interruptible && Thread.interrupted()) {
+                    interrupted = true;
+                }
+            }
+            return true;
+        } finally {
+            answer.waiter = null;
+            if (!answer.isDone() && reader.get() == null) {
+                // Leaving without the answer (interrupted, timed out): another waiter may have been woken to read
+                // in our place; pass that on.
+                handOffReading();
+            }
+            if (interrupted) {
+                current.interrupt();
+            }
         }
     }
 
-    private void failTimedOutRequests() {
+    /** As the reader: reads until {@code own} is done, the deadline (0: none) passes, or the connection closes. */
+    private void read(Answer<?> own, long deadlineNanos) {
+        boolean interrupted = Thread.currentThread().isVirtual() && Thread.interrupted();
+        try {
+            while (!own.isDone() && closeReason.get() == null
+                    && (deadlineNanos == 0 || deadlineNanos - System.nanoTime() > 0)) {
+                readOnce();
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * Lets go of the reading and hands it to a thread waiting for an answer still due, or, if only requests nobody
+     * waits for are left, to the backstop. A waiter registers before it tries to read and this clears the reader
+     * before it looks for waiters, so one of the two always sees the other.
+     */
+    private void releaseReader() {
+        reader.set(null);
+        handOffReading();
+    }
+
+    private void handOffReading() {
+        boolean unattended = false;
+        for (Answer<?> answer : pending.values()) {
+            if (answer.isDone()) {
+                continue;
+            }
+            Thread waiting = answer.waiter;
+            if (waiting != null) {
+                LockSupport.unpark(waiting);
+                return;
+            }
+            unattended |= answer.dependents;
+        }
+        if (unattended) {
+            wakeBackstop();
+        }
+    }
+
+    private void wakeBackstop() {
+        backstopWanted = true;
+        LockSupport.unpark(backstop);
+    }
+
+    /** The backstop's life: reads while requests are pending and no waiter could read for them instead. */
+    private void runBackstop() {
+        Thread current = Thread.currentThread();
+        while (closeReason.get() == null) {
+            if (backstopWanted) {
+                backstopWanted = false;
+                if (reader.compareAndSet(null, current)) {
+                    try {
+                        while (closeReason.get() == null && !pending.isEmpty() && !someWaiterCanRead()) {
+                            readOnce();
+                        }
+                    } finally {
+                        releaseReader();
+                    }
+                }
+                continue;
+            }
+            LockSupport.park(this);
+        }
+    }
+
+    private boolean someWaiterCanRead() {
+        for (Answer<?> answer : pending.values()) {
+            if (answer.waiter != null && !answer.isDone()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * One blocking read, then every whole answer in the buffer completes its request. Any failure closes the
+     * connection with its reason. Runs only in the reader.
+     */
+    private void readOnce() {
+        try {
+            if (readEnd == readBuffer.length) {
+                makeRoom();
+            }
+            int read = in.read(readBuffer, readEnd, readBuffer.length - readEnd);
+            if (read < 0) {
+                closeWith("connection closed by peer");
+                return;
+            }
+            readEnd += read;
+            dispatch();
+        } catch (IOException e) {
+            closeWith("io_error " + e.getMessage());
+        } catch (FrameFormatException e) {
+            String reason = "bad_frame " + e.getMessage();
+            if (closeReason.get() == null) {
+                LOG.warn("closing connection {} endpoint={} reason={}", peer, endpoint, reason);
+            }
+            closeWith(reason);
+        }
+    }
+
+    /** Makes room at the end of a full read buffer: moves the unfinished answer to the front, growing for a large one. */
+    private void makeRoom() throws FrameFormatException {
+        int unread = readEnd - readStart;
+        int needed = READ_BUFFER_BYTES;
+        if (unread >= FrameHeader.LENGTH_FIELD_BYTES) {
+            readView.setIndex(readStart, readEnd);
+            needed = Math.max(needed, FrameHeader.frameBytes(readView, maxFrameBytes));
+        }
+        byte[] target = needed > readBuffer.length ? new byte[needed] : readBuffer;
+        System.arraycopy(readBuffer, readStart, target, 0, unread);
+        useReadBuffer(target);
+        readStart = 0;
+        readEnd = unread;
+    }
+
+    private void useReadBuffer(byte[] buffer) {
+        if (buffer != readBuffer) {
+            readBuffer = buffer;
+            readView = Unpooled.wrappedBuffer(buffer);
+        }
+    }
+
+    /** Decodes every whole answer in the buffer, then completes them (so their stages run on a consistent buffer). */
+    private void dispatch() throws FrameFormatException {
+        Answer<?> broken = null;
+        try {
+            while (readEnd - readStart >= FrameHeader.LENGTH_FIELD_BYTES) {
+                readView.setIndex(readStart, readEnd);
+                int frameBytes = FrameHeader.frameBytes(readView, maxFrameBytes);
+                if (readEnd - readStart < frameBytes) {
+                    break;
+                }
+                readView.setIndex(readStart, readStart + frameBytes);
+                readStart += frameBytes;
+                long requestId = FrameHeader.requestId(readView);
+                Answer<?> answer = pending.remove(requestId);
+                if (answer == null) {
+                    throw new FrameFormatException("response to unknown request_id=" + requestId);
+                }
+                broken = answer;
+                answer.decode(readView);
+                broken = null;
+                decoded.add(answer);
+            }
+            if (readStart == readEnd) {
+                readStart = 0;
+                readEnd = 0;
+                if (readBuffer.length > READ_BUFFER_BYTES) {
+                    useReadBuffer(new byte[READ_BUFFER_BYTES]);
+                }
+            }
+        } catch (FrameFormatException e) {
+            if (broken != null) {
+                // Close first, so the request fails with the reason like every other pending one.
+                String reason = "bad_frame " + e.getMessage();
+                LOG.warn("closing connection {} endpoint={} reason={}", peer, endpoint, reason);
+                closeWith(reason);
+                broken.fail(lost());
+            }
+            throw e;
+        } finally {
+            for (Answer<?> answer : decoded) {
+                answer.finish();
+            }
+            decoded.clear();
+        }
+    }
+
+    /** Closes on a request past the response timeout; sends the backstop to requests nobody has read for a while. */
+    private void sweep() {
         long now = System.nanoTime();
-        for (Map.Entry<Long, Pending<?>> entry : pending.entrySet()) {
-            if (now - entry.getValue().sentNanos() > responseTimeoutNanos) {
+        for (Map.Entry<Long, Answer<?>> entry : pending.entrySet()) {
+            long waited = now - entry.getValue().sentNanos;
+            if (waited > responseTimeoutNanos) {
                 closeWith("response timeout request_id=" + entry.getKey() + " timeout_ms="
                         + TimeUnit.NANOSECONDS.toMillis(responseTimeoutNanos));
                 return;
+            }
+            if (waited > sweepNanos && reader.get() == null) {
+                wakeBackstop();
             }
         }
     }
@@ -438,14 +823,19 @@ public final class FrameConnection<H> {
         if (!closeReason.compareAndSet(null, reason)) {
             return;
         }
-        timeoutSweep.cancel(false);
-        channel.close();
+        sweep.cancel(false);
+        // Ends a read or write blocked on the socket, in whichever thread.
+        closeQuietly(socket);
+        LockSupport.unpark(backstop);
         ConnectionLostException lost = lost();
         for (Long requestId : pending.keySet()) {
-            Pending<?> failed = pending.remove(requestId);
+            Answer<?> failed = pending.remove(requestId);
             if (failed != null) {
-                failed.future().completeExceptionally(lost);
+                failed.fail(lost);
             }
+        }
+        if (!writing.get()) {
+            releaseOutbound();
         }
         onClose.accept(this);
         LOG.debug("connection closed {} endpoint={} reason={}", peer, endpoint, reason);
@@ -463,7 +853,7 @@ public final class FrameConnection<H> {
     }
 
     public boolean isOpen() {
-        return closeReason.get() == null && channel.isActive();
+        return closeReason.get() == null && !socket.isClosed();
     }
 
     public void close() {
@@ -473,151 +863,5 @@ public final class FrameConnection<H> {
     @Override
     public String toString() {
         return "FrameConnection[" + peer + " endpoint=" + endpoint + " open=" + isOpen() + "]";
-    }
-
-    /**
-     * The connection's inbound end, in the pipeline from the start: takes the HELLO, then hands every frame to the
-     * {@link FrameConnection} built from it. Any bad frame or error closes the connection.
-     */
-    private static final class ClientHandler<H> extends ChannelInboundHandlerAdapter {
-        private final String endpoint;
-        private final ClientProtocol<H> protocol;
-        private final FrameSplitter splitter;
-        private final Optional<ClusterSecret> secret;
-        private final CompletableFuture<H> helloReceived = new CompletableFuture<>();
-        private volatile FrameConnection<H> connection;
-        /** The proof the server must send next, once this end has answered its challenge; then {@code null} again. */
-        private byte[] expectedServerProof;
-        /** Whether the server has proved the secret. */
-        private boolean serverProved;
-
-        ClientHandler(String endpoint, ClientProtocol<H> protocol, FrameSplitter splitter, Optional<ClusterSecret> secret) {
-            this.endpoint = endpoint;
-            this.protocol = protocol;
-            this.splitter = splitter;
-            this.secret = secret;
-        }
-
-        /**
-         * Takes the handshake's frames and checks a HELLO may come; returns whether {@code frame} was the
-         * handshake's. Runs only before the HELLO.
-         */
-        private boolean handshake(ChannelHandlerContext context, ByteBuf frame) throws FrameFormatException {
-            if (expectedServerProof != null) {
-                byte[] expected = expectedServerProof;
-                expectedServerProof = null;
-                if (!AuthHandshake.matches(expected, AuthHandshake.decodeProof(frame))) {
-                    failAuthentication(context, "the server's proof of the cluster secret is wrong");
-                } else {
-                    serverProved = true;
-                }
-                return true;
-            }
-            if (!serverProved && AuthHandshake.isHandshakeFrame(frame)) {
-                byte[] serverNonce = AuthHandshake.decodeChallenge(frame);
-                if (secret.isEmpty()) {
-                    failAuthentication(context, "it requires a cluster secret and this client has none "
-                            + "(set auth_secret_file / --auth-secret-file)");
-                    return true;
-                }
-                byte[] clientNonce = AuthHandshake.newNonce();
-                expectedServerProof = AuthHandshake.serverProof(secret.get(), serverNonce, clientNonce);
-                context.writeAndFlush(AuthHandshake.encodeResponse(context.alloc(), clientNonce,
-                        AuthHandshake.clientProof(secret.get(), serverNonce, clientNonce)));
-                return true;
-            }
-            if (secret.isPresent() && !serverProved) {
-                failAuthentication(context, "it did not ask for the cluster secret, so it cannot prove it "
-                        + "(is it started without auth_secret_file / --auth-secret-file?)");
-                return true;
-            }
-            return false;
-        }
-
-        private void failAuthentication(ChannelHandlerContext context, String reason) {
-            AuthenticationFailedException failed = new AuthenticationFailedException("authentication failed with "
-                    + protocol.peerKind() + " at endpoint=" + endpoint + ": " + reason);
-            LOG.debug(failed.getMessage());
-            helloReceived.completeExceptionally(failed);
-            context.close();
-        }
-
-        /** Hands frames after the HELLO to {@code connection} (the only frame a server sends unasked comes first). */
-        void attach(FrameConnection<H> connection) {
-            this.connection = connection;
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext context, Object message) {
-            ByteBuf frame = (ByteBuf) message;
-            try {
-                if (!helloReceived.isDone()) {
-                    if (handshake(context, frame)) {
-                        return;
-                    }
-                    H hello = protocol.helloDecoder().decode(frame);
-                    splitter.maxFrameBytes(protocol.maxFrameBytes().applyAsInt(hello));
-                    helloReceived.complete(hello);
-                    return;
-                }
-                FrameConnection<H> current = connection;
-                if (current == null) {
-                    throw new FrameFormatException("frame before any request was sent");
-                }
-                current.onAnswer(frame);
-            } catch (FrameFormatException e) {
-                fail(context, "bad_frame " + e.getMessage());
-            } finally {
-                frame.release();
-            }
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext context) {
-            if (expectedServerProof != null) {
-                expectedServerProof = null;
-                failAuthentication(context, "it closed the connection on our proof of the cluster secret "
-                        + "(do both ends read the same secret?)");
-            }
-            helloReceived.completeExceptionally(new ConnectionLostException(protocol.peerKind() + " at endpoint="
-                    + endpoint + " closed the connection before its hello"));
-            context.fireChannelInactive();
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext context, Throwable cause) {
-            Throwable reason = cause;
-            while (reason.getCause() != null && !(reason instanceof FrameFormatException)) {
-                reason = reason.getCause();
-            }
-            if (reason instanceof FrameFormatException) {
-                fail(context, "bad_frame " + reason.getMessage());
-            } else if (reason instanceof IOException) {
-                fail(context, "io_error " + reason.getMessage());
-            } else {
-                fail(context, "error " + reason);
-            }
-        }
-
-        private void fail(ChannelHandlerContext context, String reason) {
-            FrameConnection<H> current = connection;
-            if (current != null) {
-                if (reason.startsWith("bad_frame")) {
-                    LOG.warn("closing connection {} endpoint={} reason={}", current.peer, endpoint, reason);
-                }
-                current.closeWith(reason);
-            } else {
-                helloReceived.completeExceptionally(new ConnectionLostException("bad hello from " + protocol.peerKind()
-                        + " at endpoint=" + endpoint + " reason=" + reason));
-                context.close();
-            }
-        }
-    }
-
-    /** Netty's NIO socket channel, with its socket reachable so a sender can write to it from its own thread. */
-    private static final class SocketChannelWithSocket extends NioSocketChannel {
-        SocketChannel socket() {
-            return javaChannel();
-        }
     }
 }

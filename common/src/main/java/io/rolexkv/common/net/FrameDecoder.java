@@ -4,7 +4,7 @@ import io.netty.buffer.ByteBuf;
 
 /**
  * Turns one whole frame (length field included) into what its reader waits for: a protocol's HELLO, or the answer to
- * one request. On a {@link FrameConnection} it runs in the connection's event loop, once, and must not keep the frame
+ * one request. On a {@link FrameConnection} it runs in the thread that reads the answer, once, and must not keep the frame
  * (the connection releases it afterwards).
  *
  * <p>A {@link FrameFormatException} means the server is broken: the connection closes and every pending request

@@ -13,11 +13,12 @@ import java.util.Optional;
  *                        {@link io.rolexkv.common.fabric.ConnectionLostException} and the connection is closed (a
  *                        server that stops answering is as good as dead, and a late answer can no longer be told
  *                        apart from a lost one)
- * @param ioThreads       event loop threads of a client, shared by its connections (a server started through the
- *                        tcp transport gets as many)
- * @param connections     tcp connections ({@link FrameConnection}s) one logical connection opens to a server; each
- *                        calling thread keeps to one of them, so its requests stay in order, and the server spreads
- *                        them over its event loops
+ * @param ioThreads       event loop threads of a server started through the tcp transport (clients have none: their
+ *                        callers do their socket work, see {@link FrameConnection})
+ * @param connections     tcp connections ({@link FrameConnection}s) one logical connection opens to a server at most;
+ *                        each calling thread keeps to one of them, given round robin, so its requests stay in order
+ *                        and, with as many connections as threads, each thread reads its own answers (the tcp fabric
+ *                        opens them as threads first post; the rpc baseline at once)
  * @param secret          the cluster secret both ends prove in the hello ({@link AuthHandshake}); empty: none, and
  *                        a client refuses a server that asks for one, a server serves anyone who connects
  */
@@ -32,10 +33,11 @@ public record NetSettings(Duration connectTimeout, Duration responseTimeout, int
     public static final int IO_THREADS_DEFAULT = Math.clamp(Runtime.getRuntime().availableProcessors(), 1, 4);
     public static final String CONNECTIONS_PROP_NAME = "connections";
     /**
-     * One: requests of many threads on one socket share writes and the server's reads, which cost less CPU per request
-     * on a busy machine than a socket per event loop did (measured on YCSB C, see the README).
+     * Eight: a thread alone on its connection reads its own answers, where threads sharing one hand the reading to
+     * each other, one wake-up per answer on the critical path (measured on YCSB C with 8 threads, see the README); the
+     * server then batches less, so its CPU per request rises somewhat.
      */
-    public static final int CONNECTIONS_DEFAULT = 1;
+    public static final int CONNECTIONS_DEFAULT = 8;
 
     private static final Duration MAX_TIMEOUT = Duration.ofHours(1);
     private static final int MAX_IO_THREADS = 256;

@@ -1,5 +1,5 @@
 /**
- * The one pipelined Netty client and server layer every tcp protocol of this project runs on: the tcp fabric's
+ * The one pipelined client and (Netty) server layer every tcp protocol of this project runs on: the tcp fabric's
  * one-sided verbs ({@link io.rolexkv.common.fabric.tcp}) and the rpc baseline's operations. A protocol brings its own
  * frame bodies and codec, its HELLO ({@link io.rolexkv.common.net.ClientProtocol}) and its executor
  * ({@link io.rolexkv.common.net.RequestHandler}); this layer does the rest once, for both: the frame header

@@ -2,7 +2,6 @@ package io.rolexkv.common.net;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.channel.EventLoopGroup;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -41,7 +40,6 @@ class FrameConnectionStressTest {
             }, maxFrameBytes -> maxFrameBytes, maxFrameBytes -> "");
 
     private FrameServer server;
-    private EventLoopGroup group;
 
     @BeforeEach
     void start() {
@@ -61,13 +59,11 @@ class FrameConnectionStressTest {
                 return FrameHeader.finish(answer);
             }
         });
-        group = FrameConnection.newEventLoopGroup("echo-client", 1);
     }
 
     @AfterEach
     void stop() {
         server.close();
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
     }
 
     private static CompletableFuture<byte[]> echo(FrameConnection<Integer> connection, byte[] body) {
@@ -83,7 +79,7 @@ class FrameConnectionStressTest {
 
     @Test
     void everyAnswerIsTheBodyItsRequestCarriedUnderManySenders() throws Exception {
-        FrameConnection<Integer> connection = FrameConnection.open(group, server.endpoint(), PROTOCOL, NetSettings.DEFAULT);
+        FrameConnection<Integer> connection = FrameConnection.open(server.endpoint(), PROTOCOL, NetSettings.DEFAULT);
         int threads = 8;
         ExecutorService senders = Executors.newFixedThreadPool(threads);
         try {

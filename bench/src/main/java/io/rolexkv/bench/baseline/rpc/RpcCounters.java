@@ -62,7 +62,7 @@ public final class RpcCounters {
         mine[1] += bytes;
     }
 
-    /** An answer of {@code bytes} the calling thread waited for and took (responses arrive on the event loop). */
+    /** An answer of {@code bytes} the calling thread waited for and took (it may have been read by another thread). */
     void recordReceivedByCallingThread(long bytes) {
         callingThread.get()[2] += bytes;
     }

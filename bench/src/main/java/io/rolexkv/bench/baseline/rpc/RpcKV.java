@@ -1,7 +1,6 @@
 package io.rolexkv.bench.baseline.rpc;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.EventLoopGroup;
 import io.rolexkv.common.fabric.ConnectionLostException;
 import io.rolexkv.common.fabric.FabricException;
 import io.rolexkv.common.kv.BaseKV;
@@ -52,7 +51,8 @@ import static io.rolexkv.bench.baseline.rpc.RpcFrameDescriptor.STATUS_OK;
  *
  * <h2>Threads, connections, failure</h2>
  * Thread-safe: calls from any number of threads spread over {@link NetSettings#connections()} connections, each
- * pipelining requests. Parts of one call (the frames of a large batch, the retries of an update) stay on one
+ * pipelining requests; a thread keeps to one connection, and a waiting caller reads its own answer
+ * ({@link FrameConnection}). Parts of one call (the frames of a large batch, the retries of an update) stay on one
  * connection, so the server sees them in order. If the server dies or the network breaks, every pending and later
  * call fails promptly with {@link ConnectionLostException} (a request that waits longer than the response timeout
  * counts as lost); this client does not reconnect. After {@link #close()} every call throws
@@ -73,9 +73,9 @@ public final class RpcKV implements BaseKV {
 
     private final String endpoint;
     private final NetSettings settings;
-    private final EventLoopGroup group;
     private final List<FrameConnection<RpcFrameCodec.Hello>> connections;
     private final AtomicInteger nextConnection = new AtomicInteger();
+    private final ThreadLocal<Integer> threadConnection;
     private final RpcCounters counters = new RpcCounters();
     private final int maxValueBytes;
     private final int maxFrameBytes;
@@ -88,18 +88,18 @@ public final class RpcKV implements BaseKV {
     private RpcKV(String endpoint, NetSettings settings) {
         this.endpoint = endpoint;
         this.settings = settings;
-        this.group = FrameConnection.newEventLoopGroup("rolexkv-rpc-client", settings.ioThreads());
         List<FrameConnection<RpcFrameCodec.Hello>> opened = new ArrayList<>(settings.connections());
         try {
             for (int i = 0; i < settings.connections(); i++) {
-                opened.add(FrameConnection.open(group, endpoint, PROTOCOL, settings));
+                opened.add(FrameConnection.open(endpoint, PROTOCOL, settings));
             }
         } catch (RuntimeException e) {
             opened.forEach(FrameConnection::close);
-            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw e;
         }
         this.connections = List.copyOf(opened);
+        this.threadConnection = ThreadLocal.withInitial(
+                () -> Math.floorMod(nextConnection.getAndIncrement(), connections.size()));
         RpcFrameCodec.Hello hello = connections.getFirst().hello();
         this.maxValueBytes = hello.maxValueBytes();
         this.maxFrameBytes = hello.maxFrameBytes();
@@ -340,14 +340,13 @@ public final class RpcKV implements BaseKV {
         return maxValueBytes;
     }
 
-    /** Closes every connection (pending calls fail with {@link ConnectionLostException}) and the event loops. Idempotent. */
+    /** Closes every connection (pending calls fail with {@link ConnectionLostException}). Idempotent. */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
         connections.forEach(FrameConnection::close);
-        group.shutdownGracefully(0, 1_000, TimeUnit.MILLISECONDS);
     }
 
     @Override
@@ -365,11 +364,15 @@ public final class RpcKV implements BaseKV {
         }
     }
 
+    /**
+     * The calling thread's connection: each thread keeps the one it was first given (round robin over the threads),
+     * so with as many connections as threads each thread reads its own answers and no thread wakes another.
+     */
     private FrameConnection<RpcFrameCodec.Hello> pick() {
         if (connections.size() == 1) {
             return connections.getFirst();
         }
-        return connections.get(Math.floorMod(nextConnection.getAndIncrement(), connections.size()));
+        return connections.get(threadConnection.get());
     }
 
     /** The end of the run of pairs from {@code from} that fits in one frame; at least one pair always fits. */

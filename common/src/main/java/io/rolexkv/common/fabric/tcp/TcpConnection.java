@@ -12,24 +12,30 @@ import io.rolexkv.common.fabric.VerbExecutor;
 import io.rolexkv.common.fabric.VerbRejectedException;
 import io.rolexkv.common.net.ClientProtocol;
 import io.rolexkv.common.net.FrameConnection;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * One queue pair to a memory node, opened by {@link TcpTransport#connect}: the tcp fabric's verbs on
  * {@link io.rolexkv.common.net.NetSettings#connections()} {@link FrameConnection}s of the network layer (lanes). A post
  * encodes the batch in the posting thread and writes it on that thread's lane, which completes the batch's future
- * from its COMPLETION frame. A thread always posts on the same lane, so the batches one thread posts reach the memory
+ * from its COMPLETION frame, read by the thread that waits for it (or another waiter on the lane). A thread always posts on the same lane, so the batches one thread posts reach the memory
  * node in the order it posted them, as on one RDMA queue pair; several lanes spread many threads over the memory
  * node's event loops instead of queueing them all behind one.
  *
  * <p>Thread-safe: any number of threads (typically virtual threads, one per in-flight operation) may post at once.
- * Futures complete on the connection's event loop thread, so a dependent stage attached with a non-async method
- * ({@code thenApply}, {@code whenComplete}) runs there and must not block; in particular it must not wait for
+ * Futures complete on the thread that reads the lane (a waiting caller, or the lane's backstop thread), so a
+ * dependent stage attached with a non-async method ({@code thenApply}, {@code whenComplete}) runs there and must not
+ * block; in particular it must not wait for
  * another batch ({@link #execute}). Use the {@code *Async} variants for anything heavier.
  *
  * <p>Failure: a REFUSED completion fails only its batch, with the {@link VerbRejectedException} the memory node sent.
@@ -38,40 +44,96 @@ import java.util.function.Consumer;
  * reason. Nothing waits forever.
  */
 public final class TcpConnection implements FabricConnection {
+    private static final Logger LOG = LoggerFactory.getLogger(TcpConnection.class);
     /** What the tcp fabric tells the network layer about a memory node's HELLO. */
     static final ClientProtocol<FrameCodec.Hello> PROTOCOL = new ClientProtocol<>("memory node",
             FrameDescriptor.MAX_HELLO_FRAME_BYTES, FrameCodec::decodeHello,
             hello -> FrameDescriptor.maxFrameBytes(hello.limits()), hello -> "memory_node=" + hello.memoryNodeId());
 
-    private final List<FrameConnection<FrameCodec.Hello>> lanes;
     private final FrameConnection<FrameCodec.Hello> connection;
     private final FrameCodec.Hello hello;
     private final FabricCounters counters;
+    private final Supplier<FrameConnection<FrameCodec.Hello>> laneOpener;
+    private final int maxLanes;
+    /** The open lanes, the first one included; grows (copy on write, under this) up to {@link #maxLanes}. */
+    private volatile List<FrameConnection<FrameCodec.Hello>> lanes;
+    private final AtomicInteger nextLane = new AtomicInteger();
+    private final ThreadLocal<Integer> threadLane;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Consumer<TcpConnection> onClose;
 
     /**
-     * @param lanes   open connections to one memory node; when one closes, all do, with its reason
-     * @param onClose runs once when the lanes close
+     * @param first      an open connection to the memory node, the first lane
+     * @param laneOpener opens another lane to the same memory node, for a thread that posts for the first time
+     * @param maxLanes   lanes at most; when one closes, all do, with its reason
+     * @param onClose    runs once when the lanes close
      */
-    TcpConnection(List<FrameConnection<FrameCodec.Hello>> lanes, FabricCounters counters, Consumer<TcpConnection> onClose) {
-        this.lanes = List.copyOf(lanes);
-        this.connection = lanes.getFirst();
-        this.hello = connection.hello();
+    TcpConnection(FrameConnection<FrameCodec.Hello> first, Supplier<FrameConnection<FrameCodec.Hello>> laneOpener,
+                  int maxLanes, FabricCounters counters, Consumer<TcpConnection> onClose) {
+        this.connection = first;
+        this.hello = first.hello();
         this.counters = counters;
-        AtomicBoolean closed = new AtomicBoolean();
-        for (FrameConnection<FrameCodec.Hello> lane : this.lanes) {
-            lane.onClose(closedLane -> {
-                String reason = closedLane.closeReason().orElse("closed");
-                this.lanes.forEach(other -> other.closeWith(reason));
-                if (closed.compareAndSet(false, true)) {
-                    onClose.accept(this);
-                }
-            });
-        }
+        this.laneOpener = laneOpener;
+        this.maxLanes = maxLanes;
+        this.onClose = onClose;
+        this.lanes = List.of(first);
+        this.threadLane = ThreadLocal.withInitial(() -> Math.floorMod(nextLane.getAndIncrement(), maxLanes));
+        link(first);
     }
 
+    /** When {@code lane} closes, every lane closes with its reason, and the owner hears of it once. */
+    private void link(FrameConnection<FrameCodec.Hello> lane) {
+        lane.onClose(closedLane -> {
+            String reason = closedLane.closeReason().orElse("closed");
+            if (closed.compareAndSet(false, true)) {
+                lanes.forEach(other -> other.closeWith(reason));
+                onClose.accept(this);
+            }
+        });
+    }
+
+    /**
+     * The calling thread's lane: each thread keeps the one it was first given, round robin over the threads, so a
+     * thread alone on its lane reads its own completions and wakes no other. The lane is opened when its first thread
+     * first posts (a connect and a HELLO, once); if it cannot be opened the thread keeps to the first lane.
+     */
     private FrameConnection<FrameCodec.Hello> lane() {
-        int count = lanes.size();
-        return count == 1 ? connection : lanes.get((int) (Thread.currentThread().threadId() % count));
+        if (maxLanes == 1) {
+            return connection;
+        }
+        int index = threadLane.get();
+        List<FrameConnection<FrameCodec.Hello>> current = lanes;
+        return index < current.size() ? current.get(index) : openLane(index);
+    }
+
+    private synchronized FrameConnection<FrameCodec.Hello> openLane(int index) {
+        while (lanes.size() <= index) {
+            if (closed.get()) {
+                return connection;
+            }
+            FrameConnection<FrameCodec.Hello> lane;
+            try {
+                lane = laneOpener.get();
+            } catch (RuntimeException e) {
+                LOG.debug("cannot open another lane to memory_node={} endpoint={}, staying on the first: {}",
+                        hello.memoryNodeId(), endpoint(), e.toString());
+                threadLane.set(0);
+                return connection;
+            }
+            if (lane.hello().memoryNodeId() != hello.memoryNodeId()) {
+                lane.close();
+                threadLane.set(0);
+                return connection;
+            }
+            List<FrameConnection<FrameCodec.Hello>> grown = new ArrayList<>(lanes);
+            grown.add(lane);
+            lanes = List.copyOf(grown);
+            link(lane);
+            if (closed.get()) {
+                lane.closeWith(connection.closeReason().orElse("closed"));
+            }
+        }
+        return lanes.get(index);
     }
 
     @Override

@@ -1,6 +1,5 @@
 package io.rolexkv.common.fabric.tcp;
 
-import io.netty.channel.EventLoopGroup;
 import io.rolexkv.common.fabric.ConnectionLostException;
 import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.fabric.FabricLimits;
@@ -10,15 +9,12 @@ import io.rolexkv.common.fabric.RegisteredMemory;
 import io.rolexkv.common.net.FrameConnection;
 import io.rolexkv.common.net.NetSettings;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One-sided verbs over tcp with Netty: what runs on machines without RDMA. The client side (this class and its
- * {@link TcpConnection}s) owns one event loop group shared by all its connections; each {@link #serve} starts a
+ * {@link TcpConnection}s) runs on the threads that post and wait (see {@link FrameConnection}); each {@link #serve} starts a
  * {@link TcpFabricServer} with event loops of its own, so closing a server kills just that memory node. The wire
  * format is {@link FrameDescriptor}'s, on the network layer's frames ({@link io.rolexkv.common.net}).
  *
@@ -32,7 +28,6 @@ public final class TcpTransport implements FabricTransport {
 
     private final FabricLimits limits;
     private final NetSettings settings;
-    private final EventLoopGroup group;
     private final Set<TcpConnection> connections = ConcurrentHashMap.newKeySet();
     private final Set<TcpFabricServer> servers = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
@@ -49,7 +44,6 @@ public final class TcpTransport implements FabricTransport {
     public TcpTransport(FabricLimits limits, NetSettings settings) {
         this.limits = limits;
         this.settings = settings;
-        this.group = FrameConnection.newEventLoopGroup("rolexkv-tcp-client", settings.ioThreads());
     }
 
     @Override
@@ -72,16 +66,10 @@ public final class TcpTransport implements FabricTransport {
         if (closed) {
             throw new IllegalStateException("tcp transport is closed; cannot connect to endpoint=" + endpoint);
         }
-        List<FrameConnection<FrameCodec.Hello>> lanes = new ArrayList<>(settings.connections());
-        try {
-            for (int i = 0; i < settings.connections(); i++) {
-                lanes.add(FrameConnection.open(group, endpoint, TcpConnection.PROTOCOL, settings));
-            }
-        } catch (RuntimeException e) {
-            lanes.forEach(FrameConnection::close);
-            throw e;
-        }
-        TcpConnection connection = new TcpConnection(lanes, new FabricCounters(totals), connections::remove);
+        FrameConnection<FrameCodec.Hello> first = FrameConnection.open(endpoint, TcpConnection.PROTOCOL, settings);
+        TcpConnection connection = new TcpConnection(first,
+                () -> FrameConnection.open(endpoint, TcpConnection.PROTOCOL, settings), settings.connections(),
+                new FabricCounters(totals), connections::remove);
         connections.add(connection);
         if (!connection.isOpen()) {
             connections.remove(connection);
@@ -107,7 +95,7 @@ public final class TcpTransport implements FabricTransport {
         return server;
     }
 
-    /** Closes every connection and server this transport opened, then stops the client event loops. Idempotent. */
+    /** Closes every connection and server this transport opened. Idempotent. */
     @Override
     public void close() {
         closed = true;
@@ -117,7 +105,6 @@ public final class TcpTransport implements FabricTransport {
         for (TcpFabricServer server : servers) {
             server.close();
         }
-        group.shutdownGracefully(0, 5, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
     }
 
     @Override
