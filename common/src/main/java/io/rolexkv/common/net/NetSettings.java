@@ -25,7 +25,12 @@ import java.util.Optional;
 public record NetSettings(Duration connectTimeout, Duration responseTimeout, int ioThreads, int connections,
                           Optional<ClusterSecret> secret) {
     public static final String CONNECT_TIMEOUT_PROP_NAME = "connect_timeout_ms";
-    public static final Duration CONNECT_TIMEOUT_DEFAULT = Duration.ofSeconds(5);
+    /**
+     * Long enough for a memory node JVM started a moment ago on a busy 2-core machine to answer its first HELLO (5 s
+     * was not: starting nodes failed with "no hello within connect timeout" under load); a refused connection still
+     * fails at once, so only an unreachable host waits this long.
+     */
+    public static final Duration CONNECT_TIMEOUT_DEFAULT = Duration.ofSeconds(15);
     public static final String RESPONSE_TIMEOUT_PROP_NAME = "response_timeout_ms";
     public static final Duration RESPONSE_TIMEOUT_DEFAULT = Duration.ofSeconds(30);
     public static final String IO_THREADS_PROP_NAME = "io_threads";
