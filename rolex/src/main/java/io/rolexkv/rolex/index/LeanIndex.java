@@ -354,20 +354,11 @@ public final class LeanIndex implements WordIndex {
          * largest base key below it ({@code -1} if none), which names the owning group.
          */
         long locate(BatchResult result) {
-            MemorySegment base = result.read(baseVerb);
-            int low = 0;
-            int high = last - first;
-            while (low <= high) {
-                int middle = (low + high) >>> 1;
-                int order = Long.compareUnsigned(WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * middle), key);
-                if (order < 0) {
-                    low = middle + 1;
-                } else if (order > 0) {
-                    high = middle - 1;
-                } else {
-                    return first + middle;
-                }
+            int found = searchWindow(result.read(baseVerb), last - first + 1, key);
+            if (found >= 0) {
+                return first + found;
             }
+            int low = -found - 1;
             if (low == 0 && first > 0) {
                 throw new CorruptDataException("key=" + Long.toUnsignedString(key) + " lies below its lookup window's "
                         + "first base key: the model's error bound is broken or the base is corrupt");
@@ -421,26 +412,18 @@ public final class LeanIndex implements WordIndex {
                     LeanModel.BASE_ENTRY_BYTES * (last - first + 1));
             BatchResult result = connection.execute(batch);
             MemorySegment base = result.read(baseVerb);
-            int low = 0;
-            int high = last - first;
-            while (low <= high) {
-                int middle = (low + high) >>> 1;
-                int order = Long.compareUnsigned(WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * middle), key);
-                if (order < 0) {
-                    low = middle + 1;
-                } else if (order > 0) {
-                    high = middle - 1;
-                } else {
-                    int rank = first + middle;
-                    long word = result.readLong(headsVerb, (long) LeanModel.GROUP_HEAD_BYTES * (rank / model.groupSize() - firstGroup));
-                    if (word == GroupWord.RETIRED) {
-                        throw new StaleModelsException();
-                    }
-                    return GroupWord.isDeleted(word, rank % model.groupSize())
-                            ? OptionalLong.empty()
-                            : OptionalLong.of(WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * middle + 8));
+            int found = searchWindow(base, last - first + 1, key);
+            if (found >= 0) {
+                int rank = first + found;
+                long word = result.readLong(headsVerb, (long) LeanModel.GROUP_HEAD_BYTES * (rank / model.groupSize() - firstGroup));
+                if (word == GroupWord.RETIRED) {
+                    throw new StaleModelsException();
                 }
+                return GroupWord.isDeleted(word, rank % model.groupSize())
+                        ? OptionalLong.empty()
+                        : OptionalLong.of(WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * found + 8));
             }
+            int low = -found - 1;
             if (low == 0 && first > 0) {
                 throw new CorruptDataException("key=" + Long.toUnsignedString(key) + " lies below its lookup window's "
                         + "first base key: the model's error bound is broken or the base is corrupt");
@@ -494,6 +477,27 @@ public final class LeanIndex implements WordIndex {
             }
         }
         return OptionalLong.empty();
+    }
+
+    /**
+     * The index of {@code key} among the {@code entries} base entries of a window as read, or
+     * {@code -(insertionPoint + 1)}: an unsigned binary search in place, over the entries' key words.
+     */
+    static int searchWindow(MemorySegment base, int entries, long key) {
+        int low = 0;
+        int high = entries - 1;
+        while (low <= high) {
+            int middle = (low + high) >>> 1;
+            int order = Long.compareUnsigned(WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * middle), key);
+            if (order < 0) {
+                low = middle + 1;
+            } else if (order > 0) {
+                high = middle - 1;
+            } else {
+                return middle;
+            }
+        }
+        return -(low + 1);
     }
 
     /** One leaf of a delta chain as read: its reference (a {@link LeafTableEntry}-shaped word) and contents. */
@@ -752,7 +756,7 @@ public final class LeanIndex implements WordIndex {
                             + Long.toUnsignedString(keys[start]) + " within "
                             + TimeUnit.NANOSECONDS.toMillis(LOCK_TIMEOUT_NANOS) + " ms; nothing was changed");
                 }
-                backOff(++conflicts);
+                RolexIndex.backOff(++conflicts);
                 continue;
             }
             if (!allHeld) {
@@ -812,7 +816,7 @@ public final class LeanIndex implements WordIndex {
                 OptionalLong next = updates[i].apply(previous, batch);
                 if (next.isPresent()) {
                     if (leaf == null) {
-                        ChainLeaf first = newDeltaLeaf(probe.model, batch, slotWrites, claimedLeaves, 0, -1L, 0);
+                        ChainLeaf first = newDeltaLeaf(probe.modelIndex, slotWrites, claimedLeaves, 0, -1L, 0);
                         group.chain.add(first);
                         group.head = first.reference();
                         group.headChanged = true;
@@ -826,7 +830,7 @@ public final class LeanIndex implements WordIndex {
                         ChainLeaf left = group.chain.get(position);
                         Leaf rightLeaf = new Leaf(leaf.capacity());
                         leaf.splitInto(rightLeaf);
-                        ChainLeaf right = newDeltaLeaf(probe.model, batch, slotWrites, claimedLeaves, rightLeaf.lowFence(),
+                        ChainLeaf right = newDeltaLeaf(probe.modelIndex, slotWrites, claimedLeaves, rightLeaf.lowFence(),
                                 rightLeaf.highFence(), rightLeaf.nextLeaf());
                         for (int k = 0; k < rightLeaf.count(); k++) {
                             right.leaf().put(rightLeaf.key(k), rightLeaf.value(k));
@@ -855,7 +859,7 @@ public final class LeanIndex implements WordIndex {
         for (boolean fresh : new boolean[] {true, false}) {
             for (ChainLeaf changed : dirty.values()) {
                 if ((changed.leaf().decodedImage() == null) == fresh) {
-                    appendLeafWrite(batch, layout.leafAddress(changed.reference()), changed.leaf());
+                    RolexIndex.appendLeafWrite(batch, layout.leafAddress(changed.reference()), changed.leaf());
                 }
             }
         }
@@ -885,10 +889,6 @@ public final class LeanIndex implements WordIndex {
         }
     }
 
-    private int modelIndexOf(LeanModel model) {
-        return UnsignedKeys.floorIndex(lowKeys, model.lowKey());
-    }
-
     private static int owningPosition(List<ChainLeaf> chain, long key) {
         for (int position = 0; position < chain.size(); position++) {
             if (chain.get(position).leaf().owns(key)) {
@@ -905,10 +905,12 @@ public final class LeanIndex implements WordIndex {
      *
      * @throws IndexFullException if the model's SLT or the leaf region is full; nothing was changed
      */
-    private ChainLeaf newDeltaLeaf(LeanModel model, DoorbellBatch unused, List<long[]> slotWrites, List<Long> claimed,
-                                   long lowFence, long highFence, long next) {
+    private ChainLeaf newDeltaLeaf(int modelIndex, List<long[]> slotWrites, List<Long> claimed, long lowFence,
+                                   long highFence, long next) {
+        LeanModel model = models[modelIndex];
         long leafNumber = leafPool.take();
-        Integer spare = spareSlots.getOrDefault(modelIndexOf(model), new java.util.concurrent.ConcurrentLinkedDeque<>()).poll();
+        java.util.Deque<Integer> spares = spareSlots.get(modelIndex);
+        Integer spare = spares == null ? null : spares.poll();
         long slotsBefore;
         if (spare != null && leafNumber >= 0) {
             slotsBefore = spare - 1;
@@ -929,7 +931,7 @@ public final class LeanIndex implements WordIndex {
                 leafPool.giveBack(leafNumber);
             }
             if (slotsBefore < TablesDescriptor.USABLE_SYNONYM_SLOTS) {
-                spareSlots.computeIfAbsent(modelIndexOf(model), m -> new java.util.concurrent.ConcurrentLinkedDeque<>())
+                spareSlots.computeIfAbsent(modelIndex, m -> new java.util.concurrent.ConcurrentLinkedDeque<>())
                         .add((int) slotsBefore + 1);
             }
             throw new IndexFullException(leafNumber >= 0, "no room for a new delta leaf in model lowKey="
@@ -947,21 +949,6 @@ public final class LeanIndex implements WordIndex {
         return new ChainLeaf(reference, leaf);
     }
 
-    /** The WRITEs that bring a leaf from the image it was read with to its new contents (a new leaf whole). */
-    private static void appendLeafWrite(DoorbellBatch batch, long address, Leaf leaf) {
-        byte[] before = leaf.decodedImage();
-        leaf.bumpVersion();
-        byte[] after = leaf.encode();
-        if (before == null) {
-            batch.write(address, after);
-            return;
-        }
-        for (long run : Leaf.changedWordRuns(before, after)) {
-            int offset = (int) (run >>> 32);
-            batch.write(address + offset, after, offset, (int) run);
-        }
-    }
-
     private void release(Iterable<LockedGroup> groups) {
         DoorbellBatch batch = new DoorbellBatch();
         for (LockedGroup group : groups) {
@@ -973,11 +960,6 @@ public final class LeanIndex implements WordIndex {
         if (!batch.isEmpty()) {
             connection.execute(batch);
         }
-    }
-
-    private static void backOff(int conflicts) {
-        long ceilingNanos = Math.min(1_000_000L, 2_000L << Math.min(conflicts, 9));
-        LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(ceilingNanos / 2, ceilingNanos + 1));
     }
 
     // ------------------------------------------------------------------ scan
@@ -1051,45 +1033,5 @@ public final class LeanIndex implements WordIndex {
             }
         }
         return out;
-    }
-
-    /** Leaves handed out to this compute node by FAA on the leaf region's counter, not yet used. */
-    private static final class LeafPool {
-        private final int chunk;
-        private final ArrayList<Long> spare = new ArrayList<>();
-        private long next;
-        private long end;
-
-        LeafPool(int chunk) {
-            this.chunk = chunk;
-        }
-
-        synchronized long refillAndTake(long firstLeaf, long capacityLeaves) {
-            refill(firstLeaf, capacityLeaves);
-            return take();
-        }
-
-        synchronized void refill(long firstLeaf, long capacityLeaves) {
-            for (long leaf = next; leaf < end; leaf++) {
-                spare.add(leaf);
-            }
-            next = firstLeaf;
-            end = Math.max(firstLeaf, Math.min(firstLeaf + chunk, capacityLeaves));
-        }
-
-        synchronized boolean isEmpty() {
-            return spare.isEmpty() && next >= end;
-        }
-
-        synchronized long take() {
-            if (!spare.isEmpty()) {
-                return spare.removeLast();
-            }
-            return next < end ? next++ : -1;
-        }
-
-        synchronized void giveBack(long leafNumber) {
-            spare.add(leafNumber);
-        }
     }
 }

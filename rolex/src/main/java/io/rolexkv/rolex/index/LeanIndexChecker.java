@@ -195,19 +195,6 @@ public final class LeanIndexChecker {
 
     /** Whether {@code key} is among the unsigned-sorted {@code base} keys. */
     private static boolean isBaseKey(long[] base, long key) {
-        int low = 0;
-        int high = base.length - 1;
-        while (low <= high) {
-            int middle = (low + high) >>> 1;
-            int order = Long.compareUnsigned(base[middle], key);
-            if (order < 0) {
-                low = middle + 1;
-            } else if (order > 0) {
-                high = middle - 1;
-            } else {
-                return true;
-            }
-        }
-        return false;
+        return base.length > 0 && base[io.rolexkv.rolex.model.UnsignedKeys.floorIndex(base, key)] == key;
     }
 }

@@ -718,7 +718,7 @@ public final class RolexIndex implements WordIndex {
      * split's new leaf, in memory that may hold anything) is written whole. Why readers still never accept a mix of
      * old and new words: see "Writing part of a leaf" in the class notes.
      */
-    private static void appendLeafWrite(DoorbellBatch batch, long address, Leaf leaf) {
+    static void appendLeafWrite(DoorbellBatch batch, long address, Leaf leaf) {
         byte[] before = leaf.decodedImage();
         leaf.bumpVersion();
         byte[] after = leaf.encode();
@@ -828,7 +828,7 @@ public final class RolexIndex implements WordIndex {
         }
     }
 
-    private static void backOff(int conflicts) {
+    static void backOff(int conflicts) {
         long ceilingNanos = Math.min(1_000_000L, 2_000L << Math.min(conflicts, 9));
         LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(ceilingNanos / 2, ceilingNanos + 1));
     }
@@ -909,43 +909,6 @@ public final class RolexIndex implements WordIndex {
         return (int) Math.max(1, Math.min(MAX_SCAN_GROUPS_PER_DOORBELL, ((long) keys + perGroup - 1) / perGroup));
     }
 
-    /** Leaves handed out to this compute node by FAA on the leaf region's counter, not yet used. */
-    private static final class LeafPool {
-        private final int chunk;
-        private final ArrayList<Long> spare = new ArrayList<>();
-        private long next;
-        private long end;
-
-        LeafPool(int chunk) {
-            this.chunk = chunk;
-        }
-
-        /** Takes in the chunk a FAA returned {@code firstLeaf} for; leaves beyond the region's capacity do not exist. */
-        synchronized void refill(long firstLeaf, long capacityLeaves) {
-            for (long leaf = next; leaf < end; leaf++) {
-                spare.add(leaf); // what remains of a chunk another thread claimed
-            }
-            next = firstLeaf;
-            end = Math.max(firstLeaf, Math.min(firstLeaf + chunk, capacityLeaves));
-        }
-
-        /** {@link #refill}, then {@link #take}, with no other thread in between. */
-        synchronized long refillAndTake(long firstLeaf, long capacityLeaves) {
-            refill(firstLeaf, capacityLeaves);
-            return take();
-        }
-
-        synchronized long take() {
-            if (!spare.isEmpty()) {
-                return spare.removeLast();
-            }
-            return next < end ? next++ : -1;
-        }
-
-        synchronized void giveBack(long leafNumber) {
-            spare.add(leafNumber);
-        }
-    }
 
     /** Slots used in {@code model}'s SLT, as the memory node counts them (clamped: failed claims overshoot). */
     public int synonymSlotsUsed(int model) {
