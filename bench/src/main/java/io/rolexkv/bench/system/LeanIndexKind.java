@@ -1,15 +1,12 @@
 package io.rolexkv.bench.system;
 
 import io.rolexkv.common.fabric.FabricConnection;
-import io.rolexkv.common.fabric.GlobalAddress;
-import io.rolexkv.common.fabric.WordOrder;
 import io.rolexkv.computenode.engine.IndexKind;
+import io.rolexkv.computenode.engine.RolexIndexKind;
 import io.rolexkv.computenode.engine.RolexKVConfig;
 import io.rolexkv.rolex.index.IndexCounters;
-import io.rolexkv.rolex.index.IndexLayout;
 import io.rolexkv.rolex.index.LeanIndex;
 import io.rolexkv.rolex.index.WordIndex;
-import io.rolexkv.rolex.layout.IndexMetaDescriptor;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -29,9 +26,6 @@ final class LeanIndexKind implements IndexKind {
     static final int DELTA_CAPACITY = 16;
     static final int EMPTY_INDEX_GROUPS = 1024;
 
-    private static final List<String> REGIONS = List.of(IndexLayout.META_REGION, IndexLayout.LEAVES_REGION,
-            IndexLayout.TABLES_REGION, IndexLayout.MODELS_REGION);
-
     private LeanIndexKind() {
     }
 
@@ -40,20 +34,20 @@ final class LeanIndexKind implements IndexKind {
         return SystemUnderTestFactory.LEAN;
     }
 
+    /** The same four regions and the same meta-region readiness probe as the current layout's. */
     @Override
     public List<String> regionNames() {
-        return REGIONS;
+        return RolexIndexKind.INSTANCE.regionNames();
     }
 
     @Override
     public long readyProbeAddress(FabricConnection connection) {
-        return GlobalAddress.of(connection.memoryNodeId(), connection.region(IndexLayout.META_REGION).id(), 0);
+        return RolexIndexKind.INSTANCE.readyProbeAddress(connection);
     }
 
     @Override
     public boolean isReady(MemorySegment probe) {
-        return WordOrder.getLong(probe, IndexMetaDescriptor.MAGIC_OFFSET) == IndexMetaDescriptor.MAGIC
-                && WordOrder.getLong(probe, IndexMetaDescriptor.STATE_OFFSET) == IndexMetaDescriptor.STATE_READY;
+        return RolexIndexKind.INSTANCE.isReady(probe);
     }
 
     @Override
