@@ -73,30 +73,30 @@ public final class LeanIndex implements WordIndex {
 
     private final FabricConnection connection;
     private final IndexLayout layout;
-    private final long epoch;
-    private final LeanModel[] models;
-    private final long[] lowKeys;
-    /** Group words known not to be {@link GroupWord#EMPTY} (lock bit dropped), per model and group: the CAS guesses. */
+    /** The models this compute node works with; replaced whole by a refresh when retraining publishes new ones. */
+    private volatile View view;
+    /*
+     * What this compute node learned of groups and models, keyed by where they live in the tables region (a group's
+     * head offset, a model's block offset), so that it stays valid across a refresh for the models a new epoch kept. A
+     * refresh drops what belongs to models that are gone ({@link #forgetRetired}).
+     */
+    /** Group words known not to be {@link GroupWord#EMPTY} (lock bit dropped), per group: the CAS guesses. */
     private final Map<Long, Long> knownWords = new ConcurrentHashMap<>();
     private final LeafPool leafPool = new LeafPool(IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT);
     /** Per group with delta leaves: the references of its chain as last read, so a doorbell can read it at once. */
     private final Map<Long, long[]> knownChains = new ConcurrentHashMap<>();
     /** Per model: SLT slots claimed ahead (in a write's first doorbell) and not used yet. */
-    private final Map<Integer, java.util.concurrent.ConcurrentLinkedDeque<Integer>> spareSlots = new ConcurrentHashMap<>();
+    private final Map<Long, java.util.concurrent.ConcurrentLinkedDeque<Integer>> spareSlots = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.LongAdder splits = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder deltaLeavesStarted = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder lockConflicts = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder chainDoorbells = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder refreshes = new java.util.concurrent.atomic.LongAdder();
 
     private LeanIndex(FabricConnection connection, IndexLayout layout, long epoch, List<LeanModel> models) {
         this.connection = connection;
         this.layout = layout;
-        this.epoch = epoch;
-        this.models = models.toArray(LeanModel[]::new);
-        this.lowKeys = new long[this.models.length];
-        for (int m = 0; m < lowKeys.length; m++) {
-            lowKeys[m] = this.models[m].lowKey();
-        }
+        this.view = new View(epoch, models.toArray(LeanModel[]::new));
     }
 
     // ------------------------------------------------------------------ build and open
@@ -252,7 +252,7 @@ public final class LeanIndex implements WordIndex {
         for (long[] chain : knownChains.values()) {
             chains += 8 + 8L * chain.length;
         }
-        return (long) models.length * io.rolexkv.rolex.layout.ModelRecordDescriptor.RECORD_BYTES + 16L * knownWords.size() + chains;
+        return (long) view.models.length * io.rolexkv.rolex.layout.ModelRecordDescriptor.RECORD_BYTES + 16L * knownWords.size() + chains;
     }
 
     /** Delta leaves this compute node split. */
@@ -281,307 +281,41 @@ public final class LeanIndex implements WordIndex {
     }
 
     public int modelCount() {
-        return models.length;
+        return view.models.length;
     }
 
     public long epoch() {
-        return epoch;
+        return view.epoch;
     }
 
     public FabricConnection connection() {
         return connection;
     }
 
-    private int modelFor(long key) {
-        return UnsignedKeys.floorIndex(lowKeys, key);
-    }
 
-    // ------------------------------------------------------------------ lookup
+    // ------------------------------------------------------------------ operations, on fresh models
 
-    /** Where a key's window and groups lie, and what one doorbell read of them. */
-    private static final class Probe {
-        final long key;
-        final LeanModel model;
-        final int modelIndex;
-        final int first;
-        final int last;
-        final int firstGroup;
-        final int lastGroup;
-        int headsVerb = -1;
-        int baseVerb = -1;
-
-        Probe(LeanIndex index, long key) {
-            this.key = key;
-            this.modelIndex = index.modelFor(key);
-            this.model = index.models[modelIndex];
-            long window = model.window(key);
-            this.first = LeanModel.firstOf(window);
-            this.last = LeanModel.lastOf(window);
-            this.firstGroup = first / model.groupSize();
-            this.lastGroup = last / model.groupSize();
-        }
-
-        /** Per touched group (index from firstGroup): the READ verbs of its cached chain, by leaf reference. */
-        Map<Long, Integer> chainVerbs;
-
-        /** Appends READs of every leaf of the touched groups' chains the cache knows. */
-        void appendKnownChains(LeanIndex index, DoorbellBatch batch) {
-            for (int g = firstGroup; g <= lastGroup; g++) {
-                long[] chain = index.knownChains.get(groupId(modelIndex, g));
-                if (chain == null || chain.length > MAX_PREFETCHED_CHAIN || batch.size() + chain.length > MAX_PREFETCH_VERBS) {
-                    continue; // a long chain (compaction is due) or a full doorbell: walked leaf by leaf instead
-                }
-                if (chainVerbs == null) {
-                    chainVerbs = new HashMap<>();
-                }
-                for (long reference : chain) {
-                    chainVerbs.put(reference, batch.read(index.layout.leafAddress(reference), index.layout.leafBytes()));
-                }
-            }
-        }
-
-        void appendReads(IndexLayout layout, DoorbellBatch batch, boolean heads) {
-            if (heads) {
-                headsVerb = batch.read(layout.tablesAddress(model.groupOffset(firstGroup)),
-                        LeanModel.GROUP_HEAD_BYTES * (lastGroup - firstGroup + 1));
-            }
-            baseVerb = batch.read(layout.tablesAddress(model.baseEntryOffset(first)),
-                    LeanModel.BASE_ENTRY_BYTES * (last - first + 1));
-        }
-
-        /**
-         * The key's rank in the base window read, or {@code -(floorRank + 2)} if it is not there: the rank of the
-         * largest base key below it ({@code -1} if none), which names the owning group.
-         */
-        long locate(BatchResult result) {
-            int found = searchWindow(result.read(baseVerb), last - first + 1, key);
-            if (found >= 0) {
-                return first + found;
-            }
-            int low = -found - 1;
-            if (low == 0 && first > 0) {
-                throw new CorruptDataException("key=" + Long.toUnsignedString(key) + " lies below its lookup window's "
-                        + "first base key: the model's error bound is broken or the base is corrupt");
-            }
-            return -((first + low - 1) + 2L);
-        }
-
-        long baseValue(BatchResult result, int rank) {
-            return WordOrder.getLong(result.read(baseVerb), (long) LeanModel.BASE_ENTRY_BYTES * (rank - first) + 8);
-        }
-
-        int groupOfRank(int rank) {
-            return Math.max(0, rank) / model.groupSize();
-        }
-
-        long groupWord(BatchResult result, int group) {
-            return result.readLong(headsVerb, (long) LeanModel.GROUP_HEAD_BYTES * (group - firstGroup));
-        }
-
-        long deltaHead(BatchResult result, int group) {
-            return result.readLong(headsVerb, (long) LeanModel.GROUP_HEAD_BYTES * (group - firstGroup) + 8);
-        }
-    }
-
-    /**
-     * The hot path: one prediction, one doorbell of two READs built in a pooled scratch ({@link LookupScratch}), the
-     * window searched in place in the completion; nothing allocated but the answer and what the connection allocates
-     * for the completion. A group with delta leaves among those the window touches takes the general path
-     * ({@link #answer}), which reads its cached chain in the same doorbell.
-     */
     @Override
     public OptionalLong get(long key) {
-        int modelIndex = modelFor(key);
-        LeanModel model = models[modelIndex];
-        long window = model.window(key);
-        int first = LeanModel.firstOf(window);
-        int last = LeanModel.lastOf(window);
-        int firstGroup = first / model.groupSize();
-        int lastGroup = last / model.groupSize();
-        for (int g = firstGroup; g <= lastGroup; g++) {
-            if (knownChains.containsKey(groupId(modelIndex, g))) {
-                return slowGet(key);
+        for (int refreshes = 0; ; refreshes++) {
+            View current = view;
+            try {
+                return current.get(key);
+            } catch (StaleModelsException stale) {
+                refreshOrGiveUp(current, refreshes, stale);
             }
-        }
-        LookupScratch scratch = LookupScratch.take();
-        try {
-            DoorbellBatch batch = scratch.batch;
-            int headsVerb = batch.read(layout.tablesAddress(model.groupOffset(firstGroup)),
-                    LeanModel.GROUP_HEAD_BYTES * (lastGroup - firstGroup + 1));
-            int baseVerb = batch.read(layout.tablesAddress(model.baseEntryOffset(first)),
-                    LeanModel.BASE_ENTRY_BYTES * (last - first + 1));
-            BatchResult result = connection.execute(batch);
-            MemorySegment base = result.read(baseVerb);
-            int found = searchWindow(base, last - first + 1, key);
-            if (found >= 0) {
-                int rank = first + found;
-                long word = result.readLong(headsVerb, (long) LeanModel.GROUP_HEAD_BYTES * (rank / model.groupSize() - firstGroup));
-                if (word == GroupWord.RETIRED) {
-                    throw new StaleModelsException();
-                }
-                return GroupWord.isDeleted(word, rank % model.groupSize())
-                        ? OptionalLong.empty()
-                        : OptionalLong.of(WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * found + 8));
-            }
-            int low = -found - 1;
-            if (low == 0 && first > 0) {
-                throw new CorruptDataException("key=" + Long.toUnsignedString(key) + " lies below its lookup window's "
-                        + "first base key: the model's error bound is broken or the base is corrupt");
-            }
-            int group = Math.max(0, first + low - 1) / model.groupSize();
-            long offset = (long) LeanModel.GROUP_HEAD_BYTES * (group - firstGroup);
-            if (result.readLong(headsVerb, offset) == GroupWord.RETIRED) {
-                throw new StaleModelsException();
-            }
-            if (result.readLong(headsVerb, offset + 8) == 0) {
-                return OptionalLong.empty();
-            }
-        } finally {
-            LookupScratch.give(scratch);
-        }
-        return slowGet(key); // the owning group has delta leaves this cache did not know of
-    }
-
-    /** A lookup that may need delta leaves: the known chains of the touched groups in the same doorbell. */
-    private OptionalLong slowGet(long key) {
-        Probe probe = new Probe(this, key);
-        DoorbellBatch batch = new DoorbellBatch();
-        probe.appendReads(layout, batch, true);
-        probe.appendKnownChains(this, batch);
-        return answer(probe, connection.execute(batch));
-    }
-
-    private OptionalLong answer(Probe probe, BatchResult result) {
-        long located = probe.locate(result);
-        if (located >= 0) {
-            int rank = (int) located;
-            long word = probe.groupWord(result, probe.groupOfRank(rank));
-            if (word == GroupWord.RETIRED) {
-                throw new StaleModelsException();
-            }
-            return GroupWord.isDeleted(word, rank % probe.model.groupSize())
-                    ? OptionalLong.empty() : OptionalLong.of(probe.baseValue(result, rank));
-        }
-        int group = probe.groupOfRank((int) (-located - 2));
-        if (probe.groupWord(result, group) == GroupWord.RETIRED) {
-            throw new StaleModelsException();
-        }
-        long head = probe.deltaHead(result, group);
-        if (head == 0) {
-            return OptionalLong.empty();
-        }
-        for (ChainLeaf leaf : readChain(probe.modelIndex, group, head, probe.chainVerbs, result)) {
-            if (leaf.leaf().owns(probe.key)) {
-                int index = leaf.leaf().find(probe.key);
-                return index >= 0 ? OptionalLong.of(leaf.leaf().value(index)) : OptionalLong.empty();
-            }
-        }
-        return OptionalLong.empty();
-    }
-
-    /**
-     * The index of {@code key} among the {@code entries} base entries of a window as read, or
-     * {@code -(insertionPoint + 1)}: an unsigned binary search in place, over the entries' key words.
-     */
-    static int searchWindow(MemorySegment base, int entries, long key) {
-        int low = 0;
-        int high = entries - 1;
-        while (low <= high) {
-            int middle = (low + high) >>> 1;
-            int order = Long.compareUnsigned(WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * middle), key);
-            if (order < 0) {
-                low = middle + 1;
-            } else if (order > 0) {
-                high = middle - 1;
-            } else {
-                return middle;
-            }
-        }
-        return -(low + 1);
-    }
-
-    /** One leaf of a delta chain as read: its reference (a {@link LeafTableEntry}-shaped word) and contents. */
-    private record ChainLeaf(long reference, Leaf leaf) {
-    }
-
-    /**
-     * Reads a delta chain whole from its head, one doorbell per leaf, each leaf read again while it fails its checksum
-     * (a write landing), following the links read in the very contents that were accepted (see
-     * {@link LeafGroupReader} for why no key present throughout is missed).
-     */
-    private List<ChainLeaf> readChain(int model, int group, long head, Map<Long, Integer> prefetched, BatchResult result) {
-        List<ChainLeaf> chain = new ArrayList<>(2);
-        long reference = head;
-        for (int steps = 0; reference != 0; steps++) {
-            if (steps == MAX_CHAIN) {
-                throw new CorruptDataException("a delta chain is longer than its synonym table: corrupt links");
-            }
-            Integer verb = prefetched == null ? null : prefetched.get(reference);
-            Leaf leaf = verb == null ? null : Leaf.decodeOrNull(result.read(verb), layout.leafCapacity());
-            if (leaf == null) {
-                leaf = readLeaf(reference); // not known to the cache, or torn: read it on its own
-            }
-            if (leaf.epoch() > epoch) {
-                throw new StaleModelsException();
-            }
-            chain.add(new ChainLeaf(reference, leaf));
-            reference = leaf.nextLeaf();
-        }
-        learnChain(model, group, chain);
-        return chain;
-    }
-
-    private void learnChain(int model, int group, List<ChainLeaf> chain) {
-        long[] references = new long[chain.size()];
-        for (int i = 0; i < references.length; i++) {
-            references[i] = chain.get(i).reference();
-        }
-        if (references.length == 0) {
-            knownChains.remove(groupId(model, group));
-        } else {
-            knownChains.put(groupId(model, group), references);
         }
     }
 
-    private Leaf readLeaf(long reference) {
-        chainDoorbells.increment();
-        for (int attempt = 0; attempt < MAX_TORN_READS; attempt++) {
-            DoorbellBatch batch = new DoorbellBatch();
-            int verb = batch.read(layout.leafAddress(reference), layout.leafBytes());
-            Leaf leaf = Leaf.decodeOrNull(connection.execute(batch).read(verb), layout.leafCapacity());
-            if (leaf != null) {
-                return leaf;
-            }
-            if (attempt > 8) {
-                LockSupport.parkNanos(Math.min(1_000_000L, 1_000L << Math.min(10, attempt - 8)));
-            }
-        }
-        throw new CorruptDataException("delta leaf keeps failing its checksum after " + MAX_TORN_READS
-                + " reads: corrupt leaf or a writer died mid-write");
-    }
-
-    /** The values of {@code keys}: the windows of up to {@value #KEYS_PER_DOORBELL} keys in one doorbell. */
     @Override
     public OptionalLong[] getAll(long[] keys) {
-        OptionalLong[] values = new OptionalLong[keys.length];
-        for (int start = 0; start < keys.length; start += KEYS_PER_DOORBELL) {
-            int end = Math.min(keys.length, start + KEYS_PER_DOORBELL);
-            DoorbellBatch batch = new DoorbellBatch();
-            Probe[] probes = new Probe[end - start];
-            for (int i = start; i < end; i++) {
-                probes[i - start] = new Probe(this, keys[i]);
-                probes[i - start].appendReads(layout, batch, true);
-                probes[i - start].appendKnownChains(this, batch);
-            }
-            BatchResult result = connection.execute(batch);
-            for (int i = start; i < end; i++) {
-                values[i] = answer(probes[i - start], result);
-            }
-        }
-        return values;
+        return withFreshModels(current -> current.getAll(keys));
     }
 
-    // ------------------------------------------------------------------ writes
+    @Override
+    public List<KeyValue> scan(long from, long to, int limit) {
+        return withFreshModels(current -> current.scan(from, to, limit));
+    }
 
     @Override
     public WriteResult put(long key, long word, DoorbellExtras firstDoorbellExtras) {
@@ -606,432 +340,841 @@ public final class LeanIndex implements WordIndex {
         }
         WriteResult[] results = new WriteResult[keys.length];
         for (int start = 0; start < keys.length; start += KEYS_PER_DOORBELL) {
-            lockedWrite(keys, updates, start, Math.min(keys.length, start + KEYS_PER_DOORBELL),
-                    start == 0 ? firstDoorbellExtras : null, results);
+            int from = start;
+            int end = Math.min(keys.length, start + KEYS_PER_DOORBELL);
+            DoorbellExtras extras = start == 0 ? firstDoorbellExtras : null;
+            withFreshModels(current -> {
+                current.lockedWrite(keys, updates, from, end, extras, results);
+                return null;
+            });
         }
         return results;
     }
 
-    /** A group a write locks, and what the write learned and changes of it. */
-    private static final class LockedGroup {
-        final int model;
-        final int group;
-        long expected;
-        int casVerb;
-        boolean holding;
-        long word;
-        long head;
-        boolean headChanged;
-        List<ChainLeaf> chain;
-
-        LockedGroup(int model, int group) {
-            this.model = model;
-            this.group = group;
-        }
-    }
-
-    private static long groupId(int model, int group) {
-        return (long) model << 32 | group;
-    }
-
-
-    private long knownWord(int model, int group) {
-        return knownWords.getOrDefault(groupId(model, group), GroupWord.EMPTY);
-    }
-
-    private void learnWord(int model, int group, long word) {
-        long unlocked = GroupWord.withoutLock(word);
-        if (unlocked == GroupWord.EMPTY) {
-            knownWords.remove(groupId(model, group));
-        } else {
-            knownWords.put(groupId(model, group), unlocked);
-        }
-    }
-
-    private void lockedWrite(long[] keys, WordUpdate[] updates, int start, int end, DoorbellExtras extras,
-                             WriteResult[] results) {
-        TreeMap<Long, LockedGroup> locks = new TreeMap<>();
-        Probe[] probes = new Probe[end - start];
-        for (int i = start; i < end; i++) {
-            Probe probe = new Probe(this, keys[i]);
-            probes[i - start] = probe;
-            for (int g = probe.firstGroup; g <= probe.lastGroup; g++) {
-                int group = g;
-                locks.computeIfAbsent(groupId(probe.modelIndex, g), id -> new LockedGroup(probe.modelIndex, group));
-            }
-        }
-        long deadline = System.nanoTime() + LOCK_TIMEOUT_NANOS;
-        int conflicts = 0;
-        boolean extrasSent = false;
-        while (true) {
-            DoorbellBatch batch = new DoorbellBatch();
-            boolean extrasHere = extras != null && !extrasSent;
-            if (extrasHere) {
-                extras.appendTo(batch);
-                extrasSent = true;
-            }
-            int epochVerb = batch.read(layout.metaAddress(IndexMetaDescriptor.MODEL_EPOCH_OFFSET), Long.BYTES);
-            for (LockedGroup group : locks.values()) {
-                if (!group.holding) {
-                    group.expected = knownWord(group.model, group.group);
-                    group.casVerb = batch.compareAndSwap(layout.tablesAddress(models[group.model].groupOffset(group.group)),
-                            group.expected, GroupWord.withLock(group.expected));
-                }
-            }
-            // Read after the CASes: what the groups hold under our locks (the delta heads) and the windows.
-            Map<Long, Integer> headVerbs = new HashMap<>();
-            for (LockedGroup group : locks.values()) {
-                headVerbs.put(groupId(group.model, group.group),
-                        batch.read(layout.tablesAddress(models[group.model].groupOffset(group.group) + 8), Long.BYTES));
-            }
-            for (Probe probe : probes) {
-                probe.appendReads(layout, batch, false);
-                probe.chainVerbs = null;
-                probe.appendKnownChains(this, batch);
-            }
-            // A key whose groups have no delta leaf may need one: claim a slot (and leaves) now, not in a doorbell of
-            // its own later. What a write does not use stays for the next one of the model.
-            Map<Integer, Integer> slotClaims = new HashMap<>();
-            int leafClaim = -1;
-            for (Probe probe : probes) {
-                boolean chained = false;
-                for (int g = probe.firstGroup; g <= probe.lastGroup; g++) {
-                    chained |= knownChains.containsKey(groupId(probe.modelIndex, g));
-                }
-                java.util.Deque<Integer> spares = spareSlots.get(probe.modelIndex);
-                if (!chained && (spares == null || spares.isEmpty())
-                        && !slotClaims.containsKey(probe.modelIndex)) {
-                    slotClaims.put(probe.modelIndex, batch.fetchAndAdd(layout.tablesAddress(probe.model.synonymTableOffset()), 1));
-                    if (leafClaim < 0 && leafPool.isEmpty()) {
-                        leafClaim = batch.fetchAndAdd(layout.leavesAddress(LeafRegionDescriptor.USED_LEAVES_OFFSET),
-                                IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT);
-                    }
-                }
-            }
-            BatchResult result = connection.execute(batch);
-            if (extrasHere) {
-                extras.completed(result);
-            }
-            for (Map.Entry<Integer, Integer> claim : slotClaims.entrySet()) {
-                long before = result.oldValue(claim.getValue());
-                if (before < TablesDescriptor.USABLE_SYNONYM_SLOTS) {
-                    spareSlots.computeIfAbsent(claim.getKey(), m -> new java.util.concurrent.ConcurrentLinkedDeque<>())
-                            .add((int) before + 1);
-                }
-            }
-            if (leafClaim >= 0) {
-                leafPool.refill(result.oldValue(leafClaim), layout.leafCapacityOfRegion());
-            }
-            boolean stale = result.readLong(epochVerb, 0) != epoch;
-            boolean contended = false;
-            boolean allHeld = true;
-            for (LockedGroup group : locks.values()) {
-                if (group.holding) {
-                    continue;
-                }
-                long old = result.oldValue(group.casVerb);
-                if (old == group.expected) {
-                    group.holding = true;
-                    group.word = group.expected;
-                    continue;
-                }
-                allHeld = false;
-                if (old == GroupWord.RETIRED) {
-                    stale = true;
-                } else if (GroupWord.isLocked(old)) {
-                    contended = true;
-                } else {
-                    learnWord(group.model, group.group, old); // only our guess was stale: CAS again at once
-                }
-            }
-            if (stale) {
-                release(locks.values());
-                throw new StaleModelsException();
-            }
-            if (contended) {
-                lockConflicts.increment();
-                release(locks.values());
-                if (System.nanoTime() > deadline) {
-                    throw new IndexGaveUpException("could not lock the groups of keys from key="
-                            + Long.toUnsignedString(keys[start]) + " within "
-                            + TimeUnit.NANOSECONDS.toMillis(LOCK_TIMEOUT_NANOS) + " ms; nothing was changed");
-                }
-                RolexIndex.backOff(++conflicts);
-                continue;
-            }
-            if (!allHeld) {
-                continue;
-            }
-            for (LockedGroup group : locks.values()) {
-                group.head = result.readLong(headVerbs.get(groupId(group.model, group.group)), 0);
-            }
+    /**
+     * Runs {@code operation} on the current models; if it meets signs of a newer model epoch (a retired group, a delta
+     * leaf of a newer epoch, a newer epoch word read with its locks), refreshes and runs it again. An operation that
+     * throws {@link StaleModelsException} has changed nothing (it released any lock it held), so running it again is
+     * safe.
+     */
+    private <T> T withFreshModels(Function<View, T> operation) {
+        for (int refreshes = 0; ; refreshes++) {
+            View current = view;
             try {
-                applyLocked(keys, updates, start, end, probes, result, locks, results);
-            } catch (RuntimeException e) {
-                release(locks.values());
-                throw e;
+                return operation.apply(current);
+            } catch (StaleModelsException stale) {
+                refreshOrGiveUp(current, refreshes, stale);
             }
+        }
+    }
+
+    /** Refreshes that one operation may need before it gives up (each is a retraining finishing meanwhile). */
+    static final int MAX_REFRESHES = 1_000;
+
+    private void refreshOrGiveUp(View seen, int refreshes, StaleModelsException stale) {
+        if (refreshes >= MAX_REFRESHES) {
+            throw new IndexGaveUpException("the index's models kept changing under " + MAX_REFRESHES
+                    + " refreshes in one operation", stale);
+        }
+        refresh(seen);
+    }
+
+    /**
+     * Reloads the models if the memory node has published a newer epoch than {@code seen} (concurrent callers share one
+     * reload), and forgets what it knew of models that are gone. The retrainer publishes a new epoch before it retires
+     * the old groups, so whoever meets a retired group finds the newer epoch here; a leaf of a newer epoch than the
+     * view's may come from a compute node that refreshed first, and the same holds. If the epoch is not newer (a model
+     * set being overwritten as it was read), the caller waits a moment and runs again.
+     */
+    private synchronized void refresh(View seen) {
+        if (view != seen) {
+            return; // someone refreshed meanwhile
+        }
+        IndexLoader.Meta meta = IndexLoader.readMeta(connection);
+        if (meta.epoch() <= seen.epoch) {
+            LockSupport.parkNanos(50_000);
             return;
         }
+        MemorySegment set = IndexLoader.readBytes(connection, layout.modelsAddress(meta.modelSetOffset()), meta.modelSetBytes());
+        List<IndexModel> records = IndexLoader.decodeModelSet(set, meta.epoch());
+        if (records == null) {
+            LockSupport.parkNanos(50_000);
+            return; // a set being overwritten as we read it (the queue wrapped): the next refresh reads a newer one
+        }
+        View fresh = new View(meta.epoch(), records.stream().map(LeanModel::of).toArray(LeanModel[]::new));
+        forgetRetired(fresh);
+        view = fresh;
+        refreshes.increment();
     }
 
-    /** Applies the updates under the locks and writes everything back in one doorbell, unlocks last. */
-    private void applyLocked(long[] keys, WordUpdate[] updates, int start, int end, Probe[] probes, BatchResult read,
-                             TreeMap<Long, LockedGroup> locks, WriteResult[] results) {
-        DoorbellBatch batch = new DoorbellBatch();
-        Map<Long, Long> baseWrites = new LinkedHashMap<>(); // address -> value word
-        Map<Long, Long> baseValues = new HashMap<>(); // (model, rank) -> value as changed by this call
-        Map<Long, ChainLeaf> dirty = new LinkedHashMap<>();
-        List<long[]> slotWrites = new ArrayList<>();
-        List<Long> claimedLeaves = new ArrayList<>();
-        try {
-            for (int i = start; i < end; i++) {
-                Probe probe = probes[i - start];
-                long located = probe.locate(read);
-                if (located >= 0) {
-                    int rank = (int) located;
-                    LockedGroup group = locks.get(groupId(probe.modelIndex, probe.groupOfRank(rank)));
-                    int bit = rank % probe.model.groupSize();
-                    long id = groupId(probe.modelIndex, rank);
-                    long value = baseValues.containsKey(id) ? baseValues.get(id) : probe.baseValue(read, rank);
-                    OptionalLong previous = GroupWord.isDeleted(group.word, bit) ? OptionalLong.empty() : OptionalLong.of(value);
-                    OptionalLong next = updates[i].apply(previous, batch);
-                    if (next.isPresent()) {
-                        baseValues.put(id, next.getAsLong());
-                        baseWrites.put(layout.tablesAddress(probe.model.baseEntryOffset(rank) + 8), next.getAsLong());
-                    }
-                    group.word = GroupWord.withDeleted(group.word, bit, next.isEmpty());
-                    results[i] = new WriteResult(previous, next);
-                    continue;
-                }
-                LockedGroup group = locks.get(groupId(probe.modelIndex, probe.groupOfRank((int) (-located - 2))));
-                if (group.chain == null) {
-                    group.chain = group.head == 0 ? new ArrayList<>()
-                            : new ArrayList<>(readChain(group.model, group.group, group.head, probe.chainVerbs, read));
-                }
-                int position = owningPosition(group.chain, keys[i]);
-                Leaf leaf = position < 0 ? null : group.chain.get(position).leaf();
-                int index = leaf == null ? -1 : leaf.find(keys[i]);
-                OptionalLong previous = index >= 0 ? OptionalLong.of(leaf.value(index)) : OptionalLong.empty();
-                OptionalLong next = updates[i].apply(previous, batch);
-                if (next.isPresent()) {
-                    if (leaf == null) {
-                        ChainLeaf first = newDeltaLeaf(probe.modelIndex, slotWrites, claimedLeaves, 0, -1L, 0);
-                        group.chain.add(first);
-                        group.head = first.reference();
-                        group.headChanged = true;
-                        deltaLeavesStarted.increment();
-                        dirty.put(first.reference(), first);
-                        first.leaf().put(keys[i], next.getAsLong());
-                    } else if (index >= 0 || !leaf.isFull()) {
-                        leaf.put(keys[i], next.getAsLong());
-                        dirty.put(group.chain.get(position).reference(), group.chain.get(position));
-                    } else {
-                        ChainLeaf left = group.chain.get(position);
-                        Leaf rightLeaf = new Leaf(leaf.capacity());
-                        leaf.splitInto(rightLeaf);
-                        ChainLeaf right = newDeltaLeaf(probe.modelIndex, slotWrites, claimedLeaves, rightLeaf.lowFence(),
-                                rightLeaf.highFence(), rightLeaf.nextLeaf());
-                        for (int k = 0; k < rightLeaf.count(); k++) {
-                            right.leaf().put(rightLeaf.key(k), rightLeaf.value(k));
-                        }
-                        leaf.setNextLeaf(right.reference());
-                        group.chain.add(position + 1, right);
-                        splits.increment();
-                        dirty.put(right.reference(), right);
-                        dirty.put(left.reference(), left);
-                        (leaf.owns(keys[i]) ? leaf : right.leaf()).put(keys[i], next.getAsLong());
-                    }
-                } else if (index >= 0) {
-                    leaf.remove(keys[i]);
-                    dirty.put(group.chain.get(position).reference(), group.chain.get(position));
-                }
-                results[i] = new WriteResult(previous, next);
-            }
-        } catch (RuntimeException e) {
-            for (long leafNumber : claimedLeaves) {
-                leafPool.giveBack(leafNumber);
-            }
-            throw e;
+    /** Drops cached words, chains and spare slots of models {@code fresh} does not have (same block, same record). */
+    private void forgetRetired(View fresh) {
+        java.util.TreeMap<Long, LeanModel> live = new java.util.TreeMap<>();
+        for (LeanModel model : fresh.models) {
+            live.put(model.blockOffset(), model);
         }
-        // New delta leaves first (whole, before any link to them), then changed ones (their changed words), base
-        // values, heads, unlocks last.
-        for (boolean fresh : new boolean[] {true, false}) {
-            for (ChainLeaf changed : dirty.values()) {
-                if ((changed.leaf().decodedImage() == null) == fresh) {
-                    RolexIndex.appendLeafWrite(batch, layout.leafAddress(changed.reference()), changed.leaf());
-                }
-            }
-        }
-        for (long[] slot : slotWrites) {
-            batch.writeLong(slot[0], slot[1]);
-        }
-        for (Map.Entry<Long, Long> write : baseWrites.entrySet()) {
-            batch.writeLong(write.getKey(), write.getValue());
-        }
-        for (LockedGroup group : locks.values()) {
-            if (group.headChanged) {
-                batch.writeLong(layout.tablesAddress(models[group.model].groupOffset(group.group) + 8), group.head);
-            }
-        }
-        for (LockedGroup group : locks.values()) {
-            batch.writeLong(layout.tablesAddress(models[group.model].groupOffset(group.group)), group.word);
-            learnWord(group.model, group.group, group.word);
-        }
-        BatchResult written = connection.execute(batch);
-        for (LockedGroup group : locks.values()) {
-            if (group.chain != null) {
-                learnChain(group.model, group.group, group.chain); // only now: every leaf it names was written
-            }
-        }
-        for (int i = start; i < end; i++) {
-            updates[i].finalDoorbellCompleted(written);
-        }
+        java.util.Set<LeanModel> kept = new java.util.HashSet<>(List.of(fresh.models));
+        java.util.function.LongPredicate alive = offset -> {
+            Map.Entry<Long, LeanModel> owner = live.floorEntry(offset);
+            return owner != null && kept.contains(owner.getValue())
+                    && offset < owner.getValue().groupOffset(owner.getValue().groupCount());
+        };
+        knownWords.keySet().removeIf(offset -> !alive.test(offset));
+        knownChains.keySet().removeIf(offset -> !alive.test(offset));
+        spareSlots.keySet().removeIf(offset -> !live.containsKey(offset));
     }
 
-    private static int owningPosition(List<ChainLeaf> chain, long key) {
-        for (int position = 0; position < chain.size(); position++) {
-            if (chain.get(position).leaf().owns(key)) {
-                return position;
-            }
-        }
-        return -1;
+    /** Model cache reloads after a newer epoch was seen. */
+    public long refreshes() {
+        return refreshes.sum();
+    }
+
+    /** Where group {@code group} of {@code model} heads live: the key of what is cached about it. */
+    private static long cacheKey(LeanModel model, int group) {
+        return model.groupOffset(group);
     }
 
     /**
-     * A new, empty delta leaf of {@code model} owning {@code [lowFence, highFence]} and linking to {@code next}: claims
-     * an SLT slot and a leaf in a doorbell of its own, and appends the slot's entry to {@code slotWrites}; the leaf itself
-     * is written whole with the write's other leaves, before any link to it.
-     *
-     * @throws IndexFullException if the model's SLT or the leaf region is full; nothing was changed
+     * One epoch's models and every operation on them. An operation runs on one view from start to end; when it meets a
+     * newer epoch it throws {@link StaleModelsException} having changed nothing, and runs again on a fresh view.
      */
-    private ChainLeaf newDeltaLeaf(int modelIndex, List<long[]> slotWrites, List<Long> claimed, long lowFence,
-                                   long highFence, long next) {
-        LeanModel model = models[modelIndex];
-        long leafNumber = leafPool.take();
-        java.util.Deque<Integer> spares = spareSlots.get(modelIndex);
-        Integer spare = spares == null ? null : spares.poll();
-        long slotsBefore;
-        if (spare != null && leafNumber >= 0) {
-            slotsBefore = spare - 1;
-        } else {
-            DoorbellBatch claim = new DoorbellBatch();
-            int slotVerb = spare != null ? -1 : claim.fetchAndAdd(layout.tablesAddress(model.synonymTableOffset()), 1);
-            int chunkVerb = leafNumber < 0
-                    ? claim.fetchAndAdd(layout.leavesAddress(LeafRegionDescriptor.USED_LEAVES_OFFSET), IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT)
-                    : -1;
-            BatchResult claimedResult = connection.execute(claim);
-            if (chunkVerb >= 0) {
-                leafNumber = leafPool.refillAndTake(claimedResult.oldValue(chunkVerb), layout.leafCapacityOfRegion());
-            }
-            slotsBefore = spare != null ? spare - 1 : claimedResult.oldValue(slotVerb);
-        }
-        if (slotsBefore >= TablesDescriptor.USABLE_SYNONYM_SLOTS || leafNumber < 0) {
-            if (leafNumber >= 0) {
-                leafPool.giveBack(leafNumber);
-            }
-            if (slotsBefore < TablesDescriptor.USABLE_SYNONYM_SLOTS) {
-                spareSlots.computeIfAbsent(modelIndex, m -> new java.util.concurrent.ConcurrentLinkedDeque<>())
-                        .add((int) slotsBefore + 1);
-            }
-            throw new IndexFullException(leafNumber >= 0, "no room for a new delta leaf in model lowKey="
-                    + Long.toUnsignedString(model.lowKey()) + ": " + (leafNumber < 0 ? "the leaf region is full"
-                    : "the model has no free synonym slot") + "; nothing was stored");
-        }
-        claimed.add(leafNumber);
-        int slot = (int) slotsBefore + 1;
-        long reference = LeafTableEntry.of(IndexLayout.LOCAL_LEAF_REGION, slot, leafNumber);
-        slotWrites.add(new long[] {layout.tablesAddress(model.synonymTableOffset() + TablesDescriptor.synonymSlotOffset(slot)),
-                LeafTableEntry.of(IndexLayout.LOCAL_LEAF_REGION, 0, leafNumber)});
-        Leaf leaf = Leaf.empty(layout.leafCapacity(), lowFence, highFence);
-        leaf.setNextLeaf(next);
-        leaf.setEpoch(epoch);
-        return new ChainLeaf(reference, leaf);
-    }
+    final class View {
+        final long epoch;
+        final LeanModel[] models;
+        final long[] lowKeys;
 
-    private void release(Iterable<LockedGroup> groups) {
-        DoorbellBatch batch = new DoorbellBatch();
-        for (LockedGroup group : groups) {
-            if (group.holding) {
-                batch.writeLong(layout.tablesAddress(models[group.model].groupOffset(group.group)), group.expected);
-                group.holding = false;
+        View(long epoch, LeanModel[] models) {
+            this.epoch = epoch;
+            this.models = models;
+            this.lowKeys = new long[models.length];
+            for (int m = 0; m < lowKeys.length; m++) {
+                lowKeys[m] = models[m].lowKey();
             }
         }
-        if (!batch.isEmpty()) {
-            connection.execute(batch);
-        }
-    }
 
-    // ------------------------------------------------------------------ scan
-
-    /** Groups a scan reads per doorbell. */
-    private static final int SCAN_GROUPS_PER_DOORBELL = 8;
-
-    /**
-     * Up to {@code limit} pairs with {@code from <= key <= to}, in key order: whole groups at a time (their heads and
-     * base entries in one doorbell, then their delta chains), from the group that owns {@code from} on.
-     */
-    @Override
-    public List<KeyValue> scan(long from, long to, int limit) {
-        if (limit < 0) {
-            throw new IllegalArgumentException("limit=" + limit + " must be >= 0");
+        int modelFor(long key) {
+            return UnsignedKeys.floorIndex(lowKeys, key);
         }
-        List<KeyValue> out = new ArrayList<>();
-        if (limit == 0 || Long.compareUnsigned(from, to) > 0) {
-            return out;
+
+        IndexLayout layout() {
+            return layout;
         }
-        Probe probe = new Probe(this, from);
-        int model = probe.modelIndex;
-        int group = probe.firstGroup;
-        while (out.size() < limit && model < models.length) {
-            LeanModel current = models[model];
-            int groups = Math.min(SCAN_GROUPS_PER_DOORBELL, current.groupCount() - group);
-            int firstRank = group * current.groupSize();
-            int endRank = Math.min(current.keyCount(), (group + groups) * current.groupSize());
+
+        long cacheKey(int model, int group) {
+            return LeanIndex.cacheKey(models[model], group);
+        }
+
+        long[] knownChain(int model, int group) {
+            return knownChains.get(cacheKey(model, group));
+        }
+
+        // ------------------------------------------------------------------ lookup
+
+        /** Where a key's window and groups lie, and what one doorbell read of them. */
+        private static final class Probe {
+            final long key;
+            final LeanModel model;
+            final int modelIndex;
+            final int first;
+            final int last;
+            final int firstGroup;
+            final int lastGroup;
+            int headsVerb = -1;
+            int baseVerb = -1;
+
+            Probe(View view, long key) {
+                this.key = key;
+                this.modelIndex = view.modelFor(key);
+                this.model = view.models[modelIndex];
+                long window = model.window(key);
+                this.first = LeanModel.firstOf(window);
+                this.last = LeanModel.lastOf(window);
+                this.firstGroup = first / model.groupSize();
+                this.lastGroup = last / model.groupSize();
+            }
+
+            /** Per touched group (index from firstGroup): the READ verbs of its cached chain, by leaf reference. */
+            Map<Long, Integer> chainVerbs;
+
+            /** Appends READs of every leaf of the touched groups' chains the cache knows. */
+            void appendKnownChains(View view, DoorbellBatch batch) {
+                for (int g = firstGroup; g <= lastGroup; g++) {
+                    long[] chain = view.knownChain(modelIndex, g);
+                    if (chain == null || chain.length > MAX_PREFETCHED_CHAIN || batch.size() + chain.length > MAX_PREFETCH_VERBS) {
+                        continue; // a long chain (compaction is due) or a full doorbell: walked leaf by leaf instead
+                    }
+                    if (chainVerbs == null) {
+                        chainVerbs = new HashMap<>();
+                    }
+                    for (long reference : chain) {
+                        chainVerbs.put(reference, batch.read(view.layout().leafAddress(reference), view.layout().leafBytes()));
+                    }
+                }
+            }
+
+            void appendReads(IndexLayout layout, DoorbellBatch batch, boolean heads) {
+                if (heads) {
+                    headsVerb = batch.read(layout.tablesAddress(model.groupOffset(firstGroup)),
+                            LeanModel.GROUP_HEAD_BYTES * (lastGroup - firstGroup + 1));
+                }
+                baseVerb = batch.read(layout.tablesAddress(model.baseEntryOffset(first)),
+                        LeanModel.BASE_ENTRY_BYTES * (last - first + 1));
+            }
+
+            /**
+             * The key's rank in the base window read, or {@code -(floorRank + 2)} if it is not there: the rank of the
+             * largest base key below it ({@code -1} if none), which names the owning group.
+             */
+            long locate(BatchResult result) {
+                int found = searchWindow(result.read(baseVerb), last - first + 1, key);
+                if (found >= 0) {
+                    return first + found;
+                }
+                int low = -found - 1;
+                if (low == 0 && first > 0) {
+                    throw new CorruptDataException("key=" + Long.toUnsignedString(key) + " lies below its lookup window's "
+                            + "first base key: the model's error bound is broken or the base is corrupt");
+                }
+                return -((first + low - 1) + 2L);
+            }
+
+            long baseValue(BatchResult result, int rank) {
+                return WordOrder.getLong(result.read(baseVerb), (long) LeanModel.BASE_ENTRY_BYTES * (rank - first) + 8);
+            }
+
+            int groupOfRank(int rank) {
+                return Math.max(0, rank) / model.groupSize();
+            }
+
+            long groupWord(BatchResult result, int group) {
+                return result.readLong(headsVerb, (long) LeanModel.GROUP_HEAD_BYTES * (group - firstGroup));
+            }
+
+            long deltaHead(BatchResult result, int group) {
+                return result.readLong(headsVerb, (long) LeanModel.GROUP_HEAD_BYTES * (group - firstGroup) + 8);
+            }
+        }
+
+        /**
+         * The hot path: one prediction, one doorbell of two READs built in a pooled scratch ({@link LookupScratch}), the
+         * window searched in place in the completion; nothing allocated but the answer and what the connection allocates
+         * for the completion. A group with delta leaves among those the window touches takes the general path
+         * ({@link #answer}), which reads its cached chain in the same doorbell.
+         */
+        OptionalLong get(long key) {
+            int modelIndex = modelFor(key);
+            LeanModel model = models[modelIndex];
+            long window = model.window(key);
+            int first = LeanModel.firstOf(window);
+            int last = LeanModel.lastOf(window);
+            int firstGroup = first / model.groupSize();
+            int lastGroup = last / model.groupSize();
+            for (int g = firstGroup; g <= lastGroup; g++) {
+                if (knownChains.containsKey(cacheKey(modelIndex, g))) {
+                    return slowGet(key);
+                }
+            }
+            LookupScratch scratch = LookupScratch.take();
+            try {
+                DoorbellBatch batch = scratch.batch;
+                int headsVerb = batch.read(layout.tablesAddress(model.groupOffset(firstGroup)),
+                        LeanModel.GROUP_HEAD_BYTES * (lastGroup - firstGroup + 1));
+                int baseVerb = batch.read(layout.tablesAddress(model.baseEntryOffset(first)),
+                        LeanModel.BASE_ENTRY_BYTES * (last - first + 1));
+                BatchResult result = connection.execute(batch);
+                MemorySegment base = result.read(baseVerb);
+                int found = searchWindow(base, last - first + 1, key);
+                if (found >= 0) {
+                    int rank = first + found;
+                    long word = result.readLong(headsVerb, (long) LeanModel.GROUP_HEAD_BYTES * (rank / model.groupSize() - firstGroup));
+                    if (word == GroupWord.RETIRED) {
+                        throw new StaleModelsException();
+                    }
+                    return GroupWord.isDeleted(word, rank % model.groupSize())
+                            ? OptionalLong.empty()
+                            : OptionalLong.of(WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * found + 8));
+                }
+                int low = -found - 1;
+                if (low == 0 && first > 0) {
+                    throw new CorruptDataException("key=" + Long.toUnsignedString(key) + " lies below its lookup window's "
+                            + "first base key: the model's error bound is broken or the base is corrupt");
+                }
+                int group = Math.max(0, first + low - 1) / model.groupSize();
+                long offset = (long) LeanModel.GROUP_HEAD_BYTES * (group - firstGroup);
+                if (result.readLong(headsVerb, offset) == GroupWord.RETIRED) {
+                    throw new StaleModelsException();
+                }
+                if (result.readLong(headsVerb, offset + 8) == 0) {
+                    return OptionalLong.empty();
+                }
+            } finally {
+                LookupScratch.give(scratch);
+            }
+            return slowGet(key); // the owning group has delta leaves this cache did not know of
+        }
+
+        /** A lookup that may need delta leaves: the known chains of the touched groups in the same doorbell. */
+        private OptionalLong slowGet(long key) {
+            Probe probe = new Probe(this, key);
             DoorbellBatch batch = new DoorbellBatch();
-            int heads = batch.read(layout.tablesAddress(current.groupOffset(group)), LeanModel.GROUP_HEAD_BYTES * groups);
-            int base = batch.read(layout.tablesAddress(current.baseEntryOffset(firstRank)),
-                    LeanModel.BASE_ENTRY_BYTES * (endRank - firstRank));
-            BatchResult result = connection.execute(batch);
-            for (int g = 0; g < groups && out.size() < limit; g++) {
-                long word = result.readLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * g);
+            probe.appendReads(layout, batch, true);
+            probe.appendKnownChains(this, batch);
+            return answer(probe, connection.execute(batch));
+        }
+
+        private OptionalLong answer(Probe probe, BatchResult result) {
+            long located = probe.locate(result);
+            if (located >= 0) {
+                int rank = (int) located;
+                long word = probe.groupWord(result, probe.groupOfRank(rank));
                 if (word == GroupWord.RETIRED) {
                     throw new StaleModelsException();
                 }
-                long head = result.readLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * g + 8);
-                TreeMap<Long, Long> entries = new TreeMap<>(Long::compareUnsigned);
-                int groupFirst = (group + g) * current.groupSize();
-                int groupEnd = Math.min(current.keyCount(), groupFirst + current.groupSize());
-                for (int rank = groupFirst; rank < groupEnd; rank++) {
-                    if (!GroupWord.isDeleted(word, rank - groupFirst)) {
-                        long offset = (long) LeanModel.BASE_ENTRY_BYTES * (rank - firstRank);
-                        entries.put(WordOrder.getLong(result.read(base), offset), WordOrder.getLong(result.read(base), offset + 8));
+                return GroupWord.isDeleted(word, rank % probe.model.groupSize())
+                        ? OptionalLong.empty() : OptionalLong.of(probe.baseValue(result, rank));
+            }
+            int group = probe.groupOfRank((int) (-located - 2));
+            if (probe.groupWord(result, group) == GroupWord.RETIRED) {
+                throw new StaleModelsException();
+            }
+            long head = probe.deltaHead(result, group);
+            if (head == 0) {
+                return OptionalLong.empty();
+            }
+            for (ChainLeaf leaf : readChain(probe.modelIndex, group, head, probe.chainVerbs, result)) {
+                if (leaf.leaf().owns(probe.key)) {
+                    int index = leaf.leaf().find(probe.key);
+                    return index >= 0 ? OptionalLong.of(leaf.leaf().value(index)) : OptionalLong.empty();
+                }
+            }
+            return OptionalLong.empty();
+        }
+
+        /**
+         * The index of {@code key} among the {@code entries} base entries of a window as read, or
+         * {@code -(insertionPoint + 1)}: an unsigned binary search in place, over the entries' key words.
+         */
+        static int searchWindow(MemorySegment base, int entries, long key) {
+            int low = 0;
+            int high = entries - 1;
+            while (low <= high) {
+                int middle = (low + high) >>> 1;
+                int order = Long.compareUnsigned(WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * middle), key);
+                if (order < 0) {
+                    low = middle + 1;
+                } else if (order > 0) {
+                    high = middle - 1;
+                } else {
+                    return middle;
+                }
+            }
+            return -(low + 1);
+        }
+
+        /** One leaf of a delta chain as read: its reference (a {@link LeafTableEntry}-shaped word) and contents. */
+        private record ChainLeaf(long reference, Leaf leaf) {
+        }
+
+        /**
+         * Reads a delta chain whole from its head, one doorbell per leaf, each leaf read again while it fails its checksum
+         * (a write landing), following the links read in the very contents that were accepted (see
+         * {@link LeafGroupReader} for why no key present throughout is missed).
+         */
+        private List<ChainLeaf> readChain(int model, int group, long head, Map<Long, Integer> prefetched, BatchResult result) {
+            List<ChainLeaf> chain = new ArrayList<>(2);
+            long reference = head;
+            for (int steps = 0; reference != 0; steps++) {
+                if (steps == MAX_CHAIN) {
+                    throw new CorruptDataException("a delta chain is longer than its synonym table: corrupt links");
+                }
+                Integer verb = prefetched == null ? null : prefetched.get(reference);
+                Leaf leaf = verb == null ? null : Leaf.decodeOrNull(result.read(verb), layout.leafCapacity());
+                if (leaf == null) {
+                    leaf = readLeaf(reference); // not known to the cache, or torn: read it on its own
+                }
+                if (leaf.epoch() > epoch) {
+                    throw new StaleModelsException();
+                }
+                chain.add(new ChainLeaf(reference, leaf));
+                reference = leaf.nextLeaf();
+            }
+            learnChain(model, group, chain);
+            return chain;
+        }
+
+        private void learnChain(int model, int group, List<ChainLeaf> chain) {
+            long[] references = new long[chain.size()];
+            for (int i = 0; i < references.length; i++) {
+                references[i] = chain.get(i).reference();
+            }
+            if (references.length == 0) {
+                knownChains.remove(cacheKey(model, group));
+            } else {
+                knownChains.put(cacheKey(model, group), references);
+            }
+        }
+
+        private Leaf readLeaf(long reference) {
+            chainDoorbells.increment();
+            for (int attempt = 0; attempt < MAX_TORN_READS; attempt++) {
+                DoorbellBatch batch = new DoorbellBatch();
+                int verb = batch.read(layout.leafAddress(reference), layout.leafBytes());
+                Leaf leaf = Leaf.decodeOrNull(connection.execute(batch).read(verb), layout.leafCapacity());
+                if (leaf != null) {
+                    return leaf;
+                }
+                if (attempt > 8) {
+                    LockSupport.parkNanos(Math.min(1_000_000L, 1_000L << Math.min(10, attempt - 8)));
+                }
+            }
+            throw new CorruptDataException("delta leaf keeps failing its checksum after " + MAX_TORN_READS
+                    + " reads: corrupt leaf or a writer died mid-write");
+        }
+
+        /** The values of {@code keys}: the windows of up to {@value #KEYS_PER_DOORBELL} keys in one doorbell. */
+        OptionalLong[] getAll(long[] keys) {
+            OptionalLong[] values = new OptionalLong[keys.length];
+            for (int start = 0; start < keys.length; start += KEYS_PER_DOORBELL) {
+                int end = Math.min(keys.length, start + KEYS_PER_DOORBELL);
+                DoorbellBatch batch = new DoorbellBatch();
+                Probe[] probes = new Probe[end - start];
+                for (int i = start; i < end; i++) {
+                    probes[i - start] = new Probe(this, keys[i]);
+                    probes[i - start].appendReads(layout, batch, true);
+                    probes[i - start].appendKnownChains(this, batch);
+                }
+                BatchResult result = connection.execute(batch);
+                for (int i = start; i < end; i++) {
+                    values[i] = answer(probes[i - start], result);
+                }
+            }
+            return values;
+        }
+
+        // ------------------------------------------------------------------ writes
+
+
+        /** A group a write locks, and what the write learned and changes of it. */
+        private static final class LockedGroup {
+            final int model;
+            final int group;
+            long expected;
+            int casVerb;
+            boolean holding;
+            long word;
+            long head;
+            boolean headChanged;
+            List<ChainLeaf> chain;
+
+            LockedGroup(int model, int group) {
+                this.model = model;
+                this.group = group;
+            }
+        }
+
+        private static long groupId(int model, int group) {
+            return (long) model << 32 | group;
+        }
+
+
+        private long knownWord(int model, int group) {
+            return knownWords.getOrDefault(cacheKey(model, group), GroupWord.EMPTY);
+        }
+
+        private void learnWord(int model, int group, long word) {
+            long unlocked = GroupWord.withoutLock(word);
+            if (unlocked == GroupWord.EMPTY) {
+                knownWords.remove(cacheKey(model, group));
+            } else {
+                knownWords.put(cacheKey(model, group), unlocked);
+            }
+        }
+
+        private void lockedWrite(long[] keys, WordUpdate[] updates, int start, int end, DoorbellExtras extras,
+                                 WriteResult[] results) {
+            TreeMap<Long, LockedGroup> locks = new TreeMap<>();
+            Probe[] probes = new Probe[end - start];
+            for (int i = start; i < end; i++) {
+                Probe probe = new Probe(this, keys[i]);
+                probes[i - start] = probe;
+                for (int g = probe.firstGroup; g <= probe.lastGroup; g++) {
+                    int group = g;
+                    locks.computeIfAbsent(groupId(probe.modelIndex, g), id -> new LockedGroup(probe.modelIndex, group));
+                }
+            }
+            long deadline = System.nanoTime() + LOCK_TIMEOUT_NANOS;
+            int conflicts = 0;
+            boolean extrasSent = false;
+            while (true) {
+                DoorbellBatch batch = new DoorbellBatch();
+                boolean extrasHere = extras != null && !extrasSent;
+                if (extrasHere) {
+                    extras.appendTo(batch);
+                    extrasSent = true;
+                }
+                int epochVerb = batch.read(layout.metaAddress(IndexMetaDescriptor.MODEL_EPOCH_OFFSET), Long.BYTES);
+                for (LockedGroup group : locks.values()) {
+                    if (!group.holding) {
+                        group.expected = knownWord(group.model, group.group);
+                        group.casVerb = batch.compareAndSwap(layout.tablesAddress(models[group.model].groupOffset(group.group)),
+                                group.expected, GroupWord.withLock(group.expected));
                     }
                 }
-                if (head != 0) {
-                    for (ChainLeaf leaf : readChain(model, group + g, head, null, null)) {
-                        for (int k = 0; k < leaf.leaf().count(); k++) {
-                            entries.put(leaf.leaf().key(k), leaf.leaf().value(k));
+                // Read after the CASes: what the groups hold under our locks (the delta heads) and the windows.
+                Map<Long, Integer> headVerbs = new HashMap<>();
+                for (LockedGroup group : locks.values()) {
+                    headVerbs.put(groupId(group.model, group.group),
+                            batch.read(layout.tablesAddress(models[group.model].groupOffset(group.group) + 8), Long.BYTES));
+                }
+                for (Probe probe : probes) {
+                    probe.appendReads(layout, batch, false);
+                    probe.chainVerbs = null;
+                    probe.appendKnownChains(this, batch);
+                }
+                // A key whose groups have no delta leaf may need one: claim a slot (and leaves) now, not in a doorbell of
+                // its own later. What a write does not use stays for the next one of the model.
+                Map<Integer, Integer> slotClaims = new HashMap<>();
+                int leafClaim = -1;
+                for (Probe probe : probes) {
+                    boolean chained = false;
+                    for (int g = probe.firstGroup; g <= probe.lastGroup; g++) {
+                        chained |= knownChains.containsKey(cacheKey(probe.modelIndex, g));
+                    }
+                    java.util.Deque<Integer> spares = spareSlots.get(models[probe.modelIndex].blockOffset());
+                    if (!chained && (spares == null || spares.isEmpty())
+                            && !slotClaims.containsKey(probe.modelIndex)) {
+                        slotClaims.put(probe.modelIndex, batch.fetchAndAdd(layout.tablesAddress(probe.model.synonymTableOffset()), 1));
+                        if (leafClaim < 0 && leafPool.isEmpty()) {
+                            leafClaim = batch.fetchAndAdd(layout.leavesAddress(LeafRegionDescriptor.USED_LEAVES_OFFSET),
+                                    IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT);
                         }
                     }
                 }
-                for (Map.Entry<Long, Long> entry : entries.entrySet()) {
-                    long key = entry.getKey();
-                    if (Long.compareUnsigned(key, from) < 0) {
+                BatchResult result = connection.execute(batch);
+                if (extrasHere) {
+                    extras.completed(result);
+                }
+                for (Map.Entry<Integer, Integer> claim : slotClaims.entrySet()) {
+                    long before = result.oldValue(claim.getValue());
+                    if (before < TablesDescriptor.USABLE_SYNONYM_SLOTS) {
+                        spareSlots.computeIfAbsent(models[claim.getKey()].blockOffset(), m -> new java.util.concurrent.ConcurrentLinkedDeque<>())
+                                .add((int) before + 1);
+                    }
+                }
+                if (leafClaim >= 0) {
+                    leafPool.refill(result.oldValue(leafClaim), layout.leafCapacityOfRegion());
+                }
+                boolean stale = result.readLong(epochVerb, 0) != epoch;
+                boolean contended = false;
+                boolean allHeld = true;
+                for (LockedGroup group : locks.values()) {
+                    if (group.holding) {
                         continue;
                     }
-                    if (Long.compareUnsigned(key, to) > 0 || out.size() >= limit) {
-                        return out;
+                    long old = result.oldValue(group.casVerb);
+                    if (old == group.expected) {
+                        group.holding = true;
+                        group.word = group.expected;
+                        continue;
                     }
-                    out.add(new KeyValue(key, entry.getValue()));
+                    allHeld = false;
+                    if (old == GroupWord.RETIRED) {
+                        stale = true;
+                    } else if (GroupWord.isLocked(old)) {
+                        contended = true;
+                    } else {
+                        learnWord(group.model, group.group, old); // only our guess was stale: CAS again at once
+                    }
                 }
-            }
-            group += groups;
-            if (group >= current.groupCount()) {
-                model++;
-                group = 0;
+                if (stale) {
+                    release(locks.values());
+                    throw new StaleModelsException();
+                }
+                if (contended) {
+                    lockConflicts.increment();
+                    release(locks.values());
+                    if (System.nanoTime() > deadline) {
+                        throw new IndexGaveUpException("could not lock the groups of keys from key="
+                                + Long.toUnsignedString(keys[start]) + " within "
+                                + TimeUnit.NANOSECONDS.toMillis(LOCK_TIMEOUT_NANOS) + " ms; nothing was changed");
+                    }
+                    RolexIndex.backOff(++conflicts);
+                    continue;
+                }
+                if (!allHeld) {
+                    continue;
+                }
+                for (LockedGroup group : locks.values()) {
+                    group.head = result.readLong(headVerbs.get(groupId(group.model, group.group)), 0);
+                }
+                try {
+                    applyLocked(keys, updates, start, end, probes, result, locks, results);
+                } catch (RuntimeException e) {
+                    release(locks.values());
+                    throw e;
+                }
+                return;
             }
         }
-        return out;
+
+        /** Applies the updates under the locks and writes everything back in one doorbell, unlocks last. */
+        private void applyLocked(long[] keys, WordUpdate[] updates, int start, int end, Probe[] probes, BatchResult read,
+                                 TreeMap<Long, LockedGroup> locks, WriteResult[] results) {
+            DoorbellBatch batch = new DoorbellBatch();
+            Map<Long, Long> baseWrites = new LinkedHashMap<>(); // address -> value word
+            Map<Long, Long> baseValues = new HashMap<>(); // (model, rank) -> value as changed by this call
+            Map<Long, ChainLeaf> dirty = new LinkedHashMap<>();
+            List<long[]> slotWrites = new ArrayList<>();
+            List<Long> claimedLeaves = new ArrayList<>();
+            try {
+                for (int i = start; i < end; i++) {
+                    Probe probe = probes[i - start];
+                    long located = probe.locate(read);
+                    if (located >= 0) {
+                        int rank = (int) located;
+                        LockedGroup group = locks.get(groupId(probe.modelIndex, probe.groupOfRank(rank)));
+                        int bit = rank % probe.model.groupSize();
+                        long id = groupId(probe.modelIndex, rank);
+                        long value = baseValues.containsKey(id) ? baseValues.get(id) : probe.baseValue(read, rank);
+                        OptionalLong previous = GroupWord.isDeleted(group.word, bit) ? OptionalLong.empty() : OptionalLong.of(value);
+                        OptionalLong next = updates[i].apply(previous, batch);
+                        if (next.isPresent()) {
+                            baseValues.put(id, next.getAsLong());
+                            baseWrites.put(layout.tablesAddress(probe.model.baseEntryOffset(rank) + 8), next.getAsLong());
+                        }
+                        group.word = GroupWord.withDeleted(group.word, bit, next.isEmpty());
+                        results[i] = new WriteResult(previous, next);
+                        continue;
+                    }
+                    LockedGroup group = locks.get(groupId(probe.modelIndex, probe.groupOfRank((int) (-located - 2))));
+                    if (group.chain == null) {
+                        group.chain = group.head == 0 ? new ArrayList<>()
+                                : new ArrayList<>(readChain(group.model, group.group, group.head, probe.chainVerbs, read));
+                    }
+                    int position = owningPosition(group.chain, keys[i]);
+                    Leaf leaf = position < 0 ? null : group.chain.get(position).leaf();
+                    int index = leaf == null ? -1 : leaf.find(keys[i]);
+                    OptionalLong previous = index >= 0 ? OptionalLong.of(leaf.value(index)) : OptionalLong.empty();
+                    OptionalLong next = updates[i].apply(previous, batch);
+                    if (next.isPresent()) {
+                        if (leaf == null) {
+                            ChainLeaf first = newDeltaLeaf(probe.modelIndex, slotWrites, claimedLeaves, 0, -1L, 0);
+                            group.chain.add(first);
+                            group.head = first.reference();
+                            group.headChanged = true;
+                            deltaLeavesStarted.increment();
+                            dirty.put(first.reference(), first);
+                            first.leaf().put(keys[i], next.getAsLong());
+                        } else if (index >= 0 || !leaf.isFull()) {
+                            leaf.put(keys[i], next.getAsLong());
+                            dirty.put(group.chain.get(position).reference(), group.chain.get(position));
+                        } else {
+                            ChainLeaf left = group.chain.get(position);
+                            Leaf rightLeaf = new Leaf(leaf.capacity());
+                            leaf.splitInto(rightLeaf);
+                            ChainLeaf right = newDeltaLeaf(probe.modelIndex, slotWrites, claimedLeaves, rightLeaf.lowFence(),
+                                    rightLeaf.highFence(), rightLeaf.nextLeaf());
+                            for (int k = 0; k < rightLeaf.count(); k++) {
+                                right.leaf().put(rightLeaf.key(k), rightLeaf.value(k));
+                            }
+                            leaf.setNextLeaf(right.reference());
+                            group.chain.add(position + 1, right);
+                            splits.increment();
+                            dirty.put(right.reference(), right);
+                            dirty.put(left.reference(), left);
+                            (leaf.owns(keys[i]) ? leaf : right.leaf()).put(keys[i], next.getAsLong());
+                        }
+                    } else if (index >= 0) {
+                        leaf.remove(keys[i]);
+                        dirty.put(group.chain.get(position).reference(), group.chain.get(position));
+                    }
+                    results[i] = new WriteResult(previous, next);
+                }
+            } catch (RuntimeException e) {
+                for (long leafNumber : claimedLeaves) {
+                    leafPool.giveBack(leafNumber);
+                }
+                throw e;
+            }
+            // New delta leaves first (whole, before any link to them), then changed ones (their changed words), base
+            // values, heads, unlocks last.
+            for (boolean fresh : new boolean[] {true, false}) {
+                for (ChainLeaf changed : dirty.values()) {
+                    if ((changed.leaf().decodedImage() == null) == fresh) {
+                        RolexIndex.appendLeafWrite(batch, layout.leafAddress(changed.reference()), changed.leaf());
+                    }
+                }
+            }
+            for (long[] slot : slotWrites) {
+                batch.writeLong(slot[0], slot[1]);
+            }
+            for (Map.Entry<Long, Long> write : baseWrites.entrySet()) {
+                batch.writeLong(write.getKey(), write.getValue());
+            }
+            for (LockedGroup group : locks.values()) {
+                if (group.headChanged) {
+                    batch.writeLong(layout.tablesAddress(models[group.model].groupOffset(group.group) + 8), group.head);
+                }
+            }
+            for (LockedGroup group : locks.values()) {
+                batch.writeLong(layout.tablesAddress(models[group.model].groupOffset(group.group)), group.word);
+                learnWord(group.model, group.group, group.word);
+            }
+            BatchResult written = connection.execute(batch);
+            for (LockedGroup group : locks.values()) {
+                if (group.chain != null) {
+                    learnChain(group.model, group.group, group.chain); // only now: every leaf it names was written
+                }
+            }
+            for (int i = start; i < end; i++) {
+                updates[i].finalDoorbellCompleted(written);
+            }
+        }
+
+        private static int owningPosition(List<ChainLeaf> chain, long key) {
+            for (int position = 0; position < chain.size(); position++) {
+                if (chain.get(position).leaf().owns(key)) {
+                    return position;
+                }
+            }
+            return -1;
+        }
+
+        /**
+         * A new, empty delta leaf of {@code model} owning {@code [lowFence, highFence]} and linking to {@code next}: claims
+         * an SLT slot and a leaf in a doorbell of its own, and appends the slot's entry to {@code slotWrites}; the leaf itself
+         * is written whole with the write's other leaves, before any link to it.
+         *
+         * @throws IndexFullException if the model's SLT or the leaf region is full; nothing was changed
+         */
+        private ChainLeaf newDeltaLeaf(int modelIndex, List<long[]> slotWrites, List<Long> claimed, long lowFence,
+                                       long highFence, long next) {
+            LeanModel model = models[modelIndex];
+            long leafNumber = leafPool.take();
+            java.util.Deque<Integer> spares = spareSlots.get(models[modelIndex].blockOffset());
+            Integer spare = spares == null ? null : spares.poll();
+            long slotsBefore;
+            if (spare != null && leafNumber >= 0) {
+                slotsBefore = spare - 1;
+            } else {
+                DoorbellBatch claim = new DoorbellBatch();
+                int slotVerb = spare != null ? -1 : claim.fetchAndAdd(layout.tablesAddress(model.synonymTableOffset()), 1);
+                int chunkVerb = leafNumber < 0
+                        ? claim.fetchAndAdd(layout.leavesAddress(LeafRegionDescriptor.USED_LEAVES_OFFSET), IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT)
+                        : -1;
+                BatchResult claimedResult = connection.execute(claim);
+                if (chunkVerb >= 0) {
+                    leafNumber = leafPool.refillAndTake(claimedResult.oldValue(chunkVerb), layout.leafCapacityOfRegion());
+                }
+                slotsBefore = spare != null ? spare - 1 : claimedResult.oldValue(slotVerb);
+            }
+            if (slotsBefore >= TablesDescriptor.USABLE_SYNONYM_SLOTS || leafNumber < 0) {
+                if (leafNumber >= 0) {
+                    leafPool.giveBack(leafNumber);
+                }
+                if (slotsBefore < TablesDescriptor.USABLE_SYNONYM_SLOTS) {
+                    spareSlots.computeIfAbsent(models[modelIndex].blockOffset(), m -> new java.util.concurrent.ConcurrentLinkedDeque<>())
+                            .add((int) slotsBefore + 1);
+                }
+                throw new IndexFullException(leafNumber >= 0, "no room for a new delta leaf in model lowKey="
+                        + Long.toUnsignedString(model.lowKey()) + ": " + (leafNumber < 0 ? "the leaf region is full"
+                        : "the model has no free synonym slot") + "; nothing was stored");
+            }
+            claimed.add(leafNumber);
+            int slot = (int) slotsBefore + 1;
+            long reference = LeafTableEntry.of(IndexLayout.LOCAL_LEAF_REGION, slot, leafNumber);
+            slotWrites.add(new long[] {layout.tablesAddress(model.synonymTableOffset() + TablesDescriptor.synonymSlotOffset(slot)),
+                    LeafTableEntry.of(IndexLayout.LOCAL_LEAF_REGION, 0, leafNumber)});
+            Leaf leaf = Leaf.empty(layout.leafCapacity(), lowFence, highFence);
+            leaf.setNextLeaf(next);
+            leaf.setEpoch(epoch);
+            return new ChainLeaf(reference, leaf);
+        }
+
+        private void release(Iterable<LockedGroup> groups) {
+            DoorbellBatch batch = new DoorbellBatch();
+            for (LockedGroup group : groups) {
+                if (group.holding) {
+                    batch.writeLong(layout.tablesAddress(models[group.model].groupOffset(group.group)), group.expected);
+                    group.holding = false;
+                }
+            }
+            if (!batch.isEmpty()) {
+                connection.execute(batch);
+            }
+        }
+
+        // ------------------------------------------------------------------ scan
+
+        /** Groups a scan reads per doorbell. */
+        private static final int SCAN_GROUPS_PER_DOORBELL = 8;
+
+        /**
+         * Up to {@code limit} pairs with {@code from <= key <= to}, in key order: whole groups at a time (their heads and
+         * base entries in one doorbell, then their delta chains), from the group that owns {@code from} on.
+         */
+        List<KeyValue> scan(long from, long to, int limit) {
+            if (limit < 0) {
+                throw new IllegalArgumentException("limit=" + limit + " must be >= 0");
+            }
+            List<KeyValue> out = new ArrayList<>();
+            if (limit == 0 || Long.compareUnsigned(from, to) > 0) {
+                return out;
+            }
+            Probe probe = new Probe(this, from);
+            int model = probe.modelIndex;
+            int group = probe.firstGroup;
+            while (out.size() < limit && model < models.length) {
+                LeanModel current = models[model];
+                int groups = Math.min(SCAN_GROUPS_PER_DOORBELL, current.groupCount() - group);
+                int firstRank = group * current.groupSize();
+                int endRank = Math.min(current.keyCount(), (group + groups) * current.groupSize());
+                DoorbellBatch batch = new DoorbellBatch();
+                int heads = batch.read(layout.tablesAddress(current.groupOffset(group)), LeanModel.GROUP_HEAD_BYTES * groups);
+                int base = batch.read(layout.tablesAddress(current.baseEntryOffset(firstRank)),
+                        LeanModel.BASE_ENTRY_BYTES * (endRank - firstRank));
+                BatchResult result = connection.execute(batch);
+                for (int g = 0; g < groups && out.size() < limit; g++) {
+                    long word = result.readLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * g);
+                    if (word == GroupWord.RETIRED) {
+                        throw new StaleModelsException();
+                    }
+                    long head = result.readLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * g + 8);
+                    TreeMap<Long, Long> entries = new TreeMap<>(Long::compareUnsigned);
+                    int groupFirst = (group + g) * current.groupSize();
+                    int groupEnd = Math.min(current.keyCount(), groupFirst + current.groupSize());
+                    for (int rank = groupFirst; rank < groupEnd; rank++) {
+                        if (!GroupWord.isDeleted(word, rank - groupFirst)) {
+                            long offset = (long) LeanModel.BASE_ENTRY_BYTES * (rank - firstRank);
+                            entries.put(WordOrder.getLong(result.read(base), offset), WordOrder.getLong(result.read(base), offset + 8));
+                        }
+                    }
+                    if (head != 0) {
+                        for (ChainLeaf leaf : readChain(model, group + g, head, null, null)) {
+                            for (int k = 0; k < leaf.leaf().count(); k++) {
+                                entries.put(leaf.leaf().key(k), leaf.leaf().value(k));
+                            }
+                        }
+                    }
+                    for (Map.Entry<Long, Long> entry : entries.entrySet()) {
+                        long key = entry.getKey();
+                        if (Long.compareUnsigned(key, from) < 0) {
+                            continue;
+                        }
+                        if (Long.compareUnsigned(key, to) > 0 || out.size() >= limit) {
+                            return out;
+                        }
+                        out.add(new KeyValue(key, entry.getValue()));
+                    }
+                }
+                group += groups;
+                if (group >= current.groupCount()) {
+                    model++;
+                    group = 0;
+                }
+            }
+            return out;
+        }
+
     }
 }
