@@ -13,6 +13,8 @@ import io.rolexkv.computenode.engine.RolexKVConfig;
 import io.rolexkv.computenode.value.ValueRegionDescriptor;
 import io.rolexkv.common.fabric.loopback.LoopbackTransport;
 import io.rolexkv.rolex.index.IndexLayout;
+import io.rolexkv.rolex.index.LayoutRetrainer;
+import io.rolexkv.rolex.index.LeanRetrainer;
 import io.rolexkv.rolex.index.Retrainer;
 
 import java.util.ArrayList;
@@ -133,7 +135,8 @@ public final class EmbeddedCluster implements AutoCloseable {
     private void startRetrainer(int node, RegisteredMemory memory) {
         String self = "self-" + node;
         local.serve(memory, self);
-        Retrainer retrainer = new Retrainer(local.connect(self, null), FabricLimits.DEFAULT, Retrainer.Policy.DEFAULT);
+        LayoutRetrainer retrainer = new LayoutRetrainer(local.connect(self, null), FabricLimits.DEFAULT,
+                Retrainer.Policy.DEFAULT, LeanRetrainer.Policy.DEFAULT);
         retrainers.add(BackgroundLoop.start("retrainer-" + node, retrainer::passThenBackOff,
                 RETRAIN_POLL_MILLIS, RETRAIN_FAILURE_BACKOFF_MILLIS));
     }

@@ -6,6 +6,8 @@ import io.rolexkv.common.fabric.FabricLimits;
 import io.rolexkv.common.fabric.RegisteredMemory;
 import io.rolexkv.common.fabric.loopback.LoopbackTransport;
 import io.rolexkv.rolex.index.IndexLayout;
+import io.rolexkv.rolex.index.LayoutRetrainer;
+import io.rolexkv.rolex.index.LeanRetrainer;
 import io.rolexkv.rolex.index.Retrainer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,7 +16,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The memory node's background retraining: one daemon thread ({@link BackgroundLoop}) that watches the synonym tables
- * of the index in this node's memory and retrains models as they fill ({@link Retrainer}), never on the verb-serving
+ * of the index in this node's memory and retrains models as they fill ({@link LayoutRetrainer}: the retrainer of the index's layout), never on the verb-serving
  * path. It reaches the memory through an in-process connection, so it uses the same atomics as compute nodes' verbs. A
  * failed pass is logged with its reason, and the next pass, after the retrainer's back-off, first completes or undoes
  * it; the index stays correct whatever a pass did (see {@link Retrainer}).
@@ -27,7 +29,7 @@ final class RetrainService implements AutoCloseable {
 
     private final LoopbackTransport local;
     private final FabricConnection connection;
-    private final Retrainer retrainer;
+    private final LayoutRetrainer retrainer;
     private final BackgroundLoop loop;
     private long lastSummary = System.nanoTime();
     private long lastRetrains;
@@ -36,7 +38,7 @@ final class RetrainService implements AutoCloseable {
         this.local = new LoopbackTransport(limits);
         local.serve(memory, SELF);
         this.connection = local.connect(SELF, null);
-        this.retrainer = new Retrainer(connection, limits, settings.policy());
+        this.retrainer = new LayoutRetrainer(connection, limits, settings.policy(), LeanRetrainer.Policy.DEFAULT);
         this.loop = BackgroundLoop.start("rolexkv-retrainer-node" + memory.memoryNodeId(), this::pass,
                 settings.pollIntervalMillis(), Math.max(FAILURE_BACKOFF_MILLIS, settings.pollIntervalMillis()));
     }

@@ -16,8 +16,7 @@ import java.util.List;
  * under YCSB beside {@code rolex} and the B+tree before it replaces the current layout. Its geometry is fixed here
  * (epsilon 12, groups of 32 base entries, delta leaves of 16): at 1M and 10M keys bulk loaded, the error bound that
  * keeps a lookup under 512 bytes with the model cache under 0.25 bytes per key ({@code LeanIndexTest},
- * {@code bench/GEOMETRY.md}). It has no retrainer yet, so it is for bulk-loaded runs; an index grown by inserts alone
- * fills its delta tables.
+ * {@code bench/GEOMETRY.md}). Memory nodes compact and retrain it ({@code LeanRetrainer}) as inserts grow it.
  */
 final class LeanIndexKind implements IndexKind {
     static final LeanIndexKind INSTANCE = new LeanIndexKind();
@@ -57,7 +56,7 @@ final class LeanIndexKind implements IndexKind {
 
     @Override
     public WordIndex createEmpty(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range) {
-        return LeanIndex.createEmpty(connection, EPSILON, EMPTY_INDEX_GROUPS, DELTA_CAPACITY);
+        return LeanIndex.createEmpty(connection, EPSILON, GROUP_SIZE, EMPTY_INDEX_GROUPS, DELTA_CAPACITY);
     }
 
     @Override

@@ -129,19 +129,35 @@ public final class LeanIndex implements WordIndex {
     }
 
     /**
-     * Builds an empty lean index that grows by inserts: one model whose base holds {@code groups} fence keys evenly
-     * spread over the key space, all deleted, one per group, so that inserts spread over that many delta chains.
+     * Builds an empty lean index that grows by inserts: {@code fences} keys evenly spread over the key space, all
+     * deleted, each a group of its own, in models of at most {@link #FENCES_PER_EMPTY_MODEL} groups, so that inserts
+     * spread over that many delta chains and no model's SLT takes them all. Models the retrainer builds from what is
+     * inserted get groups of {@code groupSize} base entries.
      */
-    public static LeanIndex createEmpty(FabricConnection connection, int epsilon, int groups, int deltaCapacity) {
-        long[] fences = new long[groups];
-        BigInteger keySpace = BigInteger.ONE.shiftLeft(64);
-        for (int g = 0; g < groups; g++) {
-            fences[g] = keySpace.multiply(BigInteger.valueOf(g)).divide(BigInteger.valueOf(groups)).longValue();
+    public static LeanIndex createEmpty(FabricConnection connection, int epsilon, int groupSize, int fences, int deltaCapacity) {
+        checkGroupSize(groupSize);
+        if (fences < 1) {
+            throw new IllegalArgumentException("fences=" + fences + " must be >= 1");
         }
-        double slope = groups / 18446744073709551616.0;
-        LeanModel model = measured(0, 0, slope, 0, fences, 0, groups, 0, 1);
-        return build(connection, epsilon, 1, deltaCapacity, List.of(model), fences, new long[groups], true);
+        long[] keys = new long[fences];
+        BigInteger keySpace = BigInteger.ONE.shiftLeft(64);
+        for (int g = 0; g < fences; g++) {
+            keys[g] = keySpace.multiply(BigInteger.valueOf(g)).divide(BigInteger.valueOf(fences)).longValue();
+        }
+        double slope = fences / 18446744073709551616.0;
+        List<LeanModel> models = new ArrayList<>();
+        long cursor = 0;
+        for (int first = 0; first < fences; first += FENCES_PER_EMPTY_MODEL) {
+            int count = Math.min(FENCES_PER_EMPTY_MODEL, fences - first);
+            LeanModel model = measured(keys[first], keys[first], slope, 0, keys, first, count, cursor, 1);
+            models.add(model);
+            cursor += (model.blockBytes() + 63) / 64 * 64;
+        }
+        return build(connection, epsilon, groupSize, deltaCapacity, models, keys, new long[fences], true);
     }
+
+    /** Groups of one model of an empty index: few enough that their first delta leaves leave most of its SLT free. */
+    static final int FENCES_PER_EMPTY_MODEL = 32;
 
     private static void checkGroupSize(int groupSize) {
         if (groupSize < 1 || groupSize > GroupWord.MAX_GROUP_SIZE) {
@@ -150,7 +166,7 @@ public final class LeanIndex implements WordIndex {
     }
 
     /** A model of base keys {@code keys[first, first + count)} on the given line, its error bound measured. */
-    private static LeanModel measured(long lowKey, long anchorKey, double slope, double intercept, long[] keys, int first,
+    static LeanModel measured(long lowKey, long anchorKey, double slope, double intercept, long[] keys, int first,
                                       int count, long blockOffset, int groupSize) {
         int groupCount = (count + groupSize - 1) / groupSize;
         LeanModel probe = new LeanModel(lowKey, anchorKey, slope, intercept, count, blockOffset, groupCount, groupSize, 0);
@@ -221,6 +237,8 @@ public final class LeanIndex implements WordIndex {
         WordOrder.putLong(metaSegment, IndexMetaDescriptor.TABLES_USED_OFFSET, cursor);
         metaSegment.set(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.EPSILON_OFFSET, epsilon);
         WordOrder.putLong(metaSegment, IndexMetaDescriptor.MODELS_USED_OFFSET, set.length);
+        WordOrder.putLong(metaSegment, IndexMetaDescriptor.BUILD_ID_OFFSET, ThreadLocalRandom.current().nextLong());
+        WordOrder.putLong(metaSegment, IndexMetaDescriptor.LAYOUT_OFFSET, IndexMetaDescriptor.LAYOUT_LEAN);
         DoorbellBatch publish = new DoorbellBatch();
         byte[] regionHeader = new byte[LeafRegionDescriptor.HEADER_BYTES];
         WordOrder.putLong(regionHeader, LeafRegionDescriptor.USED_LEAVES_OFFSET, 0);
@@ -581,7 +599,9 @@ public final class LeanIndex implements WordIndex {
                         LeanModel.GROUP_HEAD_BYTES * (lastGroup - firstGroup + 1));
                 int baseVerb = batch.read(layout.tablesAddress(model.baseEntryOffset(first)),
                         LeanModel.BASE_ENTRY_BYTES * (last - first + 1));
+                int floorVerb = appendReuseFloor(batch);
                 BatchResult result = connection.execute(batch);
+                checkReuseFloor(result, floorVerb);
                 MemorySegment base = result.read(baseVerb);
                 int found = searchWindow(base, last - first + 1, key);
                 if (found >= 0) {
@@ -619,7 +639,22 @@ public final class LeanIndex implements WordIndex {
             DoorbellBatch batch = new DoorbellBatch();
             probe.appendReads(layout, batch, true);
             probe.appendKnownChains(this, batch);
-            return answer(probe, connection.execute(batch));
+            int floorVerb = appendReuseFloor(batch);
+            BatchResult result = connection.execute(batch);
+            checkReuseFloor(result, floorVerb);
+            return answer(probe, result);
+        }
+
+        /** READs the reuse floor, last in a read doorbell (see {@link LeanRetrainer}): after every window it checks. */
+        int appendReuseFloor(DoorbellBatch batch) {
+            return batch.read(layout.metaAddress(IndexMetaDescriptor.REUSE_FLOOR_OFFSET), Long.BYTES);
+        }
+
+        /** Tables space these models may name was handed out again: what the doorbell read may be another model's. */
+        void checkReuseFloor(BatchResult result, int floorVerb) {
+            if (result.readLong(floorVerb, 0) > epoch) {
+                throw new StaleModelsException();
+            }
         }
 
         private OptionalLong answer(Probe probe, BatchResult result) {
@@ -743,7 +778,9 @@ public final class LeanIndex implements WordIndex {
                     probes[i - start].appendReads(layout, batch, true);
                     probes[i - start].appendKnownChains(this, batch);
                 }
+                int floorVerb = appendReuseFloor(batch);
                 BatchResult result = connection.execute(batch);
+                checkReuseFloor(result, floorVerb);
                 for (int i = start; i < end; i++) {
                     values[i] = answer(probes[i - start], result);
                 }
@@ -1095,7 +1132,10 @@ public final class LeanIndex implements WordIndex {
             DoorbellBatch batch = new DoorbellBatch();
             for (LockedGroup group : groups) {
                 if (group.holding) {
-                    batch.writeLong(layout.tablesAddress(models[group.model].groupOffset(group.group)), group.expected);
+                    // By CAS, not a blind WRITE: a write that found its models stale may hold a lock on space since
+                    // handed to a new model, whose word the retrainer may be writing; only our own lock is undone.
+                    batch.compareAndSwap(layout.tablesAddress(models[group.model].groupOffset(group.group)),
+                            GroupWord.withLock(group.expected), group.expected);
                     group.holding = false;
                 }
             }
@@ -1133,7 +1173,9 @@ public final class LeanIndex implements WordIndex {
                 int heads = batch.read(layout.tablesAddress(current.groupOffset(group)), LeanModel.GROUP_HEAD_BYTES * groups);
                 int base = batch.read(layout.tablesAddress(current.baseEntryOffset(firstRank)),
                         LeanModel.BASE_ENTRY_BYTES * (endRank - firstRank));
+                int floorVerb = appendReuseFloor(batch);
                 BatchResult result = connection.execute(batch);
+                checkReuseFloor(result, floorVerb);
                 for (int g = 0; g < groups && out.size() < limit; g++) {
                     long word = result.readLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * g);
                     if (word == GroupWord.RETIRED) {

@@ -13,7 +13,9 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * Walks every structure of a lean index ({@link LeanIndex}) on one memory node and reports each invariant it finds
@@ -73,7 +75,7 @@ public final class LeanIndexChecker {
         long tablesUsed = IndexLoader.readBytes(connection, layout.metaAddress(io.rolexkv.rolex.layout.IndexMetaDescriptor.TABLES_USED_OFFSET), 8)
                 .get(WordOrder.LONG_UNALIGNED, 0);
         Set<Long> leavesSeen = new HashSet<>();
-        long previousBlockEnd = 0;
+        TreeMap<Long, Long> blocks = new TreeMap<>(); // offset -> end, of the models checked so far
         boolean anyBaseKey = false;
         long previousBaseKey = 0;
         for (int m = 0; m < records.size(); m++) {
@@ -86,11 +88,16 @@ public final class LeanIndexChecker {
             if (m + 1 < records.size() && Long.compareUnsigned(records.get(m + 1).lowKey(), model.lowKey()) <= 0) {
                 violation(where + " low keys not ascending");
             }
-            if (model.blockOffset() < previousBlockEnd || model.blockOffset() + model.blockBytes() > tablesUsed) {
+            long blockEnd = model.blockOffset() + model.blockBytes();
+            Map.Entry<Long, Long> below = blocks.floorEntry(model.blockOffset());
+            Map.Entry<Long, Long> above = blocks.ceilingEntry(model.blockOffset());
+            boolean overlaps = (below != null && below.getValue() > model.blockOffset())
+                    || (above != null && above.getKey() < blockEnd);
+            if (overlaps || blockEnd > tablesUsed) {
                 violation(where + " block [" + model.blockOffset() + "," + (model.blockOffset() + model.blockBytes())
                         + ") overlaps another or passes tablesUsed=" + tablesUsed);
             }
-            previousBlockEnd = model.blockOffset() + model.blockBytes();
+            blocks.put(model.blockOffset(), blockEnd);
             MemorySegment block = IndexLoader.readBytes(connection, layout.tablesAddress(model.blockOffset()), model.blockBytes());
             long[] base = new long[model.keyCount()];
             for (int rank = 0; rank < model.keyCount(); rank++) {

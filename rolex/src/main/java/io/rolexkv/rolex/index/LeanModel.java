@@ -73,6 +73,10 @@ record LeanModel(long lowKey, long anchorKey, double slope, double intercept, in
 
     /** Bytes of this model's block: group words, SLT, base. */
     long blockBytes() {
+        return blockBytes(groupCount, keyCount);
+    }
+
+    static long blockBytes(int groupCount, int keyCount) {
         return (long) GROUP_HEAD_BYTES * groupCount + TablesDescriptor.SYNONYM_TABLE_BYTES + (long) BASE_ENTRY_BYTES * keyCount;
     }
 

@@ -8,8 +8,8 @@ package io.rolexkv.rolex.layout;
  * <pre>
  *   63  62                        48 47                                                  0
  *  +---+----------------------------+----------------------------------------------------+
- *  | L |          unused            |                deleted (bit i: base entry i)       |
- *  | 1 |          15 bits           |                      48 bits                       |
+ *  | L | U |        unused          |                deleted (bit i: base entry i)       |
+ *  | 1 | 1 |        14 bits         |                      48 bits                       |
  *  +---+----------------------------+----------------------------------------------------+
  * </pre>
  *
@@ -24,6 +24,11 @@ package io.rolexkv.rolex.layout;
  */
 public final class GroupWord {
     public static final long LOCK_BIT = 1L << 63;
+    /**
+     * Set, with the lock, in the words of a model the retrainer has written but not opened: no CAS a compute node
+     * meant for a word that was there before (its space reused) can match it, nor undo it.
+     */
+    public static final long UNOPENED_BIT = 1L << 62;
     /** Base entries one group can hold: one deleted bit each. */
     public static final int MAX_GROUP_SIZE = 48;
     public static final long DELETED_MASK = (1L << MAX_GROUP_SIZE) - 1;
@@ -32,6 +37,11 @@ public final class GroupWord {
     public static final long EMPTY = 0;
 
     private GroupWord() {
+    }
+
+    /** The word of a new model's group before the retrainer opens it: locked, marked unopened. */
+    public static long unopened(long word) {
+        return word | LOCK_BIT | UNOPENED_BIT;
     }
 
     public static boolean isLocked(long word) {

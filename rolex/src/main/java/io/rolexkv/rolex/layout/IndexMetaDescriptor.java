@@ -10,11 +10,11 @@ package io.rolexkv.rolex.layout;
  *  | magic      | state      | modelSetOffset | modelSetBytes | modelEpoch  | leafCapacity  | keysPerLeaf |
  *  |  u64       |  u64       |  u64           |  u64          |  u64        |  u32          |  u32        |
  *  +------------+------------+----------------+---------------+-------------+---------------+-------------+
- *   48           56           64          72            80            88          96         128
- *  +------------+------------+-----------+-------------+-------------+-----------+-- ... --+
- *  | tablesUsed | modelsUsed | epsilon   | retrains    | retrainNanos| buildId   | reserved|
- *  |  u64 (FAA) |  u64 (ring)|  u32      |  u64 (FAA)  |  u64 (FAA)  |  u64      |         |
- *  +------------+------------+-----------+-------------+-------------+-----------+-- ... --+
+ *   48           56           64          72            80            88          96          104          112     128
+ *  +------------+------------+-----------+-------------+-------------+-----------+-----------+------------+- ... -+
+ *  | tablesUsed | modelsUsed | epsilon   | retrains    | retrainNanos| buildId   | layout    | reuseFloor | rsvd  |
+ *  |  u64 (FAA) |  u64 (ring)|  u32      |  u64 (FAA)  |  u64 (FAA)  |  u64      |  u64      |  u64       |       |
+ *  +------------+------------+-----------+-------------+-------------+-----------+-----------+------------+- ... -+
  * </pre>
  *
  * {@code state} is {@link #STATE_EMPTY} until an index is created or bulk loaded, and is written {@link #STATE_READY}
@@ -27,7 +27,10 @@ package io.rolexkv.rolex.layout;
  * a set is overwritten only long after it was superseded; a reader that raced a wrap finds a bad checksum or epoch and
  * reads the meta region again. {@code retrains} and {@code retrainNanos} count the memory node's retraining for
  * everyone to read; {@code buildId} changes with every bulk load or create, so the retrainer knows its free table
- * space belongs to a dead build.
+ * space belongs to a dead build. {@code layout} says how the tables region is laid out ({@link #LAYOUT_GROUPED}:
+ * leaf tables and whole leaves; {@link #LAYOUT_LEAN}: group heads, SLT and a dense base per model), so that the memory
+ * node runs the retrainer that matches. {@code reuseFloor} (lean layout): the newest epoch that retired tables space
+ * since handed out again; a reader whose models are older than it may hold a reused block and must refresh.
  */
 public final class IndexMetaDescriptor {
     public static final long MAGIC = 0x3158_4449_584C_4F52L; // "ROLXIDX1" little-endian
@@ -47,6 +50,12 @@ public final class IndexMetaDescriptor {
     public static final int RETRAINS_OFFSET = 72;
     public static final int RETRAIN_NANOS_OFFSET = 80;
     public static final int BUILD_ID_OFFSET = 88;
+    public static final int LAYOUT_OFFSET = 96;
+    public static final int REUSE_FLOOR_OFFSET = 104;
+    /** Leaf tables naming whole leaves, every key in a leaf (zero: what indexes built before the word existed hold). */
+    public static final long LAYOUT_GROUPED = 0;
+    /** Per model: group heads, an SLT and a dense base array; inserted keys in delta leaves. */
+    public static final long LAYOUT_LEAN = 1;
     public static final int META_BYTES = 128;
 
     private IndexMetaDescriptor() {

@@ -34,7 +34,7 @@ class LeanIndexContractTest extends WordIndexContractTest<LeanIndex> {
 
     @Override
     protected LeanIndex createEmpty(FabricConnection connection) {
-        return LeanIndex.createEmpty(connection, EPSILON, 64, DELTA_CAPACITY);
+        return LeanIndex.createEmpty(connection, EPSILON, GROUP_SIZE, 64, DELTA_CAPACITY);
     }
 
     @Override

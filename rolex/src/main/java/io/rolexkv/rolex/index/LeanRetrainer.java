@@ -1,0 +1,808 @@
+package io.rolexkv.rolex.index;
+
+import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.CorruptDataException;
+import io.rolexkv.common.fabric.DoorbellBatch;
+import io.rolexkv.common.fabric.FabricConnection;
+import io.rolexkv.common.fabric.FabricLimits;
+import io.rolexkv.common.fabric.WordOrder;
+import io.rolexkv.rolex.layout.GroupWord;
+import io.rolexkv.rolex.layout.IndexMetaDescriptor;
+import io.rolexkv.rolex.layout.LeafTableEntry;
+import io.rolexkv.rolex.layout.TablesDescriptor;
+import io.rolexkv.rolex.leaf.Leaf;
+import io.rolexkv.rolex.model.LinearModel;
+import io.rolexkv.rolex.model.OptimalPiecewiseLinearTrainer;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Compacts and retrains the models of a {@link LeanIndex} on the memory node's own CPU, without blocking readers: a
+ * model whose delta leaves grew is rebuilt with every live key in a fresh dense base, so lookups go back to reading one
+ * window, and the keys are fitted anew (the optimal PLA, cut into models of at most {@link Policy#maxModelKeys} keys so
+ * that a model taking appends is rebuilt in bounded work). Runs the same verbs as compute nodes through a connection to
+ * the node's own memory, in doorbells within its {@link FabricLimits}. Not thread-safe: one per memory node, driven by
+ * one background thread through {@link #runPass()}.
+ *
+ * <h2>One pass (epoch {@code E} to {@code E + 1})</h2>
+ * <ol>
+ *   <li><b>Freeze</b> each due model: CAS the lock bit into every group word (waiting out writers that hold one).
+ *       Writers of it back off; readers go on, they take no locks.</li>
+ *   <li><b>Read</b> it whole under the locks: group heads, base, every delta chain. Nothing changes under the locks.</li>
+ *   <li><b>Write</b> its replacement models in tables space no published model names: group words locked, empty SLT,
+ *       the merged live keys as the base.</li>
+ *   <li><b>Publish</b> one model set with every due model replaced, epoch {@code E + 1}, in the next place of the models
+ *       region's circular queue, then the meta words that point at it. The point of no return.</li>
+ *   <li><b>Retire</b> the old models' group words ({@link GroupWord#RETIRED}).</li>
+ *   <li><b>Open</b> the new models: CAS their group words unlocked.</li>
+ *   <li><b>Free</b> the old blocks and delta leaves (reused after {@link #REUSE_GRACE_NANOS}).</li>
+ * </ol>
+ *
+ * <h2>Why no reader or writer misses a key or sees an old value</h2>
+ * From step 1 to step 6 no writer changes a due model's keys anywhere: its groups are locked, then retired, and the new
+ * models' groups are locked until step 6. The old block and the new one hold the same keys and values throughout. A
+ * reader of the old epoch reads the frozen old block (values as of the freeze, which stay current until step 6) or
+ * meets a retired group and refreshes; since step 5 comes before step 6, no reader of the old block can return a value
+ * older than one a completed write of the new block made. A read of the old block's delta leaves in a later doorbell
+ * finds them frozen too (no writer reaches them again), or reused and written under a newer epoch, which it rejects.
+ * A writer with old models either locked before step 1 (step 1 waited for it and step 2 read its result), or loses its
+ * CAS to a frozen or retired group, or reads the new epoch word in its first doorbell; it then releases by CAS (never
+ * a blind write, so a lock it took on reused memory is undone without touching anyone else's word), refreshes and runs
+ * again.
+ *
+ * <h2>Reuse</h2>
+ * A freed block may be handed out again once its grace period is over. Writers are safe against reuse by the epoch
+ * word they read with their locks. A reader's models could still name a reused block, so before any reused space is
+ * written the retrainer raises the meta word {@link IndexMetaDescriptor#REUSE_FLOOR_OFFSET} to the epoch that retired
+ * it, and every read doorbell reads that word after its windows: a reader whose models are older refreshes. A reader
+ * whose doorbell raced the reuse reads the raised floor, since the floor is written first and read last.
+ *
+ * <h2>Failures</h2>
+ * A failure before step 4 undoes what was done: the frozen group words are CAS'd back to what they held, the new
+ * blocks freed at once (never published). A failure in or after step 4 (a publish whose outcome is unknown included) is
+ * completed forward: steps 4 to 7 are idempotent (step 6 by CAS from the locked word) and run again at the start of
+ * every following pass, after a back-off, until they succeed or the index is rebuilt. No lock outlives the next
+ * successful pass.
+ */
+public final class LeanRetrainer {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(LeanRetrainer.class);
+    /** How long freed blocks and leaves stay untouched before they are reused: far longer than a doorbell. */
+    public static final long REUSE_GRACE_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** How long a pass waits to freeze one model before it leaves that model for a later pass. */
+    static final long FREEZE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(1);
+    static final long FIRST_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(1);
+    static final int MAX_LEAF_READS = 100;
+    /** Passes in a row with no new delta leaf anywhere after which models with any delta leaf are compacted. */
+    static final int IDLE_PASSES = 3;
+
+    /**
+     * When a model is due, and how much one pass does.
+     *
+     * @param minDeltaLeaves    a model is compacted once it has more delta leaves than this...
+     * @param deltaLeafFraction ...and more than this fraction of its groups (so work stays in proportion to size)
+     * @param maxModelKeys      the most base keys a rebuilt model gets: a model taking appends is rebuilt in bounded work
+     * @param maxKeysPerPass    a pass stops freezing models once it holds this many keys (the rest wait for the next)
+     */
+    public record Policy(int minDeltaLeaves, double deltaLeafFraction, int maxModelKeys, int maxKeysPerPass) {
+        public static final Policy DEFAULT = new Policy(2, 0.125, 4096, 1 << 18);
+
+        public Policy {
+            if (minDeltaLeaves < 0 || minDeltaLeaves >= TablesDescriptor.USABLE_SYNONYM_SLOTS / 2) {
+                throw new IllegalArgumentException("min_delta_leaves=" + minDeltaLeaves + " allowed=[0,"
+                        + (TablesDescriptor.USABLE_SYNONYM_SLOTS / 2 - 1) + "]");
+            }
+            if (!(deltaLeafFraction > 0 && deltaLeafFraction <= 1)) {
+                throw new IllegalArgumentException("delta_leaf_fraction=" + deltaLeafFraction + " allowed=(0,1]");
+            }
+            if (maxModelKeys < GroupWord.MAX_GROUP_SIZE || maxKeysPerPass < maxModelKeys) {
+                throw new IllegalArgumentException("max_model_keys=" + maxModelKeys + " must be >= "
+                        + GroupWord.MAX_GROUP_SIZE + " and max_keys_per_pass=" + maxKeysPerPass + " >= it");
+            }
+        }
+
+        /**
+         * Whether a model of {@code groups} groups with {@code slotsUsed} SLT slots claimed is due. Half the SLT is the
+         * guard no model may pass whatever its size: writers claim slots ahead, and appends keep coming meanwhile.
+         */
+        boolean due(int groups, int slotsUsed) {
+            return slotsUsed > Math.max(minDeltaLeaves, deltaLeafFraction * groups)
+                    || slotsUsed >= TablesDescriptor.USABLE_SYNONYM_SLOTS / 2;
+        }
+    }
+
+    private final FabricConnection connection;
+    private final BoundedDoorbells doorbells;
+    private final Policy policy;
+    private final IndexLayout probe;
+    private final FreeSpace tableSpace = new FreeSpace();
+    private final LongAdder retrains = new LongAdder();
+    private final LongAdder retrainNanos = new LongAdder();
+    private final LongAdder keysRetrained = new LongAdder();
+    private final LongAdder failures = new LongAdder();
+    private List<LeanModel> models;
+    private long epoch = -1;
+    private long buildId;
+    private IndexLoader.Meta meta;
+    private IndexLayout layout;
+    private Recovery pending;
+    private int failuresInRow;
+    private long lastSlotSum = -1;
+    private int idlePasses;
+
+    public LeanRetrainer(FabricConnection connection, FabricLimits limits, Policy policy) {
+        this.connection = connection;
+        this.doorbells = new BoundedDoorbells(connection, limits);
+        this.policy = policy;
+        this.probe = new IndexLayout(connection, io.rolexkv.rolex.layout.LeafDescriptor.MIN_CAPACITY);
+    }
+
+    public Retrainer.Stats stats() {
+        return new Retrainer.Stats(retrains.sum(), retrainNanos.sum(), keysRetrained.sum(), failures.sum());
+    }
+
+    /** Whether the index in the connection's memory is a lean one (what this retrainer works on). */
+    public static boolean isLean(FabricConnection connection) {
+        DoorbellBatch batch = new DoorbellBatch();
+        IndexLayout probe = new IndexLayout(connection, io.rolexkv.rolex.layout.LeafDescriptor.MIN_CAPACITY);
+        int magic = batch.read(probe.metaAddress(IndexMetaDescriptor.MAGIC_OFFSET), Long.BYTES);
+        int layout = batch.read(probe.metaAddress(IndexMetaDescriptor.LAYOUT_OFFSET), Long.BYTES);
+        BatchResult result = connection.execute(batch);
+        return result.readLong(magic, 0) == IndexMetaDescriptor.MAGIC
+                && result.readLong(layout, 0) == IndexMetaDescriptor.LAYOUT_LEAN;
+    }
+
+    /**
+     * One pass: finishes or undoes what a failed pass left, then compacts every due model (as many as
+     * {@link Policy#maxKeysPerPass} allows) under one new epoch. Never throws for a failure of the fabric or the index:
+     * it reports it, and the caller waits {@link Retrainer.PassResult#retryAfterNanos()} before the next pass.
+     */
+    public Retrainer.PassResult runPass() {
+        try {
+            if (pending != null) {
+                if (readMetaWord(IndexMetaDescriptor.BUILD_ID_OFFSET) == buildId) {
+                    pending.run();
+                }
+                pending = null; // done, or moot: a new build owns the memory it would have written
+            }
+            int retrained = 0;
+            if (readView()) {
+                retrained = retrainDue();
+            }
+            failuresInRow = 0;
+            return new Retrainer.PassResult(retrained, Optional.empty(), 0);
+        } catch (RuntimeException e) {
+            failures.increment();
+            failuresInRow++;
+            long backoff = Math.min(MAX_BACKOFF_NANOS, FIRST_BACKOFF_NANOS << Math.min(20, failuresInRow - 1));
+            String state = pending == null ? "undone" : "pending=" + pending.describe();
+            return new Retrainer.PassResult(0, Optional.of(e + " (" + state + ")"), backoff);
+        }
+    }
+
+    /** {@link #runPass()} with a failure logged and backed off; returns whether the pass compacted a model. */
+    public boolean passThenBackOff() throws InterruptedException {
+        Retrainer.PassResult pass = runPass();
+        if (pass.failed()) {
+            LOG.warn("lean retrain pass failed reason={} failures_in_row={} retry_in_ms={}", pass.failure().orElseThrow(),
+                    failuresInRow, TimeUnit.NANOSECONDS.toMillis(pass.retryAfterNanos()));
+            TimeUnit.NANOSECONDS.sleep(pass.retryAfterNanos());
+        }
+        return pass.retrained() > 0;
+    }
+
+    public boolean hasPendingRecovery() {
+        return pending != null;
+    }
+
+    private boolean readView() {
+        if (!isLean(connection)) {
+            return false;
+        }
+        IndexLoader.Meta current = IndexLoader.readMeta(connection);
+        long currentBuild = readMetaWord(IndexMetaDescriptor.BUILD_ID_OFFSET);
+        if (currentBuild != buildId) {
+            tableSpace.clear(); // a new build owns the tables now
+            buildId = currentBuild;
+            models = null;
+        }
+        if (models == null || current.epoch() != epoch) {
+            byte[] set = doorbells.readRange(probe.modelsAddress(current.modelSetOffset()), Math.toIntExact(current.modelSetBytes()));
+            List<IndexModel> decoded = IndexLoader.decodeModelSet(MemorySegment.ofArray(set), current.epoch());
+            if (decoded == null) {
+                throw new CorruptDataException("model set epoch=" + current.epoch() + " fails its checksum");
+            }
+            models = decoded.stream().map(LeanModel::of).toList();
+            epoch = current.epoch();
+        }
+        meta = current;
+        layout = new IndexLayout(connection, current.leafCapacity());
+        return true;
+    }
+
+    /** SLT slots claimed per model (slot 0 of each SLT counts them). */
+    private int[] slotsUsed() {
+        long[] addresses = new long[models.size()];
+        for (int m = 0; m < addresses.length; m++) {
+            addresses[m] = layout.tablesAddress(models.get(m).synonymTableOffset());
+        }
+        byte[][] words = doorbells.readAll(addresses, Long.BYTES);
+        int[] used = new int[words.length];
+        for (int m = 0; m < used.length; m++) {
+            used[m] = (int) Math.min(Math.max(0, WordOrder.getLong(words[m], 0)), TablesDescriptor.USABLE_SYNONYM_SLOTS);
+        }
+        return used;
+    }
+
+    private int retrainDue() {
+        int[] used = slotsUsed();
+        long sum = Arrays.stream(used).asLongStream().sum();
+        idlePasses = sum == lastSlotSum ? idlePasses + 1 : 0;
+        lastSlotSum = sum;
+        boolean idle = idlePasses >= IDLE_PASSES;
+        List<Integer> due = new ArrayList<>();
+        for (int m = 0; m < used.length; m++) {
+            if (policy.due(models.get(m).groupCount(), used[m]) || (idle && used[m] > 0)) {
+                due.add(m);
+            }
+        }
+        if (due.isEmpty()) {
+            return 0;
+        }
+        return retrain(due);
+    }
+
+    // ------------------------------------------------------------------ one pass
+
+    /** A model frozen and read: what it held, what replaces it, and where. */
+    private static final class Frozen {
+        final int index;
+        final LeanModel old;
+        final long[] held;
+        final boolean[] holding;
+        List<LeanModel> replacements = List.of();
+        long[] oldLeaves = new long[0];
+        int keys;
+
+        Frozen(int index, LeanModel old) {
+            this.index = index;
+            this.old = old;
+            this.held = new long[old.groupCount()];
+            this.holding = new boolean[old.groupCount()];
+        }
+    }
+
+    private int retrain(List<Integer> due) {
+        long started = System.nanoTime();
+        long newEpoch = epoch + 1;
+        List<Frozen> frozen = new ArrayList<>();
+        long keysHeld = 0;
+        try {
+            for (int m : due) {
+                if (keysHeld >= policy.maxKeysPerPass()) {
+                    break;
+                }
+                Frozen model = new Frozen(m, models.get(m));
+                if (!freeze(model)) {
+                    continue; // a writer held a group all along: a later pass tries again
+                }
+                frozen.add(model);
+                rebuild(model);
+                keysHeld += model.keys;
+            }
+        } catch (RuntimeException e) {
+            undo(new Rollback(frozen), e);
+            throw e;
+        }
+        if (frozen.isEmpty()) {
+            return 0;
+        }
+        List<LeanModel> all = new ArrayList<>(models.size() + frozen.size());
+        int next = 0;
+        for (Frozen model : frozen) {
+            all.addAll(models.subList(next, model.index));
+            all.addAll(model.replacements);
+            next = model.index + 1;
+        }
+        all.addAll(models.subList(next, models.size()));
+        byte[] set = IndexLoader.encodeModelSet(all.stream().map(LeanModel::record).toList(), newEpoch);
+        if (set.length > layout.modelsBytes() / 2) {
+            undo(new Rollback(frozen), null);
+            throw new IllegalStateException("model set bytes=" + set.length + " exceeds half the models region ("
+                    + layout.modelsBytes() + "): give the memory node a larger models region");
+        }
+        long cursor = readMetaWord(IndexMetaDescriptor.MODELS_USED_OFFSET);
+        long setOffset = (cursor + 63) / 64 * 64;
+        if (setOffset + set.length > layout.modelsBytes()) {
+            setOffset = 0; // wrap: the set written there is many publications old
+        }
+        Finish finish = new Finish(frozen, all, newEpoch, set, setOffset, started);
+        pending = finish;
+        finish.run();
+        pending = null;
+        return frozen.size();
+    }
+
+    /** CASes the lock into every group word of the model; false (holding none) if a writer kept one past the timeout. */
+    private boolean freeze(Frozen model) {
+        LeanModel old = model.old;
+        int groups = old.groupCount();
+        int remaining = groups;
+        int chunk = (int) Math.max(1, Math.min(Math.min(512, doorbells.maxVerbs()), doorbells.maxBytes() / LeanModel.GROUP_HEAD_BYTES));
+        long deadline = System.nanoTime() + FREEZE_TIMEOUT_NANOS;
+        while (remaining > 0) {
+            for (int start = 0; start < groups; start += chunk) {
+                int end = Math.min(groups, start + chunk);
+                DoorbellBatch read = new DoorbellBatch();
+                int verb = read.read(layout.tablesAddress(old.groupOffset(start)), LeanModel.GROUP_HEAD_BYTES * (end - start));
+                MemorySegment heads = connection.execute(read).read(verb);
+                DoorbellBatch lock = new DoorbellBatch();
+                List<int[]> attempts = new ArrayList<>();
+                for (int g = start; g < end; g++) {
+                    long word = WordOrder.getLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * (g - start));
+                    if (word == GroupWord.RETIRED) {
+                        throw new CorruptDataException("group " + g + " of live model lowKey="
+                                + Long.toUnsignedString(old.lowKey()) + " is retired");
+                    }
+                    if (!model.holding[g] && !GroupWord.isLocked(word)) {
+                        model.held[g] = word;
+                        attempts.add(new int[] {g, lock.compareAndSwap(layout.tablesAddress(old.groupOffset(g)), word,
+                                GroupWord.withLock(word))});
+                    }
+                }
+                if (lock.isEmpty()) {
+                    continue;
+                }
+                BatchResult result;
+                try {
+                    result = connection.execute(lock);
+                } catch (RuntimeException e) {
+                    for (int[] attempt : attempts) {
+                        model.holding[attempt[0]] = true; // outcome unknown: the rollback CASes back only ours
+                    }
+                    throw e;
+                }
+                for (int[] attempt : attempts) {
+                    if (result.casSucceeded(attempt[1])) {
+                        model.holding[attempt[0]] = true;
+                        remaining--;
+                    }
+                }
+            }
+            if (remaining > 0) {
+                if (System.nanoTime() > deadline) {
+                    new Rollback(List.of(model)).run();
+                    LOG.info("lean retrain skipped model lowKey={}: {} of {} groups stayed locked for {} ms",
+                            Long.toUnsignedString(old.lowKey()), remaining, groups,
+                            TimeUnit.NANOSECONDS.toMillis(FREEZE_TIMEOUT_NANOS));
+                    return false;
+                }
+                LockSupport.parkNanos(20_000);
+            }
+        }
+        return true;
+    }
+
+    /** Reads a frozen model whole, plans and writes its replacement models (locked). */
+    private void rebuild(Frozen model) {
+        LeanModel old = model.old;
+        int groups = old.groupCount();
+        // Heads again, under our locks: a writer may have changed a delta head between our read and our CAS.
+        MemorySegment heads = MemorySegment.ofArray(doorbells.readRange(layout.tablesAddress(old.groupOffset(0)),
+                LeanModel.GROUP_HEAD_BYTES * groups));
+        MemorySegment base = MemorySegment.ofArray(doorbells.readRange(layout.tablesAddress(old.baseOffset()),
+                LeanModel.BASE_ENTRY_BYTES * old.keyCount()));
+        List<List<Leaf>> chains = readChains(old, heads);
+        List<Long> leafNumbers = new ArrayList<>();
+        long[] keys = new long[old.keyCount() + 16];
+        long[] values = new long[keys.length];
+        int count = 0;
+        for (int g = 0; g < groups; g++) {
+            long word = GroupWord.withoutLock(WordOrder.getLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * g));
+            int first = g * old.groupSize();
+            int end = Math.min(old.keyCount(), first + old.groupSize());
+            List<Leaf> chain = chains.get(g);
+            int leaf = 0;
+            int inLeaf = 0;
+            int rank = first;
+            while (true) {
+                while (leaf < chain.size() && inLeaf >= chain.get(leaf).count()) {
+                    leaf++;
+                    inLeaf = 0;
+                }
+                boolean baseLeft = rank < end;
+                boolean deltaLeft = leaf < chain.size();
+                if (!baseLeft && !deltaLeft) {
+                    break;
+                }
+                long baseKey = baseLeft ? WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * rank) : 0;
+                boolean takeBase = baseLeft && (!deltaLeft
+                        || Long.compareUnsigned(baseKey, chain.get(leaf).key(inLeaf)) < 0);
+                long key;
+                long value;
+                boolean live;
+                if (takeBase) {
+                    key = baseKey;
+                    value = WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * rank + 8);
+                    live = !GroupWord.isDeleted(word, rank - first);
+                    rank++;
+                } else {
+                    key = chain.get(leaf).key(inLeaf);
+                    value = chain.get(leaf).value(inLeaf);
+                    live = true;
+                    inLeaf++;
+                }
+                if (!live) {
+                    continue;
+                }
+                if (count > 0 && Long.compareUnsigned(keys[count - 1], key) >= 0) {
+                    throw new CorruptDataException("model lowKey=" + Long.toUnsignedString(old.lowKey())
+                            + " holds keys out of order at key=" + Long.toUnsignedString(key) + ": corrupt base or delta leaves");
+                }
+                if (count == keys.length) {
+                    keys = Arrays.copyOf(keys, keys.length * 2);
+                    values = Arrays.copyOf(values, values.length * 2);
+                }
+                keys[count] = key;
+                values[count] = value;
+                count++;
+            }
+            long reference = WordOrder.getLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * g + 8);
+            for (Leaf ignored : chain) {
+                leafNumbers.add(LeafTableEntry.leafNumber(reference));
+                reference = ignored.nextLeaf();
+            }
+        }
+        model.keys = count;
+        model.oldLeaves = leafNumbers.stream().mapToLong(Long::longValue).toArray();
+        model.replacements = plan(old, Arrays.copyOf(keys, count));
+        writeBlocks(model.replacements, keys, values, count == 0);
+    }
+
+    /** Every group's delta chain, read level by level (one doorbell per depth across all groups). */
+    private List<List<Leaf>> readChains(LeanModel model, MemorySegment heads) {
+        int groups = model.groupCount();
+        List<List<Leaf>> chains = new ArrayList<>(groups);
+        long[] next = new long[groups];
+        for (int g = 0; g < groups; g++) {
+            chains.add(new ArrayList<>(1));
+            next[g] = WordOrder.getLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * g + 8);
+        }
+        for (int depth = 0; ; depth++) {
+            List<Integer> open = new ArrayList<>();
+            for (int g = 0; g < groups; g++) {
+                if (next[g] != 0) {
+                    open.add(g);
+                }
+            }
+            if (open.isEmpty()) {
+                return chains;
+            }
+            if (depth == TablesDescriptor.SYNONYM_SLOTS) {
+                throw new CorruptDataException("a delta chain of model lowKey=" + Long.toUnsignedString(model.lowKey())
+                        + " is longer than its synonym table: corrupt links");
+            }
+            long[] addresses = new long[open.size()];
+            for (int i = 0; i < addresses.length; i++) {
+                addresses[i] = layout.leafAddress(next[open.get(i)]);
+            }
+            Leaf[] leaves = readLeaves(addresses);
+            for (int i = 0; i < leaves.length; i++) {
+                int g = open.get(i);
+                chains.get(g).add(leaves[i]);
+                next[g] = leaves[i].nextLeaf();
+            }
+        }
+    }
+
+    private Leaf[] readLeaves(long[] addresses) {
+        Leaf[] leaves = new Leaf[addresses.length];
+        for (int attempt = 0; ; attempt++) {
+            List<Integer> missing = new ArrayList<>();
+            for (int i = 0; i < leaves.length; i++) {
+                if (leaves[i] == null) {
+                    missing.add(i);
+                }
+            }
+            if (missing.isEmpty()) {
+                return leaves;
+            }
+            if (attempt == MAX_LEAF_READS) {
+                throw new CorruptDataException("delta leaf at address=" + addresses[missing.getFirst()]
+                        + " fails its checksum under its group's lock after " + MAX_LEAF_READS + " reads: corrupt leaf");
+            }
+            long[] wanted = new long[missing.size()];
+            for (int i = 0; i < wanted.length; i++) {
+                wanted[i] = addresses[missing.get(i)];
+            }
+            byte[][] bytes = doorbells.readAll(wanted, layout.leafBytes());
+            for (int i = 0; i < wanted.length; i++) {
+                leaves[missing.get(i)] = Leaf.decodeOrNull(MemorySegment.ofArray(bytes[i]), layout.leafCapacity());
+            }
+        }
+    }
+
+    /**
+     * The models that replace {@code old} for its live keys: the optimal PLA cut into pieces of at most
+     * {@link Policy#maxModelKeys} keys, the first owning from the old model's low key; or, with no key left, one model
+     * of the old low key as a deleted fence. Tables space is claimed for each.
+     */
+    private List<LeanModel> plan(LeanModel old, long[] keys) {
+        int groupSize = meta.keysPerLeaf();
+        List<LeanModel> plans = new ArrayList<>();
+        if (keys.length == 0) {
+            plans.add(LeanIndex.measured(old.lowKey(), old.lowKey(), 0, 0, new long[] {old.lowKey()}, 0, 1,
+                    allocate(LeanModel.blockBytes(1, 1)), 1));
+            return plans;
+        }
+        for (LinearModel segment : OptimalPiecewiseLinearTrainer.train(keys, Math.max(1, meta.epsilon()))) {
+            int segmentFirst = Math.toIntExact(segment.firstRank());
+            int segmentCount = Math.toIntExact(segment.rankCount());
+            for (int offset = 0; offset < segmentCount; offset += policy.maxModelKeys()) {
+                int first = segmentFirst + offset;
+                int count = Math.min(policy.maxModelKeys(), segmentCount - offset);
+                long lowKey = plans.isEmpty() ? old.lowKey() : keys[first];
+                int groups = (count + groupSize - 1) / groupSize;
+                plans.add(LeanIndex.measured(lowKey, segment.firstKey(), segment.slope(), segment.intercept() - offset,
+                        keys, first, count, allocate(LeanModel.blockBytes(groups, count)), groupSize));
+            }
+        }
+        return plans;
+    }
+
+    /** Writes each new model's block: group words locked, an empty SLT, its base (a fence model: its deleted fence). */
+    private void writeBlocks(List<LeanModel> replacements, long[] keys, long[] values, boolean fenceOnly) {
+        BoundedDoorbells.Writer writer = doorbells.writer();
+        int rank = 0;
+        for (LeanModel model : replacements) {
+            byte[] heads = new byte[LeanModel.GROUP_HEAD_BYTES * model.groupCount()];
+            for (int g = 0; g < model.groupCount(); g++) {
+                WordOrder.putLong(heads, LeanModel.GROUP_HEAD_BYTES * g, GroupWord.unopened(openWord(fenceOnly)));
+            }
+            writer.write(layout.tablesAddress(model.groupOffset(0)), heads);
+            writer.write(layout.tablesAddress(model.synonymTableOffset()), new byte[TablesDescriptor.SYNONYM_TABLE_BYTES]);
+            byte[] base = new byte[LeanModel.BASE_ENTRY_BYTES * model.keyCount()];
+            if (fenceOnly) {
+                WordOrder.putLong(base, 0, model.lowKey());
+            } else {
+                for (int i = 0; i < model.keyCount(); i++) {
+                    WordOrder.putLong(base, LeanModel.BASE_ENTRY_BYTES * i, keys[rank + i]);
+                    WordOrder.putLong(base, LeanModel.BASE_ENTRY_BYTES * i + 8, values[rank + i]);
+                }
+                rank += model.keyCount();
+            }
+            writer.write(layout.tablesAddress(model.baseOffset()), base);
+        }
+        writer.flush();
+    }
+
+    /** The group word a new model opens with: nothing deleted, or its one fence entry deleted. */
+    private static long openWord(boolean fenceOnly) {
+        return fenceOnly ? GroupWord.allDeleted(1) : GroupWord.EMPTY;
+    }
+
+    // ------------------------------------------------------------------ space
+
+    /**
+     * Tables space for a new block: a freed range whose grace is over (first fit), after raising the reuse floor to the
+     * epoch that freed it, or fresh space from the bump counter.
+     */
+    private long allocate(long bytes) {
+        long rounded = (bytes + 63) / 64 * 64;
+        FreeSpace.Range reused = tableSpace.take(rounded, System.nanoTime());
+        if (reused != null) {
+            raiseReuseFloor(reused.freedByEpoch());
+            return reused.offset();
+        }
+        DoorbellBatch batch = new DoorbellBatch();
+        int verb = batch.fetchAndAdd(probe.metaAddress(IndexMetaDescriptor.TABLES_USED_OFFSET), rounded);
+        long offset = connection.execute(batch).oldValue(verb);
+        if (offset + rounded > layout.tablesBytes()) {
+            throw new IllegalStateException("tables region full: compaction needs bytes=" + rounded + " at offset="
+                    + offset + " of " + layout.tablesBytes() + ": give the memory node a larger tables region");
+        }
+        return offset;
+    }
+
+    private long reuseFloor;
+
+    /** Raises the meta word readers check to {@code freedByEpoch}, before anything is written in reused space. */
+    private void raiseReuseFloor(long freedByEpoch) {
+        if (freedByEpoch <= reuseFloor) {
+            return;
+        }
+        DoorbellBatch batch = new DoorbellBatch();
+        batch.writeLong(probe.metaAddress(IndexMetaDescriptor.REUSE_FLOOR_OFFSET), freedByEpoch);
+        connection.execute(batch);
+        reuseFloor = freedByEpoch;
+    }
+
+    /** Freed table ranges, each with when and by which epoch it was freed. */
+    static final class FreeSpace {
+        record Range(long offset, long bytes, long freedAt, long freedByEpoch) {
+        }
+
+        private final List<Range> ranges = new ArrayList<>();
+
+        Range take(long bytes, long now) {
+            for (Iterator<Range> it = ranges.iterator(); it.hasNext(); ) {
+                Range range = it.next();
+                if (range.bytes() >= bytes && (range.freedAt() == 0 || now - range.freedAt() >= REUSE_GRACE_NANOS)) {
+                    it.remove();
+                    if (range.bytes() > bytes) {
+                        ranges.add(new Range(range.offset() + bytes, range.bytes() - bytes, range.freedAt(), range.freedByEpoch()));
+                    }
+                    return range;
+                }
+            }
+            return null;
+        }
+
+        void free(long offset, long bytes, long now, long freedByEpoch) {
+            ranges.add(new Range(offset, (bytes + 63) / 64 * 64, now, freedByEpoch));
+        }
+
+        void clear() {
+            ranges.clear();
+        }
+
+        long bytes() {
+            return ranges.stream().mapToLong(Range::bytes).sum();
+        }
+    }
+
+    /** Bytes of tables space freed by compaction, waiting out their grace or free for reuse. */
+    public long freedTableBytes() {
+        return tableSpace.bytes();
+    }
+
+    // ------------------------------------------------------------------ recovery
+
+    private interface Recovery {
+        void run();
+
+        String describe();
+    }
+
+    /** Runs {@code rollback} now; if it fails too, leaves it for the next pass. */
+    private void undo(Rollback rollback, RuntimeException cause) {
+        pending = rollback;
+        try {
+            rollback.run();
+            pending = null;
+        } catch (RuntimeException again) {
+            if (cause != null) {
+                cause.addSuppressed(again);
+            }
+        }
+    }
+
+    /** Before publication: the frozen words CAS'd back to what they held; new blocks free at once (never published). */
+    private final class Rollback implements Recovery {
+        private final List<Frozen> frozen;
+
+        Rollback(List<Frozen> frozen) {
+            this.frozen = List.copyOf(frozen);
+        }
+
+        @Override
+        public void run() {
+            BoundedDoorbells.Writer writer = doorbells.writer();
+            for (Frozen model : frozen) {
+                for (int g = 0; g < model.held.length; g++) {
+                    if (model.holding[g]) {
+                        writer.compareAndSwap(layout.tablesAddress(model.old.groupOffset(g)),
+                                GroupWord.withLock(model.held[g]), model.held[g]);
+                    }
+                }
+            }
+            writer.flush();
+            for (Frozen model : frozen) {
+                for (LeanModel replacement : model.replacements) {
+                    tableSpace.free(replacement.blockOffset(), replacement.blockBytes(), 0, 0);
+                }
+                model.replacements = List.of();
+            }
+        }
+
+        @Override
+        public String describe() {
+            return "unlock " + frozen.size() + " frozen models";
+        }
+    }
+
+    /** Steps 4 to 7: idempotent, so a failed attempt is simply run again. */
+    private final class Finish implements Recovery {
+        private final List<Frozen> frozen;
+        private final List<LeanModel> all;
+        private final long newEpoch;
+        private final byte[] set;
+        private final long setOffset;
+        private final long started;
+
+        Finish(List<Frozen> frozen, List<LeanModel> all, long newEpoch, byte[] set, long setOffset, long started) {
+            this.frozen = List.copyOf(frozen);
+            this.all = all;
+            this.newEpoch = newEpoch;
+            this.set = set;
+            this.setOffset = setOffset;
+            this.started = started;
+        }
+
+        @Override
+        public void run() {
+            // 4. Publish.
+            BoundedDoorbells.Writer writer = doorbells.writer();
+            writer.write(layout.modelsAddress(setOffset), set);
+            writer.flush();
+            DoorbellBatch publish = new DoorbellBatch();
+            publish.writeLong(layout.metaAddress(IndexMetaDescriptor.MODEL_SET_OFFSET_OFFSET), setOffset);
+            publish.writeLong(layout.metaAddress(IndexMetaDescriptor.MODEL_SET_BYTES_OFFSET), set.length);
+            publish.writeLong(layout.metaAddress(IndexMetaDescriptor.MODELS_USED_OFFSET), setOffset + set.length);
+            publish.writeLong(layout.metaAddress(IndexMetaDescriptor.MODEL_EPOCH_OFFSET), newEpoch);
+            connection.execute(publish);
+            models = all;
+            epoch = newEpoch;
+            // 5. Retire the old groups, before any new one opens.
+            for (Frozen model : frozen) {
+                byte[] retired = new byte[LeanModel.GROUP_HEAD_BYTES * model.old.groupCount()];
+                for (int g = 0; g < model.old.groupCount(); g++) {
+                    WordOrder.putLong(retired, LeanModel.GROUP_HEAD_BYTES * g, GroupWord.RETIRED);
+                }
+                writer.write(layout.tablesAddress(model.old.groupOffset(0)), retired);
+            }
+            writer.flush();
+            // 6. Open the new models, by CAS from the locked word: run again after writers took them, it changes nothing.
+            for (Frozen model : frozen) {
+                long open = openWord(model.keys == 0);
+                for (LeanModel replacement : model.replacements) {
+                    for (int g = 0; g < replacement.groupCount(); g++) {
+                        writer.compareAndSwap(layout.tablesAddress(replacement.groupOffset(g)), GroupWord.unopened(open), open);
+                    }
+                }
+            }
+            writer.flush();
+            // 7. Free the old space once no reader can hold it, and count.
+            long now = System.nanoTime();
+            int keys = 0;
+            for (Frozen model : frozen) {
+                if (model.old.blockOffset() >= 0) {
+                    tableSpace.free(model.old.blockOffset(), model.old.blockBytes(), now, newEpoch);
+                }
+                keys += model.keys;
+                // The old delta leaves: frozen for good; handing them back to writers waits for leaf reuse (not yet built).
+            }
+            long elapsed = now - started;
+            retrains.add(frozen.size());
+            retrainNanos.add(elapsed);
+            keysRetrained.add(keys);
+            try {
+                DoorbellBatch counters = new DoorbellBatch();
+                counters.fetchAndAdd(layout.metaAddress(IndexMetaDescriptor.RETRAINS_OFFSET), frozen.size());
+                counters.fetchAndAdd(layout.metaAddress(IndexMetaDescriptor.RETRAIN_NANOS_OFFSET), elapsed);
+                connection.execute(counters);
+            } catch (RuntimeException statisticsOnly) {
+                // Counters for reports: a lost update there is not worth running the finished steps again for.
+            }
+        }
+
+        @Override
+        public String describe() {
+            return "finish epoch=" + newEpoch + " replacing " + frozen.size() + " models";
+        }
+    }
+
+    private long readMetaWord(int offset) {
+        DoorbellBatch batch = new DoorbellBatch();
+        int verb = batch.read(probe.metaAddress(offset), Long.BYTES);
+        return connection.execute(batch).readLong(verb, 0);
+    }
+}

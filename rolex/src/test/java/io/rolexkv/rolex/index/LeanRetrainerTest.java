@@ -1,0 +1,228 @@
+package io.rolexkv.rolex.index;
+
+import io.rolexkv.common.fabric.FabricConnection;
+import io.rolexkv.common.fabric.FabricLimits;
+import io.rolexkv.common.fabric.TestMemoryNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The lean index's compaction and retraining ({@link LeanRetrainer}) against a TreeMap oracle: an index grown from
+ * empty by random and by ordered inserts, with deletes, stays exact through every pass, passes the structure checker
+ * after each, ends with every key back in a base (no delta leaf left once idle), and racing writers and readers lose no
+ * acknowledged write and never see a value go back while the retrainer runs beside them.
+ */
+class LeanRetrainerTest {
+    private static final int EPSILON = 4;
+    private static final int GROUP_SIZE = 8;
+    private static final int DELTA_CAPACITY = 8;
+    private static final LeanRetrainer.Policy POLICY = new LeanRetrainer.Policy(2, 0.125, 256, 1 << 16);
+
+    private static TestMemoryNode node(String transport) {
+        return new TestMemoryNode(transport, IndexFixture.regions(64L << 20));
+    }
+
+    private static void passUntilIdle(LeanRetrainer retrainer) {
+        for (int pass = 0; pass < LeanRetrainer.IDLE_PASSES + 3; pass++) {
+            Retrainer.PassResult result = retrainer.runPass();
+            assertTrue(!result.failed(), () -> "pass failed: " + result.failure());
+        }
+    }
+
+    private static void assertMatches(TreeMap<Long, Long> oracle, LeanIndex index) {
+        for (Map.Entry<Long, Long> entry : oracle.entrySet()) {
+            assertEquals(OptionalLong.of(entry.getValue()), index.get(entry.getKey()),
+                    "key " + Long.toUnsignedString(entry.getKey()));
+        }
+        List<KeyValue> all = index.scan(0, -1L, Integer.MAX_VALUE);
+        assertEquals(oracle.size(), all.size(), "keys a full scan returns");
+        int i = 0;
+        for (Map.Entry<Long, Long> entry : oracle.entrySet()) {
+            assertEquals(new KeyValue(entry.getKey(), entry.getValue()), all.get(i++));
+        }
+    }
+
+    @Test
+    void randomInsertsAndDeletesStayExactThroughEveryPassAndEndCompacted() {
+        try (TestMemoryNode node = node("loopback")) {
+            LeanIndex.createEmpty(node.connect(), EPSILON, GROUP_SIZE, 64, DELTA_CAPACITY);
+            LeanIndex index = LeanIndex.open(node.connect());
+            LeanRetrainer retrainer = new LeanRetrainer(node.localConnection(), FabricLimits.DEFAULT, POLICY);
+            TreeMap<Long, Long> oracle = new TreeMap<>(Long::compareUnsigned);
+            Random random = new Random(11);
+            List<Long> inserted = new ArrayList<>();
+            for (int op = 1; op <= 30_000; op++) {
+                int kind = random.nextInt(10);
+                if (kind < 7 || inserted.isEmpty()) {
+                    long key = random.nextLong();
+                    long value = random.nextLong();
+                    index.put(key, value, null);
+                    oracle.put(key, value);
+                    inserted.add(key);
+                } else if (kind < 8) {
+                    long key = inserted.get(random.nextInt(inserted.size()));
+                    assertEquals(oracle.containsKey(key) ? OptionalLong.of(oracle.remove(key)) : OptionalLong.empty(),
+                            index.remove(key));
+                } else if (kind < 9) {
+                    long key = inserted.get(random.nextInt(inserted.size()));
+                    long value = random.nextLong();
+                    index.put(key, value, null);
+                    oracle.put(key, value);
+                } else {
+                    long key = inserted.get(random.nextInt(inserted.size()));
+                    Long expected = oracle.get(key);
+                    assertEquals(expected == null ? OptionalLong.empty() : OptionalLong.of(expected), index.get(key));
+                }
+                if (op % 1_000 == 0) {
+                    Retrainer.PassResult pass = retrainer.runPass();
+                    assertTrue(!pass.failed(), () -> "pass failed: " + pass.failure());
+                    LeanIndexChecker.check(node.connect()).requireSound();
+                }
+            }
+            passUntilIdle(retrainer);
+            LeanIndexChecker.Report report = LeanIndexChecker.check(node.connect()).requireSound();
+            assertEquals(0, report.deltaLeaves(), "delta leaves left after idle compaction");
+            assertEquals(oracle.size(), report.keys() , "live keys the checker counts");
+            assertTrue(retrainer.stats().retrains() > 10, "models retrained: " + retrainer.stats());
+            assertTrue(index.refreshes() > 0, "the compute node picked up new models");
+            assertMatches(oracle, index);
+            assertMatches(oracle, LeanIndex.open(node.connect()));
+        }
+    }
+
+    @Test
+    void orderedAppendsGetModelsOfBoundedSizeAndLoseNothing() {
+        try (TestMemoryNode node = node("loopback")) {
+            LeanIndex.createEmpty(node.connect(), EPSILON, GROUP_SIZE, 16, DELTA_CAPACITY);
+            LeanIndex index = LeanIndex.open(node.connect());
+            LeanRetrainer retrainer = new LeanRetrainer(node.localConnection(), FabricLimits.DEFAULT, POLICY);
+            TreeMap<Long, Long> oracle = new TreeMap<>(Long::compareUnsigned);
+            long key = 1L << 40;
+            for (int i = 0; i < 20_000; i++) {
+                key += 1 + (i % 7);
+                index.put(key, i, null);
+                oracle.put(key, (long) i);
+                if (i % 100 == 0) {
+                    Retrainer.PassResult pass = retrainer.runPass();
+                    assertTrue(!pass.failed(), () -> "pass failed: " + pass.failure());
+                }
+            }
+            passUntilIdle(retrainer);
+            LeanIndexChecker.check(node.connect()).requireSound();
+            LeanIndex fresh = LeanIndex.open(node.connect());
+            assertTrue(fresh.modelCount() >= 20_000 / POLICY.maxModelKeys(), "models: " + fresh.modelCount());
+            assertMatches(oracle, fresh);
+        }
+    }
+
+    /**
+     * Writers own disjoint keys and write increasing versions; readers check no version goes back; the retrainer runs
+     * in a background thread all along. At the end every key holds its last acknowledged version.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"loopback", "tcp"})
+    void racingWritersAndReadersLoseNothingWhileTheRetrainerRuns(String transport) throws Exception {
+        int writers = 3;
+        int keysPerWriter = 400;
+        try (TestMemoryNode node = node(transport)) {
+            LeanIndex.createEmpty(node.connect(), EPSILON, GROUP_SIZE, 32, DELTA_CAPACITY);
+            LeanRetrainer retrainer = new LeanRetrainer(node.localConnection(), FabricLimits.DEFAULT, POLICY);
+            AtomicBoolean running = new AtomicBoolean(true);
+            ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+            long[] keys = new long[writers * keysPerWriter];
+            Random random = new Random(5);
+            for (int i = 0; i < keys.length; i++) {
+                keys[i] = random.nextLong();
+            }
+            AtomicLongArray acknowledged = new AtomicLongArray(keys.length); // version + 1, 0 = none yet
+            List<Thread> threads = new ArrayList<>();
+            threads.add(Thread.ofPlatform().start(() -> {
+                while (running.get()) {
+                    Retrainer.PassResult pass = retrainer.runPass();
+                    if (pass.failed()) {
+                        failures.add(new AssertionError("pass failed: " + pass.failure()));
+                    }
+                    java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+                }
+            }));
+            for (int w = 0; w < writers; w++) {
+                int writer = w;
+                threads.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        LeanIndex index = LeanIndex.open(node.connect());
+                        Random own = new Random(writer);
+                        for (int round = 1; round <= 6; round++) {
+                            for (int k = 0; k < keysPerWriter; k++) {
+                                int slot = writer * keysPerWriter + own.nextInt(keysPerWriter);
+                                long version = acknowledged.get(slot);
+                                index.put(keys[slot], version, null);
+                                acknowledged.set(slot, version + 1);
+                            }
+                        }
+                    } catch (Throwable e) {
+                        failures.add(e);
+                    }
+                }));
+            }
+            List<Thread> readers = new ArrayList<>();
+            for (int r = 0; r < 2; r++) {
+                int reader = r;
+                readers.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        LeanIndex index = LeanIndex.open(node.connect());
+                        Random own = new Random(100 + reader);
+                        long[] seen = new long[keys.length];
+                        while (running.get()) {
+                            int slot = own.nextInt(keys.length);
+                            long floor = acknowledged.get(slot); // acknowledged before the read began
+                            OptionalLong value = index.get(keys[slot]);
+                            long read = value.isPresent() ? value.getAsLong() + 1 : 0;
+                            if (read < floor || read < seen[slot]) {
+                                failures.add(new AssertionError("key slot " + slot + " read version " + (read - 1)
+                                        + " after " + (Math.max(floor, seen[slot]) - 1) + " was acknowledged or seen"));
+                                return;
+                            }
+                            seen[slot] = read;
+                        }
+                    } catch (Throwable e) {
+                        failures.add(e);
+                    }
+                }));
+            }
+            for (Thread thread : threads.subList(1, threads.size())) {
+                thread.join(TimeUnit.MINUTES.toMillis(3));
+            }
+            running.set(false);
+            threads.getFirst().join();
+            for (Thread reader : readers) {
+                reader.join();
+            }
+            assertTrue(failures.isEmpty(), () -> "failures: " + failures);
+            long retrainedWhileRacing = retrainer.stats().retrains();
+            passUntilIdle(retrainer);
+            LeanIndexChecker.check(node.connect()).requireSound();
+            LeanIndex index = LeanIndex.open(node.connect());
+            for (int slot = 0; slot < keys.length; slot++) {
+                long version = acknowledged.get(slot);
+                assertEquals(version == 0 ? OptionalLong.empty() : OptionalLong.of(version - 1), index.get(keys[slot]),
+                        "slot " + slot);
+            }
+            assertTrue(retrainedWhileRacing > 0, "models retrained while writers raced: " + retrainer.stats());
+        }
+    }
+}
