@@ -68,8 +68,8 @@ public final class YcsbCommand implements Callable<Integer> {
     String fabric;
 
     @Option(names = "--system", defaultValue = SystemUnderTestFactory.ROLEX, paramLabel = "rolex|btree|rpc|in_process|lean",
-            description = "The store to run against (lean: the lean ROLEX layout under construction, bulk-loaded runs"
-                    + " only). Default: ${DEFAULT-VALUE}.")
+            description = "The store to run against (lean: the lean ROLEX layout, which is to replace rolex's)."
+                    + " Default: ${DEFAULT-VALUE}.")
     String system;
 
     @Option(names = "--value-size", paramLabel = "BYTES",

@@ -1,14 +1,15 @@
 package io.rolexkv.bench.system;
 
+import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.computenode.EmbeddedCluster;
 import io.rolexkv.computenode.engine.RolexKV;
+import io.rolexkv.rolex.index.RolexIndex;
 
 import java.util.OptionalLong;
 
 /**
  * The engine on the lean ROLEX layout ({@link LeanIndexKind}), under construction: for measuring it beside
- * {@code rolex} and {@code btree} on bulk-loaded runs. No retrainer runs (the lean layout has none yet), so the
- * report's retrains are empty (null).
+ * {@code rolex} and {@code btree}. Embedded nodes compact and retrain it in the background ({@code LeanRetrainer}).
  */
 final class LeanSystem extends OneSidedSystem {
     private LeanSystem(String fabric, RolexKV engine, MemoryNodes nodes) {
@@ -19,11 +20,11 @@ final class LeanSystem extends OneSidedSystem {
         long records = expectedRecords(options);
         EmbeddedCluster.Regions regions = new EmbeddedCluster.Regions(
                 1L << 20,
-                Math.max(64L << 20, records * 64),               // delta leaves for inserts
+                Math.max(64L << 20, records * 256),              // delta leaves for inserts (not yet reused)
                 Math.max(16L << 20, records * 40),               // base entries (16 B), group heads, SLTs
                 Math.max(16L << 20, records / 4),
                 valuesRegionBytes(options));
-        return open(options, LeanIndexKind.INSTANCE, regions.named(), false, LeanSystem::new);
+        return open(options, LeanIndexKind.INSTANCE, regions.named(), true, LeanSystem::new);
     }
 
     @Override
@@ -31,8 +32,15 @@ final class LeanSystem extends OneSidedSystem {
         return SystemUnderTestFactory.LEAN;
     }
 
+    /** The memory nodes' own count of completed compactions, read from each node's index meta region. */
     @Override
     public OptionalLong retrains() {
-        return OptionalLong.empty();
+        long total = 0;
+        for (String endpoint : nodes.endpoints()) {
+            try (FabricConnection connection = nodes.transport().connect(endpoint, null)) {
+                total += RolexIndex.retrainsPublished(connection);
+            }
+        }
+        return OptionalLong.of(total);
     }
 }

@@ -12,7 +12,7 @@ public final class SystemUnderTestFactory {
     public static final String BTREE = "btree";
     public static final String RPC = "rpc";
     public static final String IN_PROCESS = InProcessSystem.NAME;
-    /** The lean ROLEX layout under construction (bulk-loaded runs only until it retrains). */
+    /** The lean ROLEX layout, which is to replace the grouped one of {@link #ROLEX}. */
     public static final String LEAN = "lean";
 
     /** The names the command line accepts, in the order the docs list them. */

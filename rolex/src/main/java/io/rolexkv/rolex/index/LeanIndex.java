@@ -442,6 +442,10 @@ public final class LeanIndex implements WordIndex {
         spareSlots.keySet().removeIf(offset -> !live.containsKey(offset));
     }
 
+    View view() {
+        return view;
+    }
+
     /** Model cache reloads after a newer epoch was seen. */
     public long refreshes() {
         return refreshes.sum();

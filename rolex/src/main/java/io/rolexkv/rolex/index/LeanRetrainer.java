@@ -89,11 +89,13 @@ public final class LeanRetrainer {
      *
      * @param minDeltaLeaves    a model is compacted once it has more delta leaves than this...
      * @param deltaLeafFraction ...and more than this fraction of its groups (so work stays in proportion to size)
+     * @param minModelKeys      a model with fewer keys is compacted together with a due neighbour
      * @param maxModelKeys      the most base keys a rebuilt model gets: a model taking appends is rebuilt in bounded work
      * @param maxKeysPerPass    a pass stops freezing models once it holds this many keys (the rest wait for the next)
      */
-    public record Policy(int minDeltaLeaves, double deltaLeafFraction, int maxModelKeys, int maxKeysPerPass) {
-        public static final Policy DEFAULT = new Policy(2, 0.125, 4096, 1 << 18);
+    public record Policy(int minDeltaLeaves, double deltaLeafFraction, int minModelKeys, int maxModelKeys,
+                         int maxKeysPerPass) {
+        public static final Policy DEFAULT = new Policy(8, 1.0, 256, 4096, 1 << 18);
 
         public Policy {
             if (minDeltaLeaves < 0 || minDeltaLeaves >= TablesDescriptor.USABLE_SYNONYM_SLOTS / 2) {
@@ -103,9 +105,11 @@ public final class LeanRetrainer {
             if (!(deltaLeafFraction > 0 && deltaLeafFraction <= 1)) {
                 throw new IllegalArgumentException("delta_leaf_fraction=" + deltaLeafFraction + " allowed=(0,1]");
             }
-            if (maxModelKeys < GroupWord.MAX_GROUP_SIZE || maxKeysPerPass < maxModelKeys) {
+            if (maxModelKeys < GroupWord.MAX_GROUP_SIZE || maxKeysPerPass < maxModelKeys || minModelKeys < 0
+                    || minModelKeys > maxModelKeys / 2) {
                 throw new IllegalArgumentException("max_model_keys=" + maxModelKeys + " must be >= "
-                        + GroupWord.MAX_GROUP_SIZE + " and max_keys_per_pass=" + maxKeysPerPass + " >= it");
+                        + GroupWord.MAX_GROUP_SIZE + ", max_keys_per_pass=" + maxKeysPerPass + " >= it, and min_model_keys="
+                        + minModelKeys + " in [0, max_model_keys / 2]");
             }
         }
 
@@ -248,55 +252,88 @@ public final class LeanRetrainer {
         idlePasses = sum == lastSlotSum ? idlePasses + 1 : 0;
         lastSlotSum = sum;
         boolean idle = idlePasses >= IDLE_PASSES;
-        List<Integer> due = new ArrayList<>();
+        List<int[]> runs = new ArrayList<>();
+        int smallModel = Math.max(1, policy.minModelKeys());
         for (int m = 0; m < used.length; m++) {
-            if (policy.due(models.get(m).groupCount(), used[m]) || (idle && used[m] > 0)) {
-                due.add(m);
+            if (!policy.due(models.get(m).groupCount(), used[m]) && !(idle && used[m] > 0)) {
+                continue;
             }
+            // A run: the due model and the small models beside it, merged so that models never dwindle into slivers
+            // (each compaction's last segment is a remainder, and nothing else would ever join it to a neighbour).
+            int first = m;
+            int previousEnd = runs.isEmpty() ? -1 : runs.getLast()[1];
+            while (first - 1 > previousEnd && models.get(first - 1).keyCount() < smallModel) {
+                first--;
+            }
+            int last = m;
+            if (last + 1 < models.size() && models.get(m).keyCount() + models.get(last + 1).keyCount() <= policy.maxModelKeys()) {
+                last++; // and the next model, so that the cut between them is fitted anew
+            }
+            while (last + 1 < models.size() && models.get(last + 1).keyCount() < smallModel) {
+                last++;
+            }
+            runs.add(new int[] {first, last});
+            m = last;
         }
-        if (due.isEmpty()) {
+        if (runs.isEmpty()) {
             return 0;
         }
-        return retrain(due);
+        return retrain(runs);
     }
 
     // ------------------------------------------------------------------ one pass
 
-    /** A model frozen and read: what it held, what replaces it, and where. */
+    /** One old model frozen: the group words it held, and which of them carry our lock. */
     private static final class Frozen {
-        final int index;
         final LeanModel old;
         final long[] held;
         final boolean[] holding;
-        List<LeanModel> replacements = List.of();
-        long[] oldLeaves = new long[0];
-        int keys;
 
-        Frozen(int index, LeanModel old) {
-            this.index = index;
+        Frozen(LeanModel old) {
             this.old = old;
             this.held = new long[old.groupCount()];
             this.holding = new boolean[old.groupCount()];
         }
     }
 
-    private int retrain(List<Integer> due) {
+    /** Consecutive old models compacted together, and what replaces them. */
+    private static final class Run {
+        final int first;
+        final List<Frozen> parts = new ArrayList<>();
+        List<LeanModel> replacements = List.of();
+        int keys;
+
+        Run(int first) {
+            this.first = first;
+        }
+    }
+
+    private int retrain(List<int[]> due) {
         long started = System.nanoTime();
         long newEpoch = epoch + 1;
-        List<Frozen> frozen = new ArrayList<>();
+        List<Run> frozen = new ArrayList<>();
         long keysHeld = 0;
         try {
-            for (int m : due) {
+            for (int[] range : due) {
                 if (keysHeld >= policy.maxKeysPerPass()) {
                     break;
                 }
-                Frozen model = new Frozen(m, models.get(m));
-                if (!freeze(model)) {
-                    continue; // a writer held a group all along: a later pass tries again
+                Run run = new Run(range[0]);
+                boolean all = true;
+                for (int m = range[0]; m <= range[1] && all; m++) {
+                    Frozen part = new Frozen(models.get(m));
+                    all = freeze(part);
+                    if (all) {
+                        run.parts.add(part);
+                    }
                 }
-                frozen.add(model);
-                rebuild(model);
-                keysHeld += model.keys;
+                if (!all) {
+                    new Rollback(List.of(run)).run(); // a writer held a group all along: a later pass tries again
+                    continue;
+                }
+                frozen.add(run);
+                rebuild(run);
+                keysHeld += run.keys;
             }
         } catch (RuntimeException e) {
             undo(new Rollback(frozen), e);
@@ -307,10 +344,10 @@ public final class LeanRetrainer {
         }
         List<LeanModel> all = new ArrayList<>(models.size() + frozen.size());
         int next = 0;
-        for (Frozen model : frozen) {
-            all.addAll(models.subList(next, model.index));
-            all.addAll(model.replacements);
-            next = model.index + 1;
+        for (Run run : frozen) {
+            all.addAll(models.subList(next, run.first));
+            all.addAll(run.replacements);
+            next = run.first + run.parts.size();
         }
         all.addAll(models.subList(next, models.size()));
         byte[] set = IndexLoader.encodeModelSet(all.stream().map(LeanModel::record).toList(), newEpoch);
@@ -379,7 +416,9 @@ public final class LeanRetrainer {
             }
             if (remaining > 0) {
                 if (System.nanoTime() > deadline) {
-                    new Rollback(List.of(model)).run();
+                    Run alone = new Run(-1);
+                    alone.parts.add(model);
+                    new Rollback(List.of(alone)).run();
                     LOG.info("lean retrain skipped model lowKey={}: {} of {} groups stayed locked for {} ms",
                             Long.toUnsignedString(old.lowKey()), remaining, groups,
                             TimeUnit.NANOSECONDS.toMillis(FREEZE_TIMEOUT_NANOS));
@@ -391,80 +430,76 @@ public final class LeanRetrainer {
         return true;
     }
 
-    /** Reads a frozen model whole, plans and writes its replacement models (locked). */
-    private void rebuild(Frozen model) {
-        LeanModel old = model.old;
-        int groups = old.groupCount();
-        // Heads again, under our locks: a writer may have changed a delta head between our read and our CAS.
-        MemorySegment heads = MemorySegment.ofArray(doorbells.readRange(layout.tablesAddress(old.groupOffset(0)),
-                LeanModel.GROUP_HEAD_BYTES * groups));
-        MemorySegment base = MemorySegment.ofArray(doorbells.readRange(layout.tablesAddress(old.baseOffset()),
-                LeanModel.BASE_ENTRY_BYTES * old.keyCount()));
-        List<List<Leaf>> chains = readChains(old, heads);
-        List<Long> leafNumbers = new ArrayList<>();
-        long[] keys = new long[old.keyCount() + 16];
-        long[] values = new long[keys.length];
+    /** Reads the run's frozen models whole, merges their live keys, plans and writes the replacement models (locked). */
+    private void rebuild(Run run) {
+        long[] keys = new long[64];
+        long[] values = new long[64];
         int count = 0;
-        for (int g = 0; g < groups; g++) {
-            long word = GroupWord.withoutLock(WordOrder.getLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * g));
-            int first = g * old.groupSize();
-            int end = Math.min(old.keyCount(), first + old.groupSize());
-            List<Leaf> chain = chains.get(g);
-            int leaf = 0;
-            int inLeaf = 0;
-            int rank = first;
-            while (true) {
-                while (leaf < chain.size() && inLeaf >= chain.get(leaf).count()) {
-                    leaf++;
-                    inLeaf = 0;
+        for (Frozen part : run.parts) {
+            LeanModel old = part.old;
+            int groups = old.groupCount();
+            // Heads again, under our locks: a writer may have changed a delta head between our read and our CAS.
+            MemorySegment heads = MemorySegment.ofArray(doorbells.readRange(layout.tablesAddress(old.groupOffset(0)),
+                    LeanModel.GROUP_HEAD_BYTES * groups));
+            MemorySegment base = MemorySegment.ofArray(doorbells.readRange(layout.tablesAddress(old.baseOffset()),
+                    LeanModel.BASE_ENTRY_BYTES * old.keyCount()));
+            List<List<Leaf>> chains = readChains(old, heads);
+            for (int g = 0; g < groups; g++) {
+                long word = GroupWord.withoutLock(WordOrder.getLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * g));
+                int first = g * old.groupSize();
+                int end = Math.min(old.keyCount(), first + old.groupSize());
+                List<Leaf> chain = chains.get(g);
+                int leaf = 0;
+                int inLeaf = 0;
+                int rank = first;
+                while (true) {
+                    while (leaf < chain.size() && inLeaf >= chain.get(leaf).count()) {
+                        leaf++;
+                        inLeaf = 0;
+                    }
+                    boolean baseLeft = rank < end;
+                    boolean deltaLeft = leaf < chain.size();
+                    if (!baseLeft && !deltaLeft) {
+                        break;
+                    }
+                    long baseKey = baseLeft ? WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * rank) : 0;
+                    boolean takeBase = baseLeft && (!deltaLeft
+                            || Long.compareUnsigned(baseKey, chain.get(leaf).key(inLeaf)) < 0);
+                    long key;
+                    long value;
+                    boolean live;
+                    if (takeBase) {
+                        key = baseKey;
+                        value = WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * rank + 8);
+                        live = !GroupWord.isDeleted(word, rank - first);
+                        rank++;
+                    } else {
+                        key = chain.get(leaf).key(inLeaf);
+                        value = chain.get(leaf).value(inLeaf);
+                        live = true;
+                        inLeaf++;
+                    }
+                    if (!live) {
+                        continue;
+                    }
+                    if (count > 0 && Long.compareUnsigned(keys[count - 1], key) >= 0) {
+                        throw new CorruptDataException("model lowKey=" + Long.toUnsignedString(old.lowKey())
+                                + " holds keys out of order at key=" + Long.toUnsignedString(key)
+                                + ": corrupt base or delta leaves");
+                    }
+                    if (count == keys.length) {
+                        keys = Arrays.copyOf(keys, keys.length * 2);
+                        values = Arrays.copyOf(values, values.length * 2);
+                    }
+                    keys[count] = key;
+                    values[count] = value;
+                    count++;
                 }
-                boolean baseLeft = rank < end;
-                boolean deltaLeft = leaf < chain.size();
-                if (!baseLeft && !deltaLeft) {
-                    break;
-                }
-                long baseKey = baseLeft ? WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * rank) : 0;
-                boolean takeBase = baseLeft && (!deltaLeft
-                        || Long.compareUnsigned(baseKey, chain.get(leaf).key(inLeaf)) < 0);
-                long key;
-                long value;
-                boolean live;
-                if (takeBase) {
-                    key = baseKey;
-                    value = WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * rank + 8);
-                    live = !GroupWord.isDeleted(word, rank - first);
-                    rank++;
-                } else {
-                    key = chain.get(leaf).key(inLeaf);
-                    value = chain.get(leaf).value(inLeaf);
-                    live = true;
-                    inLeaf++;
-                }
-                if (!live) {
-                    continue;
-                }
-                if (count > 0 && Long.compareUnsigned(keys[count - 1], key) >= 0) {
-                    throw new CorruptDataException("model lowKey=" + Long.toUnsignedString(old.lowKey())
-                            + " holds keys out of order at key=" + Long.toUnsignedString(key) + ": corrupt base or delta leaves");
-                }
-                if (count == keys.length) {
-                    keys = Arrays.copyOf(keys, keys.length * 2);
-                    values = Arrays.copyOf(values, values.length * 2);
-                }
-                keys[count] = key;
-                values[count] = value;
-                count++;
-            }
-            long reference = WordOrder.getLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * g + 8);
-            for (Leaf ignored : chain) {
-                leafNumbers.add(LeafTableEntry.leafNumber(reference));
-                reference = ignored.nextLeaf();
             }
         }
-        model.keys = count;
-        model.oldLeaves = leafNumbers.stream().mapToLong(Long::longValue).toArray();
-        model.replacements = plan(old, Arrays.copyOf(keys, count));
-        writeBlocks(model.replacements, keys, values, count == 0);
+        run.keys = count;
+        run.replacements = plan(run.parts.getFirst().old.lowKey(), Arrays.copyOf(keys, count));
+        writeBlocks(run.replacements, keys, values, count == 0);
     }
 
     /** Every group's delta chain, read level by level (one doorbell per depth across all groups). */
@@ -531,15 +566,15 @@ public final class LeanRetrainer {
     }
 
     /**
-     * The models that replace {@code old} for its live keys: the optimal PLA cut into pieces of at most
-     * {@link Policy#maxModelKeys} keys, the first owning from the old model's low key; or, with no key left, one model
-     * of the old low key as a deleted fence. Tables space is claimed for each.
+     * The models that replace old ones, owning from {@code lowKey}, for their live keys: the optimal PLA cut into
+     * pieces of at most {@link Policy#maxModelKeys} keys, the first owning from {@code lowKey}; or, with no key left,
+     * one model of {@code lowKey} as a deleted fence. Tables space is claimed for each.
      */
-    private List<LeanModel> plan(LeanModel old, long[] keys) {
+    private List<LeanModel> plan(long lowKey, long[] keys) {
         int groupSize = meta.keysPerLeaf();
         List<LeanModel> plans = new ArrayList<>();
         if (keys.length == 0) {
-            plans.add(LeanIndex.measured(old.lowKey(), old.lowKey(), 0, 0, new long[] {old.lowKey()}, 0, 1,
+            plans.add(LeanIndex.measured(lowKey, lowKey, 0, 0, new long[] {lowKey}, 0, 1,
                     allocate(LeanModel.blockBytes(1, 1)), 1));
             return plans;
         }
@@ -549,9 +584,9 @@ public final class LeanRetrainer {
             for (int offset = 0; offset < segmentCount; offset += policy.maxModelKeys()) {
                 int first = segmentFirst + offset;
                 int count = Math.min(policy.maxModelKeys(), segmentCount - offset);
-                long lowKey = plans.isEmpty() ? old.lowKey() : keys[first];
+                long modelLowKey = plans.isEmpty() ? lowKey : keys[first];
                 int groups = (count + groupSize - 1) / groupSize;
-                plans.add(LeanIndex.measured(lowKey, segment.firstKey(), segment.slope(), segment.intercept() - offset,
+                plans.add(LeanIndex.measured(modelLowKey, segment.firstKey(), segment.slope(), segment.intercept() - offset,
                         keys, first, count, allocate(LeanModel.blockBytes(groups, count)), groupSize));
             }
         }
@@ -592,24 +627,35 @@ public final class LeanRetrainer {
     // ------------------------------------------------------------------ space
 
     /**
-     * Tables space for a new block: a freed range whose grace is over (first fit), after raising the reuse floor to the
-     * epoch that freed it, or fresh space from the bump counter.
+     * Tables space for a new block: a freed range whose grace is over (first fit), fresh space from the bump counter,
+     * or, with the region's end reached, a freed range still in its grace. Reused space first raises the reuse floor to
+     * the epoch that freed it, so readers that may still name it refresh instead (a range past its grace makes only
+     * readers older than that refresh, which the grace keeps rare).
      */
     private long allocate(long bytes) {
         long rounded = (bytes + 63) / 64 * 64;
-        FreeSpace.Range reused = tableSpace.take(rounded, System.nanoTime());
-        if (reused != null) {
-            raiseReuseFloor(reused.freedByEpoch());
-            return reused.offset();
+        long now = System.nanoTime();
+        FreeSpace.Range reused = tableSpace.take(rounded, now, false);
+        if (reused == null) {
+            DoorbellBatch batch = new DoorbellBatch();
+            int verb = batch.fetchAndAdd(probe.metaAddress(IndexMetaDescriptor.TABLES_USED_OFFSET), rounded);
+            long offset = connection.execute(batch).oldValue(verb);
+            if (offset + rounded <= layout.tablesBytes()) {
+                return offset;
+            }
+            // Only the retrainer claims tables space once an index is built: give back what did not fit.
+            DoorbellBatch undo = new DoorbellBatch();
+            undo.fetchAndAdd(probe.metaAddress(IndexMetaDescriptor.TABLES_USED_OFFSET), -rounded);
+            connection.execute(undo);
+            reused = tableSpace.take(rounded, now, true);
+            if (reused == null) {
+                throw new IllegalStateException("tables region full: compaction needs bytes=" + rounded + " with "
+                        + tableSpace.bytes() + " freed bytes in pieces too small, of " + layout.tablesBytes()
+                        + ": give the memory node a larger tables region");
+            }
         }
-        DoorbellBatch batch = new DoorbellBatch();
-        int verb = batch.fetchAndAdd(probe.metaAddress(IndexMetaDescriptor.TABLES_USED_OFFSET), rounded);
-        long offset = connection.execute(batch).oldValue(verb);
-        if (offset + rounded > layout.tablesBytes()) {
-            throw new IllegalStateException("tables region full: compaction needs bytes=" + rounded + " at offset="
-                    + offset + " of " + layout.tablesBytes() + ": give the memory node a larger tables region");
-        }
-        return offset;
+        raiseReuseFloor(reused.freedByEpoch());
+        return reused.offset();
     }
 
     private long reuseFloor;
@@ -625,20 +671,29 @@ public final class LeanRetrainer {
         reuseFloor = freedByEpoch;
     }
 
-    /** Freed table ranges, each with when and by which epoch it was freed. */
+    /**
+     * Freed table ranges, each with when and by which epoch it was freed; neighbours merge (the merged range takes the
+     * later time and epoch), so that space freed in small blocks serves larger ones.
+     */
     static final class FreeSpace {
         record Range(long offset, long bytes, long freedAt, long freedByEpoch) {
+            long end() {
+                return offset + bytes;
+            }
         }
 
-        private final List<Range> ranges = new ArrayList<>();
+        private final java.util.TreeMap<Long, Range> ranges = new java.util.TreeMap<>();
 
-        Range take(long bytes, long now) {
-            for (Iterator<Range> it = ranges.iterator(); it.hasNext(); ) {
-                Range range = it.next();
-                if (range.bytes() >= bytes && (range.freedAt() == 0 || now - range.freedAt() >= REUSE_GRACE_NANOS)) {
-                    it.remove();
+        /** A range of {@code bytes} (the rest of the range it comes from stays free), or null. */
+        Range take(long bytes, long now, boolean evenInGrace) {
+            for (Range range : ranges.values()) {
+                boolean ripe = range.freedAt() == 0 || now - range.freedAt() >= REUSE_GRACE_NANOS;
+                if (range.bytes() >= bytes && (ripe || evenInGrace)) {
+                    ranges.remove(range.offset());
                     if (range.bytes() > bytes) {
-                        ranges.add(new Range(range.offset() + bytes, range.bytes() - bytes, range.freedAt(), range.freedByEpoch()));
+                        Range rest = new Range(range.offset() + bytes, range.bytes() - bytes, range.freedAt(),
+                                range.freedByEpoch());
+                        ranges.put(rest.offset(), rest);
                     }
                     return range;
                 }
@@ -647,7 +702,26 @@ public final class LeanRetrainer {
         }
 
         void free(long offset, long bytes, long now, long freedByEpoch) {
-            ranges.add(new Range(offset, (bytes + 63) / 64 * 64, now, freedByEpoch));
+            Range range = new Range(offset, (bytes + 63) / 64 * 64, now, freedByEpoch);
+            java.util.Map.Entry<Long, Range> below = ranges.floorEntry(offset);
+            if (below != null && below.getValue().end() == range.offset()) {
+                ranges.remove(below.getKey());
+                range = merged(below.getValue(), range);
+            }
+            Range above = ranges.get(range.end());
+            if (above != null) {
+                ranges.remove(above.offset());
+                range = merged(range, above);
+            }
+            ranges.put(range.offset(), range);
+        }
+
+        private static Range merged(Range low, Range high) {
+            boolean lowRipeNow = low.freedAt() == 0;
+            boolean highRipeNow = high.freedAt() == 0;
+            long freedAt = lowRipeNow ? high.freedAt() : highRipeNow ? low.freedAt() : Math.max(low.freedAt(), high.freedAt());
+            return new Range(low.offset(), low.bytes() + high.bytes(), freedAt,
+                    Math.max(low.freedByEpoch(), high.freedByEpoch()));
         }
 
         void clear() {
@@ -655,7 +729,7 @@ public final class LeanRetrainer {
         }
 
         long bytes() {
-            return ranges.stream().mapToLong(Range::bytes).sum();
+            return ranges.values().stream().mapToLong(Range::bytes).sum();
         }
     }
 
@@ -687,29 +761,31 @@ public final class LeanRetrainer {
 
     /** Before publication: the frozen words CAS'd back to what they held; new blocks free at once (never published). */
     private final class Rollback implements Recovery {
-        private final List<Frozen> frozen;
+        private final List<Run> frozen;
 
-        Rollback(List<Frozen> frozen) {
+        Rollback(List<Run> frozen) {
             this.frozen = List.copyOf(frozen);
         }
 
         @Override
         public void run() {
             BoundedDoorbells.Writer writer = doorbells.writer();
-            for (Frozen model : frozen) {
-                for (int g = 0; g < model.held.length; g++) {
-                    if (model.holding[g]) {
-                        writer.compareAndSwap(layout.tablesAddress(model.old.groupOffset(g)),
-                                GroupWord.withLock(model.held[g]), model.held[g]);
+            for (Run run : frozen) {
+                for (Frozen model : run.parts) {
+                    for (int g = 0; g < model.held.length; g++) {
+                        if (model.holding[g]) {
+                            writer.compareAndSwap(layout.tablesAddress(model.old.groupOffset(g)),
+                                    GroupWord.withLock(model.held[g]), model.held[g]);
+                        }
                     }
                 }
             }
             writer.flush();
-            for (Frozen model : frozen) {
-                for (LeanModel replacement : model.replacements) {
+            for (Run run : frozen) {
+                for (LeanModel replacement : run.replacements) {
                     tableSpace.free(replacement.blockOffset(), replacement.blockBytes(), 0, 0);
                 }
-                model.replacements = List.of();
+                run.replacements = List.of();
             }
         }
 
@@ -721,14 +797,14 @@ public final class LeanRetrainer {
 
     /** Steps 4 to 7: idempotent, so a failed attempt is simply run again. */
     private final class Finish implements Recovery {
-        private final List<Frozen> frozen;
+        private final List<Run> frozen;
         private final List<LeanModel> all;
         private final long newEpoch;
         private final byte[] set;
         private final long setOffset;
         private final long started;
 
-        Finish(List<Frozen> frozen, List<LeanModel> all, long newEpoch, byte[] set, long setOffset, long started) {
+        Finish(List<Run> frozen, List<LeanModel> all, long newEpoch, byte[] set, long setOffset, long started) {
             this.frozen = List.copyOf(frozen);
             this.all = all;
             this.newEpoch = newEpoch;
@@ -752,18 +828,20 @@ public final class LeanRetrainer {
             models = all;
             epoch = newEpoch;
             // 5. Retire the old groups, before any new one opens.
-            for (Frozen model : frozen) {
-                byte[] retired = new byte[LeanModel.GROUP_HEAD_BYTES * model.old.groupCount()];
-                for (int g = 0; g < model.old.groupCount(); g++) {
-                    WordOrder.putLong(retired, LeanModel.GROUP_HEAD_BYTES * g, GroupWord.RETIRED);
+            for (Run run : frozen) {
+                for (Frozen model : run.parts) {
+                    byte[] retired = new byte[LeanModel.GROUP_HEAD_BYTES * model.old.groupCount()];
+                    for (int g = 0; g < model.old.groupCount(); g++) {
+                        WordOrder.putLong(retired, LeanModel.GROUP_HEAD_BYTES * g, GroupWord.RETIRED);
+                    }
+                    writer.write(layout.tablesAddress(model.old.groupOffset(0)), retired);
                 }
-                writer.write(layout.tablesAddress(model.old.groupOffset(0)), retired);
             }
             writer.flush();
             // 6. Open the new models, by CAS from the locked word: run again after writers took them, it changes nothing.
-            for (Frozen model : frozen) {
-                long open = openWord(model.keys == 0);
-                for (LeanModel replacement : model.replacements) {
+            for (Run run : frozen) {
+                long open = openWord(run.keys == 0);
+                for (LeanModel replacement : run.replacements) {
                     for (int g = 0; g < replacement.groupCount(); g++) {
                         writer.compareAndSwap(layout.tablesAddress(replacement.groupOffset(g)), GroupWord.unopened(open), open);
                     }
@@ -773,20 +851,22 @@ public final class LeanRetrainer {
             // 7. Free the old space once no reader can hold it, and count.
             long now = System.nanoTime();
             int keys = 0;
-            for (Frozen model : frozen) {
-                if (model.old.blockOffset() >= 0) {
+            int retired = 0;
+            for (Run run : frozen) {
+                for (Frozen model : run.parts) {
                     tableSpace.free(model.old.blockOffset(), model.old.blockBytes(), now, newEpoch);
+                    retired++;
                 }
-                keys += model.keys;
+                keys += run.keys;
                 // The old delta leaves: frozen for good; handing them back to writers waits for leaf reuse (not yet built).
             }
             long elapsed = now - started;
-            retrains.add(frozen.size());
+            retrains.add(retired);
             retrainNanos.add(elapsed);
             keysRetrained.add(keys);
             try {
                 DoorbellBatch counters = new DoorbellBatch();
-                counters.fetchAndAdd(layout.metaAddress(IndexMetaDescriptor.RETRAINS_OFFSET), frozen.size());
+                counters.fetchAndAdd(layout.metaAddress(IndexMetaDescriptor.RETRAINS_OFFSET), retired);
                 counters.fetchAndAdd(layout.metaAddress(IndexMetaDescriptor.RETRAIN_NANOS_OFFSET), elapsed);
                 connection.execute(counters);
             } catch (RuntimeException statisticsOnly) {
@@ -796,7 +876,7 @@ public final class LeanRetrainer {
 
         @Override
         public String describe() {
-            return "finish epoch=" + newEpoch + " replacing " + frozen.size() + " models";
+            return "finish epoch=" + newEpoch + " replacing " + frozen.size() + " runs of models";
         }
     }
 

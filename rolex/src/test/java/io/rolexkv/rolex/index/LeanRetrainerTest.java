@@ -31,7 +31,7 @@ class LeanRetrainerTest {
     private static final int EPSILON = 4;
     private static final int GROUP_SIZE = 8;
     private static final int DELTA_CAPACITY = 8;
-    private static final LeanRetrainer.Policy POLICY = new LeanRetrainer.Policy(2, 0.125, 256, 1 << 16);
+    private static final LeanRetrainer.Policy POLICY = new LeanRetrainer.Policy(2, 0.125, 32, 256, 1 << 16);
 
     private static TestMemoryNode node(String transport) {
         return new TestMemoryNode(transport, IndexFixture.regions(64L << 20));
