@@ -254,8 +254,10 @@ public final class LeanRetrainer {
         boolean idle = idlePasses >= IDLE_PASSES;
         List<int[]> runs = new ArrayList<>();
         int smallModel = Math.max(1, policy.minModelKeys());
+        boolean appendsPiling = lastChainLength() > MAX_LAST_CHAIN;
         for (int m = 0; m < used.length; m++) {
-            if (!policy.due(models.get(m).groupCount(), used[m]) && !(idle && used[m] > 0)) {
+            boolean lastPiling = appendsPiling && m == used.length - 1;
+            if (!policy.due(models.get(m).groupCount(), used[m]) && !(idle && used[m] > 0) && !lastPiling) {
                 continue;
             }
             // A run: the due model and the small models beside it, merged so that models never dwindle into slivers
@@ -281,6 +283,27 @@ public final class LeanRetrainer {
         return retrain(runs);
     }
 
+    /**
+     * Delta leaves the last model's last group has beyond which the model is due whatever its size: appends past the
+     * room pile up there, and every append reads that chain.
+     */
+    static final int MAX_LAST_CHAIN = 2;
+
+    /** Leaves of the last model's last group's delta chain, counted up to {@code MAX_LAST_CHAIN + 1}. */
+    private int lastChainLength() {
+        LeanModel last = models.getLast();
+        DoorbellBatch batch = new DoorbellBatch();
+        int verb = batch.read(layout.tablesAddress(last.groupOffset(last.groupCount() - 1) + 8), Long.BYTES);
+        long reference = connection.execute(batch).readLong(verb, 0);
+        int length = 0;
+        while (reference != 0 && length <= MAX_LAST_CHAIN) {
+            length++;
+            Leaf leaf = readLeaves(new long[] {layout.leafAddress(reference)})[0];
+            reference = leaf.nextLeaf();
+        }
+        return length;
+    }
+
     // ------------------------------------------------------------------ one pass
 
     /** One old model frozen: the group words it held, and which of them carry our lock. */
@@ -300,7 +323,7 @@ public final class LeanRetrainer {
     private static final class Run {
         final int first;
         final List<Frozen> parts = new ArrayList<>();
-        List<LeanModel> replacements = List.of();
+        List<Planned> replacements = List.of();
         int keys;
 
         Run(int first) {
@@ -346,7 +369,7 @@ public final class LeanRetrainer {
         int next = 0;
         for (Run run : frozen) {
             all.addAll(models.subList(next, run.first));
-            all.addAll(run.replacements);
+            run.replacements.forEach(planned -> all.add(planned.model()));
             next = run.first + run.parts.size();
         }
         all.addAll(models.subList(next, models.size()));
@@ -498,8 +521,9 @@ public final class LeanRetrainer {
             }
         }
         run.keys = count;
-        run.replacements = plan(run.parts.getFirst().old.lowKey(), Arrays.copyOf(keys, count));
-        writeBlocks(run.replacements, keys, values, count == 0);
+        boolean last = run.first + run.parts.size() == models.size();
+        run.replacements = plan(run.parts.getFirst().old.lowKey(), Arrays.copyOf(keys, count), last);
+        writeBlocks(run.replacements, keys, values);
     }
 
     /** Every group's delta chain, read level by level (one doorbell per depth across all groups). */
@@ -565,17 +589,28 @@ public final class LeanRetrainer {
         }
     }
 
+    /** A model to write: its base is the next of the merged live keys, or all deleted fences. */
+    private record Planned(LeanModel model, long[] fences) {
+        /** The group word the model opens with: nothing deleted, or every fence of the group deleted. */
+        long openWord(int group) {
+            return fences == null ? GroupWord.EMPTY
+                    : GroupWord.allDeleted(Math.min(model.groupSize(), model.keyCount() - group * model.groupSize()));
+        }
+    }
+
     /**
      * The models that replace old ones, owning from {@code lowKey}, for their live keys: the optimal PLA cut into
      * pieces of at most {@link Policy#maxModelKeys} keys, the first owning from {@code lowKey}; or, with no key left,
-     * one model of {@code lowKey} as a deleted fence. Tables space is claimed for each.
+     * one model of {@code lowKey} as a deleted fence. For the last model, room for appends follows ({@link #room}).
+     * Tables space is claimed for each.
      */
-    private List<LeanModel> plan(long lowKey, long[] keys) {
+    private List<Planned> plan(long lowKey, long[] keys, boolean last) {
         int groupSize = meta.keysPerLeaf();
-        List<LeanModel> plans = new ArrayList<>();
+        List<Planned> plans = new ArrayList<>();
         if (keys.length == 0) {
-            plans.add(LeanIndex.measured(lowKey, lowKey, 0, 0, new long[] {lowKey}, 0, 1,
-                    allocate(LeanModel.blockBytes(1, 1)), 1));
+            long[] fence = {lowKey};
+            plans.add(new Planned(LeanIndex.measured(lowKey, lowKey, 0, 0, fence, 0, 1,
+                    allocate(LeanModel.blockBytes(1, 1)), 1), fence));
             return plans;
         }
         for (LinearModel segment : OptimalPiecewiseLinearTrainer.train(keys, Math.max(1, meta.epsilon()))) {
@@ -586,42 +621,83 @@ public final class LeanRetrainer {
                 int count = Math.min(policy.maxModelKeys(), segmentCount - offset);
                 long modelLowKey = plans.isEmpty() ? lowKey : keys[first];
                 int groups = (count + groupSize - 1) / groupSize;
-                plans.add(LeanIndex.measured(modelLowKey, segment.firstKey(), segment.slope(), segment.intercept() - offset,
-                        keys, first, count, allocate(LeanModel.blockBytes(groups, count)), groupSize));
+                plans.add(new Planned(LeanIndex.measured(modelLowKey, segment.firstKey(), segment.slope(),
+                        segment.intercept() - offset, keys, first, count, allocate(LeanModel.blockBytes(groups, count)),
+                        groupSize), null));
+            }
+        }
+        if (last && keys.length >= 2) {
+            Planned room = room(keys, groupSize);
+            if (room != null) {
+                plans.add(room);
             }
         }
         return plans;
     }
 
-    /** Writes each new model's block: group words locked, an empty SLT, its base (a fence model: its deleted fence). */
-    private void writeBlocks(List<LeanModel> replacements, long[] keys, long[] values, boolean fenceOnly) {
+    /**
+     * Room for appends past the largest key: a model of deleted fence keys continuing the spacing of the last keys,
+     * about twice as many as there are keys (at most {@link Policy#maxModelKeys}). Appends then land in many groups
+     * instead of lengthening the last group's delta chain; when the keys are exactly evenly spaced (auto-increment ids)
+     * they land on the fences themselves, and an append is a base value write, each fence a group of its own so that
+     * concurrent appends of consecutive keys lock different groups.
+     */
+    private Planned room(long[] keys, int groupSize) {
+        int sample = Math.min(keys.length, 4096);
+        long lastKey = keys[keys.length - 1];
+        long spread = lastKey - keys[keys.length - sample]; // unsigned
+        long step = Math.max(1, (long) Math.rint(io.rolexkv.rolex.model.UnsignedKeys.toDouble(spread) / (sample - 1)));
+        boolean exact = true;
+        for (int i = keys.length - sample; i + 1 < keys.length && exact; i++) {
+            exact = keys[i + 1] - keys[i] == step;
+        }
+        int wanted = (int) Math.clamp(2L * keys.length, 4L * groupSize, policy.maxModelKeys());
+        long[] fences = new long[wanted];
+        int count = 0;
+        long fence = lastKey;
+        while (count < wanted) {
+            long next = fence + step;
+            if (Long.compareUnsigned(next, fence) <= 0) {
+                break; // the key space ends
+            }
+            fences[count++] = fence = next;
+        }
+        if (count == 0) {
+            return null;
+        }
+        fences = Arrays.copyOf(fences, count);
+        int roomGroupSize = exact ? 1 : groupSize;
+        int groups = (count + roomGroupSize - 1) / roomGroupSize;
+        LeanModel model = LeanIndex.measured(fences[0], fences[0], 1.0 / step, 0, fences, 0, count,
+                allocate(LeanModel.blockBytes(groups, count)), roomGroupSize);
+        return new Planned(model, fences);
+    }
+
+    /** Writes each new model's block: group words locked and unopened, an empty SLT, its base. */
+    private void writeBlocks(List<Planned> replacements, long[] keys, long[] values) {
         BoundedDoorbells.Writer writer = doorbells.writer();
         int rank = 0;
-        for (LeanModel model : replacements) {
+        for (Planned planned : replacements) {
+            LeanModel model = planned.model();
             byte[] heads = new byte[LeanModel.GROUP_HEAD_BYTES * model.groupCount()];
             for (int g = 0; g < model.groupCount(); g++) {
-                WordOrder.putLong(heads, LeanModel.GROUP_HEAD_BYTES * g, GroupWord.unopened(openWord(fenceOnly)));
+                WordOrder.putLong(heads, LeanModel.GROUP_HEAD_BYTES * g, GroupWord.unopened(planned.openWord(g)));
             }
             writer.write(layout.tablesAddress(model.groupOffset(0)), heads);
             writer.write(layout.tablesAddress(model.synonymTableOffset()), new byte[TablesDescriptor.SYNONYM_TABLE_BYTES]);
             byte[] base = new byte[LeanModel.BASE_ENTRY_BYTES * model.keyCount()];
-            if (fenceOnly) {
-                WordOrder.putLong(base, 0, model.lowKey());
-            } else {
-                for (int i = 0; i < model.keyCount(); i++) {
-                    WordOrder.putLong(base, LeanModel.BASE_ENTRY_BYTES * i, keys[rank + i]);
-                    WordOrder.putLong(base, LeanModel.BASE_ENTRY_BYTES * i + 8, values[rank + i]);
+            for (int i = 0; i < model.keyCount(); i++) {
+                if (planned.fences() != null) {
+                    WordOrder.putLong(base, LeanModel.BASE_ENTRY_BYTES * i, planned.fences()[i]);
+                } else {
+                    WordOrder.putLong(base, LeanModel.BASE_ENTRY_BYTES * i, keys[rank]);
+                    WordOrder.putLong(base, LeanModel.BASE_ENTRY_BYTES * i + 8, values[rank]);
+                    rank++;
                 }
-                rank += model.keyCount();
             }
             writer.write(layout.tablesAddress(model.baseOffset()), base);
         }
         writer.flush();
-    }
-
-    /** The group word a new model opens with: nothing deleted, or its one fence entry deleted. */
-    private static long openWord(boolean fenceOnly) {
-        return fenceOnly ? GroupWord.allDeleted(1) : GroupWord.EMPTY;
     }
 
     // ------------------------------------------------------------------ space
@@ -782,8 +858,8 @@ public final class LeanRetrainer {
             }
             writer.flush();
             for (Run run : frozen) {
-                for (LeanModel replacement : run.replacements) {
-                    tableSpace.free(replacement.blockOffset(), replacement.blockBytes(), 0, 0);
+                for (Planned replacement : run.replacements) {
+                    tableSpace.free(replacement.model().blockOffset(), replacement.model().blockBytes(), 0, 0);
                 }
                 run.replacements = List.of();
             }
@@ -840,10 +916,11 @@ public final class LeanRetrainer {
             writer.flush();
             // 6. Open the new models, by CAS from the locked word: run again after writers took them, it changes nothing.
             for (Run run : frozen) {
-                long open = openWord(run.keys == 0);
-                for (LeanModel replacement : run.replacements) {
-                    for (int g = 0; g < replacement.groupCount(); g++) {
-                        writer.compareAndSwap(layout.tablesAddress(replacement.groupOffset(g)), GroupWord.unopened(open), open);
+                for (Planned replacement : run.replacements) {
+                    for (int g = 0; g < replacement.model().groupCount(); g++) {
+                        long open = replacement.openWord(g);
+                        writer.compareAndSwap(layout.tablesAddress(replacement.model().groupOffset(g)),
+                                GroupWord.unopened(open), open);
                     }
                 }
             }

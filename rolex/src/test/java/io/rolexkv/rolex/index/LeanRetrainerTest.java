@@ -130,6 +130,37 @@ class LeanRetrainerTest {
         }
     }
 
+    @Test
+    void evenlySpacedAppendsLandOnTheRoomsFencesWithoutDeltaLeaves() {
+        try (TestMemoryNode node = node("loopback")) {
+            LeanIndex.createEmpty(node.connect(), EPSILON, GROUP_SIZE, 16, DELTA_CAPACITY);
+            LeanIndex index = LeanIndex.open(node.connect());
+            LeanRetrainer retrainer = new LeanRetrainer(node.localConnection(), FabricLimits.DEFAULT, POLICY);
+            long first = (1L << 63) + 1_000;
+            int n = 0;
+            for (; n < 2_000; n++) {
+                index.put(first + 10L * n, n, null);
+                if (n % 100 == 0) {
+                    retrainer.runPass();
+                }
+            }
+            passUntilIdle(retrainer);
+            LeanModel room = LeanIndex.open(node.connect()).view().models[LeanIndex.open(node.connect()).modelCount() - 1];
+            long lastFence = room.lowKey() + 10L * (room.keyCount() - 1);
+            assertTrue(Long.compareUnsigned(lastFence, first + 10L * (n + 100)) > 0, "room for 100 more appends at least");
+            long deltaLeavesBefore = index.deltaLeavesStarted() + index.splits();
+            for (; Long.compareUnsigned(first + 10L * n, lastFence) <= 0; n++) {
+                index.put(first + 10L * n, n, null);
+            }
+            assertEquals(deltaLeavesBefore, index.deltaLeavesStarted() + index.splits(),
+                    "delta leaves made by appends that the room's fences predicted");
+            for (int i = 0; i < n; i++) {
+                assertEquals(OptionalLong.of(i), index.get(first + 10L * i));
+            }
+            LeanIndexChecker.check(node.connect()).requireSound();
+        }
+    }
+
     /**
      * Writers own disjoint keys and write increasing versions; readers check no version goes back; the retrainer runs
      * in a background thread all along. At the end every key holds its last acknowledged version.
