@@ -515,6 +515,17 @@ public final class LeanIndex implements WordIndex {
                 this.lastGroup = last / model.groupSize();
             }
 
+            /** The base rank the model predicts for the key, clamped to the base. */
+            int predictedRank() {
+                return (int) Math.max(0, Math.min(model.keyCount() - 1, Math.rint(model.predictRank(key))));
+            }
+
+            /** The group that owns the key as the window read in {@code result} shows it. */
+            int owningGroup(BatchResult result) {
+                long located = locate(result);
+                return groupOfRank(located >= 0 ? (int) located : (int) (-located - 2));
+            }
+
             /** Per touched group (index from firstGroup): the READ verbs of its cached chain, by leaf reference. */
             Map<Long, Integer> chainVerbs;
 
@@ -838,7 +849,12 @@ public final class LeanIndex implements WordIndex {
             for (int i = start; i < end; i++) {
                 Probe probe = new Probe(this, keys[i]);
                 probes[i - start] = probe;
-                for (int g = probe.firstGroup; g <= probe.lastGroup; g++) {
+                // An exact model (a room of evenly spaced fences) names the key's group outright: lock only that one,
+                // so that concurrent appends of neighbouring keys do not queue on each other's window. Otherwise every
+                // group the window touches; a guess that was wrong adds the right group below.
+                int lockFirst = probe.model.maxError() == 0 ? probe.groupOfRank(probe.predictedRank()) : probe.firstGroup;
+                int lockLast = probe.model.maxError() == 0 ? lockFirst : probe.lastGroup;
+                for (int g = lockFirst; g <= lockLast; g++) {
                     int group = g;
                     locks.computeIfAbsent(groupId(probe.modelIndex, g), id -> new LockedGroup(probe.modelIndex, group));
                 }
@@ -945,6 +961,9 @@ public final class LeanIndex implements WordIndex {
                 if (!allHeld) {
                     continue;
                 }
+                if (lockOwningGroups(probes, result, locks)) {
+                    continue; // a group the windows' reads showed we need: lock it too, keeping those we hold
+                }
                 for (LockedGroup group : locks.values()) {
                     group.head = result.readLong(headVerbs.get(groupId(group.model, group.group)), 0);
                 }
@@ -956,6 +975,19 @@ public final class LeanIndex implements WordIndex {
                 }
                 return;
             }
+        }
+
+        /** Adds to {@code locks} each key's owning group that is not there yet; whether it added any. */
+        private boolean lockOwningGroups(Probe[] probes, BatchResult result, TreeMap<Long, LockedGroup> locks) {
+            boolean added = false;
+            for (Probe probe : probes) {
+                int group = probe.owningGroup(result);
+                if (!locks.containsKey(groupId(probe.modelIndex, group))) {
+                    locks.put(groupId(probe.modelIndex, group), new LockedGroup(probe.modelIndex, group));
+                    added = true;
+                }
+            }
+            return added;
         }
 
         /** Applies the updates under the locks and writes everything back in one doorbell, unlocks last. */

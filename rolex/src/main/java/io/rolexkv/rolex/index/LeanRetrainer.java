@@ -81,8 +81,11 @@ public final class LeanRetrainer {
     static final long FIRST_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(1);
     static final int MAX_LEAF_READS = 100;
-    /** Passes in a row with no new delta leaf anywhere after which models with any delta leaf are compacted. */
-    static final int IDLE_PASSES = 3;
+    /**
+     * How long no SLT counter may move before the index counts as idle and every model with a delta leaf is
+     * compacted, so that lookups after a load read one window.
+     */
+    static final long IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
 
     /**
      * When a model is due, and how much one pass does.
@@ -140,7 +143,7 @@ public final class LeanRetrainer {
     private Recovery pending;
     private int failuresInRow;
     private long lastSlotSum = -1;
-    private int idlePasses;
+    private long slotsLastMoved = System.nanoTime();
 
     public LeanRetrainer(FabricConnection connection, FabricLimits limits, Policy policy) {
         this.connection = connection;
@@ -249,15 +252,17 @@ public final class LeanRetrainer {
     private int retrainDue() {
         int[] used = slotsUsed();
         long sum = Arrays.stream(used).asLongStream().sum();
-        idlePasses = sum == lastSlotSum ? idlePasses + 1 : 0;
-        lastSlotSum = sum;
-        boolean idle = idlePasses >= IDLE_PASSES;
+        long now = System.nanoTime();
+        if (sum != lastSlotSum) {
+            lastSlotSum = sum;
+            slotsLastMoved = now;
+        }
+        boolean[] chained = now - slotsLastMoved >= IDLE_NANOS ? hasDeltaLeaves(used) : new boolean[used.length];
         List<int[]> runs = new ArrayList<>();
         int smallModel = Math.max(1, policy.minModelKeys());
-        boolean appendsPiling = lastChainLength() > MAX_LAST_CHAIN;
+        boolean[] piling = appendsPiling(used);
         for (int m = 0; m < used.length; m++) {
-            boolean lastPiling = appendsPiling && m == used.length - 1;
-            if (!policy.due(models.get(m).groupCount(), used[m]) && !(idle && used[m] > 0) && !lastPiling) {
+            if (!policy.due(models.get(m).groupCount(), used[m]) && !chained[m] && !piling[m]) {
                 continue;
             }
             // A run: the due model and the small models beside it, merged so that models never dwindle into slivers
@@ -274,7 +279,7 @@ public final class LeanRetrainer {
             while (last + 1 < models.size() && models.get(last + 1).keyCount() < smallModel) {
                 last++;
             }
-            runs.add(new int[] {first, last});
+            runs.add(new int[] {first, last, piling[last] ? 1 : 0});
             m = last;
         }
         if (runs.isEmpty()) {
@@ -284,24 +289,87 @@ public final class LeanRetrainer {
     }
 
     /**
-     * Delta leaves the last model's last group has beyond which the model is due whatever its size: appends past the
-     * room pile up there, and every append reads that chain.
+     * Per model: whether any group has a delta leaf (a model's SLT counter also counts slots writers claimed ahead and
+     * never used, so only the heads tell).
+     */
+    private boolean[] hasDeltaLeaves(int[] used) {
+        boolean[] chained = new boolean[used.length];
+        for (int m = 0; m < used.length; m++) {
+            if (used[m] == 0) {
+                continue;
+            }
+            LeanModel model = models.get(m);
+            byte[] heads = doorbells.readRange(layout.tablesAddress(model.groupOffset(0)),
+                    LeanModel.GROUP_HEAD_BYTES * model.groupCount());
+            for (int g = 0; g < model.groupCount() && !chained[m]; g++) {
+                chained[m] = WordOrder.getLong(heads, LeanModel.GROUP_HEAD_BYTES * g + 8) != 0;
+            }
+        }
+        return chained;
+    }
+
+    /**
+     * Delta leaves a model's last group may have before the model is due whatever its size: appends (keys past the
+     * model's largest) pile up there, and every append reads that chain. Compacting such a model also gives it room.
      */
     static final int MAX_LAST_CHAIN = 2;
+    /** A room is renewed once the fence at this fraction of it holds a key, before appends run past its end. */
+    static final double ROOM_REFILL_AT = 0.75;
+    /** Fences a room has at least (a fence model of an empty index has fewer, and is no room). */
+    static final int MIN_ROOM_FENCES = 128;
 
-    /** Leaves of the last model's last group's delta chain, counted up to {@code MAX_LAST_CHAIN + 1}. */
-    private int lastChainLength() {
-        LeanModel last = models.getLast();
-        DoorbellBatch batch = new DoorbellBatch();
-        int verb = batch.read(layout.tablesAddress(last.groupOffset(last.groupCount() - 1) + 8), Long.BYTES);
-        long reference = connection.execute(batch).readLong(verb, 0);
-        int length = 0;
-        while (reference != 0 && length <= MAX_LAST_CHAIN) {
-            length++;
-            Leaf leaf = readLeaves(new long[] {layout.leafAddress(reference)})[0];
-            reference = leaf.nextLeaf();
+    /** Per model: whether its last group's delta chain is longer than {@link #MAX_LAST_CHAIN} leaves. */
+    private boolean[] appendsPiling(int[] used) {
+        boolean[] piling = new boolean[models.size()];
+        List<Integer> open = new ArrayList<>();
+        for (int m = 0; m < used.length; m++) {
+            if (used[m] > MAX_LAST_CHAIN) {
+                open.add(m); // fewer delta leaves in all than that: no chain of the model can be too long
+            }
         }
-        return length;
+        long[] next = new long[models.size()];
+        long[] addresses = new long[open.size()];
+        for (int i = 0; i < addresses.length; i++) {
+            LeanModel model = models.get(open.get(i));
+            addresses[i] = layout.tablesAddress(model.groupOffset(model.groupCount() - 1) + 8);
+        }
+        byte[][] heads = doorbells.readAll(addresses, Long.BYTES);
+        for (int i = 0; i < heads.length; i++) {
+            next[open.get(i)] = WordOrder.getLong(heads[i], 0);
+        }
+        for (int depth = 0; depth < MAX_LAST_CHAIN && !open.isEmpty(); depth++) {
+            open.removeIf(m -> next[m] == 0);
+            long[] leafAddresses = new long[open.size()];
+            for (int i = 0; i < leafAddresses.length; i++) {
+                leafAddresses[i] = layout.leafAddress(next[open.get(i)]);
+            }
+            Leaf[] leaves = readLeaves(leafAddresses);
+            for (int i = 0; i < leaves.length; i++) {
+                next[open.get(i)] = leaves[i].nextLeaf();
+            }
+        }
+        for (int m : open) {
+            piling[m] = next[m] != 0; // a leaf beyond the first MAX_LAST_CHAIN
+        }
+        // A room of evenly spaced fences whose fence at ROOM_REFILL_AT holds a key: appends are about to run past it.
+        List<Integer> rooms = new ArrayList<>();
+        for (int m = 0; m < piling.length; m++) {
+            LeanModel model = models.get(m);
+            if (!piling[m] && model.groupSize() == 1 && model.maxError() == 0 && model.keyCount() >= MIN_ROOM_FENCES) {
+                rooms.add(m);
+            }
+        }
+        long[] probes = new long[rooms.size()];
+        for (int i = 0; i < probes.length; i++) {
+            LeanModel room = models.get(rooms.get(i));
+            probes[i] = layout.tablesAddress(room.groupOffset((int) (room.groupCount() * ROOM_REFILL_AT)));
+        }
+        byte[][] words = doorbells.readAll(probes, Long.BYTES);
+        for (int i = 0; i < words.length; i++) {
+            long word = WordOrder.getLong(words[i], 0);
+            piling[rooms.get(i)] = word != GroupWord.RETIRED && !GroupWord.isDeleted(word, 0);
+        }
+        return piling;
     }
 
     // ------------------------------------------------------------------ one pass
@@ -322,12 +390,15 @@ public final class LeanRetrainer {
     /** Consecutive old models compacted together, and what replaces them. */
     private static final class Run {
         final int first;
+        /** Whether appends piled up past the run's last model: its compaction adds room after it. */
+        final boolean appends;
         final List<Frozen> parts = new ArrayList<>();
         List<Planned> replacements = List.of();
         int keys;
 
-        Run(int first) {
+        Run(int first, boolean appends) {
             this.first = first;
+            this.appends = appends;
         }
     }
 
@@ -341,7 +412,7 @@ public final class LeanRetrainer {
                 if (keysHeld >= policy.maxKeysPerPass()) {
                     break;
                 }
-                Run run = new Run(range[0]);
+                Run run = new Run(range[0], range[2] == 1);
                 boolean all = true;
                 for (int m = range[0]; m <= range[1] && all; m++) {
                     Frozen part = new Frozen(models.get(m));
@@ -439,7 +510,7 @@ public final class LeanRetrainer {
             }
             if (remaining > 0) {
                 if (System.nanoTime() > deadline) {
-                    Run alone = new Run(-1);
+                    Run alone = new Run(-1, false);
                     alone.parts.add(model);
                     new Rollback(List.of(alone)).run();
                     LOG.info("lean retrain skipped model lowKey={}: {} of {} groups stayed locked for {} ms",
@@ -521,8 +592,9 @@ public final class LeanRetrainer {
             }
         }
         run.keys = count;
-        boolean last = run.first + run.parts.size() == models.size();
-        run.replacements = plan(run.parts.getFirst().old.lowKey(), Arrays.copyOf(keys, count), last);
+        int after = run.first + run.parts.size();
+        long roomEnd = after == models.size() ? -1L : models.get(after).lowKey() - 1; // unsigned: the largest key it may take
+        run.replacements = plan(run.parts.getFirst().old.lowKey(), Arrays.copyOf(keys, count), run.appends, roomEnd);
         writeBlocks(run.replacements, keys, values);
     }
 
@@ -601,10 +673,11 @@ public final class LeanRetrainer {
     /**
      * The models that replace old ones, owning from {@code lowKey}, for their live keys: the optimal PLA cut into
      * pieces of at most {@link Policy#maxModelKeys} keys, the first owning from {@code lowKey}; or, with no key left,
-     * one model of {@code lowKey} as a deleted fence. For the last model, room for appends follows ({@link #room}).
+     * one model of {@code lowKey} as a deleted fence. Where appends piled up, room for more follows ({@link #room}),
+     * up to {@code roomEnd} (unsigned, inclusive).
      * Tables space is claimed for each.
      */
-    private List<Planned> plan(long lowKey, long[] keys, boolean last) {
+    private List<Planned> plan(long lowKey, long[] keys, boolean appends, long roomEnd) {
         int groupSize = meta.keysPerLeaf();
         List<Planned> plans = new ArrayList<>();
         if (keys.length == 0) {
@@ -626,8 +699,8 @@ public final class LeanRetrainer {
                         groupSize), null));
             }
         }
-        if (last && keys.length >= 2) {
-            Planned room = room(keys, groupSize);
+        if (appends && keys.length >= 2) {
+            Planned room = room(keys, groupSize, roomEnd);
             if (room != null) {
                 plans.add(room);
             }
@@ -636,29 +709,31 @@ public final class LeanRetrainer {
     }
 
     /**
-     * Room for appends past the largest key: a model of deleted fence keys continuing the spacing of the last keys,
+     * Room for appends past the largest key (none beyond {@code roomEnd}): a model of deleted fence keys continuing the spacing of the last keys,
      * about twice as many as there are keys (at most {@link Policy#maxModelKeys}). Appends then land in many groups
      * instead of lengthening the last group's delta chain; when the keys are exactly evenly spaced (auto-increment ids)
      * they land on the fences themselves, and an append is a base value write, each fence a group of its own so that
      * concurrent appends of consecutive keys lock different groups.
      */
-    private Planned room(long[] keys, int groupSize) {
+    private Planned room(long[] keys, int groupSize, long roomEnd) {
         int sample = Math.min(keys.length, 4096);
         long lastKey = keys[keys.length - 1];
         long spread = lastKey - keys[keys.length - sample]; // unsigned
         long step = Math.max(1, (long) Math.rint(io.rolexkv.rolex.model.UnsignedKeys.toDouble(spread) / (sample - 1)));
-        boolean exact = true;
-        for (int i = keys.length - sample; i + 1 < keys.length && exact; i++) {
-            exact = keys[i + 1] - keys[i] == step;
+        // Evenly spaced if most gaps are the step: appends still in flight when the model was frozen leave a few wider.
+        int even = 0;
+        for (int i = keys.length - sample; i + 1 < keys.length; i++) {
+            even += keys[i + 1] - keys[i] == step ? 1 : 0;
         }
-        int wanted = (int) Math.clamp(2L * keys.length, 4L * groupSize, policy.maxModelKeys());
+        boolean exact = even >= 0.9 * (sample - 1);
+        int wanted = (int) Math.clamp(2L * keys.length, MIN_ROOM_FENCES, policy.maxModelKeys());
         long[] fences = new long[wanted];
         int count = 0;
         long fence = lastKey;
         while (count < wanted) {
             long next = fence + step;
-            if (Long.compareUnsigned(next, fence) <= 0) {
-                break; // the key space ends
+            if (Long.compareUnsigned(next, fence) <= 0 || Long.compareUnsigned(next, roomEnd) > 0) {
+                break; // the next model's keys, or the key space's end
             }
             fences[count++] = fence = next;
         }
