@@ -86,6 +86,13 @@ public final class LeanRetrainer {
      * compacted, so that lookups after a load read one window.
      */
     static final long IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+    /**
+     * While writes go on but no model is due, this many models with delta leaves are compacted at most every
+     * {@link #TRICKLE_INTERVAL_NANOS}: delta leaves left below the due threshold (every lookup of their groups reads
+     * them) do not stay for good under a steady trickle of inserts, and new epochs stay few.
+     */
+    static final int TRICKLE_MODELS = 32;
+    static final long TRICKLE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     /**
      * When a model is due, and how much one pass does.
@@ -143,6 +150,8 @@ public final class LeanRetrainer {
     private Recovery pending;
     private int failuresInRow;
     private long lastSlotSum = -1;
+    private long lastTrickle;
+    private int trickleCursor;
     private long slotsLastMoved = System.nanoTime();
 
     public LeanRetrainer(FabricConnection connection, FabricLimits limits, Policy policy) {
@@ -257,10 +266,22 @@ public final class LeanRetrainer {
             lastSlotSum = sum;
             slotsLastMoved = now;
         }
-        boolean[] chained = now - slotsLastMoved >= IDLE_NANOS ? hasDeltaLeaves(used) : new boolean[used.length];
+        boolean[] piling = appendsPiling(used);
+        boolean anyDue = false;
+        for (int m = 0; m < used.length && !anyDue; m++) {
+            anyDue = piling[m] || policy.due(models.get(m).groupCount(), used[m]);
+        }
+        boolean[] chained;
+        if (now - slotsLastMoved >= IDLE_NANOS) {
+            chained = hasDeltaLeaves(used, used.length); // idle: every model with a delta leaf
+        } else if (!anyDue && now - lastTrickle >= TRICKLE_INTERVAL_NANOS) {
+            chained = hasDeltaLeaves(used, TRICKLE_MODELS); // busy, but nothing due: a few of them
+            lastTrickle = now;
+        } else {
+            chained = new boolean[used.length];
+        }
         List<int[]> runs = new ArrayList<>();
         int smallModel = Math.max(1, policy.minModelKeys());
-        boolean[] piling = appendsPiling(used);
         for (int m = 0; m < used.length; m++) {
             if (!policy.due(models.get(m).groupCount(), used[m]) && !chained[m] && !piling[m]) {
                 continue;
@@ -290,11 +311,14 @@ public final class LeanRetrainer {
 
     /**
      * Per model: whether any group has a delta leaf (a model's SLT counter also counts slots writers claimed ahead and
-     * never used, so only the heads tell).
+     * never used, so only the heads tell), for at most {@code limit} models with any, taken round-robin from where the
+     * last call stopped.
      */
-    private boolean[] hasDeltaLeaves(int[] used) {
+    private boolean[] hasDeltaLeaves(int[] used, int limit) {
         boolean[] chained = new boolean[used.length];
-        for (int m = 0; m < used.length; m++) {
+        int found = 0;
+        for (int step = 0; step < used.length && found < limit; step++) {
+            int m = (trickleCursor + step) % used.length;
             if (used[m] == 0) {
                 continue;
             }
@@ -303,6 +327,9 @@ public final class LeanRetrainer {
                     LeanModel.GROUP_HEAD_BYTES * model.groupCount());
             for (int g = 0; g < model.groupCount() && !chained[m]; g++) {
                 chained[m] = WordOrder.getLong(heads, LeanModel.GROUP_HEAD_BYTES * g + 8) != 0;
+            }
+            if (chained[m] && ++found == limit) {
+                trickleCursor = m + 1;
             }
         }
         return chained;
