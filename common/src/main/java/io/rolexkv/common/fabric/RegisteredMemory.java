@@ -46,10 +46,13 @@ public final class RegisteredMemory implements AutoCloseable {
         return memoryNodeId;
     }
 
-    /** Registers {@code bytes} of zeroed anonymous memory under {@code name}. */
+    /**
+     * Registers {@code bytes} of zeroed anonymous memory under {@code name}; where it can, pages are zeroed by the kernel
+     * as they are first touched rather than all at once ({@link AnonymousMemory}).
+     */
     public synchronized RegionInfo allocate(String name, long bytes) {
         checkNewRegion(name, bytes);
-        return add(name, arena.allocate(Math.max(bytes, 1), REGION_ALIGNMENT).asSlice(0, bytes));
+        return add(name, AnonymousMemory.allocate(arena, bytes, REGION_ALIGNMENT));
     }
 
     /**
