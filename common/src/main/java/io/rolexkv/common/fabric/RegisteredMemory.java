@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The regions one memory node exposes to one-sided verbs, numbered in registration order. A region is an off-heap
@@ -25,6 +26,10 @@ public final class RegisteredMemory implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final List<FileChannel> mappedFiles = new ArrayList<>();
     private volatile Region[] regions = new Region[0];
+    /** Batches with a WRITE, CAS or FAA that {@link VerbExecutor} has applied here; see {@link #writeBatches()}. */
+    private final LongAdder writeBatches = new LongAdder();
+    /** Set once a NIC may write this memory without its CPU seeing it: from then on writes are not counted. */
+    private volatile boolean writtenBeyondCpu;
 
     record Region(RegionInfo info, MemorySegment segment) {
     }
@@ -41,10 +46,13 @@ public final class RegisteredMemory implements AutoCloseable {
         return memoryNodeId;
     }
 
-    /** Registers {@code bytes} of zeroed anonymous memory under {@code name}. */
+    /**
+     * Registers {@code bytes} of zeroed anonymous memory under {@code name}; where it can, pages are zeroed by the kernel
+     * as they are first touched rather than all at once ({@link AnonymousMemory}).
+     */
     public synchronized RegionInfo allocate(String name, long bytes) {
         checkNewRegion(name, bytes);
-        return add(name, arena.allocate(Math.max(bytes, 1), REGION_ALIGNMENT).asSlice(0, bytes));
+        return add(name, AnonymousMemory.allocate(arena, bytes, REGION_ALIGNMENT));
     }
 
     /**
@@ -129,6 +137,30 @@ public final class RegisteredMemory implements AutoCloseable {
 
     int regionCount() {
         return regions.length;
+    }
+
+    /** What {@link #writeBatches()} answers once writes can reach this memory without its CPU seeing them. */
+    public static final long WRITES_UNTRACKED = -1;
+
+    /**
+     * How many batches that change memory (a WRITE, CAS or FAA) the verb executor has applied here so far, or
+     * {@link #WRITES_UNTRACKED} if a NIC may write this memory itself ({@link #markWrittenBeyondCpu()}). Background work
+     * that only reacts to what verbs wrote (the retrainer) may skip a pass while this stays the same. Each count is made
+     * after its batch's last store, so a reader that sees a count also sees those batches' stores. Writes made straight
+     * into a {@link #segment} are not counted.
+     */
+    public long writeBatches() {
+        return writtenBeyondCpu ? WRITES_UNTRACKED : writeBatches.sum();
+    }
+
+    /** Says a NIC may now write this memory directly (rdma): {@link #writeBatches()} can no longer tell. Irreversible. */
+    public void markWrittenBeyondCpu() {
+        writtenBeyondCpu = true;
+    }
+
+    /** Counts one applied batch that changed memory; the verb executor's, after the batch's last store. */
+    void countWriteBatch() {
+        writeBatches.increment();
     }
 
     /** Frees anonymous regions and unmaps files. No verb may run on this memory afterwards. */

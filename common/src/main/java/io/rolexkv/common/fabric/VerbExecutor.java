@@ -44,6 +44,7 @@ public final class VerbExecutor {
      */
     public static void apply(RegisteredMemory memory, DoorbellBatch batch, VerbSink sink) {
         int size = batch.size();
+        boolean wrote = false;
         for (int i = 0; i < size; i++) {
             long address = batch.address(i);
             MemorySegment region = memory.segmentOrNull(GlobalAddress.region(address));
@@ -56,10 +57,20 @@ public final class VerbExecutor {
                     } else {
                         writeWords(region, offset, batch.payload(i));
                     }
+                    wrote = true;
                 }
-                case CAS -> sink.oldValue(i, (long) WORD.compareAndExchange(region, offset, batch.expected(i), batch.desired(i)));
-                case FAA -> sink.oldValue(i, (long) WORD.getAndAdd(region, offset, batch.delta(i)));
+                case CAS -> {
+                    sink.oldValue(i, (long) WORD.compareAndExchange(region, offset, batch.expected(i), batch.desired(i)));
+                    wrote = true;
+                }
+                case FAA -> {
+                    sink.oldValue(i, (long) WORD.getAndAdd(region, offset, batch.delta(i)));
+                    wrote = true;
+                }
             }
+        }
+        if (wrote) {
+            memory.countWriteBatch(); // after the last store, so whoever sees the count sees the stores
         }
     }
 

@@ -112,6 +112,7 @@ public final class RdmaFabricServer implements FabricServer {
             listener.bind(address, LISTEN_BACKLOG);
             IbvPd protectionDomain = listener.getPd();
             List<RdmaRemoteRegion> remote = new ArrayList<>();
+            memory.markWrittenBeyondCpu(); // the NIC writes registered memory; this CPU never sees those writes
             for (RegionInfo info : memory.regions()) {
                 remote.add(registerRegion(protectionDomain, info, memory.segment(info.id()),
                         settings.registrationChunkShift(), registrations));

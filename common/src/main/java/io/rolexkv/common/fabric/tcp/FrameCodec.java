@@ -15,6 +15,7 @@ import io.rolexkv.common.net.FrameHeader;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -301,30 +302,68 @@ public final class FrameCodec {
 
     /**
      * Writes a running batch's results into a frame {@link #startDone} began: the copy from registered memory is the
-     * only one READ data gets on the memory node. Reusable: point it at each new frame with {@link #target}.
+     * only one READ data gets on the memory node. Reusable: point it at each new frame with {@link #target}, then take
+     * the finished frame back with {@link #finish}.
+     *
+     * <p>Results go through one segment view of the frame's unwritten bytes, made once per frame, so each READ word is
+     * one bounds-checked store rather than a buffer write that re-checks capacity, reference count and index.
      */
     public static final class DoneWriter implements VerbSink {
-        private ByteBuf frame;
+        private static final ValueLayout.OfLong WORD = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-        /** Writes from now on into {@code frame}. */
+        private ByteBuf frame;
+        private MemorySegment results;
+        private long position;
+
+        /**
+         * Writes from now on into {@code frame}, from its writer index to its capacity.
+         *
+         * @throws IllegalArgumentException if the frame is not one contiguous buffer (an allocator's buffers are)
+         */
         public DoneWriter target(ByteBuf frame) {
+            if (frame.nioBufferCount() != 1) {
+                throw new IllegalArgumentException("completion frame must be one buffer, nio_buffers=" + frame.nioBufferCount());
+            }
             this.frame = frame;
+            this.position = 0;
+            this.results = MemorySegment.ofBuffer(frame.internalNioBuffer(frame.writerIndex(), frame.writableBytes()));
             return this;
+        }
+
+        /**
+         * Moves the frame's writer index past what was written, checks the frame is whole ({@link FrameHeader#finish})
+         * and returns it; the writer then holds nothing of it.
+         */
+        public ByteBuf finish() {
+            ByteBuf finished = frame;
+            finished.writerIndex(finished.writerIndex() + (int) position);
+            forget();
+            return FrameHeader.finish(finished);
+        }
+
+        /** Lets go of the frame without finishing it (the caller releases it). */
+        public void forget() {
+            frame = null;
+            results = null;
+            position = 0;
         }
 
         @Override
         public void oldValue(int verb, long value) {
-            frame.writeLongLE(value);
+            results.set(WORD, position, value);
+            position += Long.BYTES;
         }
 
         @Override
         public void readWord(long word) {
-            frame.writeLongLE(word);
+            results.set(WORD, position, word);
+            position += Long.BYTES;
         }
 
         @Override
         public void readByte(byte value) {
-            frame.writeByte(value);
+            results.set(ValueLayout.JAVA_BYTE, position, value);
+            position++;
         }
     }
 

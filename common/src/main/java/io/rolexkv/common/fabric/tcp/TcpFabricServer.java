@@ -10,7 +10,6 @@ import io.rolexkv.common.fabric.RegisteredMemory;
 import io.rolexkv.common.fabric.VerbExecutor;
 import io.rolexkv.common.fabric.VerbRejectedException;
 import io.rolexkv.common.net.FrameFormatException;
-import io.rolexkv.common.net.FrameHeader;
 import io.rolexkv.common.net.FrameServer;
 import io.rolexkv.common.net.NetSettings;
 import io.rolexkv.common.net.RequestHandler;
@@ -141,13 +140,13 @@ public final class TcpFabricServer implements FabricServer {
             try {
                 VerbExecutor.apply(memory, batch, results.target(completion));
             } catch (RuntimeException e) {
+                results.forget();
                 completion.release();
                 throw e;
             } finally {
-                results.target(null);
                 batch.clear();
             }
-            return FrameHeader.finish(completion);
+            return results.finish();
         }
     }
 }

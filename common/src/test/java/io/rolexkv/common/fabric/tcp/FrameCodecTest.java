@@ -125,6 +125,57 @@ class FrameCodecTest {
         }
     }
 
+    /**
+     * The memory node reuses one {@link FrameCodec.DoneWriter} per connection, on pooled buffers that may hold an earlier
+     * frame's bytes: each frame it finishes must be byte for byte the one {@link FrameCodec#encodeDone} makes, large
+     * batches after small ones and the reverse, and a batch abandoned half-way must leave nothing in the next.
+     */
+    @Test
+    void aReusedDoneWriterFrameHoldsOnlyItsOwnBatch() {
+        Random random = new Random(0x5EED_0007L);
+        RegisteredMemory memory = TcpTestSupport.newMemory();
+        RegisteredMemory twin = TcpTestSupport.newMemory();
+        TcpTestSupport.fillAlike(11, memory, twin);
+        FrameCodec.DoneWriter writer = new FrameCodec.DoneWriter();
+        try {
+            for (int round = 0; round < 300; round++) {
+                DoorbellBatch batch = TcpTestSupport.randomBatch(random, memory, round % 2 == 0 ? 24 : 2, false);
+                if (round % 50 == 7 && FrameDescriptor.doneFrameBytes(batch) >= FrameDescriptor.DONE_RESULTS_OFFSET + Long.BYTES) {
+                    // Abandoned after some results were written, as when a verb fails: the writer must start clean.
+                    ByteBuf abandoned = FrameCodec.startDone(ALLOCATOR, round, batch);
+                    writer.target(abandoned).readWord(-1L);
+                    writer.forget();
+                    abandoned.release();
+                }
+                ByteBuf written = FrameCodec.startDone(ALLOCATOR, round, batch);
+                VerbExecutor.apply(memory, batch, writer.target(written));
+                ByteBuf finished = writer.finish();
+                ByteBuf expected = FrameCodec.encodeDone(ALLOCATOR, round, batch,
+                        VerbExecutor.execute(twin, FabricLimits.DEFAULT, batch));
+                try {
+                    assertEquals(ByteBufUtil.hexDump(expected), ByteBufUtil.hexDump(finished), "round=" + round);
+                } finally {
+                    finished.release();
+                    expected.release();
+                }
+            }
+            TcpTestSupport.assertSameMemory(twin, memory, "after reuse");
+        } finally {
+            memory.close();
+            twin.close();
+        }
+    }
+
+    @Test
+    void aDoneWriterRefusesAFrameOfManyBuffers() {
+        ByteBuf composite = Unpooled.wrappedBuffer(Unpooled.buffer(8).writeLong(1), Unpooled.buffer(8).writeLong(2));
+        try {
+            assertThrows(IllegalArgumentException.class, () -> new FrameCodec.DoneWriter().target(composite));
+        } finally {
+            composite.release();
+        }
+    }
+
     @Test
     void refusedCompletionCarriesVerbIndexReasonAndDetail() throws FrameFormatException {
         DoorbellBatch batch = new DoorbellBatch();
