@@ -17,10 +17,10 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The memory node's background retraining: one daemon thread ({@link BackgroundLoop}) that watches the synonym tables
- * of the index in this node's memory and retrains models as they fill ({@link LayoutRetrainer}: the retrainer of the index's layout), never on the verb-serving
- * path. It reaches the memory through an in-process connection, so it uses the same atomics as compute nodes' verbs. A
- * failed pass is logged with its reason, and the next pass, after the retrainer's back-off, first completes or undoes
- * it; the index stays correct whatever a pass did (see {@link Retrainer}).
+ * of the index in this node's memory and retrains models as they fill ({@link LayoutRetrainer}: the retrainer of the
+ * index's layout), never on the verb-serving path. It reaches the memory through an in-process connection, so it uses
+ * the same atomics as compute nodes' verbs. A failed pass is logged with its reason, and the next pass, after the
+ * retrainer's back-off, first completes or undoes it; the index stays correct whatever a pass did.
  *
  * <p>A pass decides only from what is in memory, so after a pass that found nothing to do and failed nothing, the next
  * one would find nothing either unless a verb has written since: while {@link RegisteredMemory#writeBatches()} stays
@@ -78,7 +78,7 @@ final class RetrainService implements AutoCloseable {
         boolean retrained = retrainer.passThenBackOff();
         passesRun.increment();
         Retrainer.Stats stats = retrainer.stats();
-        boolean idleAndClean = !retrained && stats.failures() == failuresBefore && !retrainer.hasPendingRecovery();
+        boolean idleAndClean = !retrained && stats.failures() == failuresBefore && !retrainer.hasWorkWithoutNewWrites();
         writesAtIdlePass = idleAndClean ? writes : NO_IDLE_PASS;
         if (stats.retrains() != lastRetrains && System.nanoTime() - lastSummary > TimeUnit.SECONDS.toNanos(5)) {
             LOG.info("retrained models={} mean_ms={} keys={} failures={} cpu_seconds={}", stats.retrains(),

@@ -32,6 +32,14 @@ public final class LayoutRetrainer {
         return isLean ? lean.passThenBackOff() : grouped.passThenBackOff();
     }
 
+    /**
+     * Whether a pass may find work although nothing was written since the last one: a failed pass's recovery, or the
+     * lean retrainer waiting out the idle time before it compacts what the last writes left.
+     */
+    public boolean hasWorkWithoutNewWrites() {
+        return grouped.hasPendingRecovery() || lean.hasPendingRecovery() || lean.awaitsIdle();
+    }
+
     /** What both retrainers have done, added up. */
     public Retrainer.Stats stats() {
         Retrainer.Stats a = grouped.stats();

@@ -151,6 +151,8 @@ public final class LeanRetrainer {
     private int failuresInRow;
     private long lastSlotSum = -1;
     private long lastTrickle;
+    /** Whether every model was checked for delta leaves since the SLT counters last moved. */
+    private boolean idleChecked = true;
     private int trickleCursor;
     private long slotsLastMoved = System.nanoTime();
 
@@ -219,6 +221,14 @@ public final class LeanRetrainer {
         return pending != null;
     }
 
+    /**
+     * Whether writes since the last idle check may have left delta leaves that only an idle pass (after
+     * {@link #IDLE_NANOS} without new SLT claims) compacts: passes must go on although nothing is written.
+     */
+    public boolean awaitsIdle() {
+        return !idleChecked;
+    }
+
     private boolean readView() {
         if (!isLean(connection)) {
             return false;
@@ -265,6 +275,7 @@ public final class LeanRetrainer {
         if (sum != lastSlotSum) {
             lastSlotSum = sum;
             slotsLastMoved = now;
+            idleChecked = false;
         }
         boolean[] piling = appendsPiling(used);
         boolean anyDue = false;
@@ -274,6 +285,7 @@ public final class LeanRetrainer {
         boolean[] chained;
         if (now - slotsLastMoved >= IDLE_NANOS) {
             chained = hasDeltaLeaves(used, used.length); // idle: every model with a delta leaf
+            idleChecked = true;
         } else if (!anyDue && now - lastTrickle >= TRICKLE_INTERVAL_NANOS) {
             chained = hasDeltaLeaves(used, TRICKLE_MODELS); // busy, but nothing due: a few of them
             lastTrickle = now;
