@@ -63,6 +63,10 @@ public final class IndexLayout {
         return GlobalAddress.of(memoryNode, models.id(), offset);
     }
 
+    public long metaBytes() {
+        return meta.length();
+    }
+
     public long tablesBytes() {
         return tables.length();
     }

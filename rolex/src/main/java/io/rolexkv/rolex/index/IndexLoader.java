@@ -52,7 +52,12 @@ final class IndexLoader {
     }
 
     static Meta readMeta(FabricConnection connection) {
-        MemorySegment meta = readBytes(connection, layoutProbe(connection).metaAddress(0), IndexMetaDescriptor.META_BYTES);
+        return parseMeta(connection,
+                readBytes(connection, layoutProbe(connection).metaAddress(0), IndexMetaDescriptor.META_BYTES));
+    }
+
+    /** The meta words of a superblock as read; throws if it holds no published index. */
+    static Meta parseMeta(FabricConnection connection, MemorySegment meta) {
         long magic = WordOrder.getLong(meta, IndexMetaDescriptor.MAGIC_OFFSET);
         long state = WordOrder.getLong(meta, IndexMetaDescriptor.STATE_OFFSET);
         if (magic != IndexMetaDescriptor.MAGIC || state != IndexMetaDescriptor.STATE_READY) {

@@ -92,6 +92,7 @@ public final class LeanIndex implements WordIndex {
     private final java.util.concurrent.atomic.LongAdder lockConflicts = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder chainDoorbells = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder refreshes = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder fullReloads = new java.util.concurrent.atomic.LongAdder();
 
     private LeanIndex(FabricConnection connection, IndexLayout layout, long epoch, List<LeanModel> models) {
         this.connection = connection;
@@ -408,13 +409,23 @@ public final class LeanIndex implements WordIndex {
         if (view != seen) {
             return; // someone refreshed meanwhile
         }
-        IndexLoader.Meta meta = IndexLoader.readMeta(connection);
+        boolean directory = layout.metaBytes() >= IndexMetaDescriptor.PATCH_DIRECTORY_END;
+        DoorbellBatch batch = new DoorbellBatch();
+        int metaVerb = batch.read(layout.metaAddress(0), IndexMetaDescriptor.META_BYTES);
+        int directoryVerb = directory ? batch.read(layout.metaAddress(IndexMetaDescriptor.PATCH_DIRECTORY_OFFSET),
+                IndexMetaDescriptor.PATCH_SLOTS * IndexMetaDescriptor.PATCH_SLOT_BYTES) : -1;
+        BatchResult read = connection.execute(batch);
+        IndexLoader.Meta meta = IndexLoader.parseMeta(connection, read.read(metaVerb));
         if (meta.epoch() <= seen.epoch) {
             LockSupport.parkNanos(50_000);
             return;
         }
-        MemorySegment set = IndexLoader.readBytes(connection, layout.modelsAddress(meta.modelSetOffset()), meta.modelSetBytes());
-        List<IndexModel> records = IndexLoader.decodeModelSet(set, meta.epoch());
+        List<IndexModel> records = directory ? patched(seen, meta.epoch(), read, directoryVerb) : null;
+        if (records == null) {
+            MemorySegment set = IndexLoader.readBytes(connection, layout.modelsAddress(meta.modelSetOffset()), meta.modelSetBytes());
+            records = IndexLoader.decodeModelSet(set, meta.epoch());
+            fullReloads.increment();
+        }
         if (records == null) {
             LockSupport.parkNanos(50_000);
             return; // a set being overwritten as we read it (the queue wrapped): the next refresh reads a newer one
@@ -423,6 +434,43 @@ public final class LeanIndex implements WordIndex {
         forgetRetired(fresh);
         view = fresh;
         refreshes.increment();
+    }
+
+    /**
+     * The model set of {@code epoch} from {@code seen}'s by the patches of the epochs between, read in one doorbell
+     * from where the patch directory (read in {@code directoryRead}) says; null if any is missing or fails its checks,
+     * and the caller reads the whole set.
+     */
+    private List<IndexModel> patched(View seen, long epoch, BatchResult directoryRead, int directoryVerb) {
+        if (epoch - seen.epoch >= IndexMetaDescriptor.PATCH_SLOTS) {
+            return null;
+        }
+        DoorbellBatch batch = new DoorbellBatch();
+        int[] verbs = new int[(int) (epoch - seen.epoch)];
+        for (long e = seen.epoch + 1; e <= epoch; e++) {
+            long slot = (e % IndexMetaDescriptor.PATCH_SLOTS) * IndexMetaDescriptor.PATCH_SLOT_BYTES;
+            long offset = directoryRead.readLong(directoryVerb, slot);
+            long bytes = directoryRead.readLong(directoryVerb, slot + 8);
+            if (bytes <= 0 || bytes > layout.modelsBytes() || offset < 0 || offset + bytes > layout.modelsBytes()) {
+                return null;
+            }
+            verbs[(int) (e - seen.epoch - 1)] = batch.read(layout.modelsAddress(offset), Math.toIntExact(bytes));
+        }
+        BatchResult patches = connection.execute(batch);
+        List<IndexModel> records = new ArrayList<>(seen.models.length);
+        for (LeanModel model : seen.models) {
+            records.add(model.record());
+        }
+        for (long e = seen.epoch + 1; e <= epoch && records != null; e++) {
+            ModelPatch patch = ModelPatch.decode(patches.read(verbs[(int) (e - seen.epoch - 1)]), e);
+            records = patch == null ? null : patch.applyTo(records);
+        }
+        return records;
+    }
+
+    /** Refreshes that read the whole model set (no patch chain from the view they had). */
+    public long fullReloads() {
+        return fullReloads.sum();
     }
 
     /** Drops cached words, chains and spare slots of models {@code fresh} does not have (same block, same record). */

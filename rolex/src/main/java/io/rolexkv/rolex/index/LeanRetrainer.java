@@ -489,16 +489,34 @@ public final class LeanRetrainer {
             throw new IllegalStateException("model set bytes=" + set.length + " exceeds half the models region ("
                     + layout.modelsBytes() + "): give the memory node a larger models region");
         }
+        byte[] patch = patchOf(frozen, newEpoch).encode();
         long cursor = readMetaWord(IndexMetaDescriptor.MODELS_USED_OFFSET);
-        long setOffset = (cursor + 63) / 64 * 64;
-        if (setOffset + set.length > layout.modelsBytes()) {
-            setOffset = 0; // wrap: the set written there is many publications old
+        long patchOffset = (cursor + 63) / 64 * 64;
+        if (patchOffset + patch.length + 64 + set.length > layout.modelsBytes()) {
+            patchOffset = 0; // wrap: what was written there is many publications old
         }
-        Finish finish = new Finish(frozen, all, newEpoch, set, setOffset, started);
+        long setOffset = (patchOffset + patch.length + 63) / 64 * 64;
+        Finish finish = new Finish(frozen, all, newEpoch, set, setOffset, patch, patchOffset, started);
         pending = finish;
         finish.run();
         pending = null;
         return frozen.size();
+    }
+
+    /** What this publication changes: each run's old models replaced by its new ones. */
+    private static ModelPatch patchOf(List<Run> frozen, long newEpoch) {
+        int[] firsts = new int[frozen.size()];
+        int[] removed = new int[frozen.size()];
+        int[] added = new int[frozen.size()];
+        List<IndexModel> records = new ArrayList<>();
+        for (int r = 0; r < frozen.size(); r++) {
+            Run run = frozen.get(r);
+            firsts[r] = run.first;
+            removed[r] = run.parts.size();
+            added[r] = run.replacements.size();
+            run.replacements.forEach(planned -> records.add(planned.model().record()));
+        }
+        return new ModelPatch(newEpoch, firsts, removed, added, records);
     }
 
     /** CASes the lock into every group word of the model; false (holding none) if a writer kept one past the timeout. */
@@ -994,7 +1012,13 @@ public final class LeanRetrainer {
         private final long setOffset;
         private final long started;
 
-        Finish(List<Run> frozen, List<LeanModel> all, long newEpoch, byte[] set, long setOffset, long started) {
+        private final byte[] patch;
+        private final long patchOffset;
+
+        Finish(List<Run> frozen, List<LeanModel> all, long newEpoch, byte[] set, long setOffset, byte[] patch,
+               long patchOffset, long started) {
+            this.patch = patch;
+            this.patchOffset = patchOffset;
             this.frozen = List.copyOf(frozen);
             this.all = all;
             this.newEpoch = newEpoch;
@@ -1005,11 +1029,18 @@ public final class LeanRetrainer {
 
         @Override
         public void run() {
-            // 4. Publish.
+            // 4. Publish: the patch, the whole set, the patch's directory slot, then the meta words naming the set.
             BoundedDoorbells.Writer writer = doorbells.writer();
+            writer.write(layout.modelsAddress(patchOffset), patch);
             writer.write(layout.modelsAddress(setOffset), set);
             writer.flush();
             DoorbellBatch publish = new DoorbellBatch();
+            if (layout.metaBytes() >= IndexMetaDescriptor.PATCH_DIRECTORY_END) {
+                long slot = IndexMetaDescriptor.PATCH_DIRECTORY_OFFSET
+                        + (newEpoch % IndexMetaDescriptor.PATCH_SLOTS) * IndexMetaDescriptor.PATCH_SLOT_BYTES;
+                publish.writeLong(layout.metaAddress(slot), patchOffset);
+                publish.writeLong(layout.metaAddress(slot + 8), patch.length);
+            }
             publish.writeLong(layout.metaAddress(IndexMetaDescriptor.MODEL_SET_OFFSET_OFFSET), setOffset);
             publish.writeLong(layout.metaAddress(IndexMetaDescriptor.MODEL_SET_BYTES_OFFSET), set.length);
             publish.writeLong(layout.metaAddress(IndexMetaDescriptor.MODELS_USED_OFFSET), setOffset + set.length);

@@ -52,6 +52,15 @@ public final class IndexMetaDescriptor {
     public static final int BUILD_ID_OFFSET = 88;
     public static final int LAYOUT_OFFSET = 96;
     public static final int REUSE_FLOOR_OFFSET = 104;
+    /**
+     * Past the superblock (lean layout): where the latest publications' patches lie in the models region, slot
+     * {@code epoch % PATCH_SLOTS} of {@link #PATCH_SLOT_BYTES} each (offset u64, bytes u64), so that a compute node a
+     * few epochs behind reads what changed instead of the whole model set. Only where the meta region is that large.
+     */
+    public static final int PATCH_DIRECTORY_OFFSET = 1024;
+    public static final int PATCH_SLOTS = 64;
+    public static final int PATCH_SLOT_BYTES = 16;
+    public static final int PATCH_DIRECTORY_END = PATCH_DIRECTORY_OFFSET + PATCH_SLOTS * PATCH_SLOT_BYTES;
     /** Leaf tables naming whole leaves, every key in a leaf (zero: what indexes built before the word existed hold). */
     public static final long LAYOUT_GROUPED = 0;
     /** Per model: group heads, an SLT and a dense base array; inserted keys in delta leaves. */

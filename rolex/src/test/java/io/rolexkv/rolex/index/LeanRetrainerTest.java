@@ -106,6 +106,10 @@ class LeanRetrainerTest {
             assertTrue(retrainer.stats().retrains() > 10, "models retrained: " + retrainer.stats());
             assertTrue(index.refreshes() > 0, "the compute node picked up new models");
             assertMatches(oracle, index);
+            assertEquals(List.of(LeanIndex.open(node.connect()).view().models), List.of(index.view().models),
+                    "models as patched from epoch to epoch, against the whole set as published");
+            assertTrue(index.fullReloads() * 2 < index.refreshes(), "refreshes that read the whole set: "
+                    + index.fullReloads() + " of " + index.refreshes());
             assertMatches(oracle, LeanIndex.open(node.connect()));
         }
     }
