@@ -79,6 +79,8 @@ public interface FabricConnection extends AutoCloseable {
             case VerbRejectedException rejected ->
                     new VerbRejectedException(rejected.verbIndex(), rejected.reason(), rejected.detail());
             case ConnectionLostException lost -> new ConnectionLostException(lost.getMessage(), lost.getCause());
+            case MemoryNodeDownException down ->
+                    new MemoryNodeDownException(down.memoryNodeId(), down.endpoint(), down.reason(), down.getCause());
             default -> new FabricException(original.getMessage(), original.getCause());
         };
         copy.addSuppressed(original);
