@@ -8,6 +8,7 @@ import io.rolexkv.common.fabric.FabricException;
 import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.fabric.FabricTransport;
 import io.rolexkv.common.fabric.GlobalAddress;
+import io.rolexkv.common.fabric.ReconnectingConnection;
 import io.rolexkv.common.fabric.RegionInfo;
 import io.rolexkv.computenode.value.BlockValueStore;
 import io.rolexkv.computenode.value.Inline8ValueStore;
@@ -66,7 +67,8 @@ final class Shard {
     static Shard connect(int position, RolexKVConfig config, IndexKind kind, FabricTransport transport, FabricCounters totals,
                          ThreadCosts threadCosts) {
         RolexKVConfig.MemoryNodeRange range = config.memoryNodes().get(position);
-        FabricConnection raw = transport.connect(range.endpoint(), totals);
+        // The engine's one way to reach a node: a connection that outlives the node's restarts (or marks it down).
+        FabricConnection raw = new ReconnectingConnection(transport, range.endpoint(), totals, config.reconnectPolicy());
         try {
             EngineConnection connection = new EngineConnection(raw, threadCosts);
             int node = connection.memoryNodeId();
