@@ -65,15 +65,16 @@ class YcsbCommandTest {
                 "test")));
         String endpoint = node.endpoint();
         Thread killer = Thread.ofPlatform().start(() -> {
-            while (!out.toString(StandardCharsets.UTF_8).contains("[LOAD] YCSB summary:")) {
+            // The first progress line of the run phase: its operations are under way.
+            while (!out.toString(StandardCharsets.UTF_8).contains("[RUN] 1 s:")) {
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
             }
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(300));
             node.close();
         });
         try {
             int exit = execute("--workload", "c", "--records", "300", "--operations", "100000000", "--threads", "2",
-                    "--value-size", "8", "--memory-nodes", endpoint, "--engine-setting", "reconnect_deadline_ms=500");
+                    "--value-size", "8", "--memory-nodes", endpoint, "--engine-setting", "reconnect_deadline_ms=500",
+                    "--progress-interval", "1");
             assertEquals(YcsbCommand.EXIT_RUN_FAILED, exit, out.toString(StandardCharsets.UTF_8) + err);
             List<String> lines = err.toString().lines().toList();
             assertEquals(1, lines.size(), err.toString());
