@@ -15,7 +15,8 @@ import java.util.concurrent.ExecutionException;
  *
  * <p>Failure: {@link #post} never throws for a remote problem; the future fails with {@link VerbRejectedException}
  * (bad verb, connection still usable) or {@link ConnectionLostException} (every pending and later batch fails the
- * same way, promptly: never a hang).
+ * same way, promptly: never a hang). {@link ReconnectingConnection} wraps a transport's connections to replace a
+ * broken one instead, and says what its callers see then.
  */
 public interface FabricConnection extends AutoCloseable {
 
