@@ -80,7 +80,7 @@ public final class ReconnectingConnection implements FabricConnection {
     private final Object lock = new Object();
     private volatile FabricConnection current;
     /** The reconnect under way, or null; guarded by {@link #lock}. */
-    private CompletableFuture<FabricConnection> reconnecting;
+    private volatile CompletableFuture<FabricConnection> reconnecting;
     private Thread reconnector;
     private volatile MemoryNodeDownException down;
     private volatile boolean closed;
@@ -126,6 +126,14 @@ public final class ReconnectingConnection implements FabricConnection {
         return reconnects.get();
     }
 
+    /**
+     * Whether a connection is up now: not being replaced, not down, not closed. For work that should not wait for a
+     * node that is away, such as what an engine does on close.
+     */
+    public boolean isConnected() {
+        return !closed && down == null && reconnecting == null && current.isOpen();
+    }
+
     /** Whether the node is marked down. */
     public boolean isDown() {
         return down != null;
@@ -157,9 +165,10 @@ public final class ReconnectingConnection implements FabricConnection {
             // Not on this thread: it may be the one reading completions, which must not block.
             return CompletableFuture.supplyAsync(() -> post(batch, retries + 1), RETRIES).thenCompose(next -> next);
         }
+        String what = isReadOnly(batch) ? "READs only, after " + retries + " reconnects" : "not all READs";
         return CompletableFuture.failedFuture(new ConnectionLostException("memory node " + memoryNodeId + " at endpoint="
-                + endpoint + ": the connection broke with a doorbell of " + batch.size() + " verbs in flight, not all"
-                + " READs: outcome unknown (reconnecting); " + cause.getMessage(), cause));
+                + endpoint + ": the connection broke with a doorbell of " + batch.size() + " verbs in flight (" + what
+                + "): outcome unknown (reconnecting); " + cause.getMessage(), cause));
     }
 
     private static boolean isReadOnly(DoorbellBatch batch) {
@@ -236,6 +245,10 @@ public final class ReconnectingConnection implements FabricConnection {
                 fresh = transport.connect(endpoint, counters);
             } catch (io.rolexkv.common.net.AuthenticationFailedException e) {
                 markDown(next, "it refused this compute node's cluster secret after a restart", e);
+                return;
+            } catch (IllegalStateException e) {
+                // The transport itself is closed: no attempt can succeed.
+                markDown(next, "cannot reconnect: " + e.getMessage(), e);
                 return;
             } catch (RuntimeException e) {
                 last = e;

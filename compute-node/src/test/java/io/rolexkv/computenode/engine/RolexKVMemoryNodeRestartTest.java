@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -32,6 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -139,6 +141,16 @@ class RolexKVMemoryNodeRestartTest {
             assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - again) < deadlineMillis,
                     "a down node is refused at once");
         }
+    }
+
+    @Test
+    void closingAnEngineDoesNotWaitForANodeThatIsAway() {
+        MemoryNode node = MemoryNode.start(nodeConfig(0));
+        RolexKV engine = openEngine(node.endpoint(), 600_000);
+        engine.put(1, new byte[]{1});
+        node.close();
+        // Well under the ten-minute deadline: close hands nothing back to a node that is away and does not wait for it.
+        assertTimeoutPreemptively(Duration.ofSeconds(60), engine::close);
     }
 
     /**
