@@ -8,6 +8,7 @@ import io.rolexkv.bench.ycsb.YcsbRunConfig;
 import io.rolexkv.bench.ycsb.YcsbRunner;
 import io.rolexkv.bench.ycsb.YcsbWorkloads;
 import io.rolexkv.common.cli.UnexpectedFailures;
+import io.rolexkv.common.fabric.MemoryNodeDownException;
 import io.rolexkv.common.config.ConfigException;
 import io.rolexkv.common.net.AuthenticationFailedException;
 import io.rolexkv.common.net.ClusterSecret;
@@ -172,7 +173,13 @@ public final class YcsbCommand implements Callable<Integer> {
         try (SystemUnderTest opened = systemUnderTest) {
             result = new YcsbRunner(config, out).run(opened).report();
         } catch (RuntimeException e) {
-            err.println("ycsb: the run failed: " + UnexpectedFailures.report(spec.qualifiedName(), e));
+            Optional<MemoryNodeDownException> down = MemoryNodeDownException.in(e);
+            if (down.isPresent()) {
+                // Not a bug: a node of the user's cluster is gone. One line naming it is the whole story.
+                err.println("ycsb: stopped: " + down.get().getMessage());
+            } else {
+                err.println("ycsb: the run failed: " + UnexpectedFailures.report(spec.qualifiedName(), e));
+            }
             return EXIT_RUN_FAILED;
         }
         if (report != null) {

@@ -127,6 +127,12 @@ final class ChildProcess implements AutoCloseable {
         return process.toHandle().info().totalCpuDuration().map(duration -> duration.toNanos() / 1e9).orElse(0.0);
     }
 
+    /** Kills the process with SIGKILL and waits for it to end: a crash, for fault tests (nothing is flushed). */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     @Override
     public void close() {
         if (!process.isAlive()) {

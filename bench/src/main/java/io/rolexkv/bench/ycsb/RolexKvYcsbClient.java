@@ -2,6 +2,7 @@ package io.rolexkv.bench.ycsb;
 
 import io.rolexkv.bench.system.OperationCostProbe;
 import io.rolexkv.common.fabric.FabricCounters;
+import io.rolexkv.common.fabric.MemoryNodeDownException;
 import io.rolexkv.common.kv.BaseKV;
 import io.rolexkv.common.kv.KeyValueBytes;
 import site.ycsb.ByteIterator;
@@ -35,7 +36,9 @@ import java.util.function.Supplier;
  * The table name is ignored: the store has one key space.
  *
  * <p>Statuses: OK; NOT_FOUND for a missing record; ERROR for any exception (bad key, engine failure), which is
- * counted and logged once per operation type ({@link BindingErrors}), never thrown to YCSB. Each operation is timed
+ * counted and logged once per operation type ({@link BindingErrors}), never thrown to YCSB, with one exception: a
+ * memory node marked down ({@link MemoryNodeDownException}) is thrown, so the run stops with the node's name instead of
+ * failing every later operation at once. Each operation is timed
  * and its fabric cost taken from the installed {@link OperationCostProbe} on the calling thread, into that thread's
  * {@link ThreadOperationRecorder}.
  *
@@ -196,6 +199,9 @@ public final class RolexKvYcsbClient extends DB {
             status = operation.get();
         } catch (RuntimeException e) {
             errors.record(type, key, e);
+            if (MemoryNodeDownException.in(e).isPresent()) {
+                throw e;
+            }
             status = Status.ERROR;
         }
         long nanos = System.nanoTime() - startNanos;

@@ -2,6 +2,9 @@ package io.rolexkv.bench.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.rolexkv.common.config.ConfigNode;
+import io.rolexkv.memorynode.MemoryNode;
+import io.rolexkv.memorynode.MemoryNodeConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -13,6 +16,9 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -44,6 +50,40 @@ class YcsbCommandTest {
         assertEquals(300, json.get("records").asInt());
         assertEquals(0, json.get("failed_operations").asInt());
         assertTrue(json.get("operations_by_type").has("SCAN"));
+    }
+
+    /**
+     * A memory node that goes away for good in the middle of the run phase: the run stops with one line naming it and
+     * why, and a non-zero exit, instead of running through its operations with every one failing at once.
+     */
+    @Test
+    void aMemoryNodeGoneForGoodStopsTheRunWithOneLineNamingIt() throws Exception {
+        MemoryNode node = MemoryNode.start(MemoryNodeConfig.from(ConfigNode.parse(
+                "{\"memory_node_id\": 4, \"transport\": \"tcp\", \"port\": 0, \"regions\": [{\"name\": \"meta\", \"bytes\": \"4KiB\"},"
+                        + " {\"name\": \"leaves\", \"bytes\": \"16MiB\"}, {\"name\": \"tables\", \"bytes\": \"4MiB\"},"
+                        + " {\"name\": \"models\", \"bytes\": \"1MiB\"}, {\"name\": \"values\", \"bytes\": \"32MiB\"}]}",
+                "test")));
+        String endpoint = node.endpoint();
+        Thread killer = Thread.ofPlatform().start(() -> {
+            // The first progress line of the run phase: its operations are under way.
+            while (!out.toString(StandardCharsets.UTF_8).contains("[RUN] 1 s:")) {
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+            }
+            node.close();
+        });
+        try {
+            int exit = execute("--workload", "c", "--records", "300", "--operations", "100000000", "--threads", "2",
+                    "--value-size", "8", "--memory-nodes", endpoint, "--engine-setting", "reconnect_deadline_ms=500",
+                    "--progress-interval", "1");
+            assertEquals(YcsbCommand.EXIT_RUN_FAILED, exit, out.toString(StandardCharsets.UTF_8) + err);
+            List<String> lines = err.toString().lines().toList();
+            assertEquals(1, lines.size(), err.toString());
+            assertTrue(lines.getFirst().startsWith("ycsb: stopped: memory node 4 at endpoint=" + endpoint + " is down:")
+                    && lines.getFirst().contains("reconnect_deadline_ms=500"), lines.getFirst());
+        } finally {
+            killer.join();
+            node.close();
+        }
     }
 
     @Test

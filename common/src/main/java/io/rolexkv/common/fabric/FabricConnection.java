@@ -15,7 +15,8 @@ import java.util.concurrent.ExecutionException;
  *
  * <p>Failure: {@link #post} never throws for a remote problem; the future fails with {@link VerbRejectedException}
  * (bad verb, connection still usable) or {@link ConnectionLostException} (every pending and later batch fails the
- * same way, promptly: never a hang).
+ * same way, promptly: never a hang). {@link ReconnectingConnection} wraps a transport's connections to replace a
+ * broken one instead, and says what its callers see then.
  */
 public interface FabricConnection extends AutoCloseable {
 
@@ -79,6 +80,8 @@ public interface FabricConnection extends AutoCloseable {
             case VerbRejectedException rejected ->
                     new VerbRejectedException(rejected.verbIndex(), rejected.reason(), rejected.detail());
             case ConnectionLostException lost -> new ConnectionLostException(lost.getMessage(), lost.getCause());
+            case MemoryNodeDownException down ->
+                    new MemoryNodeDownException(down.memoryNodeId(), down.endpoint(), down.reason(), down.getCause());
             default -> new FabricException(original.getMessage(), original.getCause());
         };
         copy.addSuppressed(original);

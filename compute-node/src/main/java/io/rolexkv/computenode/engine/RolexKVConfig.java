@@ -6,6 +6,7 @@ import io.rolexkv.common.config.ConfigNode;
 import io.rolexkv.common.fabric.FabricLimits;
 import io.rolexkv.common.fabric.FabricTransports;
 import io.rolexkv.common.fabric.GlobalAddress;
+import io.rolexkv.common.fabric.ReconnectingConnection;
 import io.rolexkv.computenode.KeyText;
 import io.rolexkv.computenode.value.SizeClasses;
 import io.rolexkv.computenode.value.ValueBlockDescriptor;
@@ -66,11 +67,14 @@ import java.util.Set;
  *                        ranges are only the even split a fresh cluster starts from
  * @param shardLearnKeys  keys a fresh cluster takes before it chooses ranges from them, and the fewest keys put between
  *                        two re-choices; 0: never move ranges
+ * @param reconnectDeadlineMillis how long a memory node whose connection broke may stay unreachable before the engine
+ *                        marks it down ({@link io.rolexkv.common.fabric.ReconnectingConnection}); 0: at the first
+ *                        failed reconnect
  */
 public record RolexKVConfig(String transport, List<MemoryNodeRange> memoryNodes, ValueFormat valueFormat,
                             int maxValueBytes, IndexGeometry geometry, FabricLimits limits, long valueChunkBytes,
                             long reuseGraceMillis, long roomWaitMillis, Optional<Path> authSecretFile,
-                            boolean rangesFixed, long shardLearnKeys) {
+                            boolean rangesFixed, long shardLearnKeys, long reconnectDeadlineMillis) {
     public static final String ENGINE_TYPE = "rolex";
 
     public static final String TRANSPORT_PROP_NAME = "transport";
@@ -99,6 +103,10 @@ public record RolexKVConfig(String transport, List<MemoryNodeRange> memoryNodes,
     public static final long SHARD_LEARN_KEYS_MAX = 1L << 30;
 
     public static final String AUTH_SECRET_FILE_PROP_NAME = FabricTransports.AUTH_SECRET_FILE_PROP_NAME;
+
+    public static final String RECONNECT_DEADLINE_MS_PROP_NAME = "reconnect_deadline_ms";
+    public static final long RECONNECT_DEADLINE_MS_DEFAULT = ReconnectingConnection.Policy.DEADLINE_MILLIS_DEFAULT;
+    public static final long RECONNECT_DEADLINE_MS_MAX = 86_400_000;
 
     public RolexKVConfig {
         Objects.requireNonNull(authSecretFile, "authSecretFile");
@@ -174,11 +182,13 @@ public record RolexKVConfig(String transport, List<MemoryNodeRange> memoryNodes,
         long graceMillis = config.optionalLong(REUSE_GRACE_MS_PROP_NAME, REUSE_GRACE_MS_DEFAULT, 0, REUSE_GRACE_MS_MAX);
         long roomWaitMillis = config.optionalLong(ROOM_WAIT_MS_PROP_NAME, ROOM_WAIT_MS_DEFAULT, 0, ROOM_WAIT_MS_MAX);
         long learnKeys = config.optionalLong(SHARD_LEARN_KEYS_PROP_NAME, SHARD_LEARN_KEYS_DEFAULT, 0, SHARD_LEARN_KEYS_MAX);
+        long reconnectDeadlineMillis = config.optionalLong(RECONNECT_DEADLINE_MS_PROP_NAME,
+                RECONNECT_DEADLINE_MS_DEFAULT, 0, RECONNECT_DEADLINE_MS_MAX);
         boolean rangesFixed = config.array(MEMORY_NODES_PROP_NAME).getFirst().has(FIRST_KEY_PROP_NAME);
         Optional<Path> authSecretFile = FabricTransports.readAuthSecretFile(config, transport);
         config.rejectUnknownFields();
         return new RolexKVConfig(transport, memoryNodes, format, maxValueBytes, geometry, limits, chunkBytes, graceMillis,
-                roomWaitMillis, authSecretFile, rangesFixed, learnKeys);
+                roomWaitMillis, authSecretFile, rangesFixed, learnKeys, reconnectDeadlineMillis);
     }
 
     private static IndexGeometry geometry(ConfigNode config) {
@@ -256,6 +266,11 @@ public record RolexKVConfig(String transport, List<MemoryNodeRange> memoryNodes,
             firstKeys.add(division[0].add(division[1].signum() > 0 ? BigInteger.ONE : BigInteger.ZERO).longValue());
         }
         return firstKeys;
+    }
+
+    /** How the engine replaces a broken connection to a memory node. */
+    public ReconnectingConnection.Policy reconnectPolicy() {
+        return ReconnectingConnection.Policy.withDeadline(reconnectDeadlineMillis);
     }
 
     /** A one-line description for logs and the shell's stats. */

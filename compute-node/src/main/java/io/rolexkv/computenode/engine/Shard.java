@@ -8,6 +8,7 @@ import io.rolexkv.common.fabric.FabricException;
 import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.fabric.FabricTransport;
 import io.rolexkv.common.fabric.GlobalAddress;
+import io.rolexkv.common.fabric.ReconnectingConnection;
 import io.rolexkv.common.fabric.RegionInfo;
 import io.rolexkv.computenode.value.BlockValueStore;
 import io.rolexkv.computenode.value.Inline8ValueStore;
@@ -40,6 +41,8 @@ final class Shard {
     final int position;
     final String endpoint;
     final EngineConnection connection;
+    /** The connection under {@link #connection}, which replaces a broken one (or marks the node down). */
+    private final ReconnectingConnection link;
     final ValueStore values;
     private final RolexKVConfig config;
     private final IndexKind kind;
@@ -47,10 +50,12 @@ final class Shard {
     private final long valuesHeaderAddress;
     private volatile WordIndex index;
 
-    private Shard(int position, String endpoint, EngineConnection connection, ValueStore values,
-                  RolexKVConfig config, IndexKind kind, long readyProbeAddress, long valuesHeaderAddress) {
+    private Shard(int position, String endpoint, ReconnectingConnection link, EngineConnection connection,
+                  ValueStore values, RolexKVConfig config, IndexKind kind, long readyProbeAddress,
+                  long valuesHeaderAddress) {
         this.position = position;
         this.endpoint = endpoint;
+        this.link = link;
         this.connection = connection;
         this.values = values;
         this.config = config;
@@ -66,7 +71,8 @@ final class Shard {
     static Shard connect(int position, RolexKVConfig config, IndexKind kind, FabricTransport transport, FabricCounters totals,
                          ThreadCosts threadCosts) {
         RolexKVConfig.MemoryNodeRange range = config.memoryNodes().get(position);
-        FabricConnection raw = transport.connect(range.endpoint(), totals);
+        // The engine's one way to reach a node: a connection that outlives the node's restarts (or marks it down).
+        ReconnectingConnection raw = new ReconnectingConnection(transport, range.endpoint(), totals, config.reconnectPolicy());
         try {
             EngineConnection connection = new EngineConnection(raw, threadCosts);
             int node = connection.memoryNodeId();
@@ -89,7 +95,7 @@ final class Shard {
                         TimeUnit.MILLISECONDS.toNanos(config.reuseGraceMillis()), System::nanoTime);
                 values = new BlockValueStore(config.maxValueBytes(), allocator, connection);
             }
-            return new Shard(position, range.endpoint(), connection, values, config, kind,
+            return new Shard(position, range.endpoint(), raw, connection, values, config, kind,
                     kind.readyProbeAddress(connection), valuesHeader);
         } catch (RuntimeException e) {
             raw.close();
@@ -236,12 +242,20 @@ final class Shard {
     }
 
     /**
+     * Whether the node is connected now; false while it is being reconnected or once it is down. Work on close checks
+     * this so that closing never waits for a node that is away.
+     */
+    boolean isConnected() {
+        return link.isConnected();
+    }
+
+    /**
      * Hands this node's value space back to its values region (see {@link ValueAllocator#returnAll}); a node that
      * cannot be reached keeps it claimed, as before there were returns.
      */
     void returnValueSpace() {
         ValueAllocator allocator = values.allocator();
-        if (allocator == null || !connection.isOpen()) {
+        if (allocator == null || !isConnected()) {
             return;
         }
         try {

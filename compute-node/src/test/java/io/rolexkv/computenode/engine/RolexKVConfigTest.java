@@ -39,6 +39,7 @@ class RolexKVConfigTest {
         assertEquals(256 << 10, config.valueChunkBytes());
         assertEquals(1000, config.reuseGraceMillis());
         assertEquals(0, config.roomWaitMillis());
+        assertEquals(30_000, config.reconnectDeadlineMillis(), "a memory node may be away 30 s before it is marked down");
         assertEquals(List.of(new RolexKVConfig.MemoryNodeRange("h:1", 0, -1L)), config.memoryNodes());
     }
 
@@ -87,9 +88,14 @@ class RolexKVConfigTest {
                 failure("{" + ONE_NODE + ", \"max_bytes_per_batch\": \"64KiB\"}"));
         assertEquals("out of range field=shard_learn_keys found=-1 allowed=[0,1073741824]",
                 failure("{" + ONE_NODE + ", \"shard_learn_keys\": -1}"));
+        assertEquals("out of range field=reconnect_deadline_ms found=-1 allowed=[0,86400000]",
+                failure("{" + ONE_NODE + ", \"reconnect_deadline_ms\": -1}"));
+        assertEquals("wrong type field=reconnect_deadline_ms expected=integer found=\"30s\"",
+                failure("{" + ONE_NODE + ", \"reconnect_deadline_ms\": \"30s\"}"));
         assertEquals("unknown field field=colour allowed=[engine_type, transport, memory_nodes, value_layout, max_value_bytes,"
                         + " leaf_capacity, load_factor, epsilon, empty_index_leaves, max_verbs_per_batch, max_bytes_per_batch,"
-                        + " value_chunk_bytes, value_reuse_grace_ms, index_room_wait_ms, shard_learn_keys, auth_secret_file]",
+                        + " value_chunk_bytes, value_reuse_grace_ms, index_room_wait_ms, shard_learn_keys, reconnect_deadline_ms,"
+                        + " auth_secret_file]",
                 failure("{" + ONE_NODE + ", \"colour\": \"blue\"}"));
     }
 

@@ -26,9 +26,11 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -140,12 +142,22 @@ class RolexKVFailureOutcomeTest {
     @Test
     void aPutWhoseTransportFailsKeepsItsBlockSinceTheOutcomeIsUnknown() {
         try (EmbeddedCluster cluster = EmbeddedCluster.start("loopback", 1, EmbeddedCluster.Regions.SMALL);
-             FaultInjectingTransport faulty = new FaultInjectingTransport(cluster.transport(), FaultPlan.NONE);
+             FaultInjectingTransport faulty = new FaultInjectingTransport(cluster.transport(),
+                     FaultPlan.builder().fixedLatencyMicros(40_000).build());
              RolexKV engine = RolexKV.open(config(cluster), faulty)) {
             engine.put(7, value(1));
             ValueAllocator.ValueSpace before = engine.valueSpace();
+            // Dropped with the put's first doorbell in flight (a connection already known to be closed is replaced
+            // before anything is posted on it, so the put would just go through).
+            long doorbells = engine.counters().snapshot().doorbells();
+            CompletableFuture<Void> put = CompletableFuture.runAsync(() -> engine.put(9, value(2)));
+            while (engine.counters().snapshot().doorbells() == doorbells) {
+                LockSupport.parkNanos(TimeUnit.MICROSECONDS.toNanos(100));
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10)); // well inside the doorbell's 40 ms
             faulty.dropAll();
-            assertThrows(FabricException.class, () -> engine.put(9, value(2)));
+            Exception failure = assertThrows(Exception.class, () -> put.get(10, TimeUnit.SECONDS));
+            assertInstanceOf(FabricException.class, failure.getCause(), failure.toString());
             ValueAllocator.ValueSpace after = engine.valueSpace();
             assertEquals(before.releasedBytes(), after.releasedBytes(), "a block whose link may have landed is not reused");
             assertEquals(before.allocatedBytes() + CLASS_BYTES, after.allocatedBytes(), "it stays allocated (leaked)");
