@@ -80,7 +80,7 @@ public final class LeanIndex implements WordIndex {
      * head offset, a model's block offset), so that it stays valid across a refresh for the models a new epoch kept. A
      * refresh drops what belongs to models that are gone ({@link #forgetRetired}).
      */
-    /** Group words known not to be {@link GroupWord#EMPTY} (lock bit dropped), per group: the CAS guesses. */
+    /** Group words known to differ from their model's usual word (lock bit dropped), per group: the CAS guesses. */
     private final Map<Long, Long> knownWords = new ConcurrentHashMap<>();
     private final LeafPool leafPool = new LeafPool(IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT);
     /** Per group with delta leaves: the references of its chain as last read, so a doorbell can read it at once. */
@@ -878,12 +878,21 @@ public final class LeanIndex implements WordIndex {
 
 
         private long knownWord(int model, int group) {
-            return knownWords.getOrDefault(cacheKey(model, group), GroupWord.EMPTY);
+            return knownWords.getOrDefault(cacheKey(model, group), usualWord(model));
+        }
+
+        /**
+         * The word a group of {@code model} most likely holds when nothing is known of it, the CAS guess the cache is
+         * sparse against: nothing deleted, but for a model of one-fence groups (an empty index's, a room for appends)
+         * the fence deleted, as each such group is until its key is written.
+         */
+        private long usualWord(int model) {
+            return models[model].startsDeleted() ? GroupWord.allDeleted(1) : GroupWord.EMPTY;
         }
 
         private void learnWord(int model, int group, long word) {
             long unlocked = GroupWord.withoutLock(word);
-            if (unlocked == GroupWord.EMPTY) {
+            if (unlocked == usualWord(model)) {
                 knownWords.remove(cacheKey(model, group));
             } else {
                 knownWords.put(cacheKey(model, group), unlocked);

@@ -51,6 +51,14 @@ record LeanModel(long lowKey, long anchorKey, double slope, double intercept, in
         return (int) window;
     }
 
+    /**
+     * Whether this is a model of one-fence groups laid down exactly (an empty index's fences, a room for appends),
+     * whose entries all start deleted; a compacted model has the configured group size.
+     */
+    boolean startsDeleted() {
+        return groupSize == 1 && maxError == 0;
+    }
+
     /** Bytes of one group's head: its {@link io.rolexkv.rolex.layout.GroupWord} and its first delta leaf's reference. */
     static final int GROUP_HEAD_BYTES = 16;
 

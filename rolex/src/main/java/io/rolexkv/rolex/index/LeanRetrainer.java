@@ -93,6 +93,8 @@ public final class LeanRetrainer {
      */
     static final int TRICKLE_MODELS = 32;
     static final long TRICKLE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** The share of time compaction may already take for the trickle to run (a load's compactions keep it off). */
+    static final double TRICKLE_BUSY_FRACTION = 0.05;
 
     /**
      * When a model is due, and how much one pass does.
@@ -151,6 +153,8 @@ public final class LeanRetrainer {
     private int failuresInRow;
     private long lastSlotSum = -1;
     private long lastTrickle;
+    private long busyWindowStart;
+    private long busyWindowNanos;
     /** Whether every model was checked for delta leaves since the SLT counters last moved. */
     private boolean idleChecked = true;
     private int trickleCursor;
@@ -286,7 +290,7 @@ public final class LeanRetrainer {
         if (now - slotsLastMoved >= IDLE_NANOS) {
             chained = hasDeltaLeaves(used, used.length); // idle: every model with a delta leaf
             idleChecked = true;
-        } else if (!anyDue && now - lastTrickle >= TRICKLE_INTERVAL_NANOS) {
+        } else if (!anyDue && now - lastTrickle >= TRICKLE_INTERVAL_NANOS && !busy(now)) {
             chained = hasDeltaLeaves(used, TRICKLE_MODELS); // busy, but nothing due: a few of them
             lastTrickle = now;
         } else {
@@ -319,6 +323,18 @@ public final class LeanRetrainer {
             return 0;
         }
         return retrain(runs);
+    }
+
+    /**
+     * Whether compaction took more than {@link #TRICKLE_BUSY_FRACTION} of the time since the current one-second window
+     * began: then the node's CPU is better left to serving verbs than to compacting what is not due.
+     */
+    private boolean busy(long now) {
+        if (now - busyWindowStart > TimeUnit.SECONDS.toNanos(1)) {
+            busyWindowStart = now;
+            busyWindowNanos = 0;
+        }
+        return busyWindowNanos > TRICKLE_BUSY_FRACTION * (now - busyWindowStart);
     }
 
     /**
@@ -705,11 +721,16 @@ public final class LeanRetrainer {
             }
             if (attempt == MAX_LEAF_READS) {
                 throw new CorruptDataException("delta leaf at address=" + addresses[missing.getFirst()]
-                        + " fails its checksum under its group's lock after " + MAX_LEAF_READS + " reads: corrupt leaf");
+                        + " fails its checksum after " + MAX_LEAF_READS + " reads over about 90 ms: corrupt leaf");
             }
             long[] wanted = new long[missing.size()];
             for (int i = 0; i < wanted.length; i++) {
                 wanted[i] = addresses[missing.get(i)];
+            }
+            if (attempt > 8) {
+                // A writer's doorbell still landing on a leaf the pass reads without its lock, or on a loaded machine
+                // a serving thread preempted mid-doorbell: wait it out rather than call the leaf corrupt at once.
+                LockSupport.parkNanos(Math.min(1_000_000L, 1_000L << Math.min(10, attempt - 8)));
             }
             byte[][] bytes = doorbells.readAll(wanted, layout.leafBytes());
             for (int i = 0; i < wanted.length; i++) {
@@ -1083,6 +1104,7 @@ public final class LeanRetrainer {
                 // The old delta leaves: frozen for good; handing them back to writers waits for leaf reuse (not yet built).
             }
             long elapsed = now - started;
+            busyWindowNanos += elapsed;
             retrains.add(retired);
             retrainNanos.add(elapsed);
             keysRetrained.add(keys);
