@@ -83,6 +83,12 @@ public final class LeanIndex implements WordIndex {
     /** Group words known to differ from their model's usual word (lock bit dropped), per group: the CAS guesses. */
     private final Map<Long, Long> knownWords = new ConcurrentHashMap<>();
     private final LeafPool leafPool = new LeafPool(IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT);
+    /** Leaves to use first: (leaf number, the lowest epoch it may be written with), from the ring or given back. */
+    private final java.util.concurrent.ConcurrentLinkedDeque<long[]> recycledLeaves = new java.util.concurrent.ConcurrentLinkedDeque<>();
+    /** Whether the leaf region's counter ran past its capacity: new leaves come from the recycled-leaf ring only. */
+    private volatile boolean leafRegionFull;
+    /** Recycled leaves claimed from the ring at a time. */
+    private static final int RECYCLE_CLAIM = IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT;
     /** Per group with delta leaves: the references of its chain as last read, so a doorbell can read it at once. */
     private final Map<Long, long[]> knownChains = new ConcurrentHashMap<>();
     /** Per model: SLT slots claimed ahead (in a write's first doorbell) and not used yet. */
@@ -93,6 +99,7 @@ public final class LeanIndex implements WordIndex {
     private final java.util.concurrent.atomic.LongAdder chainDoorbells = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder refreshes = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder fullReloads = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder leavesRecycled = new java.util.concurrent.atomic.LongAdder();
 
     private LeanIndex(FabricConnection connection, IndexLayout layout, long epoch, List<LeanModel> models) {
         this.connection = connection;
@@ -492,6 +499,70 @@ public final class LeanIndex implements WordIndex {
 
     View view() {
         return view;
+    }
+
+    /** A leaf for a new delta leaf, (number, lowest epoch), or null: given back or recycled ones first. */
+    private long[] takeLeaf() {
+        long[] recycled = recycledLeaves.poll();
+        if (recycled != null) {
+            return recycled;
+        }
+        long leaf = leafPool.take();
+        return leaf < 0 ? null : new long[] {leaf, 0};
+    }
+
+    /** Takes in the chunk the leaf region's counter handed out from {@code firstLeaf}; notes when it is used up. */
+    private void refillFromRegion(long firstLeaf) {
+        if (firstLeaf + IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT > layout.leafCapacityOfRegion()) {
+            leafRegionFull = true;
+        }
+        leafPool.refill(firstLeaf, layout.leafCapacityOfRegion());
+    }
+
+    /**
+     * Claims up to {@link #RECYCLE_CLAIM} leaves from the recycled-leaf ring (see
+     * {@link IndexMetaDescriptor#RECYCLED_TAKEN_OFFSET}): reads the counters, then CASes the taken count past the
+     * slots it wants and reads them in the same doorbell (valid if the CAS won: the retrainer never rewrites a slot
+     * not yet taken). Two round trips per claim, only once the region's counter is used up. False if none are free.
+     */
+    private boolean claimRecycled() {
+        int slots = IndexMetaDescriptor.recycleSlots(layout.metaBytes());
+        for (int attempt = 0; slots > 0 && attempt < 8; attempt++) {
+            DoorbellBatch read = new DoorbellBatch();
+            int takenVerb = read.read(layout.metaAddress(IndexMetaDescriptor.RECYCLED_TAKEN_OFFSET), Long.BYTES);
+            int publishedVerb = read.read(layout.metaAddress(IndexMetaDescriptor.RECYCLED_PUBLISHED_OFFSET), Long.BYTES);
+            BatchResult counters = connection.execute(read);
+            long taken = counters.readLong(takenVerb, 0);
+            int wanted = (int) Math.min(RECYCLE_CLAIM, counters.readLong(publishedVerb, 0) - taken);
+            if (wanted <= 0) {
+                return false;
+            }
+            DoorbellBatch claim = new DoorbellBatch();
+            int casVerb = claim.compareAndSwap(layout.metaAddress(IndexMetaDescriptor.RECYCLED_TAKEN_OFFSET), taken, taken + wanted);
+            int first = (int) (taken % slots);
+            int firstRun = Math.min(wanted, slots - first);
+            int[] slotVerbs = {claim.read(layout.metaAddress(IndexMetaDescriptor.RECYCLE_RING_OFFSET
+                    + (long) first * IndexMetaDescriptor.RECYCLE_SLOT_BYTES), firstRun * IndexMetaDescriptor.RECYCLE_SLOT_BYTES),
+                    firstRun == wanted ? -1 : claim.read(layout.metaAddress(IndexMetaDescriptor.RECYCLE_RING_OFFSET),
+                            (wanted - firstRun) * IndexMetaDescriptor.RECYCLE_SLOT_BYTES)};
+            BatchResult claimed = connection.execute(claim);
+            if (!claimed.casSucceeded(casVerb)) {
+                continue; // another compute node claimed meanwhile
+            }
+            for (int i = 0; i < wanted; i++) {
+                int verb = i < firstRun ? slotVerbs[0] : slotVerbs[1];
+                long offset = (long) (i < firstRun ? i : i - firstRun) * IndexMetaDescriptor.RECYCLE_SLOT_BYTES;
+                recycledLeaves.add(new long[] {claimed.readLong(verb, offset), claimed.readLong(verb, offset + 8)});
+            }
+            leavesRecycled.add(wanted);
+            return true;
+        }
+        return false;
+    }
+
+    /** Leaves this compute node took from the recycled-leaf ring. */
+    public long leavesRecycled() {
+        return leavesRecycled.sum();
     }
 
     /** Model cache reloads after a newer epoch was seen. */
@@ -958,7 +1029,7 @@ public final class LeanIndex implements WordIndex {
                     if (!chained && (spares == null || spares.isEmpty())
                             && !slotClaims.containsKey(probe.modelIndex)) {
                         slotClaims.put(probe.modelIndex, batch.fetchAndAdd(layout.tablesAddress(probe.model.synonymTableOffset()), 1));
-                        if (leafClaim < 0 && leafPool.isEmpty()) {
+                        if (leafClaim < 0 && leafPool.isEmpty() && recycledLeaves.isEmpty() && !leafRegionFull) {
                             leafClaim = batch.fetchAndAdd(layout.leavesAddress(LeafRegionDescriptor.USED_LEAVES_OFFSET),
                                     IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT);
                         }
@@ -976,7 +1047,7 @@ public final class LeanIndex implements WordIndex {
                     }
                 }
                 if (leafClaim >= 0) {
-                    leafPool.refill(result.oldValue(leafClaim), layout.leafCapacityOfRegion());
+                    refillFromRegion(result.oldValue(leafClaim));
                 }
                 boolean stale = result.readLong(epochVerb, 0) != epoch;
                 boolean contended = false;
@@ -1055,7 +1126,7 @@ public final class LeanIndex implements WordIndex {
             Map<Long, Long> baseValues = new HashMap<>(); // (model, rank) -> value as changed by this call
             Map<Long, ChainLeaf> dirty = new LinkedHashMap<>();
             List<long[]> slotWrites = new ArrayList<>();
-            List<Long> claimedLeaves = new ArrayList<>();
+            List<long[]> claimedLeaves = new ArrayList<>();
             try {
                 for (int i = start; i < end; i++) {
                     Probe probe = probes[i - start];
@@ -1121,8 +1192,8 @@ public final class LeanIndex implements WordIndex {
                     results[i] = new WriteResult(previous, next);
                 }
             } catch (RuntimeException e) {
-                for (long leafNumber : claimedLeaves) {
-                    leafPool.giveBack(leafNumber);
+                for (long[] leaf : claimedLeaves) {
+                    recycledLeaves.add(leaf); // unused: the next new delta leaf takes it
                 }
                 throw e;
             }
@@ -1177,10 +1248,11 @@ public final class LeanIndex implements WordIndex {
          *
          * @throws IndexFullException if the model's SLT or the leaf region is full; nothing was changed
          */
-        private ChainLeaf newDeltaLeaf(int modelIndex, List<long[]> slotWrites, List<Long> claimed, long lowFence,
+        private ChainLeaf newDeltaLeaf(int modelIndex, List<long[]> slotWrites, List<long[]> claimed, long lowFence,
                                        long highFence, long next) {
             LeanModel model = models[modelIndex];
-            long leafNumber = leafPool.take();
+            long[] taken = takeLeaf();
+            long leafNumber = taken == null ? -1 : taken[0];
             java.util.Deque<Integer> spares = spareSlots.get(models[modelIndex].blockOffset());
             Integer spare = spares == null ? null : spares.poll();
             long slotsBefore;
@@ -1189,18 +1261,22 @@ public final class LeanIndex implements WordIndex {
             } else {
                 DoorbellBatch claim = new DoorbellBatch();
                 int slotVerb = spare != null ? -1 : claim.fetchAndAdd(layout.tablesAddress(model.synonymTableOffset()), 1);
-                int chunkVerb = leafNumber < 0
+                int chunkVerb = leafNumber < 0 && !leafRegionFull
                         ? claim.fetchAndAdd(layout.leavesAddress(LeafRegionDescriptor.USED_LEAVES_OFFSET), IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT)
                         : -1;
-                BatchResult claimedResult = connection.execute(claim);
+                BatchResult claimedResult = claim.isEmpty() ? null : connection.execute(claim);
                 if (chunkVerb >= 0) {
-                    leafNumber = leafPool.refillAndTake(claimedResult.oldValue(chunkVerb), layout.leafCapacityOfRegion());
+                    refillFromRegion(claimedResult.oldValue(chunkVerb));
                 }
+                if (leafNumber < 0 && (taken = takeLeaf()) == null && claimRecycled()) {
+                    taken = takeLeaf(); // the region is used up: leaves compaction freed
+                }
+                leafNumber = taken == null ? -1 : taken[0];
                 slotsBefore = spare != null ? spare - 1 : claimedResult.oldValue(slotVerb);
             }
             if (slotsBefore >= TablesDescriptor.USABLE_SYNONYM_SLOTS || leafNumber < 0) {
                 if (leafNumber >= 0) {
-                    leafPool.giveBack(leafNumber);
+                    recycledLeaves.add(taken);
                 }
                 if (slotsBefore < TablesDescriptor.USABLE_SYNONYM_SLOTS) {
                     spareSlots.computeIfAbsent(models[modelIndex].blockOffset(), m -> new java.util.concurrent.ConcurrentLinkedDeque<>())
@@ -1210,14 +1286,16 @@ public final class LeanIndex implements WordIndex {
                         + Long.toUnsignedString(model.lowKey()) + ": " + (leafNumber < 0 ? "the leaf region is full"
                         : "the model has no free synonym slot") + "; nothing was stored");
             }
-            claimed.add(leafNumber);
+            claimed.add(taken);
             int slot = (int) slotsBefore + 1;
             long reference = LeafTableEntry.of(IndexLayout.LOCAL_LEAF_REGION, slot, leafNumber);
             slotWrites.add(new long[] {layout.tablesAddress(model.synonymTableOffset() + TablesDescriptor.synonymSlotOffset(slot)),
                     LeafTableEntry.of(IndexLayout.LOCAL_LEAF_REGION, 0, leafNumber)});
             Leaf leaf = Leaf.empty(layout.leafCapacity(), lowFence, highFence);
             leaf.setNextLeaf(next);
-            leaf.setEpoch(epoch);
+            // A recycled leaf carries at least the epoch that freed it: a reader whose models still name its old model
+            // sees a newer epoch than its own and refreshes instead of trusting what it now holds.
+            leaf.setEpoch(Math.max(epoch, taken[1]));
             return new ChainLeaf(reference, leaf);
         }
 

@@ -140,6 +140,8 @@ public final class LeanRetrainer {
     private final Policy policy;
     private final IndexLayout probe;
     private final FreeSpace tableSpace = new FreeSpace();
+    /** Delta leaves freed by compaction and not yet in the recycled-leaf ring: (leaf number, epoch that freed it). */
+    private final java.util.ArrayDeque<long[]> recycleBacklog = new java.util.ArrayDeque<>();
     private final LongAdder retrains = new LongAdder();
     private final LongAdder retrainNanos = new LongAdder();
     private final LongAdder keysRetrained = new LongAdder();
@@ -198,6 +200,7 @@ public final class LeanRetrainer {
             int retrained = 0;
             if (readView()) {
                 retrained = retrainDue();
+                publishRecycled();
             }
             failuresInRow = 0;
             return new Retrainer.PassResult(retrained, Optional.empty(), 0);
@@ -240,7 +243,8 @@ public final class LeanRetrainer {
         IndexLoader.Meta current = IndexLoader.readMeta(connection);
         long currentBuild = readMetaWord(IndexMetaDescriptor.BUILD_ID_OFFSET);
         if (currentBuild != buildId) {
-            tableSpace.clear(); // a new build owns the tables now
+            tableSpace.clear(); // a new build owns the tables and leaves now
+            recycleBacklog.clear();
             buildId = currentBuild;
             models = null;
         }
@@ -449,6 +453,8 @@ public final class LeanRetrainer {
         final boolean appends;
         final List<Frozen> parts = new ArrayList<>();
         List<Planned> replacements = List.of();
+        /** The delta leaves of the run's old models, free once the new models are published. */
+        final List<Long> oldLeaves = new ArrayList<>();
         int keys;
 
         Run(int first, boolean appends) {
@@ -462,57 +468,57 @@ public final class LeanRetrainer {
         long newEpoch = epoch + 1;
         List<Run> frozen = new ArrayList<>();
         long keysHeld = 0;
+        Finish finish;
         try {
             for (int[] range : due) {
                 if (keysHeld >= policy.maxKeysPerPass()) {
                     break;
                 }
                 Run run = new Run(range[0], range[2] == 1);
+                frozen.add(run); // from its first lock on, so that a failure anywhere gives back what it holds
                 boolean all = true;
                 for (int m = range[0]; m <= range[1] && all; m++) {
                     Frozen part = new Frozen(models.get(m));
+                    run.parts.add(part);
                     all = freeze(part);
-                    if (all) {
-                        run.parts.add(part);
-                    }
                 }
                 if (!all) {
                     new Rollback(List.of(run)).run(); // a writer held a group all along: a later pass tries again
+                    frozen.removeLast();
                     continue;
                 }
-                frozen.add(run);
                 rebuild(run);
                 keysHeld += run.keys;
             }
+            if (frozen.isEmpty()) {
+                return 0;
+            }
+            List<LeanModel> all = new ArrayList<>(models.size() + frozen.size());
+            int next = 0;
+            for (Run run : frozen) {
+                all.addAll(models.subList(next, run.first));
+                run.replacements.forEach(planned -> all.add(planned.model()));
+                next = run.first + run.parts.size();
+            }
+            all.addAll(models.subList(next, models.size()));
+            byte[] set = IndexLoader.encodeModelSet(all.stream().map(LeanModel::record).toList(), newEpoch);
+            if (set.length > layout.modelsBytes() / 2) {
+                throw new IllegalStateException("model set bytes=" + set.length + " exceeds half the models region ("
+                        + layout.modelsBytes() + "): give the memory node a larger models region");
+            }
+            byte[] patch = patchOf(frozen, newEpoch).encode();
+            long cursor = readMetaWord(IndexMetaDescriptor.MODELS_USED_OFFSET);
+            long patchOffset = (cursor + 63) / 64 * 64;
+            if (patchOffset + patch.length + 64 + set.length > layout.modelsBytes()) {
+                patchOffset = 0; // wrap: what was written there is many publications old
+            }
+            long setOffset = (patchOffset + patch.length + 63) / 64 * 64;
+            finish = new Finish(frozen, all, newEpoch, set, setOffset, patch, patchOffset, started);
         } catch (RuntimeException e) {
+            // Nothing is published yet: every lock this pass took is given back, its new blocks freed.
             undo(new Rollback(frozen), e);
             throw e;
         }
-        if (frozen.isEmpty()) {
-            return 0;
-        }
-        List<LeanModel> all = new ArrayList<>(models.size() + frozen.size());
-        int next = 0;
-        for (Run run : frozen) {
-            all.addAll(models.subList(next, run.first));
-            run.replacements.forEach(planned -> all.add(planned.model()));
-            next = run.first + run.parts.size();
-        }
-        all.addAll(models.subList(next, models.size()));
-        byte[] set = IndexLoader.encodeModelSet(all.stream().map(LeanModel::record).toList(), newEpoch);
-        if (set.length > layout.modelsBytes() / 2) {
-            undo(new Rollback(frozen), null);
-            throw new IllegalStateException("model set bytes=" + set.length + " exceeds half the models region ("
-                    + layout.modelsBytes() + "): give the memory node a larger models region");
-        }
-        byte[] patch = patchOf(frozen, newEpoch).encode();
-        long cursor = readMetaWord(IndexMetaDescriptor.MODELS_USED_OFFSET);
-        long patchOffset = (cursor + 63) / 64 * 64;
-        if (patchOffset + patch.length + 64 + set.length > layout.modelsBytes()) {
-            patchOffset = 0; // wrap: what was written there is many publications old
-        }
-        long setOffset = (patchOffset + patch.length + 63) / 64 * 64;
-        Finish finish = new Finish(frozen, all, newEpoch, set, setOffset, patch, patchOffset, started);
         pending = finish;
         finish.run();
         pending = null;
@@ -535,7 +541,10 @@ public final class LeanRetrainer {
         return new ModelPatch(newEpoch, firsts, removed, added, records);
     }
 
-    /** CASes the lock into every group word of the model; false (holding none) if a writer kept one past the timeout. */
+    /**
+     * CASes the lock into every group word of the model; false if a writer kept one past the timeout (the caller gives
+     * back what {@code model.holding} says it holds).
+     */
     private boolean freeze(Frozen model) {
         LeanModel old = model.old;
         int groups = old.groupCount();
@@ -583,9 +592,6 @@ public final class LeanRetrainer {
             }
             if (remaining > 0) {
                 if (System.nanoTime() > deadline) {
-                    Run alone = new Run(-1, false);
-                    alone.parts.add(model);
-                    new Rollback(List.of(alone)).run();
                     LOG.info("lean retrain skipped model lowKey={}: {} of {} groups stayed locked for {} ms",
                             Long.toUnsignedString(old.lowKey()), remaining, groups,
                             TimeUnit.NANOSECONDS.toMillis(FREEZE_TIMEOUT_NANOS));
@@ -611,6 +617,13 @@ public final class LeanRetrainer {
             MemorySegment base = MemorySegment.ofArray(doorbells.readRange(layout.tablesAddress(old.baseOffset()),
                     LeanModel.BASE_ENTRY_BYTES * old.keyCount()));
             List<List<Leaf>> chains = readChains(old, heads);
+            for (int g = 0; g < groups; g++) {
+                long reference = WordOrder.getLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * g + 8);
+                for (Leaf leaf : chains.get(g)) {
+                    run.oldLeaves.add(LeafTableEntry.leafNumber(reference));
+                    reference = leaf.nextLeaf();
+                }
+            }
             for (int g = 0; g < groups; g++) {
                 long word = GroupWord.withoutLock(WordOrder.getLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * g));
                 int first = g * old.groupSize();
@@ -856,6 +869,47 @@ public final class LeanRetrainer {
     // ------------------------------------------------------------------ space
 
     /**
+     * Moves freed delta leaves from the backlog into the recycled-leaf ring, as many as its free slots take: the slots
+     * first, then the published count that hands them out. A freed leaf needs no grace: a compute node writes a
+     * recycled leaf with an epoch no lower than the one that freed it, so a reader whose models still name the leaf's
+     * old model sees a newer epoch than its own and refreshes.
+     */
+    private void publishRecycled() {
+        int slots = IndexMetaDescriptor.recycleSlots(layout.metaBytes());
+        if (slots == 0 || recycleBacklog.isEmpty()) {
+            return;
+        }
+        DoorbellBatch read = new DoorbellBatch();
+        int takenVerb = read.read(probe.metaAddress(IndexMetaDescriptor.RECYCLED_TAKEN_OFFSET), Long.BYTES);
+        int publishedVerb = read.read(probe.metaAddress(IndexMetaDescriptor.RECYCLED_PUBLISHED_OFFSET), Long.BYTES);
+        BatchResult counters = connection.execute(read);
+        long taken = counters.readLong(takenVerb, 0);
+        long published = counters.readLong(publishedVerb, 0);
+        int room = (int) Math.min(recycleBacklog.size(), slots - (published - taken));
+        if (room <= 0) {
+            return;
+        }
+        BoundedDoorbells.Writer writer = doorbells.writer();
+        for (int i = 0; i < room; i++) {
+            long[] leaf = recycleBacklog.poll();
+            byte[] slot = new byte[IndexMetaDescriptor.RECYCLE_SLOT_BYTES];
+            WordOrder.putLong(slot, 0, leaf[0]);
+            WordOrder.putLong(slot, 8, leaf[1]);
+            writer.write(probe.metaAddress(IndexMetaDescriptor.RECYCLE_RING_OFFSET
+                    + ((published + i) % slots) * IndexMetaDescriptor.RECYCLE_SLOT_BYTES), slot);
+        }
+        writer.flush();
+        DoorbellBatch publish = new DoorbellBatch();
+        publish.writeLong(probe.metaAddress(IndexMetaDescriptor.RECYCLED_PUBLISHED_OFFSET), published + room);
+        connection.execute(publish);
+    }
+
+    /** Freed delta leaves waiting for room in the recycled-leaf ring. */
+    public int recycleBacklog() {
+        return recycleBacklog.size();
+    }
+
+    /**
      * Tables space for a new block: a freed range whose grace is over (first fit), fresh space from the bump counter,
      * or, with the region's end reached, a freed range still in its grace. Reused space first raises the reuse floor to
      * the epoch that freed it, so readers that may still name it refresh instead (a range past its grace makes only
@@ -1011,6 +1065,9 @@ public final class LeanRetrainer {
             }
             writer.flush();
             for (Run run : frozen) {
+                for (Frozen model : run.parts) {
+                    java.util.Arrays.fill(model.holding, false); // given back: never CAS'd back twice
+                }
                 for (Planned replacement : run.replacements) {
                     tableSpace.free(replacement.model().blockOffset(), replacement.model().blockBytes(), 0, 0);
                 }
@@ -1101,7 +1158,10 @@ public final class LeanRetrainer {
                     retired++;
                 }
                 keys += run.keys;
-                // The old delta leaves: frozen for good; handing them back to writers waits for leaf reuse (not yet built).
+                for (long leaf : run.oldLeaves) {
+                    recycleBacklog.add(new long[] {leaf, newEpoch}); // no reader or writer of newEpoch reaches them
+                }
+                run.oldLeaves.clear(); // a Finish run again must not free them twice
             }
             long elapsed = now - started;
             busyWindowNanos += elapsed;

@@ -10,11 +10,11 @@ package io.rolexkv.rolex.layout;
  *  | magic      | state      | modelSetOffset | modelSetBytes | modelEpoch  | leafCapacity  | keysPerLeaf |
  *  |  u64       |  u64       |  u64           |  u64          |  u64        |  u32          |  u32        |
  *  +------------+------------+----------------+---------------+-------------+---------------+-------------+
- *   48           56           64          72            80            88          96          104          112     128
- *  +------------+------------+-----------+-------------+-------------+-----------+-----------+------------+- ... -+
- *  | tablesUsed | modelsUsed | epsilon   | retrains    | retrainNanos| buildId   | layout    | reuseFloor | rsvd  |
- *  |  u64 (FAA) |  u64 (ring)|  u32      |  u64 (FAA)  |  u64 (FAA)  |  u64      |  u64      |  u64       |       |
- *  +------------+------------+-----------+-------------+-------------+-----------+-----------+------------+- ... -+
+ *   48           56           64          72            80            88          96          104          112          120         128
+ *  +------------+------------+-----------+-------------+-------------+-----------+-----------+------------+------------+-----------+
+ *  | tablesUsed | modelsUsed | epsilon   | retrains    | retrainNanos| buildId   | layout    | reuseFloor | recycled   | recycled  |
+ *  |  u64 (FAA) |  u64 (ring)|  u32      |  u64 (FAA)  |  u64 (FAA)  |  u64      |  u64      |  u64       | taken (CAS)| published |
+ *  +------------+------------+-----------+-------------+-------------+-----------+-----------+------------+------------+-----------+
  * </pre>
  *
  * {@code state} is {@link #STATE_EMPTY} until an index is created or bulk loaded, and is written {@link #STATE_READY}
@@ -61,6 +61,23 @@ public final class IndexMetaDescriptor {
     public static final int PATCH_SLOTS = 64;
     public static final int PATCH_SLOT_BYTES = 16;
     public static final int PATCH_DIRECTORY_END = PATCH_DIRECTORY_OFFSET + PATCH_SLOTS * PATCH_SLOT_BYTES;
+    /**
+     * The lean layout's recycled leaves: delta leaves a compaction freed, handed back to compute nodes through a ring
+     * of {@link #RECYCLE_SLOT_BYTES}-byte slots (leaf number u64, the epoch that freed it u64) from
+     * {@link #RECYCLE_RING_OFFSET} to the meta region's end (at most {@link #RECYCLE_MAX_SLOTS}). The retrainer alone
+     * writes slots and then raises {@code recycledPublished}; a compute node claims a run of slots by CAS on
+     * {@code recycledTaken} (never past the published count) and reads them in the same doorbell.
+     */
+    public static final int RECYCLED_TAKEN_OFFSET = 112;
+    public static final int RECYCLED_PUBLISHED_OFFSET = 120;
+    public static final int RECYCLE_RING_OFFSET = PATCH_DIRECTORY_END;
+    public static final int RECYCLE_SLOT_BYTES = 16;
+    public static final int RECYCLE_MAX_SLOTS = 4096;
+
+    /** Slots of the recycled-leaf ring a meta region of {@code metaBytes} holds (0: no ring, leaves are not reused). */
+    public static int recycleSlots(long metaBytes) {
+        return (int) Math.max(0, Math.min(RECYCLE_MAX_SLOTS, (metaBytes - RECYCLE_RING_OFFSET) / RECYCLE_SLOT_BYTES));
+    }
     /** Leaf tables naming whole leaves, every key in a leaf (zero: what indexes built before the word existed hold). */
     public static final long LAYOUT_GROUPED = 0;
     /** Per model: group heads, an SLT and a dense base array; inserted keys in delta leaves. */

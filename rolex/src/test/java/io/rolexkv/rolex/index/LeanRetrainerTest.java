@@ -115,6 +115,37 @@ class LeanRetrainerTest {
     }
 
     @Test
+    void compactedDeltaLeavesAreReusedOnceTheLeafRegionIsUsedUp() {
+        // Room for 5,000 delta leaves of 8 keys: what is live at once fits; what 60,000 inserts make over the run does not.
+        int capacity = 5_000;
+        java.util.Map<String, Long> regions = IndexFixture.regions(
+                io.rolexkv.rolex.layout.LeafDescriptor.leafBytes(DELTA_CAPACITY) * (long) capacity + 64);
+        regions.put(IndexLayout.META_REGION, 64L << 10); // a recycled-leaf ring of 4,096 slots
+        try (TestMemoryNode node = new TestMemoryNode("loopback", regions)) {
+            LeanIndex.createEmpty(node.connect(), EPSILON, GROUP_SIZE, 64, DELTA_CAPACITY);
+            LeanIndex index = LeanIndex.open(node.connect());
+            LeanRetrainer retrainer = new LeanRetrainer(node.localConnection(), FabricLimits.DEFAULT, POLICY);
+            TreeMap<Long, Long> oracle = new TreeMap<>(Long::compareUnsigned);
+            Random random = new Random(17);
+            for (int i = 1; i <= 60_000; i++) {
+                long key = random.nextLong();
+                index.put(key, ~key, null);
+                oracle.put(key, ~key);
+                if (i % 200 == 0) {
+                    Retrainer.PassResult pass = retrainer.runPass();
+                    assertTrue(!pass.failed(), () -> "pass failed: " + pass.failure());
+                }
+            }
+            assertTrue(index.deltaLeavesStarted() + index.splits() > capacity, "delta leaves made: "
+                    + (index.deltaLeavesStarted() + index.splits()) + " in a region of " + capacity);
+            assertTrue(index.leavesRecycled() > 0, "leaves taken from the recycled-leaf ring");
+            passUntilIdle(retrainer);
+            LeanIndexChecker.check(node.connect()).requireSound();
+            assertMatches(oracle, index);
+        }
+    }
+
+    @Test
     void orderedAppendsGetModelsOfBoundedSizeAndLoseNothing() {
         try (TestMemoryNode node = node("loopback")) {
             LeanIndex.createEmpty(node.connect(), EPSILON, GROUP_SIZE, 16, DELTA_CAPACITY);
