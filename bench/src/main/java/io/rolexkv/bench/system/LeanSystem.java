@@ -20,7 +20,7 @@ final class LeanSystem extends OneSidedSystem {
         long records = expectedRecords(options);
         EmbeddedCluster.Regions regions = new EmbeddedCluster.Regions(
                 1L << 20,
-                Math.max(64L << 20, records * 256),              // delta leaves for inserts (not yet reused)
+                Math.max(64L << 20, records * 64),               // delta leaves for inserts, reused once compacted
                 Math.max(16L << 20, records * 40),               // base entries (16 B), group heads, SLTs
                 Math.max(16L << 20, records / 4),
                 valuesRegionBytes(options));

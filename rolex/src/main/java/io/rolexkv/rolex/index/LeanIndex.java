@@ -1317,8 +1317,11 @@ public final class LeanIndex implements WordIndex {
 
         // ------------------------------------------------------------------ scan
 
-        /** Groups a scan reads per doorbell. */
-        private static final int SCAN_GROUPS_PER_DOORBELL = 8;
+        /** Groups a scan reads of one model per doorbell at most, and models (spans) per doorbell at most. */
+        private static final int SCAN_GROUPS_PER_DOORBELL = 64;
+        private static final int SCAN_SPANS_PER_DOORBELL = 16;
+        /** Base entries a scan's doorbell reads at most (64 KiB), whatever the limit. */
+        private static final int SCAN_RANKS_PER_DOORBELL = 4096;
 
         /**
          * Up to {@code limit} pairs with {@code from <= key <= to}, in key order: whole groups at a time (their heads and
@@ -1336,57 +1339,92 @@ public final class LeanIndex implements WordIndex {
             int model = probe.modelIndex;
             int group = probe.firstGroup;
             while (out.size() < limit && model < models.length) {
-                LeanModel current = models[model];
-                int groups = Math.min(SCAN_GROUPS_PER_DOORBELL, current.groupCount() - group);
-                int firstRank = group * current.groupSize();
-                int endRank = Math.min(current.keyCount(), (group + groups) * current.groupSize());
+                // One doorbell: whole groups from here on, across models, until they hold the entries still wanted
+                // (and a group of slack for the entries before from), with the chains the cache knows of them.
                 DoorbellBatch batch = new DoorbellBatch();
-                int heads = batch.read(layout.tablesAddress(current.groupOffset(group)), LeanModel.GROUP_HEAD_BYTES * groups);
-                int base = batch.read(layout.tablesAddress(current.baseEntryOffset(firstRank)),
-                        LeanModel.BASE_ENTRY_BYTES * (endRank - firstRank));
-                int floorVerb = appendReuseFloor(batch);
-                BatchResult result = connection.execute(batch);
-                checkReuseFloor(result, floorVerb);
-                for (int g = 0; g < groups && out.size() < limit; g++) {
-                    long word = result.readLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * g);
-                    if (word == GroupWord.RETIRED) {
-                        throw new StaleModelsException();
-                    }
-                    long head = result.readLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * g + 8);
-                    TreeMap<Long, Long> entries = new TreeMap<>(Long::compareUnsigned);
-                    int groupFirst = (group + g) * current.groupSize();
-                    int groupEnd = Math.min(current.keyCount(), groupFirst + current.groupSize());
-                    for (int rank = groupFirst; rank < groupEnd; rank++) {
-                        if (!GroupWord.isDeleted(word, rank - groupFirst)) {
-                            long offset = (long) LeanModel.BASE_ENTRY_BYTES * (rank - firstRank);
-                            entries.put(WordOrder.getLong(result.read(base), offset), WordOrder.getLong(result.read(base), offset + 8));
-                        }
-                    }
-                    if (head != 0) {
-                        for (ChainLeaf leaf : readChain(model, group + g, head, null, null)) {
-                            for (int k = 0; k < leaf.leaf().count(); k++) {
-                                entries.put(leaf.leaf().key(k), leaf.leaf().value(k));
+                List<int[]> spans = new ArrayList<>(); // model, first group, groups, heads verb, base verb
+                Map<Long, Integer> prefetched = new HashMap<>();
+                long ranks = 0;
+                long wanted = Math.min(SCAN_RANKS_PER_DOORBELL, (long) (limit - out.size()) + models[model].groupSize());
+                while (model < models.length && ranks < wanted && spans.size() < SCAN_SPANS_PER_DOORBELL) {
+                    LeanModel current = models[model];
+                    int groups = (int) Math.min(current.groupCount() - group,
+                            Math.max(1, Math.min(SCAN_GROUPS_PER_DOORBELL, (wanted - ranks + current.groupSize() - 1) / current.groupSize())));
+                    int firstRank = group * current.groupSize();
+                    int endRank = Math.min(current.keyCount(), (group + groups) * current.groupSize());
+                    int heads = batch.read(layout.tablesAddress(current.groupOffset(group)), LeanModel.GROUP_HEAD_BYTES * groups);
+                    int base = batch.read(layout.tablesAddress(current.baseEntryOffset(firstRank)),
+                            LeanModel.BASE_ENTRY_BYTES * (endRank - firstRank));
+                    spans.add(new int[] {model, group, groups, heads, base});
+                    for (int g = group; g < group + groups; g++) {
+                        long[] chain = knownChain(model, g);
+                        if (chain != null && batch.size() + chain.length <= MAX_PREFETCH_VERBS) {
+                            for (long reference : chain) {
+                                prefetched.put(reference, batch.read(layout.leafAddress(reference), layout.leafBytes()));
                             }
                         }
                     }
-                    for (Map.Entry<Long, Long> entry : entries.entrySet()) {
-                        long key = entry.getKey();
-                        if (Long.compareUnsigned(key, from) < 0) {
-                            continue;
-                        }
-                        if (Long.compareUnsigned(key, to) > 0 || out.size() >= limit) {
-                            return out;
-                        }
-                        out.add(new KeyValue(key, entry.getValue()));
+                    ranks += endRank - firstRank;
+                    group += groups;
+                    if (group >= current.groupCount()) {
+                        model++;
+                        group = 0;
                     }
                 }
-                group += groups;
-                if (group >= current.groupCount()) {
-                    model++;
-                    group = 0;
+                int floorVerb = appendReuseFloor(batch);
+                BatchResult result = connection.execute(batch);
+                checkReuseFloor(result, floorVerb);
+                for (int[] span : spans) {
+                    if (collect(span, result, prefetched, from, to, limit, out)) {
+                        return out;
+                    }
                 }
             }
             return out;
+        }
+
+        /** Adds the span's live entries from {@code from} on, in key order; true once past {@code to} or the limit. */
+        private boolean collect(int[] span, BatchResult result, Map<Long, Integer> prefetched, long from, long to, int limit,
+                                List<KeyValue> out) {
+            LeanModel current = models[span[0]];
+            int firstRank = span[1] * current.groupSize();
+            for (int g = 0; g < span[2]; g++) {
+                if (out.size() >= limit) {
+                    return true;
+                }
+                long word = result.readLong(span[3], (long) LeanModel.GROUP_HEAD_BYTES * g);
+                if (word == GroupWord.RETIRED) {
+                    throw new StaleModelsException();
+                }
+                long head = result.readLong(span[3], (long) LeanModel.GROUP_HEAD_BYTES * g + 8);
+                TreeMap<Long, Long> entries = new TreeMap<>(Long::compareUnsigned);
+                int groupFirst = (span[1] + g) * current.groupSize();
+                int groupEnd = Math.min(current.keyCount(), groupFirst + current.groupSize());
+                for (int rank = groupFirst; rank < groupEnd; rank++) {
+                    if (!GroupWord.isDeleted(word, rank - groupFirst)) {
+                        long offset = (long) LeanModel.BASE_ENTRY_BYTES * (rank - firstRank);
+                        entries.put(WordOrder.getLong(result.read(span[4]), offset), WordOrder.getLong(result.read(span[4]), offset + 8));
+                    }
+                }
+                if (head != 0) {
+                    for (ChainLeaf leaf : readChain(span[0], span[1] + g, head, prefetched, result)) {
+                        for (int k = 0; k < leaf.leaf().count(); k++) {
+                            entries.put(leaf.leaf().key(k), leaf.leaf().value(k));
+                        }
+                    }
+                }
+                for (Map.Entry<Long, Long> entry : entries.entrySet()) {
+                    long key = entry.getKey();
+                    if (Long.compareUnsigned(key, from) < 0) {
+                        continue;
+                    }
+                    if (Long.compareUnsigned(key, to) > 0 || out.size() >= limit) {
+                        return true;
+                    }
+                    out.add(new KeyValue(key, entry.getValue()));
+                }
+            }
+            return false;
         }
 
     }
