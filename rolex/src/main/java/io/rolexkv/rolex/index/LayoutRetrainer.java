@@ -23,13 +23,9 @@ public final class LayoutRetrainer {
 
     /** One pass of the retrainer for the index's layout, a failure logged and backed off; whether it retrained. */
     public boolean passThenBackOff() throws InterruptedException {
-        boolean isLean;
-        try {
-            isLean = LeanRetrainer.isLean(connection);
-        } catch (RuntimeException unreadable) {
-            isLean = false; // the grouped retrainer's pass reports what is wrong with the memory
-        }
-        return isLean ? lean.passThenBackOff() : grouped.passThenBackOff();
+        // Each retrainer also checks the layout word itself and rests on an index of the other layout, or on one being
+        // rebuilt (not published).
+        return LeanRetrainer.isLean(connection) ? lean.passThenBackOff() : grouped.passThenBackOff();
     }
 
     /**

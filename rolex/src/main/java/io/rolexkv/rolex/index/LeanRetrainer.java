@@ -107,7 +107,7 @@ public final class LeanRetrainer {
      */
     public record Policy(int minDeltaLeaves, double deltaLeafFraction, int minModelKeys, int maxModelKeys,
                          int maxKeysPerPass) {
-        public static final Policy DEFAULT = new Policy(8, 1.0, 256, 4096, 1 << 18);
+        public static final Policy DEFAULT = new Policy(8, 1.0, 1024, 4096, 1 << 18);
 
         public Policy {
             if (minDeltaLeaves < 0 || minDeltaLeaves >= TablesDescriptor.USABLE_SYNONYM_SLOTS / 2) {
@@ -173,14 +173,19 @@ public final class LeanRetrainer {
         return new Retrainer.Stats(retrains.sum(), retrainNanos.sum(), keysRetrained.sum(), failures.sum());
     }
 
-    /** Whether the index in the connection's memory is a lean one (what this retrainer works on). */
+    /**
+     * Whether the connection's memory holds a published lean index (what this retrainer works on); not while a build
+     * has it unpublished.
+     */
     public static boolean isLean(FabricConnection connection) {
         DoorbellBatch batch = new DoorbellBatch();
         IndexLayout probe = new IndexLayout(connection, io.rolexkv.rolex.layout.LeafDescriptor.MIN_CAPACITY);
         int magic = batch.read(probe.metaAddress(IndexMetaDescriptor.MAGIC_OFFSET), Long.BYTES);
+        int state = batch.read(probe.metaAddress(IndexMetaDescriptor.STATE_OFFSET), Long.BYTES);
         int layout = batch.read(probe.metaAddress(IndexMetaDescriptor.LAYOUT_OFFSET), Long.BYTES);
         BatchResult result = connection.execute(batch);
         return result.readLong(magic, 0) == IndexMetaDescriptor.MAGIC
+                && result.readLong(state, 0) == IndexMetaDescriptor.STATE_READY
                 && result.readLong(layout, 0) == IndexMetaDescriptor.LAYOUT_LEAN;
     }
 
@@ -308,17 +313,22 @@ public final class LeanRetrainer {
             }
             // A run: the due model and the small models beside it, merged so that models never dwindle into slivers
             // (each compaction's last segment is a remainder, and nothing else would ever join it to a neighbour).
+            // At most RUN_MODEL_KEYS_FACTOR times max_model_keys in all, so a run stays bounded work.
+            long runKeys = models.get(m).keyCount();
+            long runLimit = (long) RUN_MODEL_KEYS_FACTOR * policy.maxModelKeys();
             int first = m;
             int previousEnd = runs.isEmpty() ? -1 : runs.getLast()[1];
-            while (first - 1 > previousEnd && models.get(first - 1).keyCount() < smallModel) {
-                first--;
+            while (first - 1 > previousEnd && models.get(first - 1).keyCount() < smallModel
+                    && runKeys + models.get(first - 1).keyCount() <= runLimit) {
+                runKeys += models.get(--first).keyCount();
             }
             int last = m;
             if (last + 1 < models.size() && models.get(m).keyCount() + models.get(last + 1).keyCount() <= policy.maxModelKeys()) {
-                last++; // and the next model, so that the cut between them is fitted anew
+                runKeys += models.get(++last).keyCount(); // and the next model, so that the cut between them is fitted anew
             }
-            while (last + 1 < models.size() && models.get(last + 1).keyCount() < smallModel) {
-                last++;
+            while (last + 1 < models.size() && models.get(last + 1).keyCount() < smallModel
+                    && runKeys + models.get(last + 1).keyCount() <= runLimit) {
+                runKeys += models.get(++last).keyCount();
             }
             runs.add(new int[] {first, last, piling[last] ? 1 : 0});
             m = last;
@@ -372,6 +382,8 @@ public final class LeanRetrainer {
      * model's largest) pile up there, and every append reads that chain. Compacting such a model also gives it room.
      */
     static final int MAX_LAST_CHAIN = 2;
+    /** A run of models compacted together holds at most this many times {@link Policy#maxModelKeys} keys. */
+    static final int RUN_MODEL_KEYS_FACTOR = 4;
     /** A room is renewed once the fence at this fraction of it holds a key, before appends run past its end. */
     static final double ROOM_REFILL_AT = 0.75;
     /** Fences a room has at least (a fence model of an empty index has fewer, and is no room). */

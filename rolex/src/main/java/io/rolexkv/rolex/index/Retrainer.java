@@ -321,6 +321,9 @@ public final class Retrainer {
         } catch (IllegalStateException noIndex) {
             return false;
         }
+        if (readMetaWord(IndexMetaDescriptor.LAYOUT_OFFSET) != IndexMetaDescriptor.LAYOUT_GROUPED) {
+            return false; // a lean index: LeanRetrainer's
+        }
         long currentBuild = readMetaWord(IndexMetaDescriptor.BUILD_ID_OFFSET);
         if (currentBuild != buildId) {
             tableSpace.clear(); // a new build owns the tables and leaves now
