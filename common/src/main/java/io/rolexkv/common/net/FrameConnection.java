@@ -510,7 +510,9 @@ public final class FrameConnection<H> {
      * it lets go (it checks the queue after letting go, so no frame is ever left behind).
      */
     private void drain() {
-        while (!outbound.isEmpty() && writing.compareAndSet(false, true)) {
+        // Not once closed: writeQueued then writes nothing, and a frame queued after the close swept the queue would
+        // keep this loop spinning for ever (seen: a caller that raced the server's close hung).
+        while (!outbound.isEmpty() && closeReason.get() == null && writing.compareAndSet(false, true)) {
             try {
                 writeQueued();
             } finally {
