@@ -12,7 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /**
- * The lean ROLEX layout ({@link LeanIndex}, under construction) as the engine's index, so that it can be measured
+ * The lean ROLEX layout ({@link LeanIndex}), which is to replace the current one, as the engine's index, so that it can be measured
  * under YCSB beside {@code rolex} and the B+tree before it replaces the current layout. Its geometry is fixed here
  * (epsilon 12, groups of 32 base entries, delta leaves of 16): at 1M and 10M keys bulk loaded, the error bound that
  * keeps a lookup under 512 bytes with the model cache under 0.25 bytes per key ({@code LeanIndexTest},

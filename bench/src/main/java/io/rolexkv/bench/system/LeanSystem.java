@@ -8,7 +8,7 @@ import io.rolexkv.rolex.index.RolexIndex;
 import java.util.OptionalLong;
 
 /**
- * The engine on the lean ROLEX layout ({@link LeanIndexKind}), under construction: for measuring it beside
+ * The engine on the lean ROLEX layout ({@link LeanIndexKind}), which is to replace the current one: for measuring it beside
  * {@code rolex} and {@code btree}. Embedded nodes compact and retrain it in the background ({@code LeanRetrainer}).
  */
 final class LeanSystem extends OneSidedSystem {

@@ -1,10 +1,14 @@
 package io.rolexkv.rolex.index;
 
 import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.CorruptDataException;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricLimits;
 import io.rolexkv.common.fabric.GlobalAddress;
+
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Bulk READs and WRITEs cut into doorbells that each stay within a memory node's {@link FabricLimits} (verbs and bytes
@@ -52,6 +56,47 @@ final class BoundedDoorbells {
             start = end;
         }
         return out;
+    }
+
+    /** Reads of a leaf that keeps failing its checksum before the reader calls it corrupt (about 90 ms with back-off). */
+    static final int MAX_LEAF_READS = 100;
+
+    /**
+     * The leaves at {@code addresses} (of {@code layout}'s geometry), each read again while it fails its checksum: a
+     * writer's doorbell still landing, or on a loaded machine a serving thread preempted mid-doorbell, so after a few
+     * immediate re-reads it backs off rather than call the leaf corrupt at once.
+     *
+     * @throws CorruptDataException if a leaf still fails after {@link #MAX_LEAF_READS} reads
+     */
+    io.rolexkv.rolex.leaf.Leaf[] readLeaves(long[] addresses, IndexLayout layout) {
+        io.rolexkv.rolex.leaf.Leaf[] leaves = new io.rolexkv.rolex.leaf.Leaf[addresses.length];
+        for (int attempt = 0; ; attempt++) {
+            List<Integer> missing = new ArrayList<>();
+            for (int i = 0; i < leaves.length; i++) {
+                if (leaves[i] == null) {
+                    missing.add(i);
+                }
+            }
+            if (missing.isEmpty()) {
+                return leaves;
+            }
+            if (attempt == MAX_LEAF_READS) {
+                throw new CorruptDataException("leaf at address=" + addresses[missing.getFirst()]
+                        + " fails its checksum after " + MAX_LEAF_READS + " reads over about 90 ms: corrupt leaf");
+            }
+            if (attempt > 8) {
+                java.util.concurrent.locks.LockSupport.parkNanos(Math.min(1_000_000L, 1_000L << Math.min(10, attempt - 8)));
+            }
+            long[] wanted = new long[missing.size()];
+            for (int i = 0; i < wanted.length; i++) {
+                wanted[i] = addresses[missing.get(i)];
+            }
+            byte[][] bytes = readAll(wanted, layout.leafBytes());
+            for (int i = 0; i < wanted.length; i++) {
+                leaves[missing.get(i)] = io.rolexkv.rolex.leaf.Leaf.decodeOrNull(
+                        java.lang.foreign.MemorySegment.ofArray(bytes[i]), layout.leafCapacity());
+            }
+        }
     }
 
     /** READs {@code length} bytes from {@code address} into one array, in pieces as the limits require. */

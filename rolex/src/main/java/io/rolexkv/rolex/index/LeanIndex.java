@@ -34,30 +34,33 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 
 /**
- * The lean ROLEX layout, under construction beside {@link RolexIndex} (which it is to replace once it passes the
- * contract suite, with retraining and the structure checker ported): per model one block in the tables region of
- * group heads, an SLT and a dense base array of 16-byte (key, value) entries whose keys never change while the model
- * lives ({@link LeanModel}); keys inserted since the base was built live in small delta leaves ({@link Leaf}) chained
- * in key order from their group's head.
+ * The lean ROLEX layout, built beside {@link RolexIndex}, which it is to replace as the engine's index: per model one
+ * block in the tables region of group heads, an SLT and a dense base array of 16-byte (key, value) entries whose keys
+ * never change while the model lives ({@link LeanModel}); keys inserted since the base was built live in small delta
+ * leaves ({@link Leaf}) chained in key order from their group's head, until the memory node's {@link LeanRetrainer}
+ * compacts them into a new base.
  *
- * <h2>Lookup: one doorbell for base keys</h2>
- * READ the heads of the groups the key's window touches and the window of base entries ({@link LeanModel#window}),
- * about {@code 2 * epsilon + 2} entries instead of whole leaves. Base keys never change and each value word is written
- * atomically, so the window needs no checksum; the group word, read first, says which entries are deleted (a put
- * writes the value before it clears the bit, so a clear bit is never seen before its value). A key not in the base is
- * in its owning group's delta chain if anywhere (the largest base key below it names the group): walked from the head
- * reference, each leaf checked by its checksum, as {@link LeafGroupReader} argues for synonym chains.
+ * <h2>Lookup: one doorbell</h2>
+ * READ the heads of the groups the key's window touches, the window of base entries ({@link LeanModel#window}), about
+ * {@code 2 * epsilon + 2} entries instead of whole leaves, the delta leaves the cache knows of those groups, and last
+ * the reuse floor ({@link LeanRetrainer}). Base keys never change and each value word is written atomically, so the
+ * window needs no checksum; the group word, read first, says which entries are deleted (a put writes the value before
+ * it clears the bit, so a clear bit is never seen before its value). A key not in the base is in its owning group's
+ * delta chain if anywhere (the largest base key below it names the group), each leaf checked by its checksum, as
+ * {@link LeafGroupReader} argues for synonym chains.
  *
  * <h2>Writes: two doorbells in the common case</h2>
- * CAS the lock into the group word of every group the keys' windows touch, and in the same doorbell READ the delta
- * head references and the windows; then change base value words and deleted bits, or the owning delta leaf (only the
- * words that changed, as {@link RolexIndex} argues), and WRITE the group words back unlocked last. A new delta leaf
- * (a group's first, or a split) costs one more doorbell to claim a slot and leaves. The same lock discipline as
- * {@link RolexIndex}: no one waits for a lock while holding one, contention backs off.
+ * CAS the lock into the group word of every group the keys' windows touch (only the named group on an exact model),
+ * read the epoch word, and in the same doorbell READ the delta head references, the windows and the known chains, and
+ * claim a delta slot ahead; then change base value words and deleted bits, or the owning delta leaf (only the words
+ * that changed, as {@link RolexIndex} argues), and WRITE the group words back unlocked last. The same lock discipline
+ * as {@link RolexIndex}: no one waits for a lock while holding one, contention backs off.
  *
- * <p>Built so far: bulk load, create empty, open, get, getAll, put, update, updateAll, remove, scan. Not yet:
- * retraining and compaction (so a model's delta leaves are bounded by its SLT), cached delta chains (each delta walk
- * costs its own doorbells), the structure checker, the engine's use.
+ * <h2>New models</h2>
+ * Every operation runs on one {@link View} of the models; when it meets a newer epoch (a retired group, a delta leaf
+ * of a newer epoch, a newer epoch word read with its locks, a raised reuse floor) it throws
+ * {@link StaleModelsException} having changed nothing, and runs again after a refresh, which applies the retrainer's
+ * {@link ModelPatch}es where it can.
  */
 public final class LeanIndex implements WordIndex {
     /** How long a writer keeps trying to lock its groups before it gives up. */

@@ -80,7 +80,6 @@ public final class LeanRetrainer {
     static final long FREEZE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(1);
     static final long FIRST_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(1);
-    static final int MAX_LEAF_READS = 100;
     /**
      * How long no SLT counter may move before the index counts as idle and every model with a delta leaf is
      * compacted, so that lookups after a load read one window.
@@ -414,7 +413,7 @@ public final class LeanRetrainer {
             for (int i = 0; i < leafAddresses.length; i++) {
                 leafAddresses[i] = layout.leafAddress(next[open.get(i)]);
             }
-            Leaf[] leaves = readLeaves(leafAddresses);
+            Leaf[] leaves = doorbells.readLeaves(leafAddresses, layout);
             for (int i = 0; i < leaves.length; i++) {
                 next[open.get(i)] = leaves[i].nextLeaf();
             }
@@ -723,43 +722,11 @@ public final class LeanRetrainer {
             for (int i = 0; i < addresses.length; i++) {
                 addresses[i] = layout.leafAddress(next[open.get(i)]);
             }
-            Leaf[] leaves = readLeaves(addresses);
+            Leaf[] leaves = doorbells.readLeaves(addresses, layout);
             for (int i = 0; i < leaves.length; i++) {
                 int g = open.get(i);
                 chains.get(g).add(leaves[i]);
                 next[g] = leaves[i].nextLeaf();
-            }
-        }
-    }
-
-    private Leaf[] readLeaves(long[] addresses) {
-        Leaf[] leaves = new Leaf[addresses.length];
-        for (int attempt = 0; ; attempt++) {
-            List<Integer> missing = new ArrayList<>();
-            for (int i = 0; i < leaves.length; i++) {
-                if (leaves[i] == null) {
-                    missing.add(i);
-                }
-            }
-            if (missing.isEmpty()) {
-                return leaves;
-            }
-            if (attempt == MAX_LEAF_READS) {
-                throw new CorruptDataException("delta leaf at address=" + addresses[missing.getFirst()]
-                        + " fails its checksum after " + MAX_LEAF_READS + " reads over about 90 ms: corrupt leaf");
-            }
-            long[] wanted = new long[missing.size()];
-            for (int i = 0; i < wanted.length; i++) {
-                wanted[i] = addresses[missing.get(i)];
-            }
-            if (attempt > 8) {
-                // A writer's doorbell still landing on a leaf the pass reads without its lock, or on a loaded machine
-                // a serving thread preempted mid-doorbell: wait it out rather than call the leaf corrupt at once.
-                LockSupport.parkNanos(Math.min(1_000_000L, 1_000L << Math.min(10, attempt - 8)));
-            }
-            byte[][] bytes = doorbells.readAll(wanted, layout.leafBytes());
-            for (int i = 0; i < wanted.length; i++) {
-                leaves[missing.get(i)] = Leaf.decodeOrNull(MemorySegment.ofArray(bytes[i]), layout.leafCapacity());
             }
         }
     }

@@ -126,8 +126,6 @@ public final class Retrainer {
     /** Back-off after a failed pass: doubles per failure in a row, from the first to the last. */
     static final long FIRST_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(1);
-    /** Reads of a leaf that keeps failing its checksum while locked before the retrainer calls it corrupt. */
-    static final int MAX_LEAF_READS = 100;
 
     /**
      * When a model is due for retraining.
@@ -477,7 +475,7 @@ public final class Retrainer {
             for (int i = 0; i < pendingCount; i++) {
                 addresses[i] = layout.leafAddress(next[pendingGroups[i]]);
             }
-            Leaf[] leaves = readLeaves(addresses);
+            Leaf[] leaves = doorbells.readLeaves(addresses, layout);
             for (int i = 0; i < pendingCount; i++) {
                 int g = pendingGroups[i];
                 chainReferences.get(g).add(next[g]);
@@ -511,34 +509,6 @@ public final class Retrainer {
             }
         }
         return new Snapshot(references, leaves, keys, values, leaves.getLast().highFence());
-    }
-
-    /** The leaves at {@code addresses}, each re-read while it fails its checksum (a WRITE that was still landing). */
-    private Leaf[] readLeaves(long[] addresses) {
-        Leaf[] leaves = new Leaf[addresses.length];
-        for (int attempt = 0; ; attempt++) {
-            List<Integer> missing = new ArrayList<>();
-            for (int i = 0; i < leaves.length; i++) {
-                if (leaves[i] == null) {
-                    missing.add(i);
-                }
-            }
-            if (missing.isEmpty()) {
-                return leaves;
-            }
-            if (attempt == MAX_LEAF_READS) {
-                throw new CorruptDataException("leaf at address=" + addresses[missing.getFirst()]
-                        + " fails its checksum under its lock after " + MAX_LEAF_READS + " reads: corrupt leaf");
-            }
-            long[] wanted = new long[missing.size()];
-            for (int i = 0; i < wanted.length; i++) {
-                wanted[i] = addresses[missing.get(i)];
-            }
-            byte[][] bytes = doorbells.readAll(wanted, layout.leafBytes());
-            for (int i = 0; i < wanted.length; i++) {
-                leaves[missing.get(i)] = Leaf.decodeOrNull(MemorySegment.ofArray(bytes[i]), layout.leafCapacity());
-            }
-        }
     }
 
     /**
