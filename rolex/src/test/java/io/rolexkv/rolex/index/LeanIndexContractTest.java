@@ -37,6 +37,31 @@ class LeanIndexContractTest extends WordIndexContractTest<LeanIndex> {
         return LeanIndex.createEmpty(connection, EPSILON, GROUP_SIZE, 64, DELTA_CAPACITY);
     }
 
+    /**
+     * The lean retrainer, eager (any delta leaf makes a model due), compacting in a loop while the clients of the history
+     * tests race: their histories must stay linearizable across freezes, publications and refreshes.
+     */
+    @Override
+    protected AutoCloseable backgroundWork(TestMemoryNode node) {
+        LeanRetrainer retrainer = new LeanRetrainer(node.localConnection(), io.rolexkv.common.fabric.FabricLimits.DEFAULT,
+                new LeanRetrainer.Policy(0, 0.001, 8, 64, 1 << 12));
+        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Thread loop = Thread.ofPlatform().name("lean-retrainer").start(() -> {
+            while (running.get()) {
+                retrainer.runPass().failure().ifPresent(failures::add);
+                java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+            }
+        });
+        return () -> {
+            running.set(false);
+            loop.join();
+            assertEquals(java.util.List.of(), failures, "retrain passes that failed while clients raced");
+            org.junit.jupiter.api.Assertions.assertTrue(retrainer.stats().retrains() > 0,
+                    "the retrainer compacted while clients raced: " + retrainer.stats());
+        };
+    }
+
     @Override
     protected LeanIndex open(FabricConnection connection, int client) {
         return LeanIndex.open(connection);

@@ -475,11 +475,21 @@ public abstract class WordIndexContractTest<I extends WordIndex> {
                 }
             }));
         }
-        start.countDown();
-        for (Thread thread : threads) {
-            thread.join();
+        try (AutoCloseable background = backgroundWork(node)) {
+            start.countDown();
+            for (Thread thread : threads) {
+                thread.join();
+            }
         }
         return new RacingRun(history, failures);
+    }
+
+    /**
+     * What the memory node does in the background while clients race in the history tests (an index's retrainer,
+     * compacting under them); nothing by default. Closing it stops it.
+     */
+    protected AutoCloseable backgroundWork(TestMemoryNode node) {
+        return () -> { };
     }
 
     /** What {@link #recordRacingClients} recorded, and how clients failed (a client stops at its first failure). */
