@@ -48,7 +48,9 @@ final class IndexLoader {
     }
 
     /** What an opener needs of the meta region. */
-    record Meta(int leafCapacity, int keysPerLeaf, int epsilon, long modelSetOffset, long modelSetBytes, long epoch) {
+    /** The superblock's words as one READ of it found them (see {@link IndexMetaDescriptor}). */
+    record Meta(int leafCapacity, int keysPerLeaf, int epsilon, long modelSetOffset, long modelSetBytes, long epoch,
+                long buildId, long layout) {
     }
 
     static Meta readMeta(FabricConnection connection) {
@@ -69,7 +71,9 @@ final class IndexLoader {
                 meta.get(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.EPSILON_OFFSET),
                 WordOrder.getLong(meta, IndexMetaDescriptor.MODEL_SET_OFFSET_OFFSET),
                 WordOrder.getLong(meta, IndexMetaDescriptor.MODEL_SET_BYTES_OFFSET),
-                WordOrder.getLong(meta, IndexMetaDescriptor.MODEL_EPOCH_OFFSET));
+                WordOrder.getLong(meta, IndexMetaDescriptor.MODEL_EPOCH_OFFSET),
+                WordOrder.getLong(meta, IndexMetaDescriptor.BUILD_ID_OFFSET),
+                WordOrder.getLong(meta, IndexMetaDescriptor.LAYOUT_OFFSET));
     }
 
     /**

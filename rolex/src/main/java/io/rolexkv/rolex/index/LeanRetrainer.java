@@ -177,15 +177,17 @@ public final class LeanRetrainer {
      * has it unpublished.
      */
     public static boolean isLean(FabricConnection connection) {
-        DoorbellBatch batch = new DoorbellBatch();
-        IndexLayout probe = new IndexLayout(connection, io.rolexkv.rolex.layout.LeafDescriptor.MIN_CAPACITY);
-        int magic = batch.read(probe.metaAddress(IndexMetaDescriptor.MAGIC_OFFSET), Long.BYTES);
-        int state = batch.read(probe.metaAddress(IndexMetaDescriptor.STATE_OFFSET), Long.BYTES);
-        int layout = batch.read(probe.metaAddress(IndexMetaDescriptor.LAYOUT_OFFSET), Long.BYTES);
-        BatchResult result = connection.execute(batch);
-        return result.readLong(magic, 0) == IndexMetaDescriptor.MAGIC
-                && result.readLong(state, 0) == IndexMetaDescriptor.STATE_READY
-                && result.readLong(layout, 0) == IndexMetaDescriptor.LAYOUT_LEAN;
+        return publishedLean(connection) != null;
+    }
+
+    /** The superblock of the published lean index in the connection's memory, or null if there is none. */
+    private static IndexLoader.Meta publishedLean(FabricConnection connection) {
+        try {
+            IndexLoader.Meta meta = IndexLoader.readMeta(connection);
+            return meta.layout() == IndexMetaDescriptor.LAYOUT_LEAN ? meta : null;
+        } catch (IllegalStateException noIndex) {
+            return null;
+        }
     }
 
     /**
@@ -241,11 +243,11 @@ public final class LeanRetrainer {
     }
 
     private boolean readView() {
-        if (!isLean(connection)) {
+        IndexLoader.Meta current = publishedLean(connection);
+        if (current == null) {
             return false;
         }
-        IndexLoader.Meta current = IndexLoader.readMeta(connection);
-        long currentBuild = readMetaWord(IndexMetaDescriptor.BUILD_ID_OFFSET);
+        long currentBuild = current.buildId();
         if (currentBuild != buildId) {
             tableSpace.clear(); // a new build owns the tables and leaves now
             recycleBacklog.clear();

@@ -319,10 +319,10 @@ public final class Retrainer {
         } catch (IllegalStateException noIndex) {
             return false;
         }
-        if (readMetaWord(IndexMetaDescriptor.LAYOUT_OFFSET) != IndexMetaDescriptor.LAYOUT_GROUPED) {
+        if (current.layout() != IndexMetaDescriptor.LAYOUT_GROUPED) {
             return false; // a lean index: LeanRetrainer's
         }
-        long currentBuild = readMetaWord(IndexMetaDescriptor.BUILD_ID_OFFSET);
+        long currentBuild = current.buildId();
         if (currentBuild != buildId) {
             tableSpace.clear(); // a new build owns the tables and leaves now
             leafSpace.clear();
