@@ -798,7 +798,7 @@ public final class LeanRetrainer {
             even += keys[i + 1] - keys[i] == step ? 1 : 0;
         }
         boolean exact = even >= 0.9 * (sample - 1);
-        int wanted = (int) Math.clamp(2L * keys.length, MIN_ROOM_FENCES, policy.maxModelKeys());
+        int wanted = (int) Math.clamp(2L * keys.length, Math.min(MIN_ROOM_FENCES, policy.maxModelKeys()), policy.maxModelKeys());
         long[] fences = new long[wanted];
         int count = 0;
         long fence = lastKey;
