@@ -13,9 +13,7 @@ import io.rolexkv.computenode.engine.RolexKVConfig;
 import io.rolexkv.computenode.value.ValueRegionDescriptor;
 import io.rolexkv.common.fabric.loopback.LoopbackTransport;
 import io.rolexkv.rolex.index.IndexLayout;
-import io.rolexkv.rolex.index.LayoutRetrainer;
 import io.rolexkv.rolex.index.LeanRetrainer;
-import io.rolexkv.rolex.index.Retrainer;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -29,7 +27,7 @@ import java.util.Map;
  * {@value ValueRegionDescriptor#REGION_NAME}) as anonymous memory and serves them on one transport. For tests, the
  * shell's {@code loopback} mode and trying the store on one machine; a real cluster runs memory-node daemons instead.
  *
- * <p>With retraining on, each node also runs a {@link Retrainer} on a background thread ({@link BackgroundLoop}, as the
+ * <p>With retraining on, each node also runs a {@link LeanRetrainer} on a background thread ({@link BackgroundLoop}, as the
  * memory-node daemon does, failures logged) over its own memory, as a memory node's CPU would, so models whose synonym tables fill get retrained and writes into them (given an
  * {@code index_room_wait_ms}) wait for room instead of failing.
  */
@@ -135,8 +133,8 @@ public final class EmbeddedCluster implements AutoCloseable {
     private void startRetrainer(int node, RegisteredMemory memory) {
         String self = "self-" + node;
         local.serve(memory, self);
-        LayoutRetrainer retrainer = new LayoutRetrainer(local.connect(self, null), FabricLimits.DEFAULT,
-                Retrainer.Policy.DEFAULT, LeanRetrainer.Policy.DEFAULT);
+        LeanRetrainer retrainer = new LeanRetrainer(local.connect(self, null), FabricLimits.DEFAULT,
+                LeanRetrainer.Policy.DEFAULT);
         retrainers.add(BackgroundLoop.start("retrainer-" + node, retrainer::passThenBackOff,
                 RETRAIN_POLL_MILLIS, RETRAIN_FAILURE_BACKOFF_MILLIS));
     }

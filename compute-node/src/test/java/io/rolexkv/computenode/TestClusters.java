@@ -6,7 +6,7 @@ import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricTransports;
 import io.rolexkv.common.kv.BaseKV;
 import io.rolexkv.computenode.engine.RolexKV;
-import io.rolexkv.rolex.index.IndexChecker;
+import io.rolexkv.rolex.index.LeanIndexChecker;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -62,7 +62,7 @@ public final class TestClusters {
             long keys = 0;
             for (String endpoint : nodes.endpoints()) {
                 try (FabricConnection connection = nodes.transport().connect(endpoint, null)) {
-                    keys += IndexChecker.check(connection).requireSound().keys();
+                    keys += LeanIndexChecker.check(connection).requireSound().keys();
                 }
             }
             return keys;

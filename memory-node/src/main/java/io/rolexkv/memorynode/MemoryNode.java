@@ -141,8 +141,8 @@ public final class MemoryNode implements AutoCloseable {
     }
 
     /** What the background retrainer has done, or zeros if retraining is off. */
-    public io.rolexkv.rolex.index.Retrainer.Stats retrainStats() {
-        return retrainService == null ? new io.rolexkv.rolex.index.Retrainer.Stats(0, 0, 0, 0) : retrainService.stats();
+    public io.rolexkv.rolex.index.LeanRetrainer.Stats retrainStats() {
+        return retrainService == null ? new io.rolexkv.rolex.index.LeanRetrainer.Stats(0, 0, 0, 0) : retrainService.stats();
     }
 
     /** CPU seconds the background retrainer has used. */

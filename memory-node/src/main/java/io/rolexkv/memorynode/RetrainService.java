@@ -6,9 +6,7 @@ import io.rolexkv.common.fabric.FabricLimits;
 import io.rolexkv.common.fabric.RegisteredMemory;
 import io.rolexkv.common.fabric.loopback.LoopbackTransport;
 import io.rolexkv.rolex.index.IndexLayout;
-import io.rolexkv.rolex.index.LayoutRetrainer;
 import io.rolexkv.rolex.index.LeanRetrainer;
-import io.rolexkv.rolex.index.Retrainer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,8 +15,8 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The memory node's background retraining: one daemon thread ({@link BackgroundLoop}) that watches the synonym tables
- * of the index in this node's memory and retrains models as they fill ({@link LayoutRetrainer}: the retrainer of the
- * index's layout), never on the verb-serving path. It reaches the memory through an in-process connection, so it uses
+ * of the index in this node's memory and compacts and retrains models as they fill ({@link LeanRetrainer}), never on
+ * the verb-serving path. It reaches the memory through an in-process connection, so it uses
  * the same atomics as compute nodes' verbs. A failed pass is logged with its reason, and the next pass, after the
  * retrainer's back-off, first completes or undoes it; the index stays correct whatever a pass did.
  *
@@ -36,7 +34,7 @@ final class RetrainService implements AutoCloseable {
 
     private final LoopbackTransport local;
     private final FabricConnection connection;
-    private final LayoutRetrainer retrainer;
+    private final LeanRetrainer retrainer;
     private final BackgroundLoop loop;
     private final RegisteredMemory memory;
     /** {@link RegisteredMemory#writeBatches()} as of the start of the last idle, clean pass; none yet at first. */
@@ -53,7 +51,7 @@ final class RetrainService implements AutoCloseable {
         this.local = new LoopbackTransport(limits);
         local.serve(memory, SELF);
         this.connection = local.connect(SELF, null);
-        this.retrainer = new LayoutRetrainer(connection, limits, settings.policy(), LeanRetrainer.Policy.DEFAULT);
+        this.retrainer = new LeanRetrainer(connection, limits, settings.policy());
         this.loop = BackgroundLoop.start("rolexkv-retrainer-node" + memory.memoryNodeId(), this::pass,
                 settings.pollIntervalMillis(), Math.max(FAILURE_BACKOFF_MILLIS, settings.pollIntervalMillis()));
     }
@@ -77,7 +75,7 @@ final class RetrainService implements AutoCloseable {
         long failuresBefore = retrainer.stats().failures();
         boolean retrained = retrainer.passThenBackOff();
         passesRun.increment();
-        Retrainer.Stats stats = retrainer.stats();
+        LeanRetrainer.Stats stats = retrainer.stats();
         boolean idleAndClean = !retrained && stats.failures() == failuresBefore && !retrainer.hasWorkWithoutNewWrites();
         writesAtIdlePass = idleAndClean ? writes : NO_IDLE_PASS;
         if (stats.retrains() != lastRetrains && System.nanoTime() - lastSummary > TimeUnit.SECONDS.toNanos(5)) {
@@ -100,7 +98,7 @@ final class RetrainService implements AutoCloseable {
         return passesSkipped.sum();
     }
 
-    Retrainer.Stats stats() {
+    LeanRetrainer.Stats stats() {
         return retrainer.stats();
     }
 

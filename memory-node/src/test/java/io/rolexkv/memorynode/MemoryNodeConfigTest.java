@@ -174,17 +174,20 @@ class MemoryNodeConfigTest {
     void retrainSectionReadsItsPolicyAndRefusesOutOfRangeValues() {
         RetrainSettings defaults = parse("{\"transport\": \"loopback\"}").retrain();
         assertEquals(RetrainSettings.DEFAULT, defaults);
-        assertEquals(io.rolexkv.rolex.index.Retrainer.Policy.DEFAULT, defaults.policy());
+        assertEquals(io.rolexkv.rolex.index.LeanRetrainer.Policy.DEFAULT, defaults.policy());
         RetrainSettings set = parse("""
-                {"transport": "loopback", "retrain": {"threads": 0, "free_slots": 100, "min_synonym_leaves": 2,
-                 "synonym_leaf_fraction": 0.5, "poll_interval_ms": 20}}
+                {"transport": "loopback", "retrain": {"threads": 0, "min_delta_leaves": 2, "delta_leaf_fraction": 0.5,
+                 "poll_interval_ms": 20}}
                 """).retrain();
-        assertEquals(new RetrainSettings(0, 100, 2, 0.5, 20), set);
-        assertEquals(new io.rolexkv.rolex.index.Retrainer.Policy(100, 2, 0.5), set.policy());
-        assertTrue(failure("{\"transport\": \"loopback\", \"retrain\": {\"synonym_leaf_fraction\": 0}}")
-                .contains("field=memory_node.retrain.synonym_leaf_fraction"));
-        assertTrue(failure("{\"transport\": \"loopback\", \"retrain\": {\"min_synonym_leaves\": 255}}")
-                .contains("field=memory_node.retrain.min_synonym_leaves"));
+        assertEquals(new RetrainSettings(0, 2, 0.5, 20), set);
+        assertEquals(2, set.policy().minDeltaLeaves());
+        assertEquals(0.5, set.policy().deltaLeafFraction());
+        assertTrue(failure("{\"transport\": \"loopback\", \"retrain\": {\"delta_leaf_fraction\": 0}}")
+                .contains("field=memory_node.retrain.delta_leaf_fraction"));
+        assertTrue(failure("{\"transport\": \"loopback\", \"retrain\": {\"min_delta_leaves\": 255}}")
+                .contains("field=memory_node.retrain.min_delta_leaves"));
+        assertTrue(failure("{\"transport\": \"loopback\", \"retrain\": {\"free_slots\": 100}}")
+                .contains("free_slots"), "the settings of the earlier layout's retrainer are refused, not ignored");
     }
 
     @Test

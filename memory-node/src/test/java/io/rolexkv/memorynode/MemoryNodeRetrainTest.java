@@ -7,7 +7,7 @@ import io.rolexkv.common.fabric.FabricLimits;
 import io.rolexkv.common.fabric.FabricTransport;
 import io.rolexkv.common.fabric.FabricTransports;
 import io.rolexkv.rolex.index.IndexGeometry;
-import io.rolexkv.rolex.index.RolexIndex;
+import io.rolexkv.rolex.index.LeanIndex;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -32,13 +32,13 @@ class MemoryNodeRetrainTest {
         try (MemoryNode node = MemoryNode.start(config);
              FabricTransport tcp = FabricTransports.create("tcp", FabricLimits.DEFAULT);
              FabricConnection connection = tcp.connect(node.endpoint(), null)) {
-            // 16 leaves of 8 and 255 synonym slots hold ~2K keys; 20K inserts need many retrains.
-            RolexIndex index = RolexIndex.createEmpty(connection, IndexGeometry.of(8, 0.75, 8).withEmptyIndexLeaves(16))
+            // 16 groups, delta leaves of 8, 255 synonym slots per model: 20K inserts need many compactions.
+            LeanIndex index = LeanIndex.createEmpty(connection, new IndexGeometry(8, 8, 8, 16))
                     .waitForRoom(Duration.ofSeconds(60));
             Random random = new Random(1);
             long[] keys = random.longs(20_000).distinct().toArray();
             for (long key : keys) {
-                index.put(key, ~key);
+                index.put(key, ~key, null);
             }
             assertTrue(node.retrainStats().retrains() > 0, "stats=" + node.retrainStats());
             assertTrue(node.retrainCpuSeconds() > 0);

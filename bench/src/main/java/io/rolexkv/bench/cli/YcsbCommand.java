@@ -68,8 +68,8 @@ public final class YcsbCommand implements Callable<Integer> {
             description = "Transport to the memory nodes, for systems that have them. Default: ${DEFAULT-VALUE}.")
     String fabric;
 
-    @Option(names = "--system", defaultValue = SystemUnderTestFactory.ROLEX, paramLabel = "rolex|btree|rpc|in_process|lean",
-            description = "The store to run against (lean: the lean ROLEX layout, which is to replace rolex's)."
+    @Option(names = "--system", defaultValue = SystemUnderTestFactory.ROLEX, paramLabel = "rolex|btree|rpc|in_process",
+            description = "The store to run against."
                     + " Default: ${DEFAULT-VALUE}.")
     String system;
 

@@ -52,17 +52,17 @@ public final class IndexBench implements Callable<Integer> {
             description = "How the clients reach the memory node. Default: ${DEFAULT-VALUE}.")
     String transport;
 
-    @Option(names = "--leaf-capacity", defaultValue = "" + IndexGeometry.LEAF_CAPACITY_DEFAULT,
-            description = "Pairs per leaf. Default: ${DEFAULT-VALUE}.")
-    int leafCapacity;
-
-    @Option(names = "--load-factor", defaultValue = "" + IndexGeometry.LOAD_FACTOR_DEFAULT,
-            description = "Share of each leaf filled at bulk load. Default: ${DEFAULT-VALUE}.")
-    double loadFactor;
-
     @Option(names = "--epsilon", defaultValue = "" + IndexGeometry.EPSILON_DEFAULT,
             description = "The models' error bound. Default: ${DEFAULT-VALUE}.")
     int epsilon;
+
+    @Option(names = "--group-size", defaultValue = "" + IndexGeometry.GROUP_SIZE_DEFAULT,
+            description = "Base entries under one group word. Default: ${DEFAULT-VALUE}.")
+    int groupSize;
+
+    @Option(names = "--leaf-capacity", defaultValue = "" + IndexGeometry.LEAF_CAPACITY_DEFAULT,
+            description = "Entries of a delta leaf. Default: ${DEFAULT-VALUE}.")
+    int leafCapacity;
 
     @Option(names = "--threads", defaultValue = "1,2,8", split = ",", paramLabel = "N,N,...",
             description = "Client thread counts of the timed runs; each thread is a client of its own."
@@ -118,8 +118,8 @@ public final class IndexBench implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         IndexBenchConfig config;
         try {
-            config = new IndexBenchConfig(keys, IndexDataset.fromName(dataset), clusters, transport, leafCapacity,
-                    loadFactor, epsilon, threads, lookups, inserts, runs, seed);
+            config = new IndexBenchConfig(keys, IndexDataset.fromName(dataset), clusters, transport, epsilon,
+                    groupSize, leafCapacity, threads, lookups, inserts, runs, seed);
             if (append && out == null) {
                 throw new IllegalArgumentException("--append needs --out FILE");
             }

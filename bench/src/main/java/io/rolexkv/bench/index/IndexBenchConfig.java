@@ -14,17 +14,17 @@ import java.util.List;
  * @param dataset      how keys (loaded and inserted alike) are drawn
  * @param clusters     clusters of a {@link IndexDataset#CLUSTERED} key set
  * @param transport    {@code loopback} or {@code tcp}: how the clients reach the in-process memory node
- * @param leafCapacity pairs per leaf
- * @param loadFactor   share of a leaf filled at bulk load
  * @param epsilon      the models' error bound
+ * @param groupSize    base entries under one group word
+ * @param leafCapacity entries of a delta leaf
  * @param threads      client thread counts of the throughput phases, each thread a client of its own
  * @param lookups      lookups per measurement (the single-threaded cost pass, and each timed run, split over threads)
  * @param inserts      inserts per measurement, likewise; 0 skips every insert phase
  * @param runs         timed runs per thread count; ops/s is reported as their median
  * @param seed         seed of the key set and of every key stream drawn from it
  */
-public record IndexBenchConfig(int keys, IndexDataset dataset, int clusters, String transport, int leafCapacity,
-                               double loadFactor, int epsilon, List<Integer> threads, int lookups, int inserts, int runs,
+public record IndexBenchConfig(int keys, IndexDataset dataset, int clusters, String transport, int epsilon,
+                               int groupSize, int leafCapacity, List<Integer> threads, int lookups, int inserts, int runs,
                                long seed) {
     public static final List<String> TRANSPORTS = List.of(LoopbackTransport.NAME, TcpTransport.NAME);
     public static final int KEYS_DEFAULT = 1_000_000;
@@ -47,7 +47,7 @@ public record IndexBenchConfig(int keys, IndexDataset dataset, int clusters, Str
         if (!TRANSPORTS.contains(transport)) {
             throw new IllegalArgumentException("transport=" + transport + " allowed=" + TRANSPORTS);
         }
-        IndexGeometry.of(leafCapacity, loadFactor, epsilon); // validates all three, naming the setting
+        new IndexGeometry(epsilon, groupSize, leafCapacity, IndexGeometry.EMPTY_INDEX_GROUPS_DEFAULT); // validates them, naming the setting
         if (threads.isEmpty()) {
             throw new IllegalArgumentException("threads=[] needs at least one thread count");
         }
@@ -90,13 +90,13 @@ public record IndexBenchConfig(int keys, IndexDataset dataset, int clusters, Str
     }
 
     public IndexGeometry geometry() {
-        return IndexGeometry.of(leafCapacity, loadFactor, epsilon);
+        return new IndexGeometry(epsilon, groupSize, leafCapacity, IndexGeometry.EMPTY_INDEX_GROUPS_DEFAULT);
     }
 
     /** The defaults: 1M uniform keys over loopback, the default geometry, 1, 2 and 8 threads. */
     public static IndexBenchConfig defaults() {
         return new IndexBenchConfig(KEYS_DEFAULT, IndexDataset.UNIFORM, CLUSTERS_DEFAULT, LoopbackTransport.NAME,
-                IndexGeometry.LEAF_CAPACITY_DEFAULT, IndexGeometry.LOAD_FACTOR_DEFAULT, IndexGeometry.EPSILON_DEFAULT,
+                IndexGeometry.EPSILON_DEFAULT, IndexGeometry.GROUP_SIZE_DEFAULT, IndexGeometry.LEAF_CAPACITY_DEFAULT,
                 List.of(1, 2, 8), LOOKUPS_DEFAULT, INSERTS_DEFAULT, RUNS_DEFAULT, SEED_DEFAULT);
     }
 }

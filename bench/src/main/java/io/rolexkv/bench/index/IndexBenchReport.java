@@ -15,10 +15,10 @@ public final class IndexBenchReport {
     public static final String COST_TITLE = "#### Index shape and cost per operation (one client, warm cache)";
     public static final String THROUGHPUT_TITLE = "#### Throughput and latency (each thread its own client)";
 
-    static final List<String> CONFIG_COLUMNS = List.of("dataset", "transport", "keys", "leaf cap.", "load", "eps");
-    static final List<String> COST_COLUMNS = List.of("models", "cache bytes", "cache B/key", "leaves/lookup",
-            "lookups reading 1/2/3/4+ leaves (%)", "bytes read/lookup", "RT/lookup", "lookup ns, 1 thread (mean / p50)", "RT/insert",
-            "inserts >2 RT (%)", "bytes read/insert", "bytes written/insert", "splits/insert", "rejected inserts", "check");
+    static final List<String> CONFIG_COLUMNS = List.of("dataset", "transport", "keys", "eps", "group", "leaf cap.");
+    static final List<String> COST_COLUMNS = List.of("models", "cache bytes", "cache B/key", "READs/lookup",
+            "lookups of 1/2/3/4+ READs (%)", "bytes read/lookup", "RT/lookup", "lookup ns, 1 thread (mean / p50)", "RT/insert",
+            "inserts >2 RT (%)", "bytes read/insert", "bytes written/insert", "new leaves/insert", "rejected inserts", "check");
     static final List<String> THROUGHPUT_COLUMNS = List.of("threads", "lookup ops/s (median)", "lookup ops/s (min-max)",
             "lookup p50 µs", "lookup p99 µs", "RT/lookup", "insert ops/s (median)", "insert ops/s (min-max)",
             "insert p50 µs", "insert p99 µs", "RT/insert", "lock conflicts/insert");
@@ -105,8 +105,8 @@ public final class IndexBenchReport {
     }
 
     private static List<String> configCells(IndexBenchConfig config) {
-        return List.of(config.dataset().cliName(), config.transport(), count(config.keys()), integer(config.leafCapacity()),
-                decimal(config.loadFactor(), 2), integer(config.epsilon()));
+        return List.of(config.dataset().cliName(), config.transport(), count(config.keys()), integer(config.epsilon()),
+                integer(config.groupSize()), integer(config.leafCapacity()));
     }
 
     private static List<String> timedCells(Optional<IndexBenchResult.TimedRuns> runs) {

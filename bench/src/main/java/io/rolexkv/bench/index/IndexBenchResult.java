@@ -38,8 +38,8 @@ public record IndexBenchResult(IndexBenchConfig config, Shape shape, LookupCost 
 
     /**
      * @param lookups              lookups measured
-     * @param readingOne           lookups that READ one leaf; likewise two, three, four or more
-     * @param leaves               leaves READ in all (each READ of a lookup is one leaf)
+     * @param readingOne           lookups whose doorbells held one READ verb; likewise two, three, four or more
+     * @param leaves               READ verbs in all (group heads, base window, reuse floor, each delta leaf)
      * @param doorbells            round trips in all
      * @param bytesRead            bytes READ in all
      * @param misses               lookups of a loaded key that did not return its value: must be 0
@@ -78,7 +78,7 @@ public record IndexBenchResult(IndexBenchConfig config, Shape shape, LookupCost 
      * @param moreThanTwoRoundTrips inserts that took more than the common case's two round trips
      * @param bytesRead            bytes READ in all
      * @param bytesWritten         bytes written in all (WRITE, and 8 per CAS and FAA)
-     * @param splits               leaf splits in all
+     * @param splits               new leaves made in all (a group's first delta leaf, or a split)
      */
     public record InsertCost(long inserts, long rejected, long doorbells, long moreThanTwoRoundTrips, long bytesRead,
                              long bytesWritten, long splits) {

@@ -6,7 +6,7 @@ import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.rolex.index.IndexFullException;
 import io.rolexkv.rolex.index.IndexGeometry;
 import io.rolexkv.rolex.index.PutOutcome;
-import io.rolexkv.rolex.index.RolexIndex;
+import io.rolexkv.rolex.index.LeanIndex;
 import org.HdrHistogram.Histogram;
 
 import java.io.PrintWriter;
@@ -28,7 +28,7 @@ import java.util.concurrent.atomic.AtomicReference;
  *   <li>the lookup cost pass: the loader gets random loaded keys one at a time, each bracketed by snapshots of its
  *       connection's counters, so every lookup's READs (one per leaf), round trips and bytes are its own;</li>
  *   <li>timed lookups at each thread count: that many new clients, each its own connection and its own
- *       {@link RolexIndex#open}, as separate compute nodes; the runs' throughput and per-operation latency;</li>
+ *       {@link LeanIndex#open}, as separate compute nodes; the runs' throughput and per-operation latency;</li>
  *   <li>the insert cost pass (loader, fresh keys, one at a time, measured alone) and timed inserts at each thread count,
  *       each run with keys of its own, so the index grows by every measurement's inserts;</li>
  *   <li>a final check, through the loader: every inserted key and every eighth loaded key has its value, and no
@@ -53,13 +53,13 @@ final class IndexBenchRunner {
     }
 
     /** A compute node of the bench: its own queue pair and its own index handle (and model cache). */
-    private record Client(FabricConnection connection, RolexIndex index) {
+    private record Client(FabricConnection connection, LeanIndex index) {
     }
 
     /** One operation of a timed run; returns false for a failure the run counts (a miss, a rejected insert). */
     @FunctionalInterface
     private interface Operation {
-        boolean apply(RolexIndex index, long key);
+        boolean apply(LeanIndex index, long key);
     }
 
     IndexBenchResult run() {
@@ -79,9 +79,9 @@ final class IndexBenchRunner {
             for (int i = 0; i < loaded.length; i++) {
                 values[i] = IndexKeySet.valueOf(loaded[i]);
             }
-            RolexIndex loader = RolexIndex.bulkLoad(loaderConnection, geometry, loaded, values);
-            IndexBenchResult.Shape shape = new IndexBenchResult.Shape(loaded.length, loader.cache().modelCount(),
-                    loader.cache().bytes(), geometry.leafBytes());
+            LeanIndex loader = LeanIndex.bulkLoad(loaderConnection, geometry, loaded, values);
+            IndexBenchResult.Shape shape = new IndexBenchResult.Shape(loaded.length, loader.modelCount(),
+                    loader.cachedBytes(), geometry.leafBytes());
             log("bulk loaded: models=" + shape.models() + " cache bytes=" + shape.cacheBytes());
 
             IndexBenchResult.LookupCost lookupCost = lookupCost(loader, BenchmarkKeys.lookupsOf(loaded, config.lookups(),
@@ -117,7 +117,7 @@ final class IndexBenchRunner {
 
     // ------------------------------------------------------------------ cost passes
 
-    private IndexBenchResult.LookupCost lookupCost(RolexIndex index, long[] keys) {
+    private IndexBenchResult.LookupCost lookupCost(LeanIndex index, long[] keys) {
         FabricCounters counters = index.connection().counters();
         long[] byLeaves = new long[5];
         long leaves = 0;
@@ -143,9 +143,9 @@ final class IndexBenchRunner {
                 doorbells, bytesRead, misses);
     }
 
-    private IndexBenchResult.InsertCost insertCost(RolexIndex index, long[] keys, Set<Long> rejected) {
+    private IndexBenchResult.InsertCost insertCost(LeanIndex index, long[] keys, Set<Long> rejected) {
         FabricCounters counters = index.connection().counters();
-        long splitsBefore = index.counters().splits();
+        long splitsBefore = index.counters().newLeaves();
         long doorbells = 0;
         long moreThanTwo = 0;
         long bytesRead = 0;
@@ -162,13 +162,13 @@ final class IndexBenchRunner {
             bytesWritten += cost.bytesWritten();
         }
         return new IndexBenchResult.InsertCost(keys.length, rejected.size(), doorbells, moreThanTwo, bytesRead, bytesWritten,
-                index.counters().splits() - splitsBefore);
+                index.counters().newLeaves() - splitsBefore);
     }
 
     /** Inserts {@code key} with its value; false if the index had no room for it. */
-    private static boolean insert(RolexIndex index, long key) {
+    private static boolean insert(LeanIndex index, long key) {
         try {
-            PutOutcome outcome = index.put(key, IndexKeySet.valueOf(key));
+            PutOutcome outcome = index.put(key, IndexKeySet.valueOf(key), null).outcome();
             if (outcome != PutOutcome.INSERTED) {
                 throw new IllegalStateException("insert of fresh key=" + Long.toUnsignedString(key) + " found it present: "
                         + outcome + "; the key set overlaps or the index is wrong");
@@ -236,7 +236,7 @@ final class IndexBenchRunner {
         List<Client> clients = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             FabricConnection connection = node.connect();
-            clients.add(new Client(connection, RolexIndex.open(connection)));
+            clients.add(new Client(connection, LeanIndex.open(connection)));
         }
         return clients;
     }
@@ -271,7 +271,7 @@ final class IndexBenchRunner {
                 operations += keys[c].length;
                 perThread[c] = new Histogram(HIGHEST_LATENCY_NANOS, 3);
                 Thread worker = new Thread(() -> {
-                    RolexIndex index = clients.get(client).index();
+                    LeanIndex index = clients.get(client).index();
                     Histogram histogram = perThread[client];
                     long[] clientKeys = keys[client];
                     long failedHere = 0;
@@ -348,15 +348,15 @@ final class IndexBenchRunner {
     // ------------------------------------------------------------------ final check
 
     /** Keys found wrong: a loaded (every eighth) or accepted inserted key without its value, or a rejected one present. */
-    private long finalCheck(RolexIndex index, long[] loaded, long[] inserts, Set<Long> rejected) {
+    private long finalCheck(LeanIndex index, long[] loaded, long[] inserts, Set<Long> rejected) {
         long[] sampled = new long[(loaded.length + 7) / 8];
         for (int i = 0; i < sampled.length; i++) {
             sampled[i] = loaded[8 * i];
         }
         long wrong = 0;
         for (long[] keys : List.of(sampled, inserts)) {
-            for (int start = 0; start < keys.length; start += RolexIndex.KEYS_PER_DOORBELL) {
-                long[] chunk = Arrays.copyOfRange(keys, start, Math.min(keys.length, start + RolexIndex.KEYS_PER_DOORBELL));
+            for (int start = 0; start < keys.length; start += LeanIndex.KEYS_PER_DOORBELL) {
+                long[] chunk = Arrays.copyOfRange(keys, start, Math.min(keys.length, start + LeanIndex.KEYS_PER_DOORBELL));
                 OptionalLong[] values = index.getAll(chunk);
                 for (int i = 0; i < chunk.length; i++) {
                     boolean expectedAbsent = rejected.contains(chunk[i]);

@@ -3,11 +3,11 @@ package io.rolexkv.bench.index;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.computenode.EmbeddedCluster;
 import io.rolexkv.rolex.index.IndexGeometry;
+import io.rolexkv.rolex.index.LeanIndex;
 import io.rolexkv.rolex.index.IndexLayout;
 import io.rolexkv.rolex.layout.IndexMetaDescriptor;
 import io.rolexkv.rolex.layout.LeafRegionDescriptor;
 import io.rolexkv.rolex.layout.ModelSetDescriptor;
-import io.rolexkv.rolex.layout.TablesDescriptor;
 import io.rolexkv.rolex.model.LinearModel;
 import io.rolexkv.rolex.model.OptimalPiecewiseLinearTrainer;
 
@@ -55,10 +55,9 @@ final class IndexMemoryNode implements AutoCloseable {
      * The bytes of each index region for a bulk load of {@code keys} with {@code geometry}, followed by up to
      * {@code insertedKeys} inserts from up to {@code clients} compute nodes.
      *
-     * <p>Exact for the load: the models are trained here as the bulk load trains them, so the leaf count (each model's
-     * keys over the keys per leaf, rounded up) and the tables (an LT entry per leaf, one SLT per model) are known. For
-     * the inserts, a bound: an insert splits at most one leaf, and each client may strand one partly used allocation
-     * chunk.
+     * <p>Exact for the load: the models are trained here as the bulk load trains them, so each model's block in the
+     * tables region (group heads, SLT, dense base) is known. For the inserts, a bound: an insert makes at most one delta
+     * leaf, and each client may strand one partly used allocation chunk.
      */
     record RegionSizes(long metaBytes, long leavesBytes, long tablesBytes, long modelsBytes, int models) {
         /** Slack on every computed size: region headers round up, and a page costs nothing. */
@@ -66,14 +65,13 @@ final class IndexMemoryNode implements AutoCloseable {
 
         static RegionSizes forLoad(long[] keys, IndexGeometry geometry, long insertedKeys, int clients) {
             List<LinearModel> trained = OptimalPiecewiseLinearTrainer.train(keys, geometry.epsilon());
-            long loadLeaves = 0;
+            long tables = SLACK_BYTES;
             for (LinearModel model : trained) {
-                loadLeaves += (model.rankCount() + geometry.keysPerLeafAtLoad() - 1) / geometry.keysPerLeafAtLoad();
+                tables += LeanIndex.modelBlockBytes(Math.toIntExact(model.rankCount()), geometry.groupSize());
             }
             int models = trained.size();
-            long growthLeaves = insertedKeys + (long) clients * geometry.leafAllocationChunk();
-            long leaves = LeafRegionDescriptor.HEADER_BYTES + (loadLeaves + growthLeaves) * geometry.leafBytes() + SLACK_BYTES;
-            long tables = 8 * loadLeaves + (long) TablesDescriptor.SYNONYM_TABLE_BYTES * models + SLACK_BYTES;
+            long growthLeaves = insertedKeys + (long) clients * IndexGeometry.LEAF_ALLOCATION_CHUNK;
+            long leaves = LeafRegionDescriptor.HEADER_BYTES + growthLeaves * geometry.leafBytes() + SLACK_BYTES;
             long modelSet = ModelSetDescriptor.setBytes(models) + SLACK_BYTES;
             return new RegionSizes(IndexMetaDescriptor.META_BYTES + SLACK_BYTES, leaves, tables, modelSet, models);
         }

@@ -3,6 +3,7 @@ package io.rolexkv.bench.jmh;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.RegisteredMemory;
 import io.rolexkv.common.fabric.loopback.LoopbackTransport;
+import io.rolexkv.rolex.index.IndexGeometry;
 import io.rolexkv.rolex.index.IndexLayout;
 import io.rolexkv.rolex.index.LeanIndex;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -20,15 +21,14 @@ import org.openjdk.jmh.annotations.TearDown;
 import java.util.concurrent.TimeUnit;
 
 /**
- * What a lookup of the lean layout ({@link LeanIndex#get}) costs the compute node's CPU, the network excluded, on a
+ * What a lookup of the index ({@link LeanIndex#get}) costs the compute node's CPU, the network excluded, on a
  * million bulk-loaded keys: built by the real loader on a loopback memory node, then every region READ once into this
  * process ({@link LocalMemoryConnection}), so the doorbell's READs are answered by slices of exactly what the memory
- * node holds. The production path end to end: prediction, the doorbell built, the window searched. Compare with
- * {@link LeafSearchBenchmark#indexGet} (the current layout) in the same run.
+ * node holds. The production path end to end: prediction, the doorbell built, the window searched.
  *
  * <p>Run: {@code mvn -B -q -pl bench -am package -DskipTests}, then
  * {@code java -cp "bench/target/bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*" org.openjdk.jmh.Main
- * "LeanLookupBenchmark|LeafSearchBenchmark.indexGet" -f 1 -wi 2 -i 3 -w 1s -r 1s -prof gc}.
+ * LeanLookupBenchmark -f 1 -wi 2 -i 3 -w 1s -r 1s -prof gc}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -61,7 +61,7 @@ public class LeanLookupBenchmark {
             memory.allocate(IndexLayout.MODELS_REGION, 16L << 20);
             transport.serve(memory, "lean-lookup-node");
             try (FabricConnection connection = transport.connect("lean-lookup-node", null)) {
-                LeanIndex.bulkLoad(connection, 12, 32, 16, keys, values);
+                LeanIndex.bulkLoad(connection, IndexGeometry.DEFAULT, keys, values);
                 snapshot = LocalMemoryConnection.snapshotOf(connection);
             }
         }

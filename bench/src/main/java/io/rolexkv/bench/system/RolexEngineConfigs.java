@@ -66,7 +66,7 @@ public final class RolexEngineConfigs {
      * {@code config} with {@code settings} laid over it: each value is read as a JSON scalar ({@code 16}, {@code 0.75},
      * {@code true}) or else taken as text, and the engine's config reader then checks names and ranges as it checks a
      * config file's. For measuring other settings than the defaults, such as the index geometry
-     * ({@code leaf_capacity}, {@code load_factor}, {@code epsilon}).
+     * ({@code epsilon}, {@code group_size}, {@code leaf_capacity}).
      *
      * @throws IllegalArgumentException for a field in {@link #HARNESS_FIELDS}, or a value that is a JSON object or array
      */

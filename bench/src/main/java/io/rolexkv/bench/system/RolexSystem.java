@@ -4,13 +4,13 @@ import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.computenode.EmbeddedCluster;
 import io.rolexkv.computenode.engine.RolexIndexKind;
 import io.rolexkv.computenode.engine.RolexKV;
-import io.rolexkv.rolex.index.RolexIndex;
+import io.rolexkv.rolex.index.LeanIndex;
 
 import java.util.OptionalLong;
 
 /**
- * The {@code rolex} engine as a system under test, on its {@link MemoryNodes}. Embedded nodes retrain in the
- * background (a child memory node does so by itself), and writes wait for that retraining rather than fail.
+ * The {@code rolex} engine as a system under test, on its {@link MemoryNodes}. Embedded nodes compact and retrain in
+ * the background (a child memory node does so by itself), and writes wait for that rather than fail.
  */
 final class RolexSystem extends OneSidedSystem {
     private RolexSystem(String fabric, RolexKV engine, MemoryNodes nodes) {
@@ -21,8 +21,8 @@ final class RolexSystem extends OneSidedSystem {
         long records = expectedRecords(options);
         EmbeddedCluster.Regions regions = new EmbeddedCluster.Regions(
                 1L << 20,
-                Math.max(64L << 20, records * 64),               // ~24 keys per 576-byte leaf, room to grow
-                Math.max(16L << 20, records * 4),
+                Math.max(64L << 20, records * 64),               // delta leaves for inserts, reused once compacted
+                Math.max(16L << 20, records * 40),               // base entries (16 B), group heads, SLTs
                 Math.max(16L << 20, records / 4),
                 valuesRegionBytes(options));
         return open(options, RolexIndexKind.INSTANCE, regions.named(), true, RolexSystem::new);
@@ -33,13 +33,13 @@ final class RolexSystem extends OneSidedSystem {
         return SystemUnderTestFactory.ROLEX;
     }
 
-    /** The memory nodes' own count of completed retrains, read from each node's index meta region. */
+    /** The memory nodes' own count of completed compactions, read from each node's index meta region. */
     @Override
     public OptionalLong retrains() {
         long total = 0;
         for (String endpoint : nodes.endpoints()) {
             try (FabricConnection connection = nodes.transport().connect(endpoint, null)) {
-                total += RolexIndex.retrainsPublished(connection);
+                total += LeanIndex.retrainsPublished(connection);
             }
         }
         return OptionalLong.of(total);

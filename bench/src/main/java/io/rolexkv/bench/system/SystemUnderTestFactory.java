@@ -12,11 +12,9 @@ public final class SystemUnderTestFactory {
     public static final String BTREE = "btree";
     public static final String RPC = "rpc";
     public static final String IN_PROCESS = InProcessSystem.NAME;
-    /** The lean ROLEX layout, which is to replace the grouped one of {@link #ROLEX}. */
-    public static final String LEAN = "lean";
 
     /** The names the command line accepts, in the order the docs list them. */
-    public static final List<String> SYSTEMS = List.of(ROLEX, BTREE, RPC, IN_PROCESS, LEAN);
+    public static final List<String> SYSTEMS = List.of(ROLEX, BTREE, RPC, IN_PROCESS);
     /** The systems that are the one-sided engine, whose engine config {@link SystemOptions#engineSettings} adjust. */
     public static final List<String> ONE_SIDED = List.of(ROLEX, BTREE);
     /** The fabrics systems with memory nodes may use. */
@@ -50,7 +48,6 @@ public final class SystemUnderTestFactory {
             case ROLEX -> RolexSystem.open(options);
             case RPC -> RpcSystem.open(options);
             case BTREE -> BTreeSystem.open(options);
-            case LEAN -> LeanSystem.open(options);
             default -> throw new IllegalArgumentException("system=" + options.system() + " allowed=" + SYSTEMS);
         };
     }

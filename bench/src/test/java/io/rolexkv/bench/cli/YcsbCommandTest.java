@@ -90,7 +90,7 @@ class YcsbCommandTest {
     void unknownSystemsFailWithAClearMessage() {
         int exit = execute("--system", "sherman", "--records", "10", "--operations", "10");
         assertEquals(YcsbCommand.EXIT_USAGE, exit);
-        assertTrue(err.toString().contains("system=sherman allowed=[rolex, btree, rpc, in_process, lean]"), err.toString());
+        assertTrue(err.toString().contains("system=sherman allowed=[rolex, btree, rpc, in_process]"), err.toString());
         assertEquals(0, out.size(), "nothing ran");
     }
 

@@ -116,7 +116,7 @@ class SystemUnderTestFactoryTest {
     void unknownNamesAndContradictionsAreRefusedByName() {
         assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> SystemUnderTestFactory.open(options("redis", "tcp", List.of()))).getMessage()
-                .contains("system=redis allowed=[rolex, btree, rpc, in_process, lean]"));
+                .contains("system=redis allowed=[rolex, btree, rpc, in_process]"));
         assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> SystemUnderTestFactory.open(options("in_process", "rdma", List.of()))).getMessage()
                 .contains("fabric=rdma"));

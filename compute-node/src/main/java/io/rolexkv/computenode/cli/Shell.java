@@ -196,8 +196,8 @@ public final class Shell {
                 + " bytes_read=" + counters.bytesRead() + " bytes_written=" + counters.bytesWritten());
         out.println("model_cache_bytes=" + rolex.modelCacheBytes());
         IndexCounters.Snapshot index = rolex.indexCounters();
-        out.println("index: splits=" + index.splits() + " lock_conflicts=" + index.lockConflicts() + " torn_leaf_reads="
-                + index.tornLeafReads() + " refreshes=" + index.refreshes() + " inserts_rejected=" + index.insertsRejected());
+        out.println("index: splits=" + index.splits() + " lock_conflicts=" + index.lockConflicts() + " torn_reads="
+                + index.tornReads() + " refreshes=" + index.refreshes() + " inserts_rejected=" + index.insertsRejected());
         ValueAllocator.ValueSpace space = rolex.valueSpace();
         out.println("value_bytes: claimed=" + space.claimedBytes() + " allocated=" + space.allocatedBytes()
                 + " retired=" + space.retiredBytes() + " reused=" + space.reusedBytes() + " pending=" + space.pendingBytes()

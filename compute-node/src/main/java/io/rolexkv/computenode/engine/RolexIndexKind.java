@@ -6,7 +6,7 @@ import io.rolexkv.common.fabric.WordOrder;
 import io.rolexkv.rolex.index.IndexCounters;
 import io.rolexkv.rolex.index.IndexGeometry;
 import io.rolexkv.rolex.index.IndexLayout;
-import io.rolexkv.rolex.index.RolexIndex;
+import io.rolexkv.rolex.index.LeanIndex;
 import io.rolexkv.rolex.index.WordIndex;
 import io.rolexkv.rolex.layout.IndexMetaDescriptor;
 import io.rolexkv.rolex.model.UnsignedKeys;
@@ -16,9 +16,10 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * The ROLEX learned index ({@link RolexIndex}) as the engine's index, the default kind: its four regions, its meta
- * region's magic and state words as the readiness probe, the config's {@link IndexGeometry} scaled to the node's share
- * of the key space, and writes that wait {@code index_room_wait_ms} for a retrain when a synonym table is full.
+ * The ROLEX learned index ({@link LeanIndex}) as the engine's index, the default kind: its four regions, its meta
+ * region's magic and state words as the readiness probe, the config's {@link IndexGeometry} (an empty index's groups
+ * scaled to the node's share of the key space), and writes that wait {@code index_room_wait_ms} for a compaction when
+ * a synonym table is full.
  */
 public final class RolexIndexKind implements IndexKind {
     public static final RolexIndexKind INSTANCE = new RolexIndexKind();
@@ -52,26 +53,26 @@ public final class RolexIndexKind implements IndexKind {
 
     @Override
     public WordIndex open(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range) {
-        return withRoomWait(RolexIndex.open(connection), config);
+        return withRoomWait(LeanIndex.open(connection), config);
     }
 
     @Override
     public WordIndex createEmpty(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range) {
-        return withRoomWait(RolexIndex.createEmpty(connection, geometry(config, range)), config);
+        return withRoomWait(LeanIndex.createEmpty(connection, geometry(config, range)), config);
     }
 
     @Override
     public WordIndex bulkLoad(FabricConnection connection, RolexKVConfig config, RolexKVConfig.MemoryNodeRange range, long[] sortedKeys,
                               long[] words) {
-        return withRoomWait(RolexIndex.bulkLoad(connection, geometry(config, range), sortedKeys, words), config);
+        return withRoomWait(LeanIndex.bulkLoad(connection, geometry(config, range), sortedKeys, words), config);
     }
 
     @Override
     public IndexCounters.Snapshot counters(WordIndex index) {
-        return ((RolexIndex) index).counters();
+        return ((LeanIndex) index).counters();
     }
 
-    private static RolexIndex withRoomWait(RolexIndex index, RolexKVConfig config) {
+    private static LeanIndex withRoomWait(LeanIndex index, RolexKVConfig config) {
         return index.waitForRoom(Duration.ofMillis(config.roomWaitMillis()));
     }
 
@@ -80,16 +81,16 @@ public final class RolexIndexKind implements IndexKind {
     }
 
     /**
-     * The geometry for one node's indexes. {@code empty_index_leaves} counts the leaves an empty index gives this
-     * node's key range; the empty index's one model spans the whole key space, so it gets that many divided by the
+     * The geometry for one node's indexes. {@code empty_index_groups} counts the groups an empty index gives this
+     * node's key range; the empty index's groups span the whole key space, so it gets that many divided by the
      * fraction of the key space the range covers (an even split of n nodes: n times as many), but never more than n
-     * times as many, so a node that owns a sliver of the key space does not get millions of leaves it cannot use.
+     * times as many, so a node that owns a sliver of the key space does not get millions of groups it cannot use.
      */
     static IndexGeometry scaledGeometry(IndexGeometry geometry, RolexKVConfig.MemoryNodeRange range, int memoryNodes) {
         double fraction = (UnsignedKeys.toDouble(range.lastKey() - range.firstKey()) + 1.0) / 0x1.0p64;
         double scale = Math.min(1.0 / fraction, memoryNodes);
-        double leaves = Math.ceil(geometry.emptyIndexLeaves() * scale);
-        return geometry.withEmptyIndexLeaves((int) Math.min(leaves, 1 << 24));
+        double groups = Math.ceil(geometry.emptyIndexGroups() * scale);
+        return geometry.withEmptyIndexGroups((int) Math.min(groups, IndexGeometry.EMPTY_INDEX_GROUPS_MAX));
     }
 
     @Override

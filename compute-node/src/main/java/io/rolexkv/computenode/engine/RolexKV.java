@@ -22,7 +22,7 @@ import io.rolexkv.computenode.value.ValueWord;
 import io.rolexkv.rolex.index.DoorbellExtras;
 import io.rolexkv.rolex.index.IndexCounters;
 import io.rolexkv.rolex.index.KeyValue;
-import io.rolexkv.rolex.index.RolexIndex;
+import io.rolexkv.rolex.index.LeanIndex;
 import io.rolexkv.rolex.index.WordIndex;
 import io.rolexkv.rolex.index.WordUpdate;
 import io.rolexkv.rolex.index.WriteResult;
@@ -55,7 +55,7 @@ import java.util.function.UnaryOperator;
  * {@link ValueWord}).
  *
  * <h2>The index is pluggable</h2>
- * The index on each memory node is ROLEX ({@link RolexIndex}, {@link RolexIndexKind}) unless the engine is opened with
+ * The index on each memory node is ROLEX ({@link LeanIndex}, {@link RolexIndexKind}) unless the engine is opened with
  * another {@link IndexKind}, as the B+tree baseline is, so that baseline and learned index are measured under the same
  * value store, fabric and harness. The engine uses only the {@link WordIndex} operations; what differs between kinds
  * (regions, readiness, building, counters) is the kind's business. The costs below are ROLEX's; another index
@@ -82,12 +82,12 @@ import java.util.function.UnaryOperator;
  *   <li>get: 1 (leaf READ) for an inline value; 2 (then the block READ) for a value in a block. A block that fails
  *       validation (reclaimed meanwhile, see {@link ValueAllocator}) sends the reader back to the leaf.</li>
  *   <li>put: 2. The new block's WRITE rides the index's first doorbell, ahead of the lock CAS
- *       ({@link RolexIndex#put(long, long, DoorbellExtras)}); when the allocator wants a new spare chunk, its claim FAA
+ *       ({@link LeanIndex#put(long, long, DoorbellExtras)}); when the allocator wants a new spare chunk, its claim FAA
  *       rides there too, and the index hands back its answer. The replaced block is retired after the leaf write.</li>
  *   <li>update: 3. Lock and leaf READ; the old block READ under the lock; new block WRITE, leaf WRITE and unlock.</li>
- *   <li>delete: 2. batchGet: per memory node, one doorbell per {@value RolexIndex#KEYS_PER_DOORBELL} keys for the
+ *   <li>delete: 2. batchGet: per memory node, one doorbell per {@value LeanIndex#KEYS_PER_DOORBELL} keys for the
  *       leaves, then the blocks packed into as few doorbells as the node takes; batchPut: per node, two doorbells per
- *       {@value RolexIndex#KEYS_PER_DOORBELL} keys. Memory nodes run in parallel.</li>
+ *       {@value LeanIndex#KEYS_PER_DOORBELL} keys. Memory nodes run in parallel.</li>
  * </ul>
  * A leaf that splits, a lock conflict or a cache miss on a synonym link costs more, as the index documents.
  *
@@ -455,8 +455,8 @@ public final class RolexKV implements BaseKV {
     }
 
     /**
-     * Per memory node, in parallel: the index lookups of all its keys ({@link RolexIndex#getAll}: one doorbell per
-     * {@value RolexIndex#KEYS_PER_DOORBELL} keys), then every block READ in as few doorbells as the node's limits allow,
+     * Per memory node, in parallel: the index lookups of all its keys ({@link LeanIndex#getAll}: one doorbell per
+     * {@value LeanIndex#KEYS_PER_DOORBELL} keys), then every block READ in as few doorbells as the node's limits allow,
      * posted together. A key asked twice is read once.
      */
     @Override
@@ -495,7 +495,7 @@ public final class RolexKV implements BaseKV {
         }
     }
 
-    /** The words of {@code keys} on one node, empty where absent: one doorbell per {@value RolexIndex#KEYS_PER_DOORBELL} keys. */
+    /** The words of {@code keys} on one node, empty where absent: one doorbell per {@value LeanIndex#KEYS_PER_DOORBELL} keys. */
     private static OptionalLong[] lookup(Shard shard, long[] keys) {
         return shard.index().getAll(keys);
     }
@@ -652,8 +652,8 @@ public final class RolexKV implements BaseKV {
 
     /**
      * As if the pairs were put in order: a repeated key keeps its last value (only that one is written). Per memory
-     * node, in parallel, per {@value RolexIndex#KEYS_PER_DOORBELL} keys: one locked write of the index
-     * ({@link RolexIndex#updateAll}) whose first doorbell also carries the new blocks' WRITEs, so two doorbells link
+     * node, in parallel, per {@value LeanIndex#KEYS_PER_DOORBELL} keys: one locked write of the index
+     * ({@link LeanIndex#updateAll}) whose first doorbell also carries the new blocks' WRITEs, so two doorbells link
      * them all (plus one per leaf that splits). Blocks too large to ride along go first, in packed doorbells of their own.
      */
     @Override
@@ -873,7 +873,7 @@ public final class RolexKV implements BaseKV {
     /**
      * Per memory node, in parallel: claims one run of values region for all its blocks (one FAA), lays the blocks out
      * back to back and WRITEs them in {@value #BULK_WRITE_BYTES}-byte pieces, then bulk loads the node's index with
-     * the handles ({@link RolexIndex#bulkLoad}). The blocks the old index linked are retired first.
+     * the handles ({@link LeanIndex#bulkLoad}). The blocks the old index linked are retired first.
      */
     @Override
     public void bulkLoad(long[] sortedKeys, List<byte[]> values) {
@@ -1125,26 +1125,11 @@ public final class RolexKV implements BaseKV {
      * mean the same for it and leaves the rest zero ({@link IndexKind#counters}).
      */
     public IndexCounters.Snapshot indexCounters() {
-        long torn = 0;
-        long unknownLinks = 0;
-        long conflicts = 0;
-        long stale = 0;
-        long splits = 0;
-        long rejected = 0;
-        long roomWaits = 0;
-        long refreshes = 0;
+        IndexCounters.Snapshot sum = IndexCounters.Snapshot.ZERO;
         for (Shard shard : shards) {
-            IndexCounters.Snapshot counters = shard.indexCounters();
-            torn += counters.tornLeafReads();
-            unknownLinks += counters.unknownLinksFollowed();
-            conflicts += counters.lockConflicts();
-            stale += counters.staleLeafTableEntries();
-            splits += counters.splits();
-            rejected += counters.insertsRejected();
-            roomWaits += counters.roomWaits();
-            refreshes += counters.refreshes();
+            sum = sum.plus(shard.indexCounters());
         }
-        return new IndexCounters.Snapshot(torn, unknownLinks, conflicts, stale, splits, rejected, roomWaits, refreshes);
+        return sum;
     }
 
     /** Value blocks found reclaimed between a reader's leaf READ and its block READ (and so read again). */

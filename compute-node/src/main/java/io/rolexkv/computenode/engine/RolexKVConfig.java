@@ -13,6 +13,7 @@ import io.rolexkv.computenode.value.ValueBlockDescriptor;
 import io.rolexkv.computenode.value.ValueFormat;
 import io.rolexkv.computenode.value.ValueWord;
 import io.rolexkv.rolex.index.IndexGeometry;
+import io.rolexkv.rolex.layout.GroupWord;
 import io.rolexkv.rolex.layout.LeafDescriptor;
 
 import java.math.BigInteger;
@@ -39,7 +40,7 @@ import java.util.Set;
  *   "value_layout": "blocks",
  *   "max_value_bytes": "64KiB",
  *   "auth_secret_file": "/etc/rolexkv/cluster.secret",
- *   "leaf_capacity": 32, "load_factor": 0.75, "epsilon": 16
+ *   "epsilon": 12, "group_size": 32, "leaf_capacity": 16
  * }
  * }</pre>
  *
@@ -60,7 +61,7 @@ import java.util.Set;
  * @param valueChunkBytes bytes of values region claimed per FAA, then sub-allocated locally
  * @param reuseGraceMillis how long a replaced or deleted value block waits before its memory is reused
  * @param roomWaitMillis  how long a write into a model whose synonym table is full waits for the memory node to
- *                        retrain it before failing with {@link io.rolexkv.rolex.index.IndexFullException}
+ *                        compact it before failing with {@link io.rolexkv.rolex.index.IndexFullException}
  * @param authSecretFile  the file of the cluster secret the engine proves to its memory nodes (and they to it), or
  *                        empty for memory nodes that ask for none; tcp only
  * @param rangesFixed     whether {@code memoryNodes} name their ranges ({@value #FIRST_KEY_PROP_NAME}); if not, their
@@ -192,13 +193,15 @@ public record RolexKVConfig(String transport, List<MemoryNodeRange> memoryNodes,
     }
 
     private static IndexGeometry geometry(ConfigNode config) {
+        int epsilon = config.optionalInt(IndexGeometry.EPSILON_PROP_NAME, IndexGeometry.EPSILON_DEFAULT, 1,
+                IndexGeometry.EPSILON_MAX);
+        int groupSize = config.optionalInt(IndexGeometry.GROUP_SIZE_PROP_NAME, IndexGeometry.GROUP_SIZE_DEFAULT, 1,
+                GroupWord.MAX_GROUP_SIZE);
         int leafCapacity = config.optionalInt(IndexGeometry.LEAF_CAPACITY_PROP_NAME, IndexGeometry.LEAF_CAPACITY_DEFAULT,
                 LeafDescriptor.MIN_CAPACITY, LeafDescriptor.MAX_CAPACITY);
-        double loadFactor = config.optionalDouble(IndexGeometry.LOAD_FACTOR_PROP_NAME, IndexGeometry.LOAD_FACTOR_DEFAULT, 0, 1);
-        int epsilon = config.optionalInt(IndexGeometry.EPSILON_PROP_NAME, IndexGeometry.EPSILON_DEFAULT, 1, 1 << 20);
-        int emptyLeaves = config.optionalInt(IndexGeometry.EMPTY_INDEX_LEAVES_PROP_NAME,
-                IndexGeometry.EMPTY_INDEX_LEAVES_DEFAULT, 1, 1 << 24);
-        return IndexGeometry.of(leafCapacity, loadFactor, epsilon).withEmptyIndexLeaves(emptyLeaves);
+        int emptyGroups = config.optionalInt(IndexGeometry.EMPTY_INDEX_GROUPS_PROP_NAME,
+                IndexGeometry.EMPTY_INDEX_GROUPS_DEFAULT, 1, IndexGeometry.EMPTY_INDEX_GROUPS_MAX);
+        return new IndexGeometry(epsilon, groupSize, leafCapacity, emptyGroups);
     }
 
     private static List<MemoryNodeRange> memoryNodes(ConfigNode config) {

@@ -33,9 +33,7 @@ class RolexKVConfigTest {
         assertEquals("tcp", config.transport());
         assertEquals(ValueFormat.BLOCKS, config.valueFormat());
         assertEquals(64 << 10, config.maxValueBytes());
-        assertEquals(IndexGeometry.DEFAULT.leafCapacity(), config.geometry().leafCapacity());
-        assertEquals(IndexGeometry.DEFAULT.keysPerLeafAtLoad(), config.geometry().keysPerLeafAtLoad());
-        assertEquals(IndexGeometry.DEFAULT.epsilon(), config.geometry().epsilon());
+        assertEquals(IndexGeometry.DEFAULT, config.geometry());
         assertEquals(256 << 10, config.valueChunkBytes());
         assertEquals(1000, config.reuseGraceMillis());
         assertEquals(0, config.roomWaitMillis());
@@ -73,11 +71,12 @@ class RolexKVConfigTest {
                 failure("{" + ONE_NODE + ", \"max_value_bytes\": \"2MiB\"}"));
         assertEquals("out of range field=max_value_bytes found=16 allowed=[8,8]",
                 failure("{" + ONE_NODE + ", \"value_layout\": \"inline8\", \"max_value_bytes\": 16}"));
-        assertEquals("out of range field=load_factor found=0 allowed=(0.0,1.0]",
-                failure("{" + ONE_NODE + ", \"load_factor\": 0}"));
         assertEquals("out of range field=leaf_capacity found=1 allowed=[2,4096]",
                 failure("{" + ONE_NODE + ", \"leaf_capacity\": 1}"));
-        assertEquals("out of range field=epsilon found=0 allowed=[1,1048576]", failure("{" + ONE_NODE + ", \"epsilon\": 0}"));
+        assertEquals("out of range field=epsilon found=0 allowed=[1,4096]", failure("{" + ONE_NODE + ", \"epsilon\": 0}"));
+        assertEquals("out of range field=group_size found=49 allowed=[1,48]", failure("{" + ONE_NODE + ", \"group_size\": 49}"));
+        assertEquals("out of range field=empty_index_groups found=0 allowed=[1,16777216]",
+                failure("{" + ONE_NODE + ", \"empty_index_groups\": 0}"));
         assertEquals("out of range field=value_chunk_bytes found=\"64KiB\" allowed=[147456,1099511627776]",
                 failure("{" + ONE_NODE + ", \"value_chunk_bytes\": \"64KiB\"}"));
         assertEquals("not a multiple of 16 field=value_chunk_bytes found=262145",
@@ -93,7 +92,7 @@ class RolexKVConfigTest {
         assertEquals("wrong type field=reconnect_deadline_ms expected=integer found=\"30s\"",
                 failure("{" + ONE_NODE + ", \"reconnect_deadline_ms\": \"30s\"}"));
         assertEquals("unknown field field=colour allowed=[engine_type, transport, memory_nodes, value_layout, max_value_bytes,"
-                        + " leaf_capacity, load_factor, epsilon, empty_index_leaves, max_verbs_per_batch, max_bytes_per_batch,"
+                        + " epsilon, group_size, leaf_capacity, empty_index_groups, max_verbs_per_batch, max_bytes_per_batch,"
                         + " value_chunk_bytes, value_reuse_grace_ms, index_room_wait_ms, shard_learn_keys, reconnect_deadline_ms,"
                         + " auth_secret_file]",
                 failure("{" + ONE_NODE + ", \"colour\": \"blue\"}"));

@@ -13,7 +13,7 @@ import io.rolexkv.computenode.value.ValueAllocator;
 import io.rolexkv.computenode.value.ValueRegionDescriptor;
 import io.rolexkv.rolex.index.IndexCounters;
 import io.rolexkv.rolex.index.IndexGaveUpException;
-import io.rolexkv.rolex.index.RolexIndex;
+import io.rolexkv.rolex.index.LeanIndex;
 import io.rolexkv.rolex.index.WordIndex;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -50,7 +50,7 @@ class RolexKVFailureOutcomeTest {
         private final IndexKind rolex = RolexIndexKind.INSTANCE;
 
         private static WordIndex shortened(WordIndex index) {
-            return ((RolexIndex) index).lockTimeout(Duration.ofMillis(200));
+            return ((LeanIndex) index).lockTimeout(Duration.ofMillis(200));
         }
 
         @Override

@@ -25,7 +25,7 @@ class RolexKVRetrainingTest {
     static final int KEYS = 3_000;
 
     private static RolexKV open(EmbeddedCluster cluster, long roomWaitMillis) {
-        var config = cluster.engineConfig().put("leaf_capacity", 8).put("empty_index_leaves", 16)
+        var config = cluster.engineConfig().put("leaf_capacity", 8).put("empty_index_groups", 16)
                 .put("index_room_wait_ms", roomWaitMillis);
         return (RolexKV) KVEngines.open(ConfigNode.of(config), cluster.transport());
     }

@@ -1,63 +1,58 @@
 package io.rolexkv.rolex.index;
 
+import io.rolexkv.rolex.layout.GroupWord;
 import io.rolexkv.rolex.layout.LeafDescriptor;
 
 /**
- * The shape of an index, fixed when it is created or bulk loaded and recorded in the meta region.
+ * The shape of an index, fixed when it is created or bulk loaded and recorded in the meta region (the memory node's
+ * retrainer keeps it when it rebuilds models).
  *
- * @param leafCapacity       key/value pairs a leaf holds
- * @param keysPerLeafAtLoad  pairs a leaf gets at bulk load (below capacity, so in-distribution inserts fit without a
- *                           synonym leaf); also the rank-to-leaf divisor of every model
- * @param epsilon            the error bound the models are trained with
- * @param emptyIndexLeaves   leaves of the single model an index created empty starts with
- * @param leafAllocationChunk leaves a compute node claims per FAA on the leaf counter, then hands out locally
+ * <p>The defaults were chosen by measurement ({@code bench/GEOMETRY.md}): with epsilon 12 a lookup reads a window of
+ * about 26 base entries (under 512 bytes with the group heads and the reuse floor) and the models of 1M or 10M
+ * bulk-loaded keys cache in under 0.25 bytes per key; groups of 32 base entries keep the lock words few without making
+ * writers of neighbouring keys collide often; delta leaves of 16 entries hold a burst of inserts into one group in one
+ * leaf and cost one 320-byte READ when a lookup must walk them.
+ *
+ * @param epsilon          the error bound the models are trained with: a lookup reads {@code 2 * epsilon + 2} entries
+ * @param groupSize        base entries under one lock word, and per delta chain
+ * @param leafCapacity     entries of a delta leaf
+ * @param emptyIndexGroups groups (each a deleted fence key) an index created empty starts with, spread evenly over the
+ *                         key space, so that inserts spread over that many delta chains until the first retraining
  */
-public record IndexGeometry(int leafCapacity, int keysPerLeafAtLoad, int epsilon, int emptyIndexLeaves,
-                            int leafAllocationChunk) {
-    public static final String LEAF_CAPACITY_PROP_NAME = "leaf_capacity";
-    public static final int LEAF_CAPACITY_DEFAULT = 32;
-    public static final String LOAD_FACTOR_PROP_NAME = "load_factor";
-    public static final double LOAD_FACTOR_DEFAULT = 0.75;
+public record IndexGeometry(int epsilon, int groupSize, int leafCapacity, int emptyIndexGroups) {
     public static final String EPSILON_PROP_NAME = "epsilon";
-    public static final int EPSILON_DEFAULT = 16;
-    public static final String EMPTY_INDEX_LEAVES_PROP_NAME = "empty_index_leaves";
-    public static final int EMPTY_INDEX_LEAVES_DEFAULT = 1024;
-    public static final String LEAF_ALLOCATION_CHUNK_PROP_NAME = "leaf_allocation_chunk";
-    public static final int LEAF_ALLOCATION_CHUNK_DEFAULT = 8;
+    public static final int EPSILON_DEFAULT = 12;
+    public static final int EPSILON_MAX = 1 << 12;
+    public static final String GROUP_SIZE_PROP_NAME = "group_size";
+    public static final int GROUP_SIZE_DEFAULT = 32;
+    public static final String LEAF_CAPACITY_PROP_NAME = "leaf_capacity";
+    public static final int LEAF_CAPACITY_DEFAULT = 16;
+    public static final String EMPTY_INDEX_GROUPS_PROP_NAME = "empty_index_groups";
+    public static final int EMPTY_INDEX_GROUPS_DEFAULT = 1024;
+    public static final int EMPTY_INDEX_GROUPS_MAX = 1 << 24;
+    /** Leaves a compute node claims per FAA on the leaf region's counter, then hands out locally. */
+    public static final int LEAF_ALLOCATION_CHUNK = 8;
 
-    public static final IndexGeometry DEFAULT = of(LEAF_CAPACITY_DEFAULT, LOAD_FACTOR_DEFAULT, EPSILON_DEFAULT);
+    public static final IndexGeometry DEFAULT = new IndexGeometry(EPSILON_DEFAULT, GROUP_SIZE_DEFAULT,
+            LEAF_CAPACITY_DEFAULT, EMPTY_INDEX_GROUPS_DEFAULT);
 
     public IndexGeometry {
+        if (epsilon < 1 || epsilon > EPSILON_MAX) {
+            throw new IllegalArgumentException(EPSILON_PROP_NAME + "=" + epsilon + " allowed=[1," + EPSILON_MAX + "]");
+        }
+        if (groupSize < 1 || groupSize > GroupWord.MAX_GROUP_SIZE) {
+            throw new IllegalArgumentException(GROUP_SIZE_PROP_NAME + "=" + groupSize + " allowed=[1,"
+                    + GroupWord.MAX_GROUP_SIZE + "]");
+        }
         LeafDescriptor.checkCapacity(leafCapacity);
-        if (keysPerLeafAtLoad < 1 || keysPerLeafAtLoad > leafCapacity) {
-            throw new IllegalArgumentException("keys_per_leaf_at_load=" + keysPerLeafAtLoad + " allowed=[1," + leafCapacity + "]");
-        }
-        if (epsilon < 1 || epsilon > 1 << 20) {
-            throw new IllegalArgumentException(EPSILON_PROP_NAME + "=" + epsilon + " allowed=[1," + (1 << 20) + "]");
-        }
-        if (emptyIndexLeaves < 1 || emptyIndexLeaves > 1 << 24) {
-            throw new IllegalArgumentException(EMPTY_INDEX_LEAVES_PROP_NAME + "=" + emptyIndexLeaves + " allowed=[1," + (1 << 24) + "]");
-        }
-        if (leafAllocationChunk < 1 || leafAllocationChunk > 1024) {
-            throw new IllegalArgumentException(LEAF_ALLOCATION_CHUNK_PROP_NAME + "=" + leafAllocationChunk + " allowed=[1,1024]");
+        if (emptyIndexGroups < 1 || emptyIndexGroups > EMPTY_INDEX_GROUPS_MAX) {
+            throw new IllegalArgumentException(EMPTY_INDEX_GROUPS_PROP_NAME + "=" + emptyIndexGroups + " allowed=[1,"
+                    + EMPTY_INDEX_GROUPS_MAX + "]");
         }
     }
 
-    /** A geometry from the user-facing settings: capacity, fill at load (0 < loadFactor <= 1) and epsilon. */
-    public static IndexGeometry of(int leafCapacity, double loadFactor, int epsilon) {
-        if (!(loadFactor > 0 && loadFactor <= 1)) {
-            throw new IllegalArgumentException(LOAD_FACTOR_PROP_NAME + "=" + loadFactor + " allowed=(0,1]");
-        }
-        int keysPerLeaf = Math.max(1, (int) Math.floor(leafCapacity * loadFactor));
-        return new IndexGeometry(leafCapacity, keysPerLeaf, epsilon, EMPTY_INDEX_LEAVES_DEFAULT, LEAF_ALLOCATION_CHUNK_DEFAULT);
-    }
-
-    public IndexGeometry withEmptyIndexLeaves(int leaves) {
-        return new IndexGeometry(leafCapacity, keysPerLeafAtLoad, epsilon, leaves, leafAllocationChunk);
-    }
-
-    public IndexGeometry withLeafAllocationChunk(int chunk) {
-        return new IndexGeometry(leafCapacity, keysPerLeafAtLoad, epsilon, emptyIndexLeaves, chunk);
+    public IndexGeometry withEmptyIndexGroups(int groups) {
+        return new IndexGeometry(epsilon, groupSize, leafCapacity, groups);
     }
 
     public int leafBytes() {

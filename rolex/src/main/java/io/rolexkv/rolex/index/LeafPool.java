@@ -18,11 +18,21 @@ final class LeafPool {
 
     /** Takes in the chunk a FAA returned {@code firstLeaf} for; leaves beyond the region's capacity do not exist. */
     synchronized void refill(long firstLeaf, long capacityLeaves) {
+        refill(firstLeaf, chunk, capacityLeaves);
+    }
+
+    /** Takes in {@code count} leaves from {@code firstLeaf} (a FAA by {@code count}), as far as the region holds them. */
+    synchronized void refill(long firstLeaf, int count, long capacityLeaves) {
         for (long leaf = next; leaf < end; leaf++) {
             spare.add(leaf); // what remains of a chunk another thread claimed
         }
         next = firstLeaf;
-        end = Math.max(firstLeaf, Math.min(firstLeaf + chunk, capacityLeaves));
+        end = Math.max(firstLeaf, Math.min(firstLeaf + count, capacityLeaves));
+    }
+
+    /** Leaves in hand. */
+    synchronized int available() {
+        return spare.size() + (int) Math.max(0, end - next);
     }
 
     /** {@link #refill}, then {@link #take}, with no other thread in between. */

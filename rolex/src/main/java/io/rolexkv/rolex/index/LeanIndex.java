@@ -34,11 +34,10 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 
 /**
- * The lean ROLEX layout, built beside {@link RolexIndex}, which it is to replace as the engine's index: per model one
- * block in the tables region of group heads, an SLT and a dense base array of 16-byte (key, value) entries whose keys
- * never change while the model lives ({@link LeanModel}); keys inserted since the base was built live in small delta
- * leaves ({@link Leaf}) chained in key order from their group's head, until the memory node's {@link LeanRetrainer}
- * compacts them into a new base.
+ * The ROLEX learned index on a memory node, as compute nodes use it: per model one block in the tables region of group
+ * heads, an SLT and a dense base array of 16-byte (key, value) entries whose keys never change while the model lives
+ * ({@link LeanModel}); keys inserted since the base was built live in small delta leaves ({@link Leaf}) chained in key
+ * order from their group's head, until the memory node's {@link LeanRetrainer} compacts them into a new base.
  *
  * <h2>Lookup: one doorbell</h2>
  * READ the heads of the groups the key's window touches, the window of base entries ({@link LeanModel#window}), about
@@ -46,21 +45,38 @@ import java.util.function.Function;
  * the reuse floor ({@link LeanRetrainer}). Base keys never change and each value word is written atomically, so the
  * window needs no checksum; the group word, read first, says which entries are deleted (a put writes the value before
  * it clears the bit, so a clear bit is never seen before its value). A key not in the base is in its owning group's
- * delta chain if anywhere (the largest base key below it names the group), each leaf checked by its checksum, as
- * {@link LeafGroupReader} argues for synonym chains.
+ * delta chain if anywhere (the largest base key below it names the group), each leaf checked by its CRC32C and read
+ * again while a write tears it.
+ *
+ * <p>Why a chain walk never misses a key present throughout: within an epoch a key moves only when a full delta leaf
+ * splits, and then only forward along its chain, into a new leaf written completely before the split leaf's new header
+ * links to it. A reader accepts a leaf's contents only together with the {@code nextLeaf} link read in those very
+ * contents, and walks from the group's head along those links until a leaf says it is the last. Whatever moment a leaf
+ * was read at, a key that was in it or in any leaf after it is, at that moment, in it or reachable through the link it
+ * shows. Re-reading a torn leaf later is the same argument at a later moment.
  *
  * <h2>Writes: two doorbells in the common case</h2>
  * CAS the lock into the group word of every group the keys' windows touch (only the named group on an exact model),
  * read the epoch word, and in the same doorbell READ the delta head references, the windows and the known chains, and
- * claim a delta slot ahead; then change base value words and deleted bits, or the owning delta leaf (only the words
- * that changed, as {@link RolexIndex} argues), and WRITE the group words back unlocked last. The same lock discipline
- * as {@link RolexIndex}: no one waits for a lock while holding one, contention backs off.
+ * claim a delta slot ahead; then change base value words and deleted bits, or the owning delta leaf, and WRITE the group
+ * words back unlocked last. No one waits for a lock while holding one: a lost CAS releases what it holds and backs off
+ * (randomized, exponential), so there is no deadlock.
+ *
+ * <p>A changed delta leaf is written as the 8-byte words that differ between the image read under the lock and its new
+ * contents (new version and checksum included), and a reader still never accepts a state that never was: the image is
+ * exact (read after the lock's CAS; the previous holder's WRITEs all precede its unlock); a concurrent READ sees each
+ * aligned word old or new, so the images it can assemble are the same as from one whole-leaf WRITE of the new contents;
+ * a mix of old and new words passes the CRC32C only if its difference from either is a multiple of the polynomial
+ * (never within 32 consecutive bits, 2^-32 otherwise); version and checksum change in every write, and count and
+ * checksum share one aligned word. A new leaf (memory that may hold anything) is written whole, before any link to it.
  *
  * <h2>New models</h2>
  * Every operation runs on one {@link View} of the models; when it meets a newer epoch (a retired group, a delta leaf
  * of a newer epoch, a newer epoch word read with its locks, a raised reuse floor) it throws
  * {@link StaleModelsException} having changed nothing, and runs again after a refresh, which applies the retrainer's
  * {@link ModelPatch}es where it can.
+ *
+ * <p>Thread-safe: one instance serves all threads of a compute node.
  */
 public final class LeanIndex implements WordIndex {
     /** How long a writer keeps trying to lock its groups before it gives up. */
@@ -85,24 +101,22 @@ public final class LeanIndex implements WordIndex {
      */
     /** Group words known to differ from their model's usual word (lock bit dropped), per group: the CAS guesses. */
     private final Map<Long, Long> knownWords = new ConcurrentHashMap<>();
-    private final LeafPool leafPool = new LeafPool(IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT);
+    private final LeafPool leafPool = new LeafPool(IndexGeometry.LEAF_ALLOCATION_CHUNK);
     /** Leaves to use first: (leaf number, the lowest epoch it may be written with), from the ring or given back. */
     private final java.util.concurrent.ConcurrentLinkedDeque<long[]> recycledLeaves = new java.util.concurrent.ConcurrentLinkedDeque<>();
     /** Whether the leaf region's counter ran past its capacity: new leaves come from the recycled-leaf ring only. */
     private volatile boolean leafRegionFull;
     /** Recycled leaves claimed from the ring at a time. */
-    private static final int RECYCLE_CLAIM = IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT;
+    private static final int RECYCLE_CLAIM = IndexGeometry.LEAF_ALLOCATION_CHUNK;
     /** Per group with delta leaves: the references of its chain as last read, so a doorbell can read it at once. */
     private final Map<Long, long[]> knownChains = new ConcurrentHashMap<>();
     /** Per model: SLT slots claimed ahead (in a write's first doorbell) and not used yet. */
     private final Map<Long, java.util.concurrent.ConcurrentLinkedDeque<Integer>> spareSlots = new ConcurrentHashMap<>();
-    private final java.util.concurrent.atomic.LongAdder splits = new java.util.concurrent.atomic.LongAdder();
-    private final java.util.concurrent.atomic.LongAdder deltaLeavesStarted = new java.util.concurrent.atomic.LongAdder();
-    private final java.util.concurrent.atomic.LongAdder lockConflicts = new java.util.concurrent.atomic.LongAdder();
-    private final java.util.concurrent.atomic.LongAdder chainDoorbells = new java.util.concurrent.atomic.LongAdder();
-    private final java.util.concurrent.atomic.LongAdder refreshes = new java.util.concurrent.atomic.LongAdder();
-    private final java.util.concurrent.atomic.LongAdder fullReloads = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder leavesRecycled = new java.util.concurrent.atomic.LongAdder();
+    private final IndexCounters counters = new IndexCounters();
+    /** How long a write into a model whose SLT is full waits for the memory node to compact it ({@link #waitForRoom}). */
+    private volatile long roomWaitNanos;
+    private volatile long lockTimeoutNanos = LOCK_TIMEOUT_NANOS;
 
     private LeanIndex(FabricConnection connection, IndexLayout layout, long epoch, List<LeanModel> models) {
         this.connection = connection;
@@ -113,18 +127,21 @@ public final class LeanIndex implements WordIndex {
     // ------------------------------------------------------------------ build and open
 
     /**
-     * Builds a lean index of {@code keys} (strictly increasing, unsigned) and {@code values} on the connection's memory
-     * node: the optimal PLA of the keys with error bound {@code epsilon}, one model per segment, groups of
-     * {@code groupSize} base entries, delta leaves of {@code deltaCapacity} entries. Replaces whatever index was there.
+     * Builds an index of {@code keys} (strictly increasing, unsigned) and {@code values} on the connection's memory node:
+     * the optimal PLA of the keys with the geometry's error bound, one model per segment, groups of
+     * {@link IndexGeometry#groupSize} base entries. No keys: an empty index ({@link #createEmpty}). Replaces whatever
+     * index was there.
      */
-    public static LeanIndex bulkLoad(FabricConnection connection, int epsilon, int groupSize, int deltaCapacity,
-                                     long[] keys, long[] values) {
-        if (keys.length != values.length || keys.length == 0) {
-            throw new IllegalArgumentException("bulk load: keys=" + keys.length + " values=" + values.length
-                    + " must match and not be empty");
+    public static LeanIndex bulkLoad(FabricConnection connection, IndexGeometry geometry, long[] keys, long[] values) {
+        if (keys.length != values.length) {
+            throw new IllegalArgumentException("bulk load: keys=" + keys.length + " values=" + values.length + " must match");
         }
+        if (keys.length == 0) {
+            return createEmpty(connection, geometry);
+        }
+        int epsilon = geometry.epsilon();
+        int groupSize = geometry.groupSize();
         KeyValueChecks.checkStrictlyIncreasing(keys);
-        checkGroupSize(groupSize);
         List<LinearModel> segments = OptimalPiecewiseLinearTrainer.train(keys, epsilon);
         List<LeanModel> models = new ArrayList<>(segments.size());
         long cursor = 0;
@@ -136,20 +153,17 @@ public final class LeanIndex implements WordIndex {
             models.add(model);
             cursor += (model.blockBytes() + 63) / 64 * 64;
         }
-        return build(connection, epsilon, groupSize, deltaCapacity, models, keys, values, false);
+        return build(connection, geometry, models, keys, values, false);
     }
 
     /**
-     * Builds an empty lean index that grows by inserts: {@code fences} keys evenly spread over the key space, all
-     * deleted, each a group of its own, in models of at most {@link #FENCES_PER_EMPTY_MODEL} groups, so that inserts
-     * spread over that many delta chains and no model's SLT takes them all. Models the retrainer builds from what is
-     * inserted get groups of {@code groupSize} base entries.
+     * Builds an empty index that grows by inserts: {@link IndexGeometry#emptyIndexGroups} keys evenly spread over the
+     * key space, all deleted, each a group of its own, in models of at most {@link #FENCES_PER_EMPTY_MODEL} groups, so
+     * that inserts spread over that many delta chains and no model's SLT takes them all. Models the retrainer builds
+     * from what is inserted get groups of {@link IndexGeometry#groupSize} base entries.
      */
-    public static LeanIndex createEmpty(FabricConnection connection, int epsilon, int groupSize, int fences, int deltaCapacity) {
-        checkGroupSize(groupSize);
-        if (fences < 1) {
-            throw new IllegalArgumentException("fences=" + fences + " must be >= 1");
-        }
+    public static LeanIndex createEmpty(FabricConnection connection, IndexGeometry geometry) {
+        int fences = geometry.emptyIndexGroups();
         long[] keys = new long[fences];
         BigInteger keySpace = BigInteger.ONE.shiftLeft(64);
         for (int g = 0; g < fences; g++) {
@@ -164,17 +178,17 @@ public final class LeanIndex implements WordIndex {
             models.add(model);
             cursor += (model.blockBytes() + 63) / 64 * 64;
         }
-        return build(connection, epsilon, groupSize, deltaCapacity, models, keys, new long[fences], true);
+        return build(connection, geometry, models, keys, new long[fences], true);
+    }
+
+    /** Tables-region bytes a model of {@code keyCount} base keys takes (group heads, SLT, base), as a build lays it out. */
+    public static long modelBlockBytes(int keyCount, int groupSize) {
+        int groups = Math.max(1, (keyCount + groupSize - 1) / groupSize);
+        return (LeanModel.blockBytes(groups, keyCount) + 63) / 64 * 64;
     }
 
     /** Groups of one model of an empty index: few enough that their first delta leaves leave most of its SLT free. */
     static final int FENCES_PER_EMPTY_MODEL = 32;
-
-    private static void checkGroupSize(int groupSize) {
-        if (groupSize < 1 || groupSize > GroupWord.MAX_GROUP_SIZE) {
-            throw new IllegalArgumentException("group_size=" + groupSize + " allowed=[1," + GroupWord.MAX_GROUP_SIZE + "]");
-        }
-    }
 
     /** A model of base keys {@code keys[first, first + count)} on the given line, its error bound measured. */
     static LeanModel measured(long lowKey, long anchorKey, double slope, double intercept, long[] keys, int first,
@@ -194,9 +208,9 @@ public final class LeanIndex implements WordIndex {
     static final double MAX_ERROR_TOLERANCE = 1e-6;
     private static final int ENTRIES_PER_WRITE = 64 * 1024;
 
-    private static LeanIndex build(FabricConnection connection, int epsilon, int groupSize, int deltaCapacity,
-                                   List<LeanModel> models, long[] keys, long[] values, boolean allDeleted) {
-        LeafDescriptor.checkCapacity(deltaCapacity);
+    private static LeanIndex build(FabricConnection connection, IndexGeometry geometry, List<LeanModel> models,
+                                   long[] keys, long[] values, boolean allDeleted) {
+        int deltaCapacity = geometry.leafCapacity();
         IndexLayout layout = new IndexLayout(connection, deltaCapacity);
         LeanModel lastModel = models.getLast();
         long cursor = (lastModel.blockOffset() + lastModel.blockBytes() + 63) / 64 * 64;
@@ -244,9 +258,9 @@ public final class LeanIndex implements WordIndex {
         WordOrder.putLong(metaSegment, IndexMetaDescriptor.MODEL_SET_BYTES_OFFSET, set.length);
         WordOrder.putLong(metaSegment, IndexMetaDescriptor.MODEL_EPOCH_OFFSET, epoch);
         metaSegment.set(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.LEAF_CAPACITY_OFFSET, deltaCapacity);
-        metaSegment.set(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.KEYS_PER_LEAF_OFFSET, groupSize);
+        metaSegment.set(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.GROUP_SIZE_OFFSET, geometry.groupSize());
         WordOrder.putLong(metaSegment, IndexMetaDescriptor.TABLES_USED_OFFSET, cursor);
-        metaSegment.set(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.EPSILON_OFFSET, epsilon);
+        metaSegment.set(WordOrder.INT_UNALIGNED, IndexMetaDescriptor.EPSILON_OFFSET, geometry.epsilon());
         WordOrder.putLong(metaSegment, IndexMetaDescriptor.MODELS_USED_OFFSET, set.length);
         WordOrder.putLong(metaSegment, IndexMetaDescriptor.BUILD_ID_OFFSET, ThreadLocalRandom.current().nextLong());
         WordOrder.putLong(metaSegment, IndexMetaDescriptor.LAYOUT_OFFSET, IndexMetaDescriptor.LAYOUT_LEAN);
@@ -274,6 +288,22 @@ public final class LeanIndex implements WordIndex {
         return new LeanIndex(connection, layout, meta.epoch(), records.stream().map(LeanModel::of).toList());
     }
 
+    /**
+     * How many compactions the memory node behind {@code connection} has published, as its retrainer counts them in the
+     * meta region (0 for a node that never retrained). One READ.
+     */
+    public static long retrainsPublished(FabricConnection connection) {
+        IndexLayout layout = new IndexLayout(connection, LeafDescriptor.MIN_CAPACITY);
+        DoorbellBatch batch = new DoorbellBatch();
+        int verb = batch.read(layout.metaAddress(IndexMetaDescriptor.RETRAINS_OFFSET), Long.BYTES);
+        return connection.execute(batch).readLong(verb, 0);
+    }
+
+    /** Unpublishes the index on the connection's memory node; the next build reuses its space. */
+    public static void clear(FabricConnection connection) {
+        IndexLoader.clear(connection);
+    }
+
     /** Bytes of cached models (one record each), group words known not to be empty, and known delta chains. */
     @Override
     public long cachedBytes() {
@@ -284,24 +314,34 @@ public final class LeanIndex implements WordIndex {
         return (long) view.models.length * io.rolexkv.rolex.layout.ModelRecordDescriptor.RECORD_BYTES + 16L * knownWords.size() + chains;
     }
 
-    /** Delta leaves this compute node split. */
-    public long splits() {
-        return splits.sum();
+    /** What this compute node's operations on the index did. */
+    public IndexCounters.Snapshot counters() {
+        return counters.snapshot();
     }
 
-    /** Groups whose first delta leaf this compute node made. */
-    public long deltaLeavesStarted() {
-        return deltaLeavesStarted.sum();
+    /**
+     * How long a write keeps trying to lock its groups before it gives up with {@link IndexGaveUpException}
+     * ({@link #LOCK_TIMEOUT_NANOS} by default).
+     */
+    public LeanIndex lockTimeout(java.time.Duration timeout) {
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("lock timeout=" + timeout + " must be > 0");
+        }
+        this.lockTimeoutNanos = timeout.toNanos();
+        return this;
     }
 
-    /** Lock races this compute node lost. */
-    public long lockConflicts() {
-        return lockConflicts.sum();
-    }
-
-    /** Doorbells spent reading delta leaves the cache did not know (beyond the first doorbell of an operation). */
-    public long chainDoorbells() {
-        return chainDoorbells.sum();
+    /**
+     * Lets a write into a model with no free SLT slot wait up to {@code wait} for the memory node's retrainer to compact
+     * that model (it is due long before its SLT fills), instead of failing at once with {@link IndexFullException}.
+     * Zero (the default) when no retrainer runs.
+     */
+    public LeanIndex waitForRoom(java.time.Duration wait) {
+        if (wait.isNegative()) {
+            throw new IllegalArgumentException("room wait=" + wait + " must not be negative");
+        }
+        this.roomWaitNanos = wait.toNanos();
+        return this;
     }
 
     @Override
@@ -321,6 +361,31 @@ public final class LeanIndex implements WordIndex {
         return connection;
     }
 
+
+    /** Waits a randomized, exponentially growing time after the {@code conflicts}-th lost lock race (at most ~1 ms). */
+    static void backOff(int conflicts) {
+        long ceilingNanos = Math.min(1_000_000L, 2_000L << Math.min(conflicts, 9));
+        LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(ceilingNanos / 2, ceilingNanos + 1));
+    }
+
+    /**
+     * Appends the WRITEs that bring the delta leaf at {@code address} from the image it was read with to its new
+     * contents (new version, new checksum): only the 8-byte words that differ, as runs of adjacent words; a leaf built
+     * here is written whole (see the class notes for why readers never accept a mix).
+     */
+    static void appendLeafWrite(DoorbellBatch batch, long address, Leaf leaf) {
+        byte[] before = leaf.decodedImage();
+        leaf.bumpVersion();
+        byte[] after = leaf.encode();
+        if (before == null) {
+            batch.write(address, after);
+            return;
+        }
+        for (long run : Leaf.changedWordRuns(before, after)) {
+            int offset = (int) (run >>> 32);
+            batch.write(address + offset, after, offset, (int) run);
+        }
+    }
 
     // ------------------------------------------------------------------ operations, on fresh models
 
@@ -372,10 +437,25 @@ public final class LeanIndex implements WordIndex {
             int from = start;
             int end = Math.min(keys.length, start + KEYS_PER_DOORBELL);
             DoorbellExtras extras = start == 0 ? firstDoorbellExtras : null;
-            withFreshModels(current -> {
-                current.lockedWrite(keys, updates, from, end, extras, results);
-                return null;
-            });
+            long roomDeadline = System.nanoTime() + roomWaitNanos;
+            for (int waits = 0; ; waits++) {
+                try {
+                    withFreshModels(current -> {
+                        current.lockedWrite(keys, updates, from, end, extras, results);
+                        return null;
+                    });
+                    break;
+                } catch (IndexFullException full) {
+                    if (!full.retrainingMakesRoom() || System.nanoTime() - roomDeadline > 0) {
+                        counters.insertsRejected.increment();
+                        throw full;
+                    }
+                    // The model's SLT is full: the memory node compacts it (it was due long before), then the
+                    // refresh that follows finds the new models.
+                    counters.roomWaits.increment();
+                    backOff(Math.min(waits + 4, 9));
+                }
+            }
         }
         return results;
     }
@@ -434,7 +514,7 @@ public final class LeanIndex implements WordIndex {
         if (records == null) {
             MemorySegment set = IndexLoader.readBytes(connection, layout.modelsAddress(meta.modelSetOffset()), meta.modelSetBytes());
             records = IndexLoader.decodeModelSet(set, meta.epoch());
-            fullReloads.increment();
+            counters.fullReloads.increment();
         }
         if (records == null) {
             LockSupport.parkNanos(50_000);
@@ -443,7 +523,7 @@ public final class LeanIndex implements WordIndex {
         View fresh = new View(meta.epoch(), records.stream().map(LeanModel::of).toArray(LeanModel[]::new));
         forgetRetired(fresh);
         view = fresh;
-        refreshes.increment();
+        counters.refreshes.increment();
     }
 
     /**
@@ -478,11 +558,6 @@ public final class LeanIndex implements WordIndex {
         return records;
     }
 
-    /** Refreshes that read the whole model set (no patch chain from the view they had). */
-    public long fullReloads() {
-        return fullReloads.sum();
-    }
-
     /** Drops cached words, chains and spare slots of models {@code fresh} does not have (same block, same record). */
     private void forgetRetired(View fresh) {
         java.util.TreeMap<Long, LeanModel> live = new java.util.TreeMap<>();
@@ -515,11 +590,11 @@ public final class LeanIndex implements WordIndex {
     }
 
     /** Takes in the chunk the leaf region's counter handed out from {@code firstLeaf}; notes when it is used up. */
-    private void refillFromRegion(long firstLeaf) {
-        if (firstLeaf + IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT > layout.leafCapacityOfRegion()) {
+    private void refillFromRegion(long firstLeaf, int count) {
+        if (firstLeaf + count > layout.leafCapacityOfRegion()) {
             leafRegionFull = true;
         }
-        leafPool.refill(firstLeaf, layout.leafCapacityOfRegion());
+        leafPool.refill(firstLeaf, count, layout.leafCapacityOfRegion());
     }
 
     /**
@@ -534,9 +609,9 @@ public final class LeanIndex implements WordIndex {
             DoorbellBatch read = new DoorbellBatch();
             int takenVerb = read.read(layout.metaAddress(IndexMetaDescriptor.RECYCLED_TAKEN_OFFSET), Long.BYTES);
             int publishedVerb = read.read(layout.metaAddress(IndexMetaDescriptor.RECYCLED_PUBLISHED_OFFSET), Long.BYTES);
-            BatchResult counters = connection.execute(read);
-            long taken = counters.readLong(takenVerb, 0);
-            int wanted = (int) Math.min(RECYCLE_CLAIM, counters.readLong(publishedVerb, 0) - taken);
+            BatchResult ring = connection.execute(read);
+            long taken = ring.readLong(takenVerb, 0);
+            int wanted = (int) Math.min(RECYCLE_CLAIM, ring.readLong(publishedVerb, 0) - taken);
             if (wanted <= 0) {
                 return false;
             }
@@ -566,11 +641,6 @@ public final class LeanIndex implements WordIndex {
     /** Leaves this compute node took from the recycled-leaf ring. */
     public long leavesRecycled() {
         return leavesRecycled.sum();
-    }
-
-    /** Model cache reloads after a newer epoch was seen. */
-    public long refreshes() {
-        return refreshes.sum();
     }
 
     /** Where group {@code group} of {@code model} heads live: the key of what is cached about it. */
@@ -638,8 +708,15 @@ public final class LeanIndex implements WordIndex {
             }
 
             /** The base rank the model predicts for the key, clamped to the base. */
-            int predictedRank() {
-                return (int) Math.max(0, Math.min(model.keyCount() - 1, Math.rint(model.predictRank(key))));
+            /**
+             * On an exact model, the rank of the largest base key at or below the key: the prediction rounded down,
+             * not to nearest (a key in the upper half between two fences belongs to the lower one), with the bound's
+             * tolerance so that a key on a fence is not put below it by rounding. A guess: a key within the tolerance
+             * below a fence is guessed one too high, and the write then locks the right group as well.
+             */
+            int ownerRankOnExactModel() {
+                double rank = Math.floor(model.predictRank(key) + MAX_ERROR_TOLERANCE);
+                return (int) Math.max(0, Math.min(model.keyCount() - 1, rank));
             }
 
             /** The group that owns the key as the window read in {@code result} shows it. */
@@ -849,8 +926,8 @@ public final class LeanIndex implements WordIndex {
 
         /**
          * Reads a delta chain whole from its head, one doorbell per leaf, each leaf read again while it fails its checksum
-         * (a write landing), following the links read in the very contents that were accepted (see
-         * {@link LeafGroupReader} for why no key present throughout is missed).
+         * (a write landing), following the links read in the very contents that were accepted (see the class notes for why
+         * no key present throughout is missed).
          */
         private List<ChainLeaf> readChain(int model, int group, long head, Map<Long, Integer> prefetched, BatchResult result) {
             List<ChainLeaf> chain = new ArrayList<>(2);
@@ -887,7 +964,7 @@ public final class LeanIndex implements WordIndex {
         }
 
         private Leaf readLeaf(long reference) {
-            chainDoorbells.increment();
+            counters.chainDoorbells.increment();
             for (int attempt = 0; attempt < MAX_TORN_READS; attempt++) {
                 DoorbellBatch batch = new DoorbellBatch();
                 int verb = batch.read(layout.leafAddress(reference), layout.leafBytes());
@@ -895,6 +972,7 @@ public final class LeanIndex implements WordIndex {
                 if (leaf != null) {
                     return leaf;
                 }
+                counters.tornReads.increment();
                 if (attempt > 8) {
                     LockSupport.parkNanos(Math.min(1_000_000L, 1_000L << Math.min(10, attempt - 8)));
                 }
@@ -983,14 +1061,15 @@ public final class LeanIndex implements WordIndex {
                 // An exact model (a room of evenly spaced fences) names the key's group outright: lock only that one,
                 // so that concurrent appends of neighbouring keys do not queue on each other's window. Otherwise every
                 // group the window touches; a guess that was wrong adds the right group below.
-                int lockFirst = probe.model.maxError() == 0 ? probe.groupOfRank(probe.predictedRank()) : probe.firstGroup;
+                int lockFirst = probe.model.maxError() == 0 ? probe.groupOfRank(probe.ownerRankOnExactModel()) : probe.firstGroup;
                 int lockLast = probe.model.maxError() == 0 ? lockFirst : probe.lastGroup;
                 for (int g = lockFirst; g <= lockLast; g++) {
                     int group = g;
                     locks.computeIfAbsent(groupId(probe.modelIndex, g), id -> new LockedGroup(probe.modelIndex, group));
                 }
             }
-            long deadline = System.nanoTime() + LOCK_TIMEOUT_NANOS;
+            long timeoutNanos = lockTimeoutNanos;
+            long deadline = System.nanoTime() + timeoutNanos;
             int conflicts = 0;
             boolean extrasSent = false;
             while (true) {
@@ -1021,36 +1100,49 @@ public final class LeanIndex implements WordIndex {
                 }
                 // A key whose groups have no delta leaf may need one: claim a slot (and leaves) now, not in a doorbell of
                 // its own later. What a write does not use stays for the next one of the model.
-                Map<Integer, Integer> slotClaims = new HashMap<>();
-                int leafClaim = -1;
+                Map<Integer, java.util.Set<Integer>> mayStart = new HashMap<>(); // model -> groups that may need a first leaf
                 for (Probe probe : probes) {
-                    boolean chained = false;
-                    for (int g = probe.firstGroup; g <= probe.lastGroup; g++) {
-                        chained |= knownChains.containsKey(cacheKey(probe.modelIndex, g));
+                    // The key's owning group: named outright on an exact model, else any group of the window.
+                    boolean exact = probe.model.maxError() == 0;
+                    int first = exact ? probe.groupOfRank(probe.ownerRankOnExactModel()) : probe.firstGroup;
+                    int last = exact ? first : probe.lastGroup;
+                    boolean chained = true;
+                    for (int g = first; g <= last; g++) {
+                        chained &= knownChains.containsKey(cacheKey(probe.modelIndex, g));
                     }
-                    java.util.Deque<Integer> spares = spareSlots.get(models[probe.modelIndex].blockOffset());
-                    if (!chained && (spares == null || spares.isEmpty())
-                            && !slotClaims.containsKey(probe.modelIndex)) {
-                        slotClaims.put(probe.modelIndex, batch.fetchAndAdd(layout.tablesAddress(probe.model.synonymTableOffset()), 1));
-                        if (leafClaim < 0 && leafPool.isEmpty() && recycledLeaves.isEmpty() && !leafRegionFull) {
-                            leafClaim = batch.fetchAndAdd(layout.leavesAddress(LeafRegionDescriptor.USED_LEAVES_OFFSET),
-                                    IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT);
-                        }
+                    if (!chained) {
+                        mayStart.computeIfAbsent(probe.modelIndex, m -> new java.util.HashSet<>()).add(first);
                     }
                 }
+                Map<Integer, int[]> slotClaims = new HashMap<>(); // model -> (FAA verb, slots claimed)
+                int leavesWanted = 0;
+                for (Map.Entry<Integer, java.util.Set<Integer>> model : mayStart.entrySet()) {
+                    java.util.Deque<Integer> spares = spareSlots.get(models[model.getKey()].blockOffset());
+                    int missing = model.getValue().size() - (spares == null ? 0 : spares.size());
+                    if (missing > 0) {
+                        slotClaims.put(model.getKey(), new int[] {batch.fetchAndAdd(
+                                layout.tablesAddress(models[model.getKey()].synonymTableOffset()), missing), missing});
+                    }
+                    leavesWanted += model.getValue().size();
+                }
+                int leavesMissing = leavesWanted - leafPool.available() - recycledLeaves.size();
+                int leafCount = (leavesMissing + IndexGeometry.LEAF_ALLOCATION_CHUNK - 1)
+                        / IndexGeometry.LEAF_ALLOCATION_CHUNK * IndexGeometry.LEAF_ALLOCATION_CHUNK;
+                int leafClaim = leavesMissing > 0 && !leafRegionFull
+                        ? batch.fetchAndAdd(layout.leavesAddress(LeafRegionDescriptor.USED_LEAVES_OFFSET), leafCount) : -1;
                 BatchResult result = connection.execute(batch);
                 if (extrasHere) {
                     extras.completed(result);
                 }
-                for (Map.Entry<Integer, Integer> claim : slotClaims.entrySet()) {
-                    long before = result.oldValue(claim.getValue());
-                    if (before < TablesDescriptor.USABLE_SYNONYM_SLOTS) {
+                for (Map.Entry<Integer, int[]> claim : slotClaims.entrySet()) {
+                    long before = result.oldValue(claim.getValue()[0]);
+                    for (int k = 0; k < claim.getValue()[1] && before + k < TablesDescriptor.USABLE_SYNONYM_SLOTS; k++) {
                         spareSlots.computeIfAbsent(models[claim.getKey()].blockOffset(), m -> new java.util.concurrent.ConcurrentLinkedDeque<>())
-                                .add((int) before + 1);
+                                .add((int) (before + k) + 1);
                     }
                 }
                 if (leafClaim >= 0) {
-                    refillFromRegion(result.oldValue(leafClaim));
+                    refillFromRegion(result.oldValue(leafClaim), leafCount);
                 }
                 boolean stale = result.readLong(epochVerb, 0) != epoch;
                 boolean contended = false;
@@ -1079,14 +1171,14 @@ public final class LeanIndex implements WordIndex {
                     throw new StaleModelsException();
                 }
                 if (contended) {
-                    lockConflicts.increment();
+                    counters.lockConflicts.increment();
                     release(locks.values());
                     if (System.nanoTime() > deadline) {
                         throw new IndexGaveUpException("could not lock the groups of keys from key="
                                 + Long.toUnsignedString(keys[start]) + " within "
-                                + TimeUnit.NANOSECONDS.toMillis(LOCK_TIMEOUT_NANOS) + " ms; nothing was changed");
+                                + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms; nothing was changed");
                     }
-                    RolexIndex.backOff(++conflicts);
+                    backOff(++conflicts);
                     continue;
                 }
                 if (!allHeld) {
@@ -1166,7 +1258,7 @@ public final class LeanIndex implements WordIndex {
                             group.chain.add(first);
                             group.head = first.reference();
                             group.headChanged = true;
-                            deltaLeavesStarted.increment();
+                            counters.leavesStarted.increment();
                             dirty.put(first.reference(), first);
                             first.leaf().put(keys[i], next.getAsLong());
                         } else if (index >= 0 || !leaf.isFull()) {
@@ -1183,7 +1275,7 @@ public final class LeanIndex implements WordIndex {
                             }
                             leaf.setNextLeaf(right.reference());
                             group.chain.add(position + 1, right);
-                            splits.increment();
+                            counters.splits.increment();
                             dirty.put(right.reference(), right);
                             dirty.put(left.reference(), left);
                             (leaf.owns(keys[i]) ? leaf : right.leaf()).put(keys[i], next.getAsLong());
@@ -1205,7 +1297,7 @@ public final class LeanIndex implements WordIndex {
             for (boolean fresh : new boolean[] {true, false}) {
                 for (ChainLeaf changed : dirty.values()) {
                     if ((changed.leaf().decodedImage() == null) == fresh) {
-                        RolexIndex.appendLeafWrite(batch, layout.leafAddress(changed.reference()), changed.leaf());
+                        appendLeafWrite(batch, layout.leafAddress(changed.reference()), changed.leaf());
                     }
                 }
             }
@@ -1265,11 +1357,11 @@ public final class LeanIndex implements WordIndex {
                 DoorbellBatch claim = new DoorbellBatch();
                 int slotVerb = spare != null ? -1 : claim.fetchAndAdd(layout.tablesAddress(model.synonymTableOffset()), 1);
                 int chunkVerb = leafNumber < 0 && !leafRegionFull
-                        ? claim.fetchAndAdd(layout.leavesAddress(LeafRegionDescriptor.USED_LEAVES_OFFSET), IndexGeometry.LEAF_ALLOCATION_CHUNK_DEFAULT)
+                        ? claim.fetchAndAdd(layout.leavesAddress(LeafRegionDescriptor.USED_LEAVES_OFFSET), IndexGeometry.LEAF_ALLOCATION_CHUNK)
                         : -1;
                 BatchResult claimedResult = claim.isEmpty() ? null : connection.execute(claim);
                 if (chunkVerb >= 0) {
-                    refillFromRegion(claimedResult.oldValue(chunkVerb));
+                    refillFromRegion(claimedResult.oldValue(chunkVerb), IndexGeometry.LEAF_ALLOCATION_CHUNK);
                 }
                 if (leafNumber < 0 && (taken = takeLeaf()) == null && claimRecycled()) {
                     taken = takeLeaf(); // the region is used up: leaves compaction freed

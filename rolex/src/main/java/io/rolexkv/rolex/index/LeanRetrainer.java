@@ -134,6 +134,20 @@ public final class LeanRetrainer {
         }
     }
 
+    /** What one {@link #runPass()} did: models compacted, and if it failed, why and when to try again. */
+    public record PassResult(int retrained, Optional<String> failure, long retryAfterNanos) {
+        public boolean failed() {
+            return failure.isPresent();
+        }
+    }
+
+    /** What the retrainer has done so far. */
+    public record Stats(long retrains, long retrainNanos, long keysRetrained, long failures) {
+        public double meanMillisPerRetrain() {
+            return retrains == 0 ? 0 : retrainNanos / 1e6 / retrains;
+        }
+    }
+
     private final FabricConnection connection;
     private final BoundedDoorbells doorbells;
     private final Policy policy;
@@ -168,8 +182,8 @@ public final class LeanRetrainer {
         this.probe = new IndexLayout(connection, io.rolexkv.rolex.layout.LeafDescriptor.MIN_CAPACITY);
     }
 
-    public Retrainer.Stats stats() {
-        return new Retrainer.Stats(retrains.sum(), retrainNanos.sum(), keysRetrained.sum(), failures.sum());
+    public Stats stats() {
+        return new Stats(retrains.sum(), retrainNanos.sum(), keysRetrained.sum(), failures.sum());
     }
 
     /**
@@ -193,9 +207,9 @@ public final class LeanRetrainer {
     /**
      * One pass: finishes or undoes what a failed pass left, then compacts every due model (as many as
      * {@link Policy#maxKeysPerPass} allows) under one new epoch. Never throws for a failure of the fabric or the index:
-     * it reports it, and the caller waits {@link Retrainer.PassResult#retryAfterNanos()} before the next pass.
+     * it reports it, and the caller waits {@link PassResult#retryAfterNanos()} before the next pass.
      */
-    public Retrainer.PassResult runPass() {
+    public PassResult runPass() {
         try {
             if (pending != null) {
                 if (readMetaWord(IndexMetaDescriptor.BUILD_ID_OFFSET) == buildId) {
@@ -209,37 +223,39 @@ public final class LeanRetrainer {
                 publishRecycled();
             }
             failuresInRow = 0;
-            return new Retrainer.PassResult(retrained, Optional.empty(), 0);
+            return new PassResult(retrained, Optional.empty(), 0);
         } catch (RuntimeException e) {
             failures.increment();
             failuresInRow++;
             long backoff = Math.min(MAX_BACKOFF_NANOS, FIRST_BACKOFF_NANOS << Math.min(20, failuresInRow - 1));
             String state = pending == null ? "undone" : "pending=" + pending.describe();
-            return new Retrainer.PassResult(0, Optional.of(e + " (" + state + ")"), backoff);
+            return new PassResult(0, Optional.of(e + " (" + state + ")"), backoff);
         }
     }
 
     /** {@link #runPass()} with a failure logged and backed off; returns whether the pass compacted a model. */
     public boolean passThenBackOff() throws InterruptedException {
-        Retrainer.PassResult pass = runPass();
+        PassResult pass = runPass();
         if (pass.failed()) {
-            LOG.warn("lean retrain pass failed reason={} failures_in_row={} retry_in_ms={}", pass.failure().orElseThrow(),
+            LOG.warn("retrain pass failed reason={} failures_in_row={} retry_in_ms={}", pass.failure().orElseThrow(),
                     failuresInRow, TimeUnit.NANOSECONDS.toMillis(pass.retryAfterNanos()));
             TimeUnit.NANOSECONDS.sleep(pass.retryAfterNanos());
         }
         return pass.retrained() > 0;
     }
 
+    /** Whether a failed pass left work that the next pass completes (or undoes) first. */
     public boolean hasPendingRecovery() {
         return pending != null;
     }
 
     /**
-     * Whether writes since the last idle check may have left delta leaves that only an idle pass (after
-     * {@link #IDLE_NANOS} without new SLT claims) compacts: passes must go on although nothing is written.
+     * Whether a pass may find work although nothing was written since the last one: a failed pass's recovery, or
+     * delta leaves that writes since the last idle check may have left, which only an idle pass (after
+     * {@link #IDLE_NANOS} without new SLT claims) compacts.
      */
-    public boolean awaitsIdle() {
-        return !idleChecked;
+    public boolean hasWorkWithoutNewWrites() {
+        return pending != null || !idleChecked;
     }
 
     private boolean readView() {
@@ -750,7 +766,7 @@ public final class LeanRetrainer {
      * Tables space is claimed for each.
      */
     private List<Planned> plan(long lowKey, long[] keys, boolean appends, long roomEnd) {
-        int groupSize = meta.keysPerLeaf();
+        int groupSize = meta.groupSize();
         List<Planned> plans = new ArrayList<>();
         if (keys.length == 0) {
             long[] fence = {lowKey};

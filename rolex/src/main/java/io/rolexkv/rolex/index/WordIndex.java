@@ -10,7 +10,7 @@ import java.util.OptionalLong;
  * An ordered index of unsigned 64-bit keys to 8-byte words on one memory node, operated one-sidedly from a compute
  * node: what a key-value engine needs from its index, and nothing of how the index finds a key. The engine turns
  * values into words (the value itself, or a handle to a value block) and keeps the blocks; the index only stores
- * words. {@link RolexIndex} is the learned index this project is about; a B+tree baseline implements the same
+ * words. {@link LeanIndex} is the learned index this project is about; a B+tree baseline implements the same
  * interface so that both run under one engine, one value store and one harness.
  *
  * <h2>What the engine relies on</h2>

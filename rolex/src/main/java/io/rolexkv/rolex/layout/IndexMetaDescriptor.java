@@ -7,7 +7,7 @@ package io.rolexkv.rolex.layout;
  * <pre>
  *   0            8            16               24              32            40              44
  *  +------------+------------+----------------+---------------+-------------+---------------+-------------+
- *  | magic      | state      | modelSetOffset | modelSetBytes | modelEpoch  | leafCapacity  | keysPerLeaf |
+ *  | magic      | state      | modelSetOffset | modelSetBytes | modelEpoch  | leafCapacity  | groupSize   |
  *  |  u64       |  u64       |  u64           |  u64          |  u64        |  u32          |  u32        |
  *  +------------+------------+----------------+---------------+-------------+---------------+-------------+
  *   48           56           64          72            80            88          96          104          112          120         128
@@ -27,9 +27,10 @@ package io.rolexkv.rolex.layout;
  * a set is overwritten only long after it was superseded; a reader that raced a wrap finds a bad checksum or epoch and
  * reads the meta region again. {@code retrains} and {@code retrainNanos} count the memory node's retraining for
  * everyone to read; {@code buildId} changes with every bulk load or create, so the retrainer knows its free table
- * space belongs to a dead build. {@code layout} says how the tables region is laid out ({@link #LAYOUT_GROUPED}:
- * leaf tables and whole leaves; {@link #LAYOUT_LEAN}: group heads, SLT and a dense base per model), so that the memory
- * node runs the retrainer that matches. {@code reuseFloor} (lean layout): the newest epoch that retired tables space
+ * space belongs to a dead build. {@code layout} says how the tables region is laid out ({@link #LAYOUT_LEAN}: group
+ * heads, SLT and a dense base per model; {@link #LAYOUT_GROUPED}, leaf tables and whole leaves, was an earlier layout
+ * that no release writes any more, and the retrainer leaves such an index alone). {@code leafCapacity} is the entries
+ * of a delta leaf, {@code groupSize} the base entries under one group word. {@code reuseFloor}: the newest epoch that retired tables space
  * since handed out again; a reader whose models are older than it may hold a reused block and must refresh.
  */
 public final class IndexMetaDescriptor {
@@ -43,7 +44,7 @@ public final class IndexMetaDescriptor {
     public static final int MODEL_SET_BYTES_OFFSET = 24;
     public static final int MODEL_EPOCH_OFFSET = 32;
     public static final int LEAF_CAPACITY_OFFSET = 40;
-    public static final int KEYS_PER_LEAF_OFFSET = 44;
+    public static final int GROUP_SIZE_OFFSET = 44;
     public static final int TABLES_USED_OFFSET = 48;
     public static final int MODELS_USED_OFFSET = 56;
     public static final int EPSILON_OFFSET = 64;

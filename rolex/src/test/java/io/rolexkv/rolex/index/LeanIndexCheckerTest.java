@@ -30,7 +30,7 @@ class LeanIndexCheckerTest {
     /** 2,000 keys bulk loaded (multiples of 100) and 300 inserted between them: delta chains in many groups. */
     private static LeanIndex grown(TestMemoryNode node) {
         long[] keys = java.util.stream.LongStream.rangeClosed(1, 2_000).map(i -> i * 100 + (i % 7) * 13).toArray();
-        LeanIndex index = LeanIndex.bulkLoad(node.connect(), 4, 8, 8, keys, keys.clone());
+        LeanIndex index = LeanIndex.bulkLoad(node.connect(), new IndexGeometry(4, 8, 8, IndexGeometry.EMPTY_INDEX_GROUPS_DEFAULT), keys, keys.clone());
         for (int i = 0; i < 300; i++) {
             index.put(keys[i * 6] + 1, i, null);
         }

@@ -29,12 +29,12 @@ class LeanIndexContractTest extends WordIndexContractTest<LeanIndex> {
 
     @Override
     protected LeanIndex bulkLoad(FabricConnection connection, long[] keys, long[] words) {
-        return LeanIndex.bulkLoad(connection, EPSILON, GROUP_SIZE, DELTA_CAPACITY, keys, words);
+        return LeanIndex.bulkLoad(connection, new IndexGeometry(EPSILON, GROUP_SIZE, DELTA_CAPACITY, IndexGeometry.EMPTY_INDEX_GROUPS_DEFAULT), keys, words);
     }
 
     @Override
     protected LeanIndex createEmpty(FabricConnection connection) {
-        return LeanIndex.createEmpty(connection, EPSILON, GROUP_SIZE, 64, DELTA_CAPACITY);
+        return LeanIndex.createEmpty(connection, new IndexGeometry(EPSILON, GROUP_SIZE, DELTA_CAPACITY, 64));
     }
 
     /**
@@ -69,12 +69,12 @@ class LeanIndexContractTest extends WordIndexContractTest<LeanIndex> {
 
     @Override
     protected long splits(LeanIndex index) {
-        return index.splits() + index.deltaLeavesStarted(); // the structure changes the contract wants exercised
+        return index.counters().newLeaves(); // the structure changes the contract wants exercised
     }
 
     @Override
     protected long lockConflicts(LeanIndex index) {
-        return index.lockConflicts();
+        return index.counters().lockConflicts();
     }
 
     @Override

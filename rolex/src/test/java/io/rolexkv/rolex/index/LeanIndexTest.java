@@ -62,7 +62,7 @@ class LeanIndexTest {
         long[] keys = sortedUnique(random.longs(50_000).toArray());
         long[] values = Arrays.stream(keys).map(key -> ~key).toArray();
         try (TestMemoryNode node = new TestMemoryNode("loopback", regions(8L << 20))) {
-            LeanIndex.bulkLoad(node.connect(), 8, 32, 16, keys, values);
+            LeanIndex.bulkLoad(node.connect(), new IndexGeometry(8, 32, 16, IndexGeometry.EMPTY_INDEX_GROUPS_DEFAULT), keys, values);
             LeanIndex index = LeanIndex.open(node.connect());
             for (int i = 0; i < keys.length; i++) {
                 assertEquals(OptionalLong.of(values[i]), index.get(keys[i]), "key " + Long.toUnsignedString(keys[i]));
@@ -81,7 +81,7 @@ class LeanIndexTest {
         long[] keys = java.util.stream.LongStream.rangeClosed(1, 1_000).map(i -> i * 10).toArray();
         try (TestMemoryNode node = new TestMemoryNode("loopback", regions(1L << 20))) {
             FabricConnection connection = node.connect();
-            LeanIndex index = LeanIndex.bulkLoad(connection, 8, 32, 16, keys, keys.clone());
+            LeanIndex index = LeanIndex.bulkLoad(connection, new IndexGeometry(8, 32, 16, IndexGeometry.EMPTY_INDEX_GROUPS_DEFAULT), keys, keys.clone());
             assertEquals(OptionalLong.of(330), index.get(330));
             // key 330 is rank 32: group 1, entry 0 (one model: the keys are evenly spaced).
             assertEquals(1, index.modelCount());
@@ -106,7 +106,7 @@ class LeanIndexTest {
                     ? sortedUnique(java.util.stream.LongStream.range(0, KEYS).map(LeanIndexTest::ycsbKey).toArray())
                     : sortedUnique(random.longs(KEYS).toArray());
             try (TestMemoryNode node = new TestMemoryNode("loopback", regions(KEYS * 24 + (16L << 20)))) {
-                LeanIndex.bulkLoad(node.connect(), EPSILON, 32, 16, keys, keys.clone());
+                LeanIndex.bulkLoad(node.connect(), new IndexGeometry(EPSILON, 32, 16, IndexGeometry.EMPTY_INDEX_GROUPS_DEFAULT), keys, keys.clone());
                 FabricConnection connection = node.connect();
                 LeanIndex index = LeanIndex.open(connection);
                 FabricCounters.Snapshot before = connection.counters().snapshot();

@@ -1,11 +1,13 @@
 package io.rolexkv.rolex.index;
 
+import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.ConnectionLostException;
+import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
+import io.rolexkv.common.fabric.ForwardingFabricConnection;
 import io.rolexkv.common.fabric.FabricLimits;
 import io.rolexkv.common.fabric.TestMemoryNode;
 import io.rolexkv.common.fabric.loopback.LoopbackTransport;
-import io.rolexkv.rolex.index.RetrainerFaultTest.FailMode;
-import io.rolexkv.rolex.index.RetrainerFaultTest.FailingConnection;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -14,6 +16,7 @@ import java.util.List;
 import java.util.OptionalLong;
 import java.util.Random;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -27,6 +30,37 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Timeout(300)
 class LeanRetrainerFaultTest {
+    /** Where a failing doorbell fails: before it reaches memory, or after it was applied (outcome unknown). */
+    enum FailMode {
+        BEFORE, AFTER
+    }
+
+    /** A connection whose doorbell number {@code failAt} (1-based) fails once; every other passes through. */
+    static final class FailingConnection extends ForwardingFabricConnection {
+        private final int failAt;
+        private final FailMode mode;
+        int posted;
+
+        FailingConnection(FabricConnection delegate, int failAt, FailMode mode) {
+            super(delegate);
+            this.failAt = failAt;
+            this.mode = mode;
+        }
+
+        @Override
+        public CompletableFuture<BatchResult> post(DoorbellBatch batch) {
+            posted++;
+            if (posted != failAt) {
+                return delegate.post(batch);
+            }
+            if (mode == FailMode.AFTER) {
+                delegate.post(batch).join();
+            }
+            return CompletableFuture.failedFuture(new ConnectionLostException("injected failure at doorbell=" + failAt
+                    + " mode=" + mode));
+        }
+    }
+
     /** Any delta leaf makes a model due: every pass has work. */
     private static final LeanRetrainer.Policy EAGER = new LeanRetrainer.Policy(0, 0.001, 32, 256, 1 << 16);
 
@@ -46,7 +80,7 @@ class LeanRetrainerFaultTest {
                 oracle.put(cursor, cursor * 3);
             }
             long[] values = oracle.values().stream().mapToLong(Long::longValue).toArray();
-            stale = LeanIndex.bulkLoad(node.connect(), 4, 8, 8, loaded, values);
+            stale = LeanIndex.bulkLoad(node.connect(), new IndexGeometry(4, 8, 8, IndexGeometry.EMPTY_INDEX_GROUPS_DEFAULT), loaded, values);
             long middle = loaded[keys / 2];
             for (int i = 0; i < inserts; i++) {
                 long key = i % 2 == 0 ? middle + 1 + random.nextInt(500) : cursor + 1 + i;
@@ -85,7 +119,7 @@ class LeanRetrainerFaultTest {
         try (Scenario scenario = new Scenario(2_000, 300)) {
             FailingConnection counting = new FailingConnection(scenario.node.localConnection(), 0, FailMode.BEFORE);
             LeanRetrainer retrainer = new LeanRetrainer(counting, FabricLimits.DEFAULT, EAGER);
-            Retrainer.PassResult pass = retrainer.runPass();
+            LeanRetrainer.PassResult pass = retrainer.runPass();
             assertFalse(pass.failed(), () -> "clean pass: " + pass);
             assertTrue(pass.retrained() >= 2, "the scenario makes at least two runs of models due: " + pass);
             return counting.posted;
@@ -103,7 +137,7 @@ class LeanRetrainerFaultTest {
                 try (Scenario scenario = new Scenario(2_000, 300)) {
                     LeanRetrainer retrainer = new LeanRetrainer(
                             new FailingConnection(scenario.node.localConnection(), failAt, mode), FabricLimits.DEFAULT, EAGER);
-                    Retrainer.PassResult failed = retrainer.runPass();
+                    LeanRetrainer.PassResult failed = retrainer.runPass();
                     if (failed.failed()) {
                         assertTrue(failed.retryAfterNanos() > 0, when + ": a failed pass asks for a back-off");
                     } else {
@@ -111,7 +145,7 @@ class LeanRetrainerFaultTest {
                     }
                     scenario.checkEveryKey(when + " (right after the failed pass)");
                     for (int pass = 0; pass < 5 && (retrainer.hasPendingRecovery() || retrainer.stats().retrains() < 2); pass++) {
-                        Retrainer.PassResult next = retrainer.runPass();
+                        LeanRetrainer.PassResult next = retrainer.runPass();
                         assertFalse(next.failed(), () -> when + ": a later pass with no fault failed: " + next);
                     }
                     assertFalse(retrainer.hasPendingRecovery(), when + ": recovery completed");

@@ -41,11 +41,11 @@ class LeanRetrainerTest {
     private static void passUntilIdle(LeanRetrainer retrainer) {
         long until = System.nanoTime() + LeanRetrainer.IDLE_NANOS * 3 / 2;
         do {
-            Retrainer.PassResult result = retrainer.runPass();
+            LeanRetrainer.PassResult result = retrainer.runPass();
             assertTrue(!result.failed(), () -> "pass failed: " + result.failure());
             java.util.concurrent.locks.LockSupport.parkNanos(LeanRetrainer.IDLE_NANOS / 10);
         } while (System.nanoTime() < until);
-        Retrainer.PassResult last = retrainer.runPass();
+        LeanRetrainer.PassResult last = retrainer.runPass();
         assertTrue(!last.failed(), () -> "pass failed: " + last.failure());
     }
 
@@ -65,7 +65,7 @@ class LeanRetrainerTest {
     @Test
     void randomInsertsAndDeletesStayExactThroughEveryPassAndEndCompacted() {
         try (TestMemoryNode node = node("loopback")) {
-            LeanIndex.createEmpty(node.connect(), EPSILON, GROUP_SIZE, 64, DELTA_CAPACITY);
+            LeanIndex.createEmpty(node.connect(), new IndexGeometry(EPSILON, GROUP_SIZE, DELTA_CAPACITY, 64));
             LeanIndex index = LeanIndex.open(node.connect());
             LeanRetrainer retrainer = new LeanRetrainer(node.localConnection(), FabricLimits.DEFAULT, POLICY);
             TreeMap<Long, Long> oracle = new TreeMap<>(Long::compareUnsigned);
@@ -94,7 +94,7 @@ class LeanRetrainerTest {
                     assertEquals(expected == null ? OptionalLong.empty() : OptionalLong.of(expected), index.get(key));
                 }
                 if (op % 1_000 == 0) {
-                    Retrainer.PassResult pass = retrainer.runPass();
+                    LeanRetrainer.PassResult pass = retrainer.runPass();
                     assertTrue(!pass.failed(), () -> "pass failed: " + pass.failure());
                     LeanIndexChecker.check(node.connect()).requireSound();
                 }
@@ -104,12 +104,12 @@ class LeanRetrainerTest {
             assertEquals(0, report.deltaLeaves(), "delta leaves left after idle compaction");
             assertEquals(oracle.size(), report.keys() , "live keys the checker counts");
             assertTrue(retrainer.stats().retrains() > 10, "models retrained: " + retrainer.stats());
-            assertTrue(index.refreshes() > 0, "the compute node picked up new models");
+            assertTrue(index.counters().refreshes() > 0, "the compute node picked up new models");
             assertMatches(oracle, index);
             assertEquals(List.of(LeanIndex.open(node.connect()).view().models), List.of(index.view().models),
                     "models as patched from epoch to epoch, against the whole set as published");
-            assertTrue(index.fullReloads() * 2 < index.refreshes(), "refreshes that read the whole set: "
-                    + index.fullReloads() + " of " + index.refreshes());
+            assertTrue(index.counters().fullReloads() * 2 < index.counters().refreshes(), "refreshes that read the whole set: "
+                    + index.counters().fullReloads() + " of " + index.counters().refreshes());
             assertMatches(oracle, LeanIndex.open(node.connect()));
         }
     }
@@ -122,7 +122,7 @@ class LeanRetrainerTest {
                 io.rolexkv.rolex.layout.LeafDescriptor.leafBytes(DELTA_CAPACITY) * (long) capacity + 64);
         regions.put(IndexLayout.META_REGION, 64L << 10); // a recycled-leaf ring of 4,096 slots
         try (TestMemoryNode node = new TestMemoryNode("loopback", regions)) {
-            LeanIndex.createEmpty(node.connect(), EPSILON, GROUP_SIZE, 64, DELTA_CAPACITY);
+            LeanIndex.createEmpty(node.connect(), new IndexGeometry(EPSILON, GROUP_SIZE, DELTA_CAPACITY, 64));
             LeanIndex index = LeanIndex.open(node.connect());
             LeanRetrainer retrainer = new LeanRetrainer(node.localConnection(), FabricLimits.DEFAULT, POLICY);
             TreeMap<Long, Long> oracle = new TreeMap<>(Long::compareUnsigned);
@@ -132,12 +132,12 @@ class LeanRetrainerTest {
                 index.put(key, ~key, null);
                 oracle.put(key, ~key);
                 if (i % 200 == 0) {
-                    Retrainer.PassResult pass = retrainer.runPass();
+                    LeanRetrainer.PassResult pass = retrainer.runPass();
                     assertTrue(!pass.failed(), () -> "pass failed: " + pass.failure());
                 }
             }
-            assertTrue(index.deltaLeavesStarted() + index.splits() > capacity, "delta leaves made: "
-                    + (index.deltaLeavesStarted() + index.splits()) + " in a region of " + capacity);
+            assertTrue(index.counters().newLeaves() > capacity, "delta leaves made: "
+                    + (index.counters().newLeaves()) + " in a region of " + capacity);
             assertTrue(index.leavesRecycled() > 0, "leaves taken from the recycled-leaf ring");
             passUntilIdle(retrainer);
             LeanIndexChecker.check(node.connect()).requireSound();
@@ -148,7 +148,7 @@ class LeanRetrainerTest {
     @Test
     void orderedAppendsGetModelsOfBoundedSizeAndLoseNothing() {
         try (TestMemoryNode node = node("loopback")) {
-            LeanIndex.createEmpty(node.connect(), EPSILON, GROUP_SIZE, 16, DELTA_CAPACITY);
+            LeanIndex.createEmpty(node.connect(), new IndexGeometry(EPSILON, GROUP_SIZE, DELTA_CAPACITY, 16));
             LeanIndex index = LeanIndex.open(node.connect());
             LeanRetrainer retrainer = new LeanRetrainer(node.localConnection(), FabricLimits.DEFAULT, POLICY);
             TreeMap<Long, Long> oracle = new TreeMap<>(Long::compareUnsigned);
@@ -158,7 +158,7 @@ class LeanRetrainerTest {
                 index.put(key, i, null);
                 oracle.put(key, (long) i);
                 if (i % 100 == 0) {
-                    Retrainer.PassResult pass = retrainer.runPass();
+                    LeanRetrainer.PassResult pass = retrainer.runPass();
                     assertTrue(!pass.failed(), () -> "pass failed: " + pass.failure());
                 }
             }
@@ -173,7 +173,7 @@ class LeanRetrainerTest {
     @Test
     void evenlySpacedAppendsLandOnTheRoomsFencesWithoutDeltaLeaves() {
         try (TestMemoryNode node = node("loopback")) {
-            LeanIndex.createEmpty(node.connect(), EPSILON, GROUP_SIZE, 16, DELTA_CAPACITY);
+            LeanIndex.createEmpty(node.connect(), new IndexGeometry(EPSILON, GROUP_SIZE, DELTA_CAPACITY, 16));
             LeanIndex index = LeanIndex.open(node.connect());
             LeanRetrainer retrainer = new LeanRetrainer(node.localConnection(), FabricLimits.DEFAULT, POLICY);
             long first = (1L << 63) + 1_000;
@@ -188,11 +188,11 @@ class LeanRetrainerTest {
             LeanModel room = LeanIndex.open(node.connect()).view().models[LeanIndex.open(node.connect()).modelCount() - 1];
             long lastFence = room.lowKey() + 10L * (room.keyCount() - 1);
             assertTrue(Long.compareUnsigned(lastFence, first + 10L * (n + 100)) > 0, "room for 100 more appends at least");
-            long deltaLeavesBefore = index.deltaLeavesStarted() + index.splits();
+            long deltaLeavesBefore = index.counters().newLeaves();
             for (; Long.compareUnsigned(first + 10L * n, lastFence) <= 0; n++) {
                 index.put(first + 10L * n, n, null);
             }
-            assertEquals(deltaLeavesBefore, index.deltaLeavesStarted() + index.splits(),
+            assertEquals(deltaLeavesBefore, index.counters().newLeaves(),
                     "delta leaves made by appends that the room's fences predicted");
             for (int i = 0; i < n; i++) {
                 assertEquals(OptionalLong.of(i), index.get(first + 10L * i));
@@ -211,7 +211,7 @@ class LeanRetrainerTest {
         int writers = 3;
         int keysPerWriter = 400;
         try (TestMemoryNode node = node(transport)) {
-            LeanIndex.createEmpty(node.connect(), EPSILON, GROUP_SIZE, 32, DELTA_CAPACITY);
+            LeanIndex.createEmpty(node.connect(), new IndexGeometry(EPSILON, GROUP_SIZE, DELTA_CAPACITY, 32));
             LeanRetrainer retrainer = new LeanRetrainer(node.localConnection(), FabricLimits.DEFAULT, POLICY);
             AtomicBoolean running = new AtomicBoolean(true);
             ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
@@ -224,7 +224,7 @@ class LeanRetrainerTest {
             List<Thread> threads = new ArrayList<>();
             threads.add(Thread.ofPlatform().start(() -> {
                 while (running.get()) {
-                    Retrainer.PassResult pass = retrainer.runPass();
+                    LeanRetrainer.PassResult pass = retrainer.runPass();
                     if (pass.failed()) {
                         failures.add(new AssertionError("pass failed: " + pass.failure()));
                     }

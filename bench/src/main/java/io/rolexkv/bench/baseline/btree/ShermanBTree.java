@@ -11,7 +11,7 @@ import io.rolexkv.rolex.index.IndexFullException;
 import io.rolexkv.rolex.index.IndexGaveUpException;
 import io.rolexkv.rolex.index.KeyValue;
 import io.rolexkv.rolex.index.PutOutcome;
-import io.rolexkv.rolex.index.RolexIndex;
+import io.rolexkv.rolex.index.LeanIndex;
 import io.rolexkv.rolex.index.WordIndex;
 import io.rolexkv.rolex.index.WordUpdate;
 import io.rolexkv.rolex.index.WriteResult;
@@ -34,7 +34,7 @@ import static io.rolexkv.bench.baseline.btree.BTreeRegionDescriptor.rootNode;
 
 /**
  * The B+tree baseline: a Sherman-style (SIGMOD'22) B-link tree in one memory node's {@code btree} region, operated
- * one-sidedly from compute nodes over the same fabric and verbs as {@link RolexIndex}, behind the same interface
+ * one-sidedly from compute nodes over the same fabric and verbs as {@link LeanIndex}, behind the same interface
  * ({@link WordIndex}), so the two can be compared op for op and run under the same engine ({@link BTreeIndexKind}):
  * unsigned 64-bit keys to 8-byte words (the engine stores larger values as handles to value blocks).
  *
