@@ -3,6 +3,7 @@ package io.rolexkv.computenode.engine;
 import io.rolexkv.common.config.ConfigNode;
 import io.rolexkv.common.fabric.ConnectionLostException;
 import io.rolexkv.common.fabric.FabricException;
+import io.rolexkv.common.fabric.MemoryNodeDataLostException;
 import io.rolexkv.common.fabric.MemoryNodeDownException;
 import io.rolexkv.computenode.KVEngines;
 import io.rolexkv.memorynode.MemoryNode;
@@ -32,6 +33,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -50,6 +52,10 @@ class RolexKVMemoryNodeRestartTest {
     Path dataDirectory;
 
     private MemoryNodeConfig nodeConfig(int port) {
+        return nodeConfig(port, dataDirectory);
+    }
+
+    private static MemoryNodeConfig nodeConfig(int port, Path dataDirectory) {
         return MemoryNodeConfig.from(ConfigNode.parse("{\"memory_node_id\": " + NODE_ID + ", \"transport\": \"tcp\","
                 + " \"port\": " + port + ", \"data_dir\": \"" + dataDirectory.toString().replace("\\", "\\\\") + "\","
                 + " \"regions\": [{\"name\": \"meta\", \"bytes\": \"4KiB\"}, {\"name\": \"leaves\", \"bytes\": \"16MiB\"},"
@@ -107,6 +113,43 @@ class RolexKVMemoryNodeRestartTest {
                 assertArrayEquals(oracle.get(batch[i]), found.get(i).orElseThrow(), "key=" + batch[i]);
             }
             assertEquals(oracle.size(), engine.scan(0, -1L, oracle.size() + 10).size());
+        } finally {
+            node.close();
+        }
+    }
+
+    /**
+     * The same node id, port and regions, but a data directory that holds nothing (as a restart without
+     * {@code --data-dir} would be): the engine must not read the empty memory as "no such key", so every operation
+     * fails, naming the node and both incarnations.
+     */
+    @Test
+    void aNodeRestartedWithoutItsDataStopsTheEngineInsteadOfAnsweringFromEmptyMemory(@TempDir Path emptyDirectory) {
+        MemoryNode node = MemoryNode.start(nodeConfig(0));
+        String endpoint = node.endpoint();
+        long first = node.incarnation();
+        try (RolexKV engine = openEngine(endpoint, 20_000)) {
+            Random random = new Random(13);
+            long[] keys = random.longs(200).toArray();
+            for (long key : keys) {
+                engine.put(key, value(random, key));
+            }
+            node.close();
+            node = MemoryNode.start(nodeConfig(port(endpoint), emptyDirectory));
+            long fresh = node.incarnation();
+            for (long key : keys) {
+                FabricException failure = assertThrows(FabricException.class, () -> engine.get(key),
+                        "key=" + key + " must not read as absent from the new, empty memory");
+                MemoryNodeDownException down = MemoryNodeDownException.in(failure).orElseThrow(() -> failure);
+                MemoryNodeDataLostException lost = assertInstanceOf(MemoryNodeDataLostException.class, down);
+                assertEquals(fresh, lost.incarnation());
+                assertEquals(first, lost.previousIncarnation());
+                assertTrue(lost.getMessage().startsWith("memory node " + NODE_ID + " at endpoint=" + endpoint
+                        + " is down: it restarted without its data"), lost.getMessage());
+            }
+            FabricException write = assertThrows(FabricException.class, () -> engine.put(keys[0], new byte[]{1}));
+            assertInstanceOf(MemoryNodeDataLostException.class, MemoryNodeDownException.in(write).orElseThrow(() -> write));
+            assertEquals(0, node.memory().writeBatches(), "nothing was written to the new node's memory");
         } finally {
             node.close();
         }
