@@ -26,9 +26,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>A batch posted while the node is being reconnected waits for the new connection (at most until the deadline)
  *       and is then sent as usual: nothing of it reached the node before, so sending it later is the same as sending it
  *       late. So {@link #post} may block while a reconnect is under way, and callers do not spin on failures.</li>
- *   <li>Once the node is marked down (deadline passed, or another node answers at the endpoint), every batch fails at
- *       once with {@link MemoryNodeDownException} naming the node, the endpoint and why; the node stays down for this
- *       connection.</li>
+ *   <li>Once the node is marked down (deadline passed, another node answers at the endpoint, or the node came back
+ *       without its data), every batch fails at once with {@link MemoryNodeDownException} naming the node, the
+ *       endpoint and why; the node stays down for this connection.</li>
  * </ul>
  * The new connection must reach the same node: the same memory node id and the same regions (names, ids, sizes) as
  * the first HELLO said; anything else marks the node down, since the caller's addresses would point elsewhere. And it
