@@ -19,7 +19,7 @@ import java.util.OptionalLong;
  * Where a memory node keeps the incarnation of its data ({@link RegisteredMemory#incarnation()}) between runs: beside
  * each region file, in {@code <region file>.incarnation}, one line {@code 0x} and 16 hex digits. A region file and its
  * incarnation file travel together; the node's data came back whole only if every region is file-mapped, every file
- * already held data, and every incarnation file names the same id. Anything else (an anonymous region, a region file
+ * already held data (but for regions of 0 bytes), and every incarnation file names the same id. Anything else (an anonymous region, a region file
  * created empty, an incarnation file missing, unreadable or disagreeing) means some memory starts afresh, so the node
  * gets a new incarnation, written beside every region file before it serves anyone.
  *
@@ -31,8 +31,8 @@ import java.util.OptionalLong;
 final class IncarnationFiles {
     static final String SUFFIX = ".incarnation";
 
-    /** A region file as found at start-up, before it is mapped. */
-    record RegionFile(String regionName, Path path, long existingBytes) {
+    /** A region file as found at start-up, before it is mapped, and the region's configured size. */
+    record RegionFile(String regionName, Path path, long existingBytes, long regionBytes) {
     }
 
     /** The node's incarnation, and in words where it came from (for the start-up log). */
@@ -70,7 +70,8 @@ final class IncarnationFiles {
         }
         Optional<Long> common = Optional.empty();
         for (RegionFile file : files) {
-            if (file.existingBytes() == 0) {
+            // A region of 0 bytes has nothing to lose; any other one held data only if its file did.
+            if (file.existingBytes() == 0 && file.regionBytes() > 0) {
                 return "region " + file.regionName() + " file=" + file.path() + " was created empty";
             }
             OptionalLong kept = read(file.path());

@@ -83,7 +83,8 @@ public final class MemoryNode implements AutoCloseable {
                 if (region.file().isPresent()) {
                     RegionFile regionFile = lock(region, region.file().get());
                     regionFiles.add(regionFile);
-                    found.add(new IncarnationFiles.RegionFile(region.name(), regionFile.path(), regionFile.existingBytes()));
+                    found.add(new IncarnationFiles.RegionFile(region.name(), regionFile.path(), regionFile.existingBytes(),
+                            region.bytes()));
                 }
             }
             IncarnationFiles.Decision incarnation = IncarnationFiles.restoreOrCreate(config.regions().size(), found);

@@ -217,6 +217,21 @@ class MemoryNodeTest {
     }
 
     @Test
+    void aRegionOfNoBytesDoesNotMakeEveryStartAFreshOne(@TempDir Path directory) {
+        MemoryNodeConfig config = MemoryNodeConfigTest.parse("""
+                {"transport": "loopback", "port": 0, "data_dir": "%s",
+                 "regions": [{"name": "meta", "bytes": 4096}, {"name": "empty", "bytes": 0}]}
+                """.formatted(directory));
+        long first;
+        try (MemoryNode node = MemoryNode.start(config)) {
+            first = node.incarnation();
+        }
+        try (MemoryNode node = MemoryNode.start(config)) {
+            assertEquals(first, node.incarnation());
+        }
+    }
+
+    @Test
     void freshRegionsGetANewIncarnation(@TempDir Path directory) throws Exception {
         MemoryNodeConfig anonymous = loopback(List.of(RegionConfig.anonymous("meta", 64)), Optional.empty());
         long anonymousFirst;
