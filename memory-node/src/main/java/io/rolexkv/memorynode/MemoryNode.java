@@ -32,6 +32,11 @@ import java.util.List;
  * <p>File-mapped regions: each file is locked while the node runs, so two nodes never map the same file; a file
  * longer than its region is refused rather than silently cut short, and a shorter one grows (new bytes read as zero).
  * {@link #close()} flushes every mapped region to its file before unmapping it.
+ *
+ * <p>The node's memory has an {@link #incarnation()}, which compute nodes learn when they connect and compare after a
+ * reconnect: kept across restarts that find every region's file with its data, new otherwise
+ * ({@link IncarnationFiles} says exactly when), so a compute node can tell a node that came back with its data from
+ * one that came back empty.
  */
 public final class MemoryNode implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MemoryNode.class);
@@ -44,8 +49,8 @@ public final class MemoryNode implements AutoCloseable {
     private final RetrainService retrainService;
     private boolean closed;
 
-    /** A region's backing file, held locked for the node's life. */
-    private record RegionFile(Path path, FileChannel channel, FileLock lock) {
+    /** A region's backing file, held locked for the node's life, and how many bytes it held when it was locked. */
+    private record RegionFile(Path path, FileChannel channel, FileLock lock, long existingBytes) {
     }
 
     private MemoryNode(MemoryNodeConfig config, RegisteredMemory memory, List<RegionFile> regionFiles,
@@ -68,12 +73,29 @@ public final class MemoryNode implements AutoCloseable {
      * @throws RuntimeException      whatever the transport throws when it cannot serve (for example a port in use)
      */
     public static MemoryNode start(MemoryNodeConfig config) {
-        RegisteredMemory memory = new RegisteredMemory(config.memoryNodeId());
+        RegisteredMemory memory = null;
         List<RegionFile> regionFiles = new ArrayList<>();
         FabricTransport transport = null;
         try {
+            // Every file first: whether the data came back decides the incarnation the memory is created with.
+            List<IncarnationFiles.RegionFile> found = new ArrayList<>();
             for (RegionConfig region : config.regions()) {
-                register(config.memoryNodeId(), memory, region, regionFiles);
+                if (region.file().isPresent()) {
+                    RegionFile regionFile = lock(region, region.file().get());
+                    regionFiles.add(regionFile);
+                    found.add(new IncarnationFiles.RegionFile(region.name(), regionFile.path(), regionFile.existingBytes(),
+                            region.bytes()));
+                }
+            }
+            IncarnationFiles.Decision incarnation = IncarnationFiles.restoreOrCreate(config.regions().size(), found);
+            LOG.info("memory node incarnation={} memory_node={} {}: {}",
+                    RegisteredMemory.incarnationText(incarnation.incarnation()), config.memoryNodeId(),
+                    incarnation.restored() ? "kept" : "new", incarnation.why());
+            memory = new RegisteredMemory(config.memoryNodeId(), incarnation.incarnation());
+            int nextFile = 0;
+            for (RegionConfig region : config.regions()) {
+                register(config.memoryNodeId(), memory, region,
+                        region.file().isPresent() ? regionFiles.get(nextFile++) : null);
             }
             transport = FabricTransports.create(config.transport(), config.limits(), config.secret());
             FabricServer server = transport.serve(memory, config.bindEndpoint());
@@ -86,39 +108,35 @@ public final class MemoryNode implements AutoCloseable {
             if (transport != null) {
                 transport.close();
             }
-            memory.close();
+            if (memory != null) {
+                memory.close();
+            }
             releaseAll(regionFiles);
             throw e;
         }
     }
 
-    private static void register(int memoryNodeId, RegisteredMemory memory, RegionConfig region, List<RegionFile> regionFiles) {
-        if (region.file().isEmpty()) {
+    /** Registers {@code region}: anonymous memory, or {@code regionFile} (locked and checked already) mapped. */
+    private static void register(int memoryNodeId, RegisteredMemory memory, RegionConfig region, RegionFile regionFile) {
+        if (regionFile == null) {
             RegionInfo info = memory.allocate(region.name(), region.bytes());
             LOG.info("region registered memory_node={} region={} name={} bytes={} size={} backing=anonymous",
                     memoryNodeId, info.id(), info.name(), info.length(), ByteSize.format(info.length()));
             return;
         }
-        Path file = region.file().get();
-        RegionFile regionFile = lock(region.name(), file);
-        regionFiles.add(regionFile);
-        long existingBytes;
-        try {
-            existingBytes = regionFile.channel().size();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the size of region " + region.name() + " file=" + file, e);
-        }
-        if (existingBytes > region.bytes()) {
-            throw new IllegalStateException("region " + region.name() + " file=" + file + " holds bytes=" + existingBytes
-                    + " but the region is bytes=" + region.bytes() + "; a region file never shrinks: give the region"
-                    + " at least " + ByteSize.format(existingBytes) + " or move the file away");
-        }
-        RegionInfo info = memory.mapFile(region.name(), file, region.bytes());
+        RegionInfo info = memory.mapFile(region.name(), regionFile.path(), region.bytes());
         LOG.info("region registered memory_node={} region={} name={} bytes={} size={} backing=file file={} existing_bytes={}",
-                memoryNodeId, info.id(), info.name(), info.length(), ByteSize.format(info.length()), file, existingBytes);
+                memoryNodeId, info.id(), info.name(), info.length(), ByteSize.format(info.length()), regionFile.path(),
+                regionFile.existingBytes());
     }
 
-    private static RegionFile lock(String regionName, Path file) {
+    /**
+     * Locks {@code region}'s {@code file} (created if missing) and checks it fits the region.
+     *
+     * @throws IllegalStateException if another node holds the file, or it is longer than the region
+     */
+    private static RegionFile lock(RegionConfig region, Path file) {
+        String regionName = region.name();
         FileChannel channel = null;
         try {
             if (file.getParent() != null) {
@@ -129,7 +147,15 @@ public final class MemoryNode implements AutoCloseable {
             if (lock == null) {
                 throw new OverlappingFileLockException();
             }
-            return new RegionFile(file, channel, lock);
+            RegionFile regionFile = new RegionFile(file, channel, lock, channel.size());
+            if (regionFile.existingBytes() > region.bytes()) {
+                releaseAll(List.of(regionFile));
+                throw new IllegalStateException("region " + regionName + " file=" + file + " holds bytes="
+                        + regionFile.existingBytes() + " but the region is bytes=" + region.bytes() + "; a region file"
+                        + " never shrinks: give the region at least " + ByteSize.format(regionFile.existingBytes())
+                        + " or move the file away");
+            }
+            return regionFile;
         } catch (OverlappingFileLockException e) {
             closeQuietly(channel);
             throw new IllegalStateException("region " + regionName + " file=" + file
@@ -148,6 +174,11 @@ public final class MemoryNode implements AutoCloseable {
     /** CPU seconds the background retrainer has used. */
     public double retrainCpuSeconds() {
         return retrainService == null ? 0 : retrainService.cpuSeconds();
+    }
+
+    /** The incarnation of this node's data, as compute nodes see it ({@link RegisteredMemory#incarnation()}). */
+    public long incarnation() {
+        return memory.incarnation();
     }
 
     public MemoryNodeConfig config() {

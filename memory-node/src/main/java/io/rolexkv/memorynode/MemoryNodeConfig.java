@@ -217,6 +217,17 @@ public record MemoryNodeConfig(int memoryNodeId, String transport, String host, 
                 }
             }
         }
+        // The node writes each region's incarnation beside its file; no region may be mapped from that file.
+        for (RegionConfig region : regions) {
+            if (region.file().isPresent()) {
+                String other = firstByFile.get(IncarnationFiles.incarnationFile(region.file().get()));
+                if (other != null) {
+                    throw section.error(REGIONS_PROP_NAME, "a region maps another region's incarnation file", "file="
+                            + IncarnationFiles.incarnationFile(region.file().get()) + " regions=[" + region.name() + ", "
+                            + other + "]");
+                }
+            }
+        }
     }
 
     private static Path absolutePath(ConfigNode node, String name, String text) {

@@ -261,6 +261,17 @@ class MemoryNodeConfigTest {
     }
 
     @Test
+    void noRegionMayMapAnotherRegionsIncarnationFile(@TempDir Path directory) {
+        Path taken = directory.resolve("a.region" + IncarnationFiles.SUFFIX);
+        assertEquals("a region maps another region's incarnation file field=memory_node.regions file=" + taken
+                        + " regions=[a, b]",
+                failure("""
+                        {"transport": "loopback", "data_dir": "%s",
+                         "regions": [{"name": "a", "bytes": 8}, {"name": "b", "bytes": 8, "file": "%s"}]}
+                        """.formatted(directory, taken)));
+    }
+
+    @Test
     void malformedFileNamesLineAndColumn(@TempDir Path directory) throws Exception {
         Path file = directory.resolve("node.json");
         Files.writeString(file, "{\n  \"memory_node\": {\n    \"port\": 7000\n    \"host\": \"x\"\n  }\n}\n");

@@ -25,6 +25,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -197,6 +198,86 @@ class MemoryNodeTest {
             assertEquals(0, segment.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 100));
         }
         assertEquals(4096, Files.size(file));
+    }
+
+    @ParameterizedTest
+    @MethodSource("transports")
+    void aRestartWithItsRegionFilesKeepsTheIncarnationAndClientsSeeIt(String transport, @TempDir Path directory) {
+        long first;
+        try (MemoryNode node = MemoryNode.start(persistent(transport, directory));
+             FabricConnection connection = node.transport().connect(node.endpoint(), null)) {
+            first = node.incarnation();
+            assertEquals(first, connection.incarnation(), "the HELLO tells the client");
+        }
+        try (MemoryNode node = MemoryNode.start(persistent(transport, directory));
+             FabricConnection connection = node.transport().connect(node.endpoint(), null)) {
+            assertEquals(first, node.incarnation(), "same data, same incarnation");
+            assertEquals(first, connection.incarnation());
+        }
+    }
+
+    @Test
+    void aRegionOfNoBytesDoesNotMakeEveryStartAFreshOne(@TempDir Path directory) {
+        MemoryNodeConfig config = MemoryNodeConfigTest.parse("""
+                {"transport": "loopback", "port": 0, "data_dir": "%s",
+                 "regions": [{"name": "meta", "bytes": 4096}, {"name": "empty", "bytes": 0}]}
+                """.formatted(directory));
+        long first;
+        try (MemoryNode node = MemoryNode.start(config)) {
+            first = node.incarnation();
+        }
+        try (MemoryNode node = MemoryNode.start(config)) {
+            assertEquals(first, node.incarnation());
+        }
+    }
+
+    @Test
+    void freshRegionsGetANewIncarnation(@TempDir Path directory) throws Exception {
+        MemoryNodeConfig anonymous = loopback(List.of(RegionConfig.anonymous("meta", 64)), Optional.empty());
+        long anonymousFirst;
+        try (MemoryNode node = MemoryNode.start(anonymous)) {
+            anonymousFirst = node.incarnation();
+        }
+        try (MemoryNode node = MemoryNode.start(anonymous)) {
+            assertNotEquals(anonymousFirst, node.incarnation(), "anonymous memory never comes back");
+        }
+
+        long kept;
+        try (MemoryNode node = MemoryNode.start(persistent(directory))) {
+            kept = node.incarnation();
+        }
+        // One region file lost (the others kept): the node as a whole did not keep its data.
+        Files.delete(directory.resolve("leaves.region"));
+        long afterLoss;
+        try (MemoryNode node = MemoryNode.start(persistent(directory))) {
+            afterLoss = node.incarnation();
+            assertNotEquals(kept, afterLoss);
+        }
+        try (MemoryNode node = MemoryNode.start(persistent(directory))) {
+            assertEquals(afterLoss, node.incarnation(), "the new incarnation is kept with the data from then on");
+        }
+        // The incarnation kept beside a region file lost, or two files that disagree: new as well.
+        Files.delete(directory.resolve("scratch.region" + IncarnationFiles.SUFFIX));
+        long afterIdLoss;
+        try (MemoryNode node = MemoryNode.start(persistent(directory))) {
+            afterIdLoss = node.incarnation();
+            assertNotEquals(afterLoss, afterIdLoss);
+        }
+        Files.writeString(directory.resolve("leaves.region" + IncarnationFiles.SUFFIX), "0x0000000000000001\n");
+        try (MemoryNode node = MemoryNode.start(persistent(directory))) {
+            assertNotEquals(afterIdLoss, node.incarnation());
+            assertNotEquals(1, node.incarnation());
+        }
+        // A region that is not file-mapped makes every start a fresh one, even with the other regions in files.
+        MemoryNodeConfig mixed = loopback(List.of(RegionConfig.anonymous("meta", 64),
+                new RegionConfig("leaves", 64 << 10, Optional.of(directory.resolve("leaves.region")))), Optional.empty());
+        long mixedFirst;
+        try (MemoryNode node = MemoryNode.start(mixed)) {
+            mixedFirst = node.incarnation();
+        }
+        try (MemoryNode node = MemoryNode.start(mixed)) {
+            assertNotEquals(mixedFirst, node.incarnation());
+        }
     }
 
     @Test

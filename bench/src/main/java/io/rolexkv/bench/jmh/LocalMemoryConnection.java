@@ -27,14 +27,17 @@ final class LocalMemoryConnection implements FabricConnection {
     private static final int SNAPSHOT_READ_BYTES = 8 << 20;
 
     private final int memoryNodeId;
+    private final long incarnation;
     private final List<RegionInfo> regions;
     private final MemorySegment[] regionBytes;
     private final FabricCounters counters = new FabricCounters();
     private final Arena arena;
     private volatile boolean open = true;
 
-    private LocalMemoryConnection(int memoryNodeId, List<RegionInfo> regions, MemorySegment[] regionBytes, Arena arena) {
+    private LocalMemoryConnection(int memoryNodeId, long incarnation, List<RegionInfo> regions, MemorySegment[] regionBytes,
+                                  Arena arena) {
         this.memoryNodeId = memoryNodeId;
+        this.incarnation = incarnation;
         this.regions = regions;
         this.regionBytes = regionBytes;
         this.arena = arena;
@@ -61,7 +64,7 @@ final class LocalMemoryConnection implements FabricConnection {
             arena.close();
             throw e;
         }
-        return new LocalMemoryConnection(source.memoryNodeId(), regions, bytes, arena);
+        return new LocalMemoryConnection(source.memoryNodeId(), source.incarnation(), regions, bytes, arena);
     }
 
     /** The snapshot of the region named {@code name}, read-only. */
@@ -72,6 +75,12 @@ final class LocalMemoryConnection implements FabricConnection {
     @Override
     public int memoryNodeId() {
         return memoryNodeId;
+    }
+
+    /** The source's: the snapshot is a copy of that memory. */
+    @Override
+    public long incarnation() {
+        return incarnation;
     }
 
     @Override

@@ -8,6 +8,7 @@ import io.rolexkv.computenode.engine.IndexKind;
 import io.rolexkv.computenode.engine.RolexKV;
 import io.rolexkv.computenode.engine.RolexKVConfig;
 import io.rolexkv.computenode.value.ValueRegionDescriptor;
+import io.rolexkv.rolex.index.LeanIndex;
 
 import java.util.Map;
 import java.util.Optional;
@@ -98,6 +99,15 @@ abstract class OneSidedSystem implements SystemUnderTest {
     @Override
     public final OptionalLong modelCacheBytes() {
         return OptionalLong.of(engine.modelCacheBytes());
+    }
+
+    /**
+     * The memory nodes' own count of completed retrains, read from each node's index meta region through the engine's
+     * connections: so a node that is down, or came back without its data, stops the caller with the engine's
+     * {@link io.rolexkv.common.fabric.MemoryNodeDownException} instead of being read afresh (a fresh node counts 0).
+     */
+    final OptionalLong retrainsPublished() {
+        return OptionalLong.of(engine.sumOverMemoryNodes(LeanIndex::retrainsPublished));
     }
 
     @Override

@@ -1,10 +1,8 @@
 package io.rolexkv.bench.system;
 
-import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.computenode.EmbeddedCluster;
 import io.rolexkv.computenode.engine.RolexIndexKind;
 import io.rolexkv.computenode.engine.RolexKV;
-import io.rolexkv.rolex.index.LeanIndex;
 
 import java.util.OptionalLong;
 
@@ -36,12 +34,6 @@ final class RolexSystem extends OneSidedSystem {
     /** The memory nodes' own count of completed compactions, read from each node's index meta region. */
     @Override
     public OptionalLong retrains() {
-        long total = 0;
-        for (String endpoint : nodes.endpoints()) {
-            try (FabricConnection connection = nodes.transport().connect(endpoint, null)) {
-                total += LeanIndex.retrainsPublished(connection);
-            }
-        }
-        return OptionalLong.of(total);
+        return retrainsPublished();
     }
 }

@@ -3,6 +3,7 @@ package io.rolexkv.bench.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.rolexkv.common.config.ConfigNode;
+import io.rolexkv.common.fabric.RegisteredMemory;
 import io.rolexkv.memorynode.MemoryNode;
 import io.rolexkv.memorynode.MemoryNodeConfig;
 import org.junit.jupiter.api.Test;
@@ -58,31 +59,73 @@ class YcsbCommandTest {
      */
     @Test
     void aMemoryNodeGoneForGoodStopsTheRunWithOneLineNamingIt() throws Exception {
-        MemoryNode node = MemoryNode.start(MemoryNodeConfig.from(ConfigNode.parse(
-                "{\"memory_node_id\": 4, \"transport\": \"tcp\", \"port\": 0, \"regions\": [{\"name\": \"meta\", \"bytes\": \"4KiB\"},"
-                        + " {\"name\": \"leaves\", \"bytes\": \"16MiB\"}, {\"name\": \"tables\", \"bytes\": \"4MiB\"},"
+        MemoryNode node = startMemoryNode(0);
+        String endpoint = node.endpoint();
+        try {
+            String line = runStoppedBy(endpoint, 500, node::close);
+            assertTrue(line.startsWith("ycsb: stopped: memory node 4 at endpoint=" + endpoint + " is down:")
+                    && line.contains("reconnect_deadline_ms=500"), line);
+        } finally {
+            node.close();
+        }
+    }
+
+    /**
+     * A memory node restarted on its port without its data (no data directory): the run stops with one line saying
+     * so, instead of reading the new, empty memory as if it held the records.
+     */
+    @Test
+    void aMemoryNodeRestartedWithoutItsDataStopsTheRunWithOneLineSayingSo() throws Exception {
+        MemoryNode node = startMemoryNode(0);
+        String endpoint = node.endpoint();
+        long first = node.incarnation();
+        MemoryNode[] restarted = new MemoryNode[1];
+        try {
+            String line = runStoppedBy(endpoint, 60_000, () -> {
+                node.close();
+                restarted[0] = startMemoryNode(Integer.parseInt(endpoint.substring(endpoint.lastIndexOf(':') + 1)));
+            });
+            assertTrue(line.startsWith("ycsb: stopped: memory node 4 at endpoint=" + endpoint + " is down: it restarted"
+                    + " without its data: incarnation " + RegisteredMemory.incarnationText(restarted[0].incarnation())
+                    + ", was " + RegisteredMemory.incarnationText(first)), line);
+        } finally {
+            node.close();
+            if (restarted[0] != null) {
+                restarted[0].close();
+            }
+        }
+    }
+
+    private static MemoryNode startMemoryNode(int port) {
+        return MemoryNode.start(MemoryNodeConfig.from(ConfigNode.parse(
+                "{\"memory_node_id\": 4, \"transport\": \"tcp\", \"port\": " + port + ", \"regions\": [{\"name\": \"meta\","
+                        + " \"bytes\": \"4KiB\"}, {\"name\": \"leaves\", \"bytes\": \"16MiB\"}, {\"name\": \"tables\", \"bytes\": \"4MiB\"},"
                         + " {\"name\": \"models\", \"bytes\": \"1MiB\"}, {\"name\": \"values\", \"bytes\": \"32MiB\"}]}",
                 "test")));
-        String endpoint = node.endpoint();
-        Thread killer = Thread.ofPlatform().start(() -> {
+    }
+
+    /**
+     * Runs workload c against the memory node at {@code endpoint}, does {@code fault} once the run phase is under way,
+     * and returns the one line the command printed when it stopped (checking it stopped with exit code 3).
+     */
+    private String runStoppedBy(String endpoint, long reconnectDeadlineMillis, Runnable fault) throws Exception {
+        Thread faulting = Thread.ofPlatform().start(() -> {
             // The first progress line of the run phase: its operations are under way.
             while (!out.toString(StandardCharsets.UTF_8).contains("[RUN] 1 s:")) {
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
             }
-            node.close();
+            fault.run();
         });
         try {
             int exit = execute("--workload", "c", "--records", "300", "--operations", "100000000", "--threads", "2",
-                    "--value-size", "8", "--memory-nodes", endpoint, "--engine-setting", "reconnect_deadline_ms=500",
-                    "--progress-interval", "1");
+                    "--value-size", "8", "--memory-nodes", endpoint, "--engine-setting",
+                    "reconnect_deadline_ms=" + reconnectDeadlineMillis, "--progress-interval", "1");
             assertEquals(YcsbCommand.EXIT_RUN_FAILED, exit, out.toString(StandardCharsets.UTF_8) + err);
             List<String> lines = err.toString().lines().toList();
             assertEquals(1, lines.size(), err.toString());
-            assertTrue(lines.getFirst().startsWith("ycsb: stopped: memory node 4 at endpoint=" + endpoint + " is down:")
-                    && lines.getFirst().contains("reconnect_deadline_ms=500"), lines.getFirst());
+            return lines.getFirst();
         } finally {
-            killer.join();
-            node.close();
+            faulting.join();
         }
     }
 

@@ -2,6 +2,11 @@ package io.rolexkv.bench.system;
 
 import io.rolexkv.bench.jmh.BenchmarkKeys;
 import io.rolexkv.common.config.ConfigException;
+import io.rolexkv.common.config.ConfigNode;
+import io.rolexkv.common.fabric.MemoryNodeDataLostException;
+import io.rolexkv.common.fabric.MemoryNodeDownException;
+import io.rolexkv.memorynode.MemoryNode;
+import io.rolexkv.memorynode.MemoryNodeConfig;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -10,6 +15,7 @@ import java.util.Map;
 import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -97,6 +103,34 @@ class SystemUnderTestFactoryTest {
         }
         assertTrue(ProcessHandle.allProcesses().noneMatch(process -> process.parent().map(parent -> parent.pid()
                 == ProcessHandle.current().pid()).orElse(false) && process.isAlive()), "no memory node process left behind");
+    }
+
+    /**
+     * The retrain count is read through the engine's own connections: against a node restarted on its port without its
+     * data it fails as every engine operation does, where a connection of its own would read the fresh node's 0.
+     */
+    @Test
+    void retrainCountsOfANodeRestartedWithoutItsDataAreRefusedNotReadAsZero() {
+        MemoryNode node = startMemoryNode(0);
+        String endpoint = node.endpoint();
+        try (SystemUnderTest system = SystemUnderTestFactory.open(options("rolex", "tcp", List.of(endpoint)))) {
+            system.engine().put(1, new byte[]{1});
+            assertEquals(0, system.retrains().orElseThrow(), "a node whose retrainer had nothing to do");
+            node.close();
+            node = startMemoryNode(Integer.parseInt(endpoint.substring(endpoint.lastIndexOf(':') + 1)));
+            RuntimeException failure = assertThrows(RuntimeException.class, system::retrains);
+            assertInstanceOf(MemoryNodeDataLostException.class,
+                    MemoryNodeDownException.in(failure).orElseThrow(() -> failure));
+        } finally {
+            node.close();
+        }
+    }
+
+    private static MemoryNode startMemoryNode(int port) {
+        return MemoryNode.start(MemoryNodeConfig.from(ConfigNode.parse("{\"memory_node_id\": 4, \"transport\": \"tcp\","
+                + " \"port\": " + port + ", \"regions\": [{\"name\": \"meta\", \"bytes\": \"4KiB\"}, {\"name\": \"leaves\","
+                + " \"bytes\": \"16MiB\"}, {\"name\": \"tables\", \"bytes\": \"4MiB\"}, {\"name\": \"models\", \"bytes\": \"1MiB\"},"
+                + " {\"name\": \"values\", \"bytes\": \"32MiB\"}]}", "test")));
     }
 
     @Test

@@ -23,6 +23,14 @@ public interface FabricConnection extends AutoCloseable {
     /** The memory node's id, as in {@link GlobalAddress#memoryNode(long)}. */
     int memoryNodeId();
 
+    /**
+     * The incarnation of the memory node's data, as exchanged when the connection was set up: a random 64-bit id the
+     * node drew when its regions were created afresh, and kept with them as long as they are kept (file-mapped under a
+     * data directory). Two connections with the same node id and incarnation reach the same memory, restarts in between
+     * or not; another incarnation means the memory was created anew and what it held before is gone.
+     */
+    long incarnation();
+
     /** The regions the memory node registered, as exchanged when the connection was set up. */
     List<RegionInfo> regions();
 
@@ -80,8 +88,7 @@ public interface FabricConnection extends AutoCloseable {
             case VerbRejectedException rejected ->
                     new VerbRejectedException(rejected.verbIndex(), rejected.reason(), rejected.detail());
             case ConnectionLostException lost -> new ConnectionLostException(lost.getMessage(), lost.getCause());
-            case MemoryNodeDownException down ->
-                    new MemoryNodeDownException(down.memoryNodeId(), down.endpoint(), down.reason(), down.getCause());
+            case MemoryNodeDownException down -> down.copy();
             default -> new FabricException(original.getMessage(), original.getCause());
         };
         copy.addSuppressed(original);

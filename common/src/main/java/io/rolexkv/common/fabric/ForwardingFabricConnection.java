@@ -22,6 +22,11 @@ public abstract class ForwardingFabricConnection implements FabricConnection {
     }
 
     @Override
+    public long incarnation() {
+        return delegate.incarnation();
+    }
+
+    @Override
     public List<RegionInfo> regions() {
         return delegate.regions();
     }

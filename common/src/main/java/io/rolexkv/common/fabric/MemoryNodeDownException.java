@@ -12,8 +12,10 @@ import java.util.Optional;
  * (A batch that was in flight when the connection broke failed with {@link ConnectionLostException}, outcome unknown,
  * before the node was marked down.) The node stays down for the connection that marked it: every later batch fails
  * the same way at once. Reopen the engine once the node is back.
+ *
+ * <p>A node that came back without its data is marked down with the subclass {@link MemoryNodeDataLostException}.
  */
-public final class MemoryNodeDownException extends FabricException {
+public class MemoryNodeDownException extends FabricException {
     private static final long serialVersionUID = 1L;
 
     private final int memoryNodeId;
@@ -38,6 +40,14 @@ public final class MemoryNodeDownException extends FabricException {
     /** Why the node was marked down, without the node's name. */
     public String reason() {
         return reason;
+    }
+
+    /**
+     * The same news with a fresh stack trace, of this exception's own class: what a caller that rethrows it (waiting
+     * for a doorbell, waiting for a reconnect) throws, so the trace shows that caller and the type says what happened.
+     */
+    MemoryNodeDownException copy() {
+        return new MemoryNodeDownException(memoryNodeId, endpoint, reason, getCause());
     }
 
     /** The first {@code MemoryNodeDownException} in {@code failure}'s chain of causes, if any. */

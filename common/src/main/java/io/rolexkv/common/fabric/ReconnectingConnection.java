@@ -26,13 +26,17 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>A batch posted while the node is being reconnected waits for the new connection (at most until the deadline)
  *       and is then sent as usual: nothing of it reached the node before, so sending it later is the same as sending it
  *       late. So {@link #post} may block while a reconnect is under way, and callers do not spin on failures.</li>
- *   <li>Once the node is marked down (deadline passed, or another node answers at the endpoint), every batch fails at
- *       once with {@link MemoryNodeDownException} naming the node, the endpoint and why; the node stays down for this
- *       connection.</li>
+ *   <li>Once the node is marked down (deadline passed, another node answers at the endpoint, or the node came back
+ *       without its data), every batch fails at once with {@link MemoryNodeDownException} naming the node, the
+ *       endpoint and why; the node stays down for this connection.</li>
  * </ul>
  * The new connection must reach the same node: the same memory node id and the same regions (names, ids, sizes) as
- * the first HELLO said; anything else marks the node down, since the caller's addresses would point elsewhere. Whether
- * the node kept its memory across the restart is the node's business ({@code --data-dir}); locks it held stay held.
+ * the first HELLO said; anything else marks the node down, since the caller's addresses would point elsewhere. And it
+ * must reach the same memory: a node that came back without its data (restarted without {@code --data-dir}, or
+ * another process of the same config on the port) answers with another {@link FabricConnection#incarnation()}, and is
+ * marked down with {@link MemoryNodeDataLostException} rather than served from: what the caller cached (models, value
+ * addresses) would point into empty memory and read as absent keys, not as an error. A node that kept its memory
+ * keeps its incarnation; locks it held stay held.
  *
  * <p>Costs: {@link #counters()} are this connection's across every reconnect (each transport connection records on a
  * child of them), and so add to the {@code totals} given.
@@ -74,6 +78,7 @@ public final class ReconnectingConnection implements FabricConnection {
     private final Policy policy;
     private final FabricCounters counters;
     private final int memoryNodeId;
+    private final long incarnation;
     private final List<RegionInfo> regions;
     private final AtomicLong connectAttempts = new AtomicLong();
     private final AtomicLong reconnects = new AtomicLong();
@@ -98,12 +103,19 @@ public final class ReconnectingConnection implements FabricConnection {
         FabricConnection first = transport.connect(endpoint, counters);
         this.current = first;
         this.memoryNodeId = first.memoryNodeId();
+        this.incarnation = first.incarnation();
         this.regions = List.copyOf(first.regions());
     }
 
     @Override
     public int memoryNodeId() {
         return memoryNodeId;
+    }
+
+    /** The incarnation of the first connection's HELLO; every reconnect must find the same one. */
+    @Override
+    public long incarnation() {
+        return incarnation;
     }
 
     @Override
@@ -195,8 +207,7 @@ public final class ReconnectingConnection implements FabricConnection {
                     + " at endpoint=" + endpoint, e);
         } catch (ExecutionException e) {
             throw switch (e.getCause()) {
-                case MemoryNodeDownException nodeDown ->
-                        new MemoryNodeDownException(memoryNodeId, endpoint, nodeDown.reason(), nodeDown.getCause());
+                case MemoryNodeDownException nodeDown -> nodeDown.copy();
                 case FabricException other -> new ConnectionLostException(other.getMessage(), other);
                 default -> new FabricException("reconnect to endpoint=" + endpoint + " failed: " + e.getCause(), e.getCause());
             };
@@ -244,20 +255,20 @@ public final class ReconnectingConnection implements FabricConnection {
             try {
                 fresh = transport.connect(endpoint, counters);
             } catch (io.rolexkv.common.net.AuthenticationFailedException e) {
-                markDown(next, "it refused this compute node's cluster secret after a restart", e);
+                markDown(next, down("it refused this compute node's cluster secret after a restart", e));
                 return;
             } catch (IllegalStateException e) {
                 // The transport itself is closed: no attempt can succeed.
-                markDown(next, "cannot reconnect: " + e.getMessage(), e);
+                markDown(next, down("cannot reconnect: " + e.getMessage(), e));
                 return;
             } catch (RuntimeException e) {
                 last = e;
             }
             if (fresh != null) {
-                String mismatch = sameNode(fresh);
+                MemoryNodeDownException mismatch = sameMemory(fresh);
                 if (mismatch != null) {
                     fresh.close();
-                    markDown(next, mismatch, null);
+                    markDown(next, mismatch);
                     return;
                 }
                 synchronized (lock) {
@@ -277,8 +288,8 @@ public final class ReconnectingConnection implements FabricConnection {
             }
             long left = deadline - System.nanoTime();
             if (left <= 0) {
-                markDown(next, "no reconnect succeeded within reconnect_deadline_ms=" + policy.deadlineMillis()
-                        + "; last error: " + (last == null ? "none" : last.getMessage()), last);
+                markDown(next, down("no reconnect succeeded within reconnect_deadline_ms=" + policy.deadlineMillis()
+                        + "; last error: " + (last == null ? "none" : last.getMessage()), last));
                 return;
             }
             long waitMillis = backoffMillis / 2 + ThreadLocalRandom.current().nextLong(backoffMillis / 2 + 1);
@@ -292,19 +303,28 @@ public final class ReconnectingConnection implements FabricConnection {
         next.completeExceptionally(closedException());
     }
 
-    /** Why {@code fresh} is not the node this connection was opened to, or null if it is. */
-    private String sameNode(FabricConnection fresh) {
+    /**
+     * Why {@code fresh} does not reach the memory this connection was opened to (another node, other regions, or the
+     * same node without its data), or null if it does.
+     */
+    private MemoryNodeDownException sameMemory(FabricConnection fresh) {
         if (fresh.memoryNodeId() != memoryNodeId) {
-            return "another memory node answers there now: memory_node=" + fresh.memoryNodeId();
+            return down("another memory node answers there now: memory_node=" + fresh.memoryNodeId(), null);
         }
         if (!fresh.regions().equals(regions)) {
-            return "it came back with other regions: " + fresh.regions() + " (was " + regions + ")";
+            return down("it came back with other regions: " + fresh.regions() + " (was " + regions + ")", null);
+        }
+        if (fresh.incarnation() != incarnation) {
+            return new MemoryNodeDataLostException(memoryNodeId, endpoint, fresh.incarnation(), incarnation);
         }
         return null;
     }
 
-    private void markDown(CompletableFuture<FabricConnection> next, String reason, Throwable cause) {
-        MemoryNodeDownException nodeDown = new MemoryNodeDownException(memoryNodeId, endpoint, reason, cause);
+    private MemoryNodeDownException down(String reason, Throwable cause) {
+        return new MemoryNodeDownException(memoryNodeId, endpoint, reason, cause);
+    }
+
+    private void markDown(CompletableFuture<FabricConnection> next, MemoryNodeDownException nodeDown) {
         synchronized (lock) {
             down = nodeDown;
             reconnecting = null;

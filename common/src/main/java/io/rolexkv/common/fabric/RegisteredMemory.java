@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
@@ -18,11 +19,18 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Register every region before serving: clients learn the region list when they connect. Registration is
  * thread-safe; lookups on the verb path are lock-free reads of an immutable array.
+ *
+ * <p>The memory has an {@link #incarnation()}: a random id clients compare across reconnects to tell a node that came
+ * back with its data from one that came back empty. Whoever creates the memory says which it is: a new id for regions
+ * created afresh, the id kept with the data for regions restored from their files.
  */
 public final class RegisteredMemory implements AutoCloseable {
     static final long REGION_ALIGNMENT = 4096;
 
+    private static final SecureRandom INCARNATIONS = new SecureRandom();
+
     private final int memoryNodeId;
+    private final long incarnation;
     private final Arena arena = Arena.ofShared();
     private final List<FileChannel> mappedFiles = new ArrayList<>();
     private volatile Region[] regions = new Region[0];
@@ -34,16 +42,41 @@ public final class RegisteredMemory implements AutoCloseable {
     record Region(RegionInfo info, MemorySegment segment) {
     }
 
+    /** Memory whose regions are all created afresh here: it gets a new incarnation. */
     public RegisteredMemory(int memoryNodeId) {
+        this(memoryNodeId, newIncarnation());
+    }
+
+    /**
+     * Memory of the given incarnation: {@link #newIncarnation()} for regions created afresh, or the one kept with
+     * regions that are restored with everything they held.
+     */
+    public RegisteredMemory(int memoryNodeId, long incarnation) {
         if (memoryNodeId < 0 || memoryNodeId >= GlobalAddress.MAX_MEMORY_NODES) {
             throw new IllegalArgumentException("memory_node_id=" + memoryNodeId + " allowed=[0,"
                     + (GlobalAddress.MAX_MEMORY_NODES - 1) + "]");
         }
         this.memoryNodeId = memoryNodeId;
+        this.incarnation = incarnation;
+    }
+
+    /** A new random incarnation, for memory created afresh (64 bits: two draws never meet in practice). */
+    public static long newIncarnation() {
+        return INCARNATIONS.nextLong();
+    }
+
+    /** How an incarnation is written in messages, logs and files: {@code 0x} and 16 hex digits. */
+    public static String incarnationText(long incarnation) {
+        return String.format("0x%016x", incarnation);
     }
 
     public int memoryNodeId() {
         return memoryNodeId;
+    }
+
+    /** The incarnation of this memory's data, which clients learn when they connect ({@link FabricConnection#incarnation()}). */
+    public long incarnation() {
+        return incarnation;
     }
 
     /**

@@ -15,13 +15,14 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The reconnecting connection against a memory node that stops and starts again on the same endpoint with the same
- * memory (what {@code --data-dir} gives a restarted node), one that never comes back, and one that comes back as
- * another node.
+ * memory (what {@code --data-dir} gives a restarted node), one that comes back with fresh memory (restarted without
+ * its data), one that never comes back, and one that comes back as another node.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ReconnectingConnectionTest {
@@ -36,7 +37,7 @@ class ReconnectingConnectionTest {
 
     /** A node's memory, served and stopped at will on one endpoint, as a process restarted on the same port. */
     private static final class RestartableNode implements AutoCloseable {
-        final RegisteredMemory memory;
+        RegisteredMemory memory;
         final FabricTransport transport;
         final String endpoint;
         final int region;
@@ -57,6 +58,16 @@ class ReconnectingConnectionTest {
 
         void start() {
             server = transport.serve(memory, endpoint);
+        }
+
+        /** Stops, and starts again on the same endpoint as the same node with the same regions, but fresh memory. */
+        void restartWithoutData() {
+            stop();
+            RegisteredMemory fresh = new RegisteredMemory(memory.memoryNodeId());
+            assertEquals(region, fresh.allocate("data", memory.regions().get(region).length()).id());
+            memory.close();
+            memory = fresh;
+            start();
         }
 
         long word(int offset) {
@@ -97,6 +108,7 @@ class ReconnectingConnectionTest {
              ReconnectingConnection connection = new ReconnectingConnection(node.transport, node.endpoint, null,
                      ReconnectingConnection.Policy.withDeadline(20_000))) {
             connection.execute(writeWord(0, 41));
+            assertEquals(node.memory.incarnation(), connection.incarnation());
             node.stop();
             // Posted while the node is away: a READ finds the break and is posted again once the node is back; the
             // write after it waits for the restart instead of failing (or spinning). (A write that found the break
@@ -114,6 +126,40 @@ class ReconnectingConnectionTest {
             assertEquals(42, readWord(connection, 8));
             assertTrue(connection.reconnects() >= 1);
             assertTrue(connection.isOpen());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tcp", "loopback"})
+    void aNodeRestartedWithoutItsDataIsMarkedDownAndNothingIsReadFromItsEmptyMemory(String transportName) {
+        try (RestartableNode node = new RestartableNode(transportName, NODE);
+             ReconnectingConnection connection = new ReconnectingConnection(node.transport, node.endpoint, null,
+                     ReconnectingConnection.Policy.withDeadline(20_000))) {
+            connection.execute(writeWord(0, 41));
+            long first = connection.incarnation();
+            node.restartWithoutData();
+            long fresh = node.memory.incarnation();
+            assertNotEquals(first, fresh, "fresh memory has a new incarnation");
+
+            // The READ would find 0 in the new memory, and a caller would take that for data: it fails instead.
+            MemoryNodeDataLostException lost = assertThrows(MemoryNodeDataLostException.class,
+                    () -> readWord(connection, 0));
+            assertEquals(NODE, lost.memoryNodeId());
+            assertEquals(node.endpoint, lost.endpoint());
+            assertEquals(fresh, lost.incarnation());
+            assertEquals(first, lost.previousIncarnation());
+            assertTrue(lost.getMessage().startsWith("memory node " + NODE + " at endpoint=" + node.endpoint
+                    + " is down: it restarted without its data: incarnation "
+                    + RegisteredMemory.incarnationText(fresh) + ", was " + RegisteredMemory.incarnationText(first)),
+                    lost.getMessage());
+            assertInstanceOf(MemoryNodeDownException.class, lost, "callers that stop on a down node stop on this too");
+
+            // Down for good: later batches are refused before they are sent, so the new memory stays untouched.
+            assertThrows(MemoryNodeDataLostException.class, () -> connection.execute(writeWord(8, 5)));
+            assertThrows(MemoryNodeDataLostException.class, () -> readWord(connection, 8));
+            assertEquals(0, node.word(8));
+            assertFalse(connection.isOpen());
+            assertTrue(connection.isDown());
         }
     }
 

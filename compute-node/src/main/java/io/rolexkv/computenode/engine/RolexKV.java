@@ -4,6 +4,7 @@ import io.rolexkv.common.config.ConfigException;
 import io.rolexkv.common.fabric.BatchResult;
 import io.rolexkv.common.fabric.CorruptDataException;
 import io.rolexkv.common.fabric.DoorbellBatch;
+import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.fabric.FabricTransport;
 import io.rolexkv.common.fabric.FabricTransports;
@@ -45,6 +46,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.ToLongFunction;
 import java.util.function.UnaryOperator;
 
 /**
@@ -1109,6 +1111,26 @@ public final class RolexKV implements BaseKV {
      */
     public FabricCounters threadCounters() {
         return threadCosts.current();
+    }
+
+    /**
+     * Sums a figure each memory node keeps in its own memory (its retrainer's count, say), read by {@code figure} on this
+     * engine's connection to each node. So the read goes through the reconnect layer like every operation: a node that is
+     * away is waited for, and one that is down or came back without its data fails with
+     * {@link io.rolexkv.common.fabric.MemoryNodeDownException}, where a connection of the reader's own would read
+     * whatever answers at the endpoint. Its doorbells count in {@link #counters()} and the calling thread's costs.
+     */
+    public long sumOverMemoryNodes(ToLongFunction<FabricConnection> figure) {
+        enter();
+        try {
+            long total = 0;
+            for (Shard shard : shards) {
+                total += figure.applyAsLong(shard.connection);
+            }
+            return total;
+        } finally {
+            exit();
+        }
     }
 
     /** Bytes of cached models, leaf tables and synonym tables across memory nodes (the index's cache footprint). */

@@ -1,13 +1,12 @@
 package io.rolexkv.computenode.engine;
 
 import io.rolexkv.common.config.ConfigNode;
-import io.rolexkv.common.fabric.ConnectionLostException;
 import io.rolexkv.common.fabric.FabricException;
+import io.rolexkv.common.fabric.MemoryNodeDataLostException;
 import io.rolexkv.common.fabric.MemoryNodeDownException;
 import io.rolexkv.computenode.KVEngines;
 import io.rolexkv.memorynode.MemoryNode;
 import io.rolexkv.memorynode.MemoryNodeConfig;
-import io.rolexkv.rolex.index.IndexGaveUpException;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -16,22 +15,17 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -50,6 +44,10 @@ class RolexKVMemoryNodeRestartTest {
     Path dataDirectory;
 
     private MemoryNodeConfig nodeConfig(int port) {
+        return nodeConfig(port, dataDirectory);
+    }
+
+    private static MemoryNodeConfig nodeConfig(int port, Path dataDirectory) {
         return MemoryNodeConfig.from(ConfigNode.parse("{\"memory_node_id\": " + NODE_ID + ", \"transport\": \"tcp\","
                 + " \"port\": " + port + ", \"data_dir\": \"" + dataDirectory.toString().replace("\\", "\\\\") + "\","
                 + " \"regions\": [{\"name\": \"meta\", \"bytes\": \"4KiB\"}, {\"name\": \"leaves\", \"bytes\": \"16MiB\"},"
@@ -112,6 +110,43 @@ class RolexKVMemoryNodeRestartTest {
         }
     }
 
+    /**
+     * The same node id, port and regions, but a data directory that holds nothing (as a restart without
+     * {@code --data-dir} would be): the engine must not read the empty memory as "no such key", so every operation
+     * fails, naming the node and both incarnations.
+     */
+    @Test
+    void aNodeRestartedWithoutItsDataStopsTheEngineInsteadOfAnsweringFromEmptyMemory(@TempDir Path emptyDirectory) {
+        MemoryNode node = MemoryNode.start(nodeConfig(0));
+        String endpoint = node.endpoint();
+        long first = node.incarnation();
+        try (RolexKV engine = openEngine(endpoint, 20_000)) {
+            Random random = new Random(13);
+            long[] keys = random.longs(200).toArray();
+            for (long key : keys) {
+                engine.put(key, value(random, key));
+            }
+            node.close();
+            node = MemoryNode.start(nodeConfig(port(endpoint), emptyDirectory));
+            long fresh = node.incarnation();
+            for (long key : keys) {
+                FabricException failure = assertThrows(FabricException.class, () -> engine.get(key),
+                        "key=" + key + " must not read as absent from the new, empty memory");
+                MemoryNodeDownException down = MemoryNodeDownException.in(failure).orElseThrow(() -> failure);
+                MemoryNodeDataLostException lost = assertInstanceOf(MemoryNodeDataLostException.class, down);
+                assertEquals(fresh, lost.incarnation());
+                assertEquals(first, lost.previousIncarnation());
+                assertTrue(lost.getMessage().startsWith("memory node " + NODE_ID + " at endpoint=" + endpoint
+                        + " is down: it restarted without its data"), lost.getMessage());
+            }
+            FabricException write = assertThrows(FabricException.class, () -> engine.put(keys[0], new byte[]{1}));
+            assertInstanceOf(MemoryNodeDataLostException.class, MemoryNodeDownException.in(write).orElseThrow(() -> write));
+            assertEquals(0, node.memory().writeBatches(), "nothing was written to the new node's memory");
+        } finally {
+            node.close();
+        }
+    }
+
     @Test
     void aNodeThatNeverComesBackIsMarkedDownAndNamedWithinTheDeadline() {
         long deadlineMillis = 1_000;
@@ -164,75 +199,19 @@ class RolexKVMemoryNodeRestartTest {
     void concurrentOperationsAcrossRestartsLoseNothingAcknowledged() throws Exception {
         MemoryNode node = MemoryNode.start(nodeConfig(0));
         String endpoint = node.endpoint();
-        int threads = 3;
         long[] keys = new Random(3).longs(600).distinct().toArray();
-        // Per key: what it holds for sure (null: absent), and every value a failed put may have left.
-        Map<Long, byte[]> acknowledged = new ConcurrentHashMap<>();
-        Map<Long, Set<String>> uncertain = new ConcurrentHashMap<>();
-        AtomicBoolean stop = new AtomicBoolean();
-        AtomicLong outcomeUnknown = new AtomicLong();
-        AtomicLong succeeded = new AtomicLong();
-        List<Throwable> unexpected = new ArrayList<>();
-        try (RolexKV engine = openEngine(endpoint, 30_000)) {
-            List<Thread> workers = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                int thread = t;
-                workers.add(Thread.ofPlatform().start(() -> {
-                    Random random = new Random(100 + thread);
-                    while (!stop.get()) {
-                        // Each thread owns the keys congruent to it, so the oracle needs no cross-thread ordering.
-                        long key = keys[random.nextInt(keys.length / threads) * threads + thread];
-                        try {
-                            if (random.nextBoolean()) {
-                                byte[] value = value(random, key);
-                                try {
-                                    engine.put(key, value);
-                                    acknowledged.put(key, value);
-                                    uncertain.remove(key);
-                                } catch (FabricException e) {
-                                    uncertain.computeIfAbsent(key, k -> new HashSet<>()).add(Arrays.toString(value));
-                                    throw e;
-                                }
-                            } else {
-                                engine.get(key);
-                            }
-                            succeeded.incrementAndGet();
-                        } catch (ConnectionLostException e) {
-                            outcomeUnknown.incrementAndGet();
-                        } catch (IndexGaveUpException e) {
-                            // a lock left by a put cut short by the restart: nothing changed
-                        } catch (RuntimeException e) {
-                            synchronized (unexpected) {
-                                unexpected.add(e);
-                            }
-                        }
-                    }
-                }));
-            }
+        try (RolexKV engine = openEngine(endpoint, 30_000);
+             AcknowledgedWritesWorkload workload = AcknowledgedWritesWorkload.start(engine, keys, 3, 0.5, 100)) {
             for (int restart = 0; restart < 3; restart++) {
                 Thread.sleep(700);
                 node.close();
                 Thread.sleep(300);
-                long before = succeeded.get();
+                long before = workload.succeeded();
                 node = MemoryNode.start(nodeConfig(port(endpoint)));
                 Thread.sleep(700);
-                assertTrue(succeeded.get() > before, "operations succeed after restart " + restart);
+                assertTrue(workload.succeeded() > before, "operations succeed after restart " + restart);
             }
-            stop.set(true);
-            for (Thread worker : workers) {
-                worker.join();
-            }
-            assertEquals(List.of(), unexpected);
-            for (long key : keys) {
-                Optional<byte[]> found = engine.get(key);
-                byte[] sure = acknowledged.get(key);
-                Set<String> maybe = uncertain.getOrDefault(key, Set.of());
-                String foundText = found.map(Arrays::toString).orElse(null);
-                boolean ok = (sure == null ? found.isEmpty() : Arrays.equals(sure, found.orElse(null)))
-                        || maybe.contains(foundText);
-                assertTrue(ok, "key=" + key + " found=" + foundText + " acknowledged=" + Arrays.toString(sure)
-                        + " uncertain=" + maybe);
-            }
+            workload.stopAndCheck();
             assertFalse(engine.scan(0, -1L, 10).isEmpty());
         } finally {
             node.close();

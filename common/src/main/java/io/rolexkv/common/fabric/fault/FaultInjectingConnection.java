@@ -139,6 +139,11 @@ public final class FaultInjectingConnection implements FabricConnection {
     }
 
     @Override
+    public long incarnation() {
+        return delegate.incarnation();
+    }
+
+    @Override
     public List<RegionInfo> regions() {
         return delegate.regions();
     }

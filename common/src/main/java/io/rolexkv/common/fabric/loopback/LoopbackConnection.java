@@ -45,6 +45,11 @@ final class LoopbackConnection implements FabricConnection {
     }
 
     @Override
+    public long incarnation() {
+        return memory.incarnation();
+    }
+
+    @Override
     public List<RegionInfo> regions() {
         return regions;
     }

@@ -149,6 +149,11 @@ final class RdmaConnection implements FabricConnection, RdmaQueuePair.Events {
     }
 
     @Override
+    public long incarnation() {
+        return regions.incarnation();
+    }
+
+    @Override
     public List<RegionInfo> regions() {
         return regions.regionInfos();
     }

@@ -26,7 +26,7 @@ import java.util.function.Consumer;
 /**
  * The memory-node side of the rdma transport: registers every region of a {@link RegisteredMemory} with the NIC for
  * remote READ, WRITE and atomics, accepts connections, and SENDs each new client the hello of
- * {@link RdmaHandshakeDescriptor} (memory node id; per region id, name, length, base address, rkeys). After that the
+ * {@link RdmaHandshakeDescriptor} (memory node id, incarnation; per region id, name, length, base address, rkeys). After that the
  * node's CPU takes no part: clients' verbs go straight from their NIC to registered memory.
  *
  * <p>Regions are registered in chunks of {@code 1 << registrationChunkShift} bytes (see {@link RdmaRemoteRegion});
@@ -117,7 +117,7 @@ public final class RdmaFabricServer implements FabricServer {
                 remote.add(registerRegion(protectionDomain, info, memory.segment(info.id()),
                         settings.registrationChunkShift(), registrations));
             }
-            RdmaRegionTable table = new RdmaRegionTable(memory.memoryNodeId(), remote);
+            RdmaRegionTable table = new RdmaRegionTable(memory.memoryNodeId(), memory.incarnation(), remote);
             byte[] hello = RdmaHandshakeDescriptor.encode(table);
             MemorySegment helloSegment = helloArena.allocate(hello.length, 8);
             MemorySegment.copy(MemorySegment.ofArray(hello), 0, helloSegment, 0, hello.length);

@@ -10,17 +10,19 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The hello a memory node SENDs to each client right after the RDMA connection is up: its id and, per region, what a
- * client needs to aim one-sided verbs at it. (Connection private data travels client to server only, so this goes
- * as an ordinary two-sided message into a receive the client posted before connecting.) Little-endian throughout.
+ * The hello a memory node SENDs to each client right after the RDMA connection is up: its id, the incarnation of its
+ * data ({@link io.rolexkv.common.fabric.FabricConnection#incarnation()}) and, per region, what a client needs to aim
+ * one-sided verbs at it. (Connection private data travels client to server only, so this goes as an ordinary
+ * two-sided message into a receive the client posted before connecting; the incarnation rides here, as in the tcp
+ * HELLO, for the same reason.) Little-endian throughout.
  *
  * <pre>
- *   Header, 16 bytes:
- *   0          4          6          8                     12                    16
- *   +----------+----------+----------+---------------------+---------------------+
- *   | magic    | version  | memory   | region count        | message length      |
- *   | i32      | u16      | node u16 | i32                 | i32 (header incl.)  |
- *   +----------+----------+----------+---------------------+---------------------+
+ *   Header, 24 bytes:
+ *   0          4          6          8                     12                    16                              24
+ *   +----------+----------+----------+---------------------+---------------------+-------------------------------+
+ *   | magic    | version  | memory   | region count        | message length      | incarnation                   |
+ *   | i32      | u16      | node u16 | i32                 | i32 (header incl.)  | i64                           |
+ *   +----------+----------+----------+---------------------+---------------------+-------------------------------+
  *
  *   Then one record per region, each starting 8-aligned:
  *   0          4          8                     16                    24         28         32
@@ -39,7 +41,8 @@ import java.util.List;
 public final class RdmaHandshakeDescriptor {
     /** "RKVH" read as a little-endian int. */
     public static final int MAGIC = 0x4856_4B52;
-    public static final int VERSION = 1;
+    /** 2: the incarnation joined the header. */
+    public static final int VERSION = 2;
     public static final int MAX_MESSAGE_BYTES = 64 << 10;
 
     public static final int MAGIC_OFFSET = 0;
@@ -47,7 +50,8 @@ public final class RdmaHandshakeDescriptor {
     public static final int MEMORY_NODE_OFFSET = 6;
     public static final int REGION_COUNT_OFFSET = 8;
     public static final int MESSAGE_LENGTH_OFFSET = 12;
-    public static final int HEADER_LENGTH = 16;
+    public static final int INCARNATION_OFFSET = 16;
+    public static final int HEADER_LENGTH = 24;
 
     public static final int REGION_ID_OFFSET = 0;
     public static final int REGION_NAME_LENGTH_OFFSET = 4;
@@ -95,6 +99,7 @@ public final class RdmaHandshakeDescriptor {
         out.set(WordOrder.SHORT_UNALIGNED, MEMORY_NODE_OFFSET, (short) table.memoryNodeId());
         out.set(WordOrder.INT_UNALIGNED, REGION_COUNT_OFFSET, table.regionCount());
         out.set(WordOrder.INT_UNALIGNED, MESSAGE_LENGTH_OFFSET, (int) total);
+        out.set(WordOrder.LONG_UNALIGNED, INCARNATION_OFFSET, table.incarnation());
         long position = HEADER_LENGTH;
         for (RdmaRemoteRegion region : table.regions()) {
             byte[] name = region.info().name().getBytes(StandardCharsets.UTF_8);
@@ -137,6 +142,7 @@ public final class RdmaHandshakeDescriptor {
         int memoryNodeId = Short.toUnsignedInt(in.get(WordOrder.SHORT_UNALIGNED, MEMORY_NODE_OFFSET));
         int regionCount = in.get(WordOrder.INT_UNALIGNED, REGION_COUNT_OFFSET);
         int messageLength = in.get(WordOrder.INT_UNALIGNED, MESSAGE_LENGTH_OFFSET);
+        long incarnation = in.get(WordOrder.LONG_UNALIGNED, INCARNATION_OFFSET);
         if (messageLength != length) {
             throw new IllegalArgumentException("rdma hello message_length=" + messageLength + " received=" + length);
         }
@@ -173,7 +179,7 @@ public final class RdmaHandshakeDescriptor {
         if (position != length) {
             throw new IllegalArgumentException("rdma hello has bytes=" + length + " but its records end at " + position);
         }
-        return new RdmaRegionTable(memoryNodeId, regions);
+        return new RdmaRegionTable(memoryNodeId, incarnation, regions);
     }
 
     private static void requireWithin(int length, long position, long bytes, String what, int region) {

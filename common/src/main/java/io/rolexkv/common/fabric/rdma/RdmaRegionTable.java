@@ -12,13 +12,15 @@ import java.util.List;
  */
 public final class RdmaRegionTable {
     private final int memoryNodeId;
+    private final long incarnation;
     private final RdmaRemoteRegion[] byId;
     private final List<RegionInfo> infos;
 
     /**
-     * @param regions one entry per region, ids {@code 0..n-1} in any order, each once
+     * @param incarnation the incarnation of the node's data ({@link io.rolexkv.common.fabric.FabricConnection#incarnation()})
+     * @param regions     one entry per region, ids {@code 0..n-1} in any order, each once
      */
-    public RdmaRegionTable(int memoryNodeId, List<RdmaRemoteRegion> regions) {
+    public RdmaRegionTable(int memoryNodeId, long incarnation, List<RdmaRemoteRegion> regions) {
         if (memoryNodeId < 0 || memoryNodeId >= GlobalAddress.MAX_MEMORY_NODES) {
             throw new IllegalArgumentException("memory_node_id=" + memoryNodeId + " allowed=[0,"
                     + (GlobalAddress.MAX_MEMORY_NODES - 1) + "]");
@@ -37,12 +39,17 @@ public final class RdmaRegionTable {
             list.add(region.info());
         }
         this.memoryNodeId = memoryNodeId;
+        this.incarnation = incarnation;
         this.byId = table;
         this.infos = List.copyOf(list);
     }
 
     public int memoryNodeId() {
         return memoryNodeId;
+    }
+
+    public long incarnation() {
+        return incarnation;
     }
 
     /** Region {@code id}, or {@code null} when the node has no such region (the caller names the bad verb). */

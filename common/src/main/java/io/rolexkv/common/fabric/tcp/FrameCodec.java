@@ -32,8 +32,11 @@ import java.util.List;
  */
 public final class FrameCodec {
 
-    /** What a memory node says first: who it is, what it accepts, what it has registered. */
-    public record Hello(int memoryNodeId, FabricLimits limits, List<RegionInfo> regions) {
+    /**
+     * What a memory node says first: who it is, which incarnation of its data it serves, what it accepts, what it has
+     * registered.
+     */
+    public record Hello(int memoryNodeId, long incarnation, FabricLimits limits, List<RegionInfo> regions) {
         public Hello {
             regions = List.copyOf(regions);
         }
@@ -105,7 +108,7 @@ public final class FrameCodec {
     // ---------------------------------------------------------------------------------------------- HELLO
 
     /** The HELLO a memory node sends on connect. */
-    public static ByteBuf encodeHello(ByteBufAllocator allocator, int memoryNodeId, FabricLimits limits,
+    public static ByteBuf encodeHello(ByteBufAllocator allocator, int memoryNodeId, long incarnation, FabricLimits limits,
                                       List<RegionInfo> regions) {
         List<byte[]> names = new ArrayList<>(regions.size());
         for (RegionInfo region : regions) {
@@ -120,6 +123,7 @@ public final class FrameCodec {
         frame.writeIntLE(memoryNodeId);
         frame.writeIntLE(limits.maxVerbsPerBatch());
         frame.writeLongLE(limits.maxBytesPerBatch());
+        frame.writeLongLE(incarnation);
         frame.writeIntLE(regions.size());
         for (int i = 0; i < regions.size(); i++) {
             RegionInfo region = regions.get(i);
@@ -147,6 +151,7 @@ public final class FrameCodec {
         } catch (IllegalArgumentException e) {
             throw new FrameFormatException("bad limits: " + e.getMessage());
         }
+        long incarnation = frame.readLongLE();
         int regionCount = frame.readIntLE();
         if (regionCount < 0 || regionCount > GlobalAddress.MAX_REGIONS) {
             throw new FrameFormatException("region_count=" + regionCount + " allowed=[0," + GlobalAddress.MAX_REGIONS + "]");
@@ -169,7 +174,7 @@ public final class FrameCodec {
             }
         }
         requireEnd(frame);
-        return new Hello(memoryNodeId, limits, regions);
+        return new Hello(memoryNodeId, incarnation, limits, regions);
     }
 
     // ---------------------------------------------------------------------------------------------- REQUEST

@@ -28,13 +28,15 @@ import java.util.List;
  *  +--------------------+--------------------+---------------------------------------+
  *  | memory node (i32)  | max verbs (i32)    |    max bytes per batch (i64)          |
  *  +--------------------+--------------------+---------------------------------------+
- *  | region count (i32) |  then region count entries:
- *  +--------------------+
+ *  |              incarnation (i64)          | region count (i32) |  then region count entries:
+ *  +-----------------------------------------+--------------------+
  *      +--------------+------------------------------+------------------+------------------+
  *      | region (i32) |    region length (i64)       | name bytes (u16) | name (UTF-8)     |
  *      +--------------+------------------------------+------------------+------------------+
  * </pre>
- * The limits are the memory node's {@link FabricLimits}; the regions its {@link RegionInfo}s in id order.
+ * The limits are the memory node's {@link FabricLimits}; the incarnation the random id of its memory's data
+ * ({@link io.rolexkv.common.fabric.FabricConnection#incarnation()}), which a reconnecting client compares with the one
+ * it first saw; the regions its {@link RegionInfo}s in id order.
  *
  * <h2>REQUEST (type 2, client to memory node, one per doorbell batch; request id = batch id)</h2>
  * <pre>
@@ -73,7 +75,7 @@ import java.util.List;
  */
 public final class FrameDescriptor {
     /** This protocol's magic and version in {@link FrameHeader}; a peer refuses frames of another. */
-    public static final FrameHeader.Wire WIRE = new FrameHeader.Wire("tcp_fabric", (byte) 0xD7, (byte) 2);
+    public static final FrameHeader.Wire WIRE = new FrameHeader.Wire("tcp_fabric", (byte) 0xD7, (byte) 3);
 
     public static final byte TYPE_HELLO = 1;
     public static final byte TYPE_REQUEST = 2;
@@ -89,7 +91,8 @@ public final class FrameDescriptor {
     public static final int HELLO_MEMORY_NODE_OFFSET = HEADER_LENGTH;
     public static final int HELLO_MAX_VERBS_OFFSET = HELLO_MEMORY_NODE_OFFSET + Integer.BYTES;
     public static final int HELLO_MAX_BYTES_OFFSET = HELLO_MAX_VERBS_OFFSET + Integer.BYTES;
-    public static final int HELLO_REGION_COUNT_OFFSET = HELLO_MAX_BYTES_OFFSET + Long.BYTES;
+    public static final int HELLO_INCARNATION_OFFSET = HELLO_MAX_BYTES_OFFSET + Long.BYTES;
+    public static final int HELLO_REGION_COUNT_OFFSET = HELLO_INCARNATION_OFFSET + Long.BYTES;
     public static final int HELLO_REGIONS_OFFSET = HELLO_REGION_COUNT_OFFSET + Integer.BYTES;
     /** Offsets inside one HELLO region entry. */
     public static final int REGION_ID_OFFSET = 0;

@@ -120,7 +120,9 @@ public final class TcpConnection implements FabricConnection {
                 threadLane.set(0);
                 return connection;
             }
-            if (lane.hello().memoryNodeId() != hello.memoryNodeId()) {
+            // A lane must reach the memory the first one did: a node restarted in between (even with the same id) has
+            // another incarnation, and a batch on that lane would run against memory its caller never saw.
+            if (lane.hello().memoryNodeId() != hello.memoryNodeId() || lane.hello().incarnation() != hello.incarnation()) {
                 lane.close();
                 threadLane.set(0);
                 return connection;
@@ -139,6 +141,11 @@ public final class TcpConnection implements FabricConnection {
     @Override
     public int memoryNodeId() {
         return hello.memoryNodeId();
+    }
+
+    @Override
+    public long incarnation() {
+        return hello.incarnation();
     }
 
     @Override

@@ -124,7 +124,8 @@ public final class TcpFabricServer implements FabricServer {
 
         @Override
         public ByteBuf hello(ByteBufAllocator allocator) {
-            return FrameCodec.encodeHello(allocator, memory.memoryNodeId(), limits, memory.regions());
+            return FrameCodec.encodeHello(allocator, memory.memoryNodeId(), memory.incarnation(), limits,
+                    memory.regions());
         }
 
         /** Runs the batch; WRITE payloads are views of the request frame, which stays retained until this returns. */

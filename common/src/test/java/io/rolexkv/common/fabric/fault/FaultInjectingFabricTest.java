@@ -372,6 +372,11 @@ class FaultInjectingFabricTest extends FabricContractTest {
         }
 
         @Override
+        public long incarnation() {
+            return memory.incarnation();
+        }
+
+        @Override
         public List<RegionInfo> regions() {
             return memory.regions();
         }

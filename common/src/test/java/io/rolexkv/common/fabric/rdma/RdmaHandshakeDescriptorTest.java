@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RdmaHandshakeDescriptorTest {
 
     private static RdmaRegionTable sampleTable() {
-        return new RdmaRegionTable(200, List.of(
+        return new RdmaRegionTable(200, 0x8000_0000_0000_0001L, List.of(
                 new RdmaRemoteRegion(new RegionInfo(1, "leaves", 5L << 12), 0x7F12_3456_7000L, 12,
                         new int[]{11, -22, 33, 44, 0x7FFF_FFFF}),
                 new RdmaRemoteRegion(new RegionInfo(0, "models-κ", 100), 0x1000L, 30, new int[]{0xCAFE}),
@@ -29,6 +29,7 @@ class RdmaHandshakeDescriptorTest {
         RdmaRegionTable decoded = RdmaHandshakeDescriptor.decode(MemorySegment.ofArray(hello), hello.length);
 
         assertEquals(200, decoded.memoryNodeId());
+        assertEquals(0x8000_0000_0000_0001L, decoded.incarnation(), "the incarnation, every bit of it");
         assertEquals(List.of(new RegionInfo(0, "models-κ", 100), new RegionInfo(1, "leaves", 5L << 12),
                 new RegionInfo(2, "empty", 0)), decoded.regionInfos());
         for (RdmaRemoteRegion expected : table.regions()) {
@@ -89,7 +90,7 @@ class RdmaHandshakeDescriptorTest {
     @Test
     void aHelloLargerThanTheClientsReceiveBufferIsRefusedWhenServing() {
         int chunks = 20_000; // 80 KB of rkeys
-        RdmaRegionTable table = new RdmaRegionTable(0, List.of(new RdmaRemoteRegion(
+        RdmaRegionTable table = new RdmaRegionTable(0, 1, List.of(new RdmaRemoteRegion(
                 new RegionInfo(0, "big", (long) chunks << 12), 0, 12, new int[chunks])));
 
         IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,

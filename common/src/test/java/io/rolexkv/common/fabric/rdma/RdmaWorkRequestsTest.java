@@ -42,7 +42,7 @@ class RdmaWorkRequestsTest {
     private static final int FENCE = IbvSendWR.IBV_SEND_FENCE;
     private static final int SIGNALED = IbvSendWR.IBV_SEND_SIGNALED;
 
-    private final RdmaRegionTable regions = new RdmaRegionTable(NODE, List.of(
+    private final RdmaRegionTable regions = new RdmaRegionTable(NODE, 0x1DL, List.of(
             new RdmaRemoteRegion(new RegionInfo(0, "leaves", 1 << 20), LEAVES_BASE, 20, new int[]{LEAVES_RKEY}),
             new RdmaRemoteRegion(new RegionInfo(1, "small", SMALL_LENGTH), SMALL_BASE, 12, SMALL_RKEYS)));
 

@@ -74,7 +74,7 @@ final class SoftwareQueuePair implements RdmaQueuePair {
             }
             regions.add(new RdmaRemoteRegion(info, segment.address(), chunkShift, rkeys));
         }
-        this.regionTable = new RdmaRegionTable(memory.memoryNodeId(), regions);
+        this.regionTable = new RdmaRegionTable(memory.memoryNodeId(), memory.incarnation(), regions);
     }
 
     /** What the region exchange would tell a client. */

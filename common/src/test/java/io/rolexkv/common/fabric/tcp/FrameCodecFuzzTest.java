@@ -81,7 +81,8 @@ class FrameCodecFuzzTest {
         } catch (FrameFormatException refused) {
             return;
         }
-        ByteBuf again = FrameCodec.encodeHello(ByteBufAllocator.DEFAULT, hello.memoryNodeId(), hello.limits(), hello.regions());
+        ByteBuf again = FrameCodec.encodeHello(ByteBufAllocator.DEFAULT, hello.memoryNodeId(), hello.incarnation(),
+                hello.limits(), hello.regions());
         try {
             // Names that were not valid UTF-8 come back replaced, so compare what they decode to.
             assertEquals(hello, FrameCodec.decodeHello(Unpooled.wrappedBuffer(ByteBufUtil.getBytes(again))));

@@ -39,14 +39,16 @@ class FrameCodecTest {
     private static final ByteBufAllocator ALLOCATOR = ByteBufAllocator.DEFAULT;
 
     @Test
-    void helloCarriesNodeLimitsAndRegions() throws FrameFormatException {
+    void helloCarriesNodeIncarnationLimitsAndRegions() throws FrameFormatException {
         FabricLimits limits = new FabricLimits(77, 12345);
         List<RegionInfo> regions = List.of(new RegionInfo(0, "leaves", 1L << 40), new RegionInfo(1, "märkte", 0));
-        ByteBuf frame = FrameCodec.encodeHello(ALLOCATOR, 9, limits, regions);
+        long incarnation = 0x8000_0000_0000_0001L;
+        ByteBuf frame = FrameCodec.encodeHello(ALLOCATOR, 9, incarnation, limits, regions);
         try {
             assertEquals(FrameDescriptor.helloFrameBytes(regions), frame.readableBytes());
+            assertEquals(incarnation, frame.getLongLE(frame.readerIndex() + FrameDescriptor.HELLO_INCARNATION_OFFSET));
             FrameCodec.Hello hello = FrameCodec.decodeHello(frame);
-            assertEquals(new FrameCodec.Hello(9, limits, regions), hello);
+            assertEquals(new FrameCodec.Hello(9, incarnation, limits, regions), hello);
         } finally {
             frame.release();
         }
@@ -55,7 +57,7 @@ class FrameCodecTest {
     @Test
     void helloWithRegionsOutOfOrderIsRefused() {
         List<RegionInfo> regions = List.of(new RegionInfo(1, "b", 8));
-        ByteBuf frame = FrameCodec.encodeHello(ALLOCATOR, 0, FabricLimits.DEFAULT, regions);
+        ByteBuf frame = FrameCodec.encodeHello(ALLOCATOR, 0, 1, FabricLimits.DEFAULT, regions);
         try {
             FrameFormatException e = assertThrows(FrameFormatException.class, () -> FrameCodec.decodeHello(frame));
             assertTrue(e.getMessage().contains("region_entry=0 region=1"), e.getMessage());
@@ -213,7 +215,7 @@ class FrameCodecTest {
     static Stream<Arguments> malformedRequests() {
         return Stream.of(
                 malformed("bad magic", "magic=0x00", frame -> frame.setByte(FrameHeader.MAGIC_OFFSET, 0)),
-                malformed("other version", "version=3", frame -> frame.setByte(FrameHeader.VERSION_OFFSET, 3)),
+                malformed("other version", "version=2", frame -> frame.setByte(FrameHeader.VERSION_OFFSET, 2)),
                 malformed("hello type", "frame_type=1", frame -> frame.setByte(FrameHeader.TYPE_OFFSET, FrameDescriptor.TYPE_HELLO)),
                 malformed("length too long", "length field says frame_bytes=", frame -> frame.setIntLE(0, frame.getIntLE(0) + 1)),
                 malformed("negative verb count", "verb_count=-1", frame -> frame.setIntLE(FrameDescriptor.REQUEST_VERB_COUNT_OFFSET, -1)),

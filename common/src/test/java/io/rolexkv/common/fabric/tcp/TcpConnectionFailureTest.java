@@ -252,7 +252,7 @@ class TcpConnectionFailureTest {
             try (InputStream in = socket.getInputStream(); OutputStream out = socket.getOutputStream()) {
                 if (sayHello) {
                     ByteBuf hello = FrameCodec.encodeHello(ByteBufAllocator.DEFAULT, TcpTestSupport.MEMORY_NODE,
-                            FabricLimits.DEFAULT, List.of(new RegionInfo(0, "alpha", 4096)));
+                            1, FabricLimits.DEFAULT, List.of(new RegionInfo(0, "alpha", 4096)));
                     out.write(ByteBufUtil.getBytes(hello));
                     hello.release();
                     out.flush();

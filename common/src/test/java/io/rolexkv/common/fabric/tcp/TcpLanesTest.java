@@ -8,6 +8,7 @@ import io.rolexkv.common.fabric.FabricLimits;
 import io.rolexkv.common.fabric.GlobalAddress;
 import io.rolexkv.common.fabric.RegionInfo;
 import io.rolexkv.common.fabric.RegisteredMemory;
+import io.rolexkv.common.net.FrameConnection;
 import io.rolexkv.common.net.NetSettings;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -22,6 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A fabric connection's lanes: one socket at first, another for each thread that posts, up to the setting, each
@@ -96,5 +98,36 @@ class TcpLanesTest {
         FabricException lost = assertThrows(FabricException.class, () -> connection.execute(add(counter())));
         assertInstanceOf(ConnectionLostException.class, lost);
         assertFalse(connection.isOpen());
+    }
+
+    /**
+     * A lane is opened when a thread first posts, which may be after the node restarted without its data (before the
+     * first lane noticed): a lane that reaches other memory of the same node id is not used, and the thread stays on
+     * the first lane, so its batch runs against the memory its caller knows.
+     */
+    @Test
+    void aLaneThatReachesAnotherIncarnationIsNotUsed() throws Exception {
+        RegisteredMemory fresh = TcpTestSupport.newMemory();
+        try (TcpFabricServer restarted = (TcpFabricServer) transport.serve(fresh, TcpTestSupport.LOCALHOST_ANY_PORT)) {
+            NetSettings settings = NetSettings.DEFAULT.withConnections(LANES);
+            TcpConnection connection = new TcpConnection(
+                    FrameConnection.open(server.endpoint(), TcpConnection.PROTOCOL, settings),
+                    () -> FrameConnection.open(restarted.endpoint(), TcpConnection.PROTOCOL, settings), LANES,
+                    new FabricCounters(null), closed -> { });
+            try {
+                connection.execute(add(counter())); // this thread takes the first lane; the next thread a new one
+                Thread other = Thread.ofPlatform().start(() -> connection.execute(add(counter())));
+                other.join();
+                assertEquals(2, memory.segment(region.id()).get(ValueLayout.JAVA_LONG_UNALIGNED, 0),
+                        "both adds ran on the first lane's memory");
+                assertEquals(0, fresh.segment(region.id()).get(ValueLayout.JAVA_LONG_UNALIGNED, 0),
+                        "nothing ran on the other incarnation");
+                assertTrue(connection.isOpen());
+            } finally {
+                connection.close();
+            }
+        } finally {
+            fresh.close();
+        }
     }
 }
