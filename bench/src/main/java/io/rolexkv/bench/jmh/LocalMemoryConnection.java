@@ -1,6 +1,7 @@
 package io.rolexkv.bench.jmh;
 
 import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.CompletionBuffer;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricCounters;
@@ -90,8 +91,36 @@ final class LocalMemoryConnection implements FabricConnection {
 
     @Override
     public CompletableFuture<BatchResult> post(DoorbellBatch batch) {
+        FabricException rejected = rejection(batch);
+        if (rejected != null) {
+            return CompletableFuture.failedFuture(rejected);
+        }
         counters.recordPosted(batch);
         MemorySegment[] reads = new MemorySegment[batch.size()];
+        for (int verb = 0; verb < batch.size(); verb++) {
+            long address = batch.address(verb);
+            reads[verb] = regionBytes[GlobalAddress.region(address)].asSlice(GlobalAddress.offset(address), batch.length(verb));
+        }
+        return CompletableFuture.completedFuture(new BatchResult(batch, reads, new long[batch.size()]));
+    }
+
+    /** The READs' bytes copied straight from the snapshot into the caller's buffer, as a transport's completion lands. */
+    @Override
+    public void execute(DoorbellBatch batch, CompletionBuffer into) {
+        FabricException rejected = rejection(batch);
+        if (rejected != null) {
+            throw rejected;
+        }
+        counters.recordPosted(batch);
+        into.reset(batch);
+        for (int verb = 0; verb < batch.size(); verb++) {
+            long address = batch.address(verb);
+            into.putRead(verb, regionBytes[GlobalAddress.region(address)], GlobalAddress.offset(address));
+        }
+    }
+
+    /** Why {@code batch} cannot be served here (a verb other than a READ of a snapshot region), or null. */
+    private FabricException rejection(DoorbellBatch batch) {
         List<String> rejected = null; // made only for a bad batch
         for (int verb = 0; verb < batch.size(); verb++) {
             long address = batch.address(verb);
@@ -103,15 +132,10 @@ final class LocalMemoryConnection implements FabricConnection {
                     rejected = new ArrayList<>();
                 }
                 rejected.add(batch.describe(verb));
-                continue;
             }
-            reads[verb] = regionBytes[region].asSlice(GlobalAddress.offset(address), batch.length(verb));
         }
-        if (rejected != null) {
-            return CompletableFuture.failedFuture(new FabricException("a read-only snapshot serves READs of its"
-                    + " own regions only; rejected=" + rejected));
-        }
-        return CompletableFuture.completedFuture(new BatchResult(batch, reads, new long[batch.size()]));
+        return rejected == null ? null : new FabricException("a read-only snapshot serves READs of its own regions only;"
+                + " rejected=" + rejected);
     }
 
     @Override

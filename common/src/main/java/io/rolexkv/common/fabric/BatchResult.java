@@ -66,8 +66,13 @@ public final class BatchResult {
      * checks and searches them in a buffer of its own, with no view made.
      */
     public void copyRead(int index, byte[] target, int length) {
+        copyRead(index, target, 0, length);
+    }
+
+    /** Copies the first {@code length} bytes READ {@code index} returned into {@code target} from {@code targetOffset}. */
+    public void copyRead(int index, byte[] target, int targetOffset, int length) {
         requireKind(index, VerbKind.READ);
-        MemorySegment.copy(readData[index], java.lang.foreign.ValueLayout.JAVA_BYTE, 0, target, 0, length);
+        MemorySegment.copy(readData[index], java.lang.foreign.ValueLayout.JAVA_BYTE, 0, target, targetOffset, length);
     }
 
     /** The little-endian word at {@code offset} of READ {@code index}'s bytes. */

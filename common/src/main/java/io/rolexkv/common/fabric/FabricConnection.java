@@ -56,6 +56,20 @@ public interface FabricConnection extends AutoCloseable {
         return await(post(batch));
     }
 
+    /**
+     * Posts {@code batch}, waits for its completion and writes it into {@code into}, replacing what it held: the form for
+     * a hot path that keeps one batch and one buffer per caller (a buffer serves one call at a time) and allocates nothing
+     * per call where the transport fills the buffer in place (loopback does). Failures as {@link #execute(DoorbellBatch)};
+     * after one, what {@code into} holds is unspecified.
+     *
+     * <p>The default posts the batch and copies its {@link BatchResult} in, so a decorator that overrides only
+     * {@link #post} (fault injection, cost accounting) sees every batch; a transport overrides this only with the same
+     * semantics as {@link #post}.
+     */
+    default void execute(DoorbellBatch batch, CompletionBuffer into) {
+        into.copyOf(batch, execute(batch));
+    }
+
     /** Cost counters of this connection (their parent, if any, holds the client's totals). */
     FabricCounters counters();
 

@@ -49,15 +49,23 @@ public final class FabricCounters {
 
     private void record(long doorbells, long reads, long writes, long compareAndSwaps, long fetchAndAdds,
                         long bytesRead, long bytesWritten) {
-        this.doorbells.add(doorbells);
-        this.reads.add(reads);
-        this.writes.add(writes);
-        this.compareAndSwaps.add(compareAndSwaps);
-        this.fetchAndAdds.add(fetchAndAdds);
-        this.bytesRead.add(bytesRead);
-        this.bytesWritten.add(bytesWritten);
+        // Each add is an atomic read-modify-write on every doorbell of every thread: skip the ones that add nothing (a
+        // lookup's doorbell is all READs, so its WRITE, CAS, FAA and written-byte counters stay untouched).
+        addUnlessZero(this.doorbells, doorbells);
+        addUnlessZero(this.reads, reads);
+        addUnlessZero(this.writes, writes);
+        addUnlessZero(this.compareAndSwaps, compareAndSwaps);
+        addUnlessZero(this.fetchAndAdds, fetchAndAdds);
+        addUnlessZero(this.bytesRead, bytesRead);
+        addUnlessZero(this.bytesWritten, bytesWritten);
         if (parent != null) {
             parent.record(doorbells, reads, writes, compareAndSwaps, fetchAndAdds, bytesRead, bytesWritten);
+        }
+    }
+
+    private static void addUnlessZero(LongAdder counter, long delta) {
+        if (delta != 0) {
+            counter.add(delta);
         }
     }
 

@@ -172,6 +172,12 @@ public final class RegisteredMemory implements AutoCloseable {
         return regions.length;
     }
 
+    /** Each region's length, for {@link VerbExecutor#validate}: one object for the node's life, not one per batch. */
+    final VerbExecutor.RegionLengths regionLengths = region -> {
+        MemorySegment segment = segmentOrNull(region);
+        return segment == null ? VerbExecutor.NO_REGION : segment.byteSize();
+    };
+
     /** What {@link #writeBatches()} answers once writes can reach this memory without its CPU seeing them. */
     public static final long WRITES_UNTRACKED = -1;
 

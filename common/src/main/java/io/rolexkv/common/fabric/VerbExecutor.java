@@ -39,6 +39,18 @@ public final class VerbExecutor {
     }
 
     /**
+     * Checks then applies {@code batch} to {@code memory}, and writes what it returned into {@code into}: the in-process
+     * form that allocates nothing (see {@link FabricConnection#execute(DoorbellBatch, CompletionBuffer)}).
+     *
+     * @throws VerbRejectedException naming the first bad verb; nothing was applied and {@code into} is unchanged
+     */
+    public static void execute(RegisteredMemory memory, FabricLimits limits, DoorbellBatch batch, CompletionBuffer into) {
+        validate(memory, limits, batch);
+        into.reset(batch);
+        apply(memory, batch, into.sink());
+    }
+
+    /**
      * Applies an already {@link #validate validated} {@code batch} to {@code memory}, handing what each verb returns
      * to {@code sink} as it goes, in verb order. Allocates nothing.
      */
@@ -110,10 +122,7 @@ public final class VerbExecutor {
 
     /** Throws for the first verb of {@code batch} this memory node would refuse. */
     public static void validate(RegisteredMemory memory, FabricLimits limits, DoorbellBatch batch) {
-        validate(memory.memoryNodeId(), memory.regionCount(), region -> {
-            MemorySegment segment = memory.segmentOrNull(region);
-            return segment == null ? NO_REGION : segment.byteSize();
-        }, limits, batch);
+        validate(memory.memoryNodeId(), memory.regionCount(), memory.regionLengths, limits, batch);
     }
 
     /** What a {@link RegionLengths} lookup answers for a region number the node does not have. */

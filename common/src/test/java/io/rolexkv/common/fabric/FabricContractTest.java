@@ -8,6 +8,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -359,6 +360,80 @@ public abstract class FabricContractTest {
         assertArrayEquals(after, result.readBytes(newRead));
     }
 
+    /**
+     * A completion written into a caller's reused {@link CompletionBuffer} says what the reference model says, verb by
+     * verb in order, for random mixes of READs (odd lengths, unaligned, empty), WRITEs, CASes that hit and miss, and
+     * FAAs, in batches that grow and shrink so the buffer is reused at every size; and counts as one doorbell each.
+     */
+    @Test
+    void executeIntoAReusedBufferGivesEveryVerbsResult() {
+        FabricConnection connection = fixture.connect();
+        CompletionBuffer buffer = new CompletionBuffer();
+        Random random = new Random(41);
+        byte[] model = new byte[8192];
+        long atomics = 16384; // words the CASes and FAAs work on, mirrored in words[]
+        long[] words = new long[8];
+        for (int round = 0; round < 300; round++) {
+            DoorbellBatch batch = new DoorbellBatch();
+            List<Runnable> checks = new ArrayList<>();
+            int verbs = 1 + random.nextInt(round % 3 == 0 ? 40 : 6);
+            for (int v = 0; v < verbs; v++) {
+                switch (random.nextInt(5)) {
+                    case 0, 1 -> {
+                        int length = random.nextInt(8) == 0 ? 0 : 1 + random.nextInt(round % 2 == 0 ? 700 : 40);
+                        int offset = random.nextInt(model.length - length);
+                        int verb = batch.read(address(data, offset), length);
+                        byte[] expected = Arrays.copyOfRange(model, offset, offset + length);
+                        checks.add(() -> {
+                            assertEquals(length, buffer.readLength(verb));
+                            assertArrayEquals(expected, buffer.readBytes().asSlice(buffer.readOffset(verb), length)
+                                    .toArray(ValueLayout.JAVA_BYTE), "READ verb=" + verb);
+                            assertArrayEquals(expected, buffer.read(verb).toArray(ValueLayout.JAVA_BYTE));
+                            if (length >= Long.BYTES) {
+                                assertEquals(WordOrder.getLong(MemorySegment.ofArray(expected), length - Long.BYTES),
+                                        buffer.readLong(verb, length - Long.BYTES));
+                            }
+                        });
+                    }
+                    case 2 -> {
+                        byte[] bytes = randomBytes(random, 1 + random.nextInt(64));
+                        int offset = random.nextInt(model.length - bytes.length);
+                        batch.write(address(data, offset), bytes);
+                        System.arraycopy(bytes, 0, model, offset, bytes.length);
+                    }
+                    case 3 -> {
+                        int word = random.nextInt(words.length);
+                        long before = words[word];
+                        long expected = random.nextBoolean() ? before : before + 1;
+                        long desired = random.nextLong();
+                        int verb = batch.compareAndSwap(address(data, atomics + 8L * word), expected, desired);
+                        if (expected == before) {
+                            words[word] = desired;
+                        }
+                        checks.add(() -> {
+                            assertEquals(before, buffer.oldValue(verb), "CAS verb=" + verb);
+                            assertEquals(expected == before, buffer.casSucceeded(verb));
+                        });
+                    }
+                    default -> {
+                        int word = random.nextInt(words.length);
+                        long before = words[word];
+                        long delta = random.nextInt(1000) - 500;
+                        int verb = batch.fetchAndAdd(address(data, atomics + 8L * word), delta);
+                        words[word] += delta;
+                        checks.add(() -> assertEquals(before, buffer.oldValue(verb), "FAA verb=" + verb));
+                    }
+                }
+            }
+            long doorbells = connection.counters().snapshot().doorbells();
+            connection.execute(batch, buffer);
+            assertEquals(batch.size(), buffer.size());
+            assertEquals(doorbells + 1, connection.counters().snapshot().doorbells(), "round=" + round);
+            checks.forEach(Runnable::run);
+        }
+        assertArrayEquals(model, regionBytes(data, 0, model.length), "memory node's own view of the region");
+    }
+
     // ---------------------------------------------------------------------------------------------------------------
     // Empty batches and counters
     // ---------------------------------------------------------------------------------------------------------------
@@ -370,6 +445,9 @@ public abstract class FabricContractTest {
         BatchResult result = connection.post(new DoorbellBatch()).get(COMPLETION_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         assertEquals(0, result.size());
         assertEquals(0, connection.execute(new DoorbellBatch()).size());
+        CompletionBuffer buffer = new CompletionBuffer();
+        connection.execute(new DoorbellBatch(), buffer);
+        assertEquals(0, buffer.size());
         assertEquals(FabricCounters.Snapshot.ZERO, connection.counters().snapshot());
         assertEquals(FabricCounters.Snapshot.ZERO, totals.snapshot());
     }
@@ -637,6 +715,10 @@ public abstract class FabricContractTest {
         }
         VerbRejectedException rethrown = assertThrows(VerbRejectedException.class, () -> connection.execute(batch));
         assertEquals(reason, rethrown.reason());
+        VerbRejectedException intoBuffer = assertThrows(VerbRejectedException.class,
+                () -> connection.execute(batch, new CompletionBuffer()));
+        assertEquals(reason, intoBuffer.reason());
+        assertEquals(verbIndex, intoBuffer.verbIndex());
 
         assertArrayEquals(dataBefore, regionBytes(data, 0, (int) DATA_REGION_BYTES), "data region changed");
         assertArrayEquals(spareBefore, regionBytes(spare, 0, (int) SPARE_REGION_BYTES), "spare region changed");
@@ -676,6 +758,7 @@ public abstract class FabricContractTest {
                 assertInstanceOf(ConnectionLostException.class, failureOf(later));
             }
             assertThrows(ConnectionLostException.class, () -> connection.execute(smallBatch(0)));
+            assertThrows(ConnectionLostException.class, () -> connection.execute(smallBatch(0), new CompletionBuffer()));
             assertFalse(connection.isOpen(), "a connection whose batches fail as lost must not claim to be open");
         }
     }
@@ -698,6 +781,7 @@ public abstract class FabricContractTest {
         assertFalse(connection.isOpen());
         assertInstanceOf(ConnectionLostException.class, failureOf(connection.post(smallBatch(0))));
         assertThrows(ConnectionLostException.class, () -> connection.execute(smallBatch(0)));
+        assertThrows(ConnectionLostException.class, () -> connection.execute(smallBatch(0), new CompletionBuffer()));
         connection.close(); // idempotent
 
         assertTrue(bystander.isOpen(), "closing one connection must leave the others alone");

@@ -1,6 +1,7 @@
 package io.rolexkv.rolex.index;
 
 import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.CompletionBuffer;
 import io.rolexkv.common.fabric.CorruptDataException;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
@@ -108,8 +109,11 @@ public final class LeanIndex implements WordIndex {
     private volatile boolean leafRegionFull;
     /** Recycled leaves claimed from the ring at a time. */
     private static final int RECYCLE_CLAIM = IndexGeometry.LEAF_ALLOCATION_CHUNK;
-    /** Per group with delta leaves: the references of its chain as last read, so a doorbell can read it at once. */
-    private final Map<Long, long[]> knownChains = new ConcurrentHashMap<>();
+    /**
+     * Per group with delta leaves: the references of its chain as last read, so a doorbell can read it at once. Every
+     * lookup asks it about each group its window touches, so it boxes nothing.
+     */
+    private final ConcurrentLongMap<long[]> knownChains = new ConcurrentLongMap<>();
     /** Per model: SLT slots claimed ahead (in a write's first doorbell) and not used yet. */
     private final Map<Long, java.util.concurrent.ConcurrentLinkedDeque<Integer>> spareSlots = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.LongAdder leavesRecycled = new java.util.concurrent.atomic.LongAdder();
@@ -307,11 +311,9 @@ public final class LeanIndex implements WordIndex {
     /** Bytes of cached models (one record each), group words known not to be empty, and known delta chains. */
     @Override
     public long cachedBytes() {
-        long chains = 0;
-        for (long[] chain : knownChains.values()) {
-            chains += 8 + 8L * chain.length;
-        }
-        return (long) view.models.length * io.rolexkv.rolex.layout.ModelRecordDescriptor.RECORD_BYTES + 16L * knownWords.size() + chains;
+        long[] chains = {0};
+        knownChains.forEachValue(chain -> chains[0] += 8 + 8L * chain.length);
+        return (long) view.models.length * io.rolexkv.rolex.layout.ModelRecordDescriptor.RECORD_BYTES + 16L * knownWords.size() + chains[0];
     }
 
     /** What this compute node's operations on the index did. */
@@ -391,10 +393,34 @@ public final class LeanIndex implements WordIndex {
 
     @Override
     public OptionalLong get(long key) {
+        LookupScratch scratch = LookupScratch.take();
+        try {
+            return find(key, scratch) ? OptionalLong.of(scratch.value) : OptionalLong.empty();
+        } finally {
+            LookupScratch.give(scratch);
+        }
+    }
+
+    /**
+     * {@link #get} without the {@link OptionalLong}: allocates nothing on a warm lookup (where the transport fills
+     * its completion in place), for a caller that knows a word no key holds or tells absence apart otherwise.
+     */
+    @Override
+    public long getOrDefault(long key, long absent) {
+        LookupScratch scratch = LookupScratch.take();
+        try {
+            return find(key, scratch) ? scratch.value : absent;
+        } finally {
+            LookupScratch.give(scratch);
+        }
+    }
+
+    /** Looks {@code key} up on fresh models: true with its word in {@code scratch.value}, or false if it is absent. */
+    private boolean find(long key, LookupScratch scratch) {
         for (int refreshes = 0; ; refreshes++) {
             View current = view;
             try {
-                return current.get(key);
+                return current.find(key, scratch);
             } catch (StaleModelsException stale) {
                 refreshOrGiveUp(current, refreshes, stale);
             }
@@ -571,7 +597,7 @@ public final class LeanIndex implements WordIndex {
                     && offset < owner.getValue().groupOffset(owner.getValue().groupCount());
         };
         knownWords.keySet().removeIf(offset -> !alive.test(offset));
-        knownChains.keySet().removeIf(offset -> !alive.test(offset));
+        knownChains.removeKeysIf(offset -> !alive.test(offset));
         spareSlots.keySet().removeIf(offset -> !live.containsKey(offset));
     }
 
@@ -697,10 +723,18 @@ public final class LeanIndex implements WordIndex {
             int baseVerb = -1;
 
             Probe(View view, long key) {
+                this(view, key, view.modelFor(key));
+            }
+
+            private Probe(View view, long key, int modelIndex) {
+                this(view, key, modelIndex, view.models[modelIndex].window(key));
+            }
+
+            /** The probe of {@code key}, whose model and window the caller has already found (one prediction). */
+            Probe(View view, long key, int modelIndex, long window) {
                 this.key = key;
-                this.modelIndex = view.modelFor(key);
+                this.modelIndex = modelIndex;
                 this.model = view.models[modelIndex];
-                long window = model.window(key);
                 this.first = LeanModel.firstOf(window);
                 this.last = LeanModel.lastOf(window);
                 this.firstGroup = first / model.groupSize();
@@ -758,7 +792,7 @@ public final class LeanIndex implements WordIndex {
              * largest base key below it ({@code -1} if none), which names the owning group.
              */
             long locate(BatchResult result) {
-                int found = searchWindow(result.read(baseVerb), last - first + 1, key);
+                int found = searchWindow(result.read(baseVerb), 0, last - first + 1, key);
                 if (found >= 0) {
                     return first + found;
                 }
@@ -788,12 +822,14 @@ public final class LeanIndex implements WordIndex {
         }
 
         /**
-         * The hot path: one prediction, one doorbell of two READs built in a pooled scratch ({@link LookupScratch}), the
-         * window searched in place in the completion; nothing allocated but the answer and what the connection allocates
-         * for the completion. A group with delta leaves among those the window touches takes the general path
-         * ({@link #answer}), which reads its cached chain in the same doorbell.
+         * The hot path: one prediction, one doorbell of three READs built in the caller's scratch ({@link LookupScratch})
+         * and completed into the scratch's buffer, the window searched in place there; nothing allocated where the
+         * transport fills the buffer in place. A group with delta leaves among those the window touches takes the
+         * general path ({@link #answer}), which reads its cached chain in the same doorbell, on the same prediction.
+         *
+         * @return whether {@code key} is present, its word then in {@code scratch.value}
          */
-        OptionalLong get(long key) {
+        boolean find(long key, LookupScratch scratch) {
             int modelIndex = modelFor(key);
             LeanModel model = models[modelIndex];
             long window = model.window(key);
@@ -803,60 +839,63 @@ public final class LeanIndex implements WordIndex {
             int lastGroup = last / model.groupSize();
             for (int g = firstGroup; g <= lastGroup; g++) {
                 if (knownChains.containsKey(cacheKey(modelIndex, g))) {
-                    return slowGet(key);
+                    return slowGet(key, modelIndex, window, scratch);
                 }
             }
-            LookupScratch scratch = LookupScratch.take();
-            try {
-                DoorbellBatch batch = scratch.batch;
-                int headsVerb = batch.read(layout.tablesAddress(model.groupOffset(firstGroup)),
-                        LeanModel.GROUP_HEAD_BYTES * (lastGroup - firstGroup + 1));
-                int baseVerb = batch.read(layout.tablesAddress(model.baseEntryOffset(first)),
-                        LeanModel.BASE_ENTRY_BYTES * (last - first + 1));
-                int floorVerb = appendReuseFloor(batch);
-                BatchResult result = connection.execute(batch);
-                checkReuseFloor(result, floorVerb);
-                MemorySegment base = result.read(baseVerb);
-                int found = searchWindow(base, last - first + 1, key);
-                if (found >= 0) {
-                    int rank = first + found;
-                    long word = result.readLong(headsVerb, (long) LeanModel.GROUP_HEAD_BYTES * (rank / model.groupSize() - firstGroup));
-                    if (word == GroupWord.RETIRED) {
-                        throw new StaleModelsException();
-                    }
-                    return GroupWord.isDeleted(word, rank % model.groupSize())
-                            ? OptionalLong.empty()
-                            : OptionalLong.of(WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * found + 8));
-                }
-                int low = -found - 1;
-                if (low == 0 && first > 0) {
-                    throw new CorruptDataException("key=" + Long.toUnsignedString(key) + " lies below its lookup window's "
-                            + "first base key: the model's error bound is broken or the base is corrupt");
-                }
-                int group = Math.max(0, first + low - 1) / model.groupSize();
-                long offset = (long) LeanModel.GROUP_HEAD_BYTES * (group - firstGroup);
-                if (result.readLong(headsVerb, offset) == GroupWord.RETIRED) {
+            DoorbellBatch batch = scratch.batch;
+            batch.clear();
+            CompletionBuffer result = scratch.completion;
+            int headsVerb = batch.read(layout.tablesAddress(model.groupOffset(firstGroup)),
+                    LeanModel.GROUP_HEAD_BYTES * (lastGroup - firstGroup + 1));
+            int baseVerb = batch.read(layout.tablesAddress(model.baseEntryOffset(first)),
+                    LeanModel.BASE_ENTRY_BYTES * (last - first + 1));
+            int floorVerb = appendReuseFloor(batch);
+            connection.execute(batch, result);
+            checkReuseFloor(result.readLong(floorVerb, 0));
+            int found = searchWindow(result.readBytes(), result.readOffset(baseVerb), last - first + 1, key);
+            if (found >= 0) {
+                int rank = first + found;
+                long word = result.readLong(headsVerb, (long) LeanModel.GROUP_HEAD_BYTES * (rank / model.groupSize() - firstGroup));
+                if (word == GroupWord.RETIRED) {
                     throw new StaleModelsException();
                 }
-                if (result.readLong(headsVerb, offset + 8) == 0) {
-                    return OptionalLong.empty();
+                if (GroupWord.isDeleted(word, rank % model.groupSize())) {
+                    return false;
                 }
-            } finally {
-                LookupScratch.give(scratch);
+                scratch.value = result.readLong(baseVerb, (long) LeanModel.BASE_ENTRY_BYTES * found + 8);
+                return true;
             }
-            return slowGet(key); // the owning group has delta leaves this cache did not know of
+            int low = -found - 1;
+            if (low == 0 && first > 0) {
+                throw new CorruptDataException("key=" + Long.toUnsignedString(key) + " lies below its lookup window's "
+                        + "first base key: the model's error bound is broken or the base is corrupt");
+            }
+            int group = Math.max(0, first + low - 1) / model.groupSize();
+            long offset = (long) LeanModel.GROUP_HEAD_BYTES * (group - firstGroup);
+            if (result.readLong(headsVerb, offset) == GroupWord.RETIRED) {
+                throw new StaleModelsException();
+            }
+            if (result.readLong(headsVerb, offset + 8) == 0) {
+                return false;
+            }
+            return slowGet(key, modelIndex, window, scratch); // the owning group has delta leaves this cache did not know of
         }
 
-        /** A lookup that may need delta leaves: the known chains of the touched groups in the same doorbell. */
-        private OptionalLong slowGet(long key) {
-            Probe probe = new Probe(this, key);
+        /**
+         * A lookup that may need delta leaves, on the model and window {@link #get} found: the known chains of the
+         * touched groups in the same doorbell.
+         */
+        private boolean slowGet(long key, int modelIndex, long window, LookupScratch scratch) {
+            Probe probe = new Probe(this, key, modelIndex, window);
             DoorbellBatch batch = new DoorbellBatch();
             probe.appendReads(layout, batch, true);
             probe.appendKnownChains(this, batch);
             int floorVerb = appendReuseFloor(batch);
             BatchResult result = connection.execute(batch);
-            checkReuseFloor(result, floorVerb);
-            return answer(probe, result);
+            checkReuseFloor(result.readLong(floorVerb, 0));
+            OptionalLong answer = answer(probe, result);
+            scratch.value = answer.orElse(0);
+            return answer.isPresent();
         }
 
         /** READs the reuse floor, last in a read doorbell (see {@link LeanRetrainer}): after every window it checks. */
@@ -864,9 +903,12 @@ public final class LeanIndex implements WordIndex {
             return batch.read(layout.metaAddress(IndexMetaDescriptor.REUSE_FLOOR_OFFSET), Long.BYTES);
         }
 
-        /** Tables space these models may name was handed out again: what the doorbell read may be another model's. */
-        void checkReuseFloor(BatchResult result, int floorVerb) {
-            if (result.readLong(floorVerb, 0) > epoch) {
+        /**
+         * Tables space these models may name was handed out again if the reuse floor a doorbell read ({@code floor}) is
+         * past their epoch: what the doorbell read may be another model's.
+         */
+        void checkReuseFloor(long floor) {
+            if (floor > epoch) {
                 throw new StaleModelsException();
             }
         }
@@ -900,15 +942,17 @@ public final class LeanIndex implements WordIndex {
         }
 
         /**
-         * The index of {@code key} among the {@code entries} base entries of a window as read, or
-         * {@code -(insertionPoint + 1)}: an unsigned binary search in place, over the entries' key words.
+         * The index of {@code key} among the {@code entries} base entries of a window as read, which start at
+         * {@code baseOffset} of {@code bytes}, or {@code -(insertionPoint + 1)}: an unsigned binary search in place, over
+         * the entries' key words.
          */
-        static int searchWindow(MemorySegment base, int entries, long key) {
+        static int searchWindow(MemorySegment bytes, long baseOffset, int entries, long key) {
             int low = 0;
             int high = entries - 1;
             while (low <= high) {
                 int middle = (low + high) >>> 1;
-                int order = Long.compareUnsigned(WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * middle), key);
+                int order = Long.compareUnsigned(
+                        WordOrder.getLong(bytes, baseOffset + (long) LeanModel.BASE_ENTRY_BYTES * middle), key);
                 if (order < 0) {
                     low = middle + 1;
                 } else if (order > 0) {
@@ -995,7 +1039,7 @@ public final class LeanIndex implements WordIndex {
                 }
                 int floorVerb = appendReuseFloor(batch);
                 BatchResult result = connection.execute(batch);
-                checkReuseFloor(result, floorVerb);
+                checkReuseFloor(result.readLong(floorVerb, 0));
                 for (int i = start; i < end; i++) {
                     values[i] = answer(probes[i - start], result);
                 }
@@ -1468,7 +1512,7 @@ public final class LeanIndex implements WordIndex {
                 }
                 int floorVerb = appendReuseFloor(batch);
                 BatchResult result = connection.execute(batch);
-                checkReuseFloor(result, floorVerb);
+                checkReuseFloor(result.readLong(floorVerb, 0));
                 for (int[] span : spans) {
                     if (collect(span, result, prefetched, from, to, limit, out)) {
                         return out;

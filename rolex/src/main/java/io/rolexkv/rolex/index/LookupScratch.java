@@ -1,5 +1,6 @@
 package io.rolexkv.rolex.index;
 
+import io.rolexkv.common.fabric.CompletionBuffer;
 import io.rolexkv.common.fabric.DoorbellBatch;
 
 import java.util.Arrays;
@@ -7,10 +8,11 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.zip.CRC32C;
 
 /**
- * What one single-key lookup needs and reuses from call to call: the doorbell it builds, the checksum engine, a leaf's
- * bytes, and the plan of which READ is which leaf. Lookups take one from a small shared pool and give it back, so a
- * warm lookup allocates nothing of its own; a pool rather than a thread local, because an operation typically runs
- * on a virtual thread of its own, and a thread local would then be made afresh for every operation.
+ * What one single-key lookup needs and reuses from call to call: the doorbell it builds, the buffer its completion
+ * lands in, the checksum engine, a leaf's bytes, and the plan of which READ is which leaf. Lookups take one from a
+ * small shared pool and give it back, so a warm lookup allocates nothing of its own; a pool rather than a thread
+ * local, because an operation typically runs on a virtual thread of its own, and a thread local would then be made
+ * afresh for every operation.
  *
  * <p>Never shared: a scratch belongs to the one lookup that took it until that lookup gives it back.
  */
@@ -20,6 +22,8 @@ final class LookupScratch {
     private static final AtomicReferenceArray<LookupScratch> POOL = new AtomicReferenceArray<>(POOL_SLOTS);
 
     final DoorbellBatch batch = new DoorbellBatch();
+    /** Where {@link #batch}'s completion lands, reused from lookup to lookup. */
+    final CompletionBuffer completion = new CompletionBuffer();
     final CRC32C crc = new CRC32C();
     /** One leaf's bytes, copied out of the READ's completion to be checked and searched in place. */
     byte[] leaf = new byte[0];

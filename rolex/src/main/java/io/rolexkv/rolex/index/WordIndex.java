@@ -35,6 +35,15 @@ public interface WordIndex {
     /** The word stored under {@code key}, or empty. */
     OptionalLong get(long key);
 
+    /**
+     * The word stored under {@code key}, or {@code absent} if there is none: {@link #get} for a caller that must not
+     * allocate per lookup, and knows a word no key holds (or tells a stored {@code absent} apart otherwise). An index
+     * whose lookup allocates nothing overrides it to keep it so.
+     */
+    default long getOrDefault(long key, long absent) {
+        return get(key).orElse(absent);
+    }
+
     /** The words of {@code keys}, in order, empty where a key is absent; an index reads as many at once as it can. */
     OptionalLong[] getAll(long[] keys);
 

@@ -44,17 +44,18 @@ public final class UnsignedKeys {
         if (sortedKeys.length == 0) {
             throw new IllegalArgumentException("no keys to search");
         }
-        int low = 0;
-        int high = sortedKeys.length - 1;
-        while (low < high) {
-            int middle = (low + high + 1) >>> 1;
-            if (Long.compareUnsigned(sortedKeys[middle], key) <= 0) {
-                low = middle;
-            } else {
-                high = middle - 1;
-            }
+        // The answer lies in [base, base + remaining). Each step halves the range with a select rather than a branch:
+        // every lookup runs this over thousands of model keys, and the branch of a binary search is a coin toss that
+        // the processor mispredicts about every other step.
+        long flippedKey = key ^ Long.MIN_VALUE;
+        int base = 0;
+        int remaining = sortedKeys.length;
+        while (remaining > 1) {
+            int half = remaining >>> 1;
+            base = (sortedKeys[base + half] ^ Long.MIN_VALUE) <= flippedKey ? base + half : base;
+            remaining -= half;
         }
-        return low;
+        return base;
     }
 
     /** Decimal text of the unsigned value, for messages. */

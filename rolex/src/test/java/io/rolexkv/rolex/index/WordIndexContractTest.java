@@ -219,6 +219,8 @@ public abstract class WordIndexContractTest<I extends WordIndex> {
                     assertEquals(optional(oracle.remove(key)), index.remove(key), "remove of key " + name);
                 } else if (operation < 80) {
                     assertEquals(optional(oracle.get(key)), index.get(key), "get of key " + name);
+                    long absent = key * 31 + 7;
+                    assertEquals(oracle.getOrDefault(key, absent), index.getOrDefault(key, absent), "getOrDefault of key " + name);
                 } else if (operation < 88) {
                     long[] batch = new long[1 + random.nextInt(40)];
                     for (int i = 0; i < batch.length; i++) {
@@ -354,6 +356,8 @@ public abstract class WordIndexContractTest<I extends WordIndex> {
                         while (writing.get()) {
                             int at = random.nextInt(stableKeys.length);
                             assertEquals(OptionalLong.of(stableWords[at]), index.get(stableKeys[at]), "a stable key is always found");
+                            assertEquals(stableWords[at], index.getOrDefault(stableKeys[at], ~stableWords[at]),
+                                    "a stable key is always found without an OptionalLong");
                             long probe = privateKey(stableKeys, random, random.nextInt(WRITERS));
                             OptionalLong seen = index.get(probe);
                             if (seen.isPresent()) {

@@ -41,7 +41,7 @@ class UnsignedKeysTest {
         SplittableRandom random = new SplittableRandom(7);
         for (int round = 0; round < 2_000; round++) {
             java.util.TreeSet<Long> unsigned = new java.util.TreeSet<>(Long::compareUnsigned);
-            int size = 1 + random.nextInt(12);
+            int size = random.nextInt(10) == 0 ? 1 + random.nextInt(3_000) : 1 + random.nextInt(12);
             while (unsigned.size() < size) {
                 unsigned.add(interestingKey(random));
             }

@@ -1,6 +1,7 @@
 package io.rolexkv.common.fabric.loopback;
 
 import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.CompletionBuffer;
 import io.rolexkv.common.fabric.ConnectionLostException;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
@@ -57,8 +58,7 @@ final class LoopbackConnection implements FabricConnection {
     @Override
     public CompletableFuture<BatchResult> post(DoorbellBatch batch) {
         if (!open) {
-            return CompletableFuture.failedFuture(new ConnectionLostException(
-                    "loopback connection to memory node " + memory.memoryNodeId() + " at endpoint=" + endpoint + " is closed"));
+            return CompletableFuture.failedFuture(closed());
         }
         if (batch.isEmpty()) {
             return CompletableFuture.completedFuture(new BatchResult(batch, new java.lang.foreign.MemorySegment[0], new long[0]));
@@ -69,10 +69,37 @@ final class LoopbackConnection implements FabricConnection {
         } catch (FabricException e) {
             return CompletableFuture.failedFuture(e);
         } catch (IllegalStateException e) {
-            // The memory was freed under us: the node shut down.
-            return CompletableFuture.failedFuture(new ConnectionLostException(
-                    "loopback memory node " + memory.memoryNodeId() + " at endpoint=" + endpoint + " shut down", e));
+            return CompletableFuture.failedFuture(shutDown(e));
         }
+    }
+
+    /** The batch runs in the caller's thread straight into its buffer: no future, no result object, no copy. */
+    @Override
+    public void execute(DoorbellBatch batch, CompletionBuffer into) {
+        if (!open) {
+            throw closed();
+        }
+        if (batch.isEmpty()) {
+            into.reset(batch);
+            return;
+        }
+        counters.recordPosted(batch);
+        try {
+            VerbExecutor.execute(memory, limits, batch, into);
+        } catch (IllegalStateException e) {
+            throw shutDown(e);
+        }
+    }
+
+    private ConnectionLostException closed() {
+        return new ConnectionLostException(
+                "loopback connection to memory node " + memory.memoryNodeId() + " at endpoint=" + endpoint + " is closed");
+    }
+
+    /** The memory was freed under us: the node shut down. */
+    private ConnectionLostException shutDown(IllegalStateException cause) {
+        return new ConnectionLostException(
+                "loopback memory node " + memory.memoryNodeId() + " at endpoint=" + endpoint + " shut down", cause);
     }
 
     @Override
