@@ -2,7 +2,8 @@ package io.rolexkv.bench.index;
 
 import io.rolexkv.bench.jmh.BenchmarkKeys;
 import io.rolexkv.bench.ycsb.YcsbKeyCodec;
-import io.rolexkv.rolex.index.IndexModel;
+import io.rolexkv.rolex.index.LeanModel;
+import io.rolexkv.rolex.layout.GroupWord;
 import io.rolexkv.rolex.layout.ModelRecordDescriptor;
 import io.rolexkv.rolex.model.LinearModel;
 import io.rolexkv.rolex.model.OptimalPiecewiseLinearTrainer;
@@ -31,9 +32,9 @@ import java.util.Locale;
 public final class ModelDensity {
     /** The error bounds measured. */
     public static final int[] EPSILONS = {2, 4, 6, 8, 12, 16, 24, 32};
-    /** Bytes of one model record as the index stores it today, and as a leaner record might. */
-    public static final int MODEL_RECORD_BYTES = ModelRecordDescriptor.RECORD_BYTES;
-    public static final int LEAN_MODEL_RECORD_BYTES = 48;
+    /** Bytes of one model record of the earlier grouped layout (for comparison), and as the index stores it today. */
+    public static final int GROUPED_MODEL_RECORD_BYTES = 80;
+    public static final int LEAN_MODEL_RECORD_BYTES = ModelRecordDescriptor.RECORD_BYTES;
     /** The seed of the uniform key set. */
     public static final long UNIFORM_SEED = 42;
 
@@ -99,8 +100,8 @@ public final class ModelDensity {
             int keyCount = Math.toIntExact(segment.rankCount());
             sizes[s] = keyCount;
             // The line as bulk load records it (IndexLoader.planPacked): anchored at the segment's first key, local ranks.
-            IndexModel line = new IndexModel(segment.firstKey(), segment.firstKey(), segment.slope(), segment.intercept(),
-                    keyCount, 0, 1, keyCount, 0, 0, ModelRecordDescriptor.NO_DIRECTORY);
+            LeanModel line = new LeanModel(segment.firstKey(), segment.firstKey(), segment.slope(), segment.intercept(),
+                    keyCount, 0, GroupWord.MAX_GROUP_SIZE, 0);
             double worst = 0;
             for (int rank = 0; rank < keyCount; rank++) {
                 worst = Math.max(worst, line.error(sortedKeys[firstRank + rank], rank));
@@ -135,14 +136,14 @@ public final class ModelDensity {
     /** Markdown table of {@code rows}. */
     static void printTable(List<Density> rows, PrintStream out) {
         out.println("| key set | epsilon | segments | keys/segment (mean) | keys/segment (median) | cache B/key @"
-                + MODEL_RECORD_BYTES + " B | cache B/key @" + LEAN_MODEL_RECORD_BYTES
+                + GROUPED_MODEL_RECORD_BYTES + " B | cache B/key @" + LEAN_MODEL_RECORD_BYTES
                 + " B | mean e (true max error, rounded up) | mean window, ranks (floor(p)-e .. ceil(p)+e) |"
                 + " mean window, ranks (rint(p) +/- epsilon) |");
         out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (Density row : rows) {
             out.println(String.format(Locale.ROOT, "| %s | %d | %,d | %,.1f | %,d | %.4f | %.4f | %.2f | %.2f | %.2f |",
                     row.keySet(), row.epsilon(), row.segments(), row.meanKeysPerSegment(), row.medianKeysPerSegment(),
-                    row.cacheBytesPerKey(MODEL_RECORD_BYTES), row.cacheBytesPerKey(LEAN_MODEL_RECORD_BYTES),
+                    row.cacheBytesPerKey(GROUPED_MODEL_RECORD_BYTES), row.cacheBytesPerKey(LEAN_MODEL_RECORD_BYTES),
                     row.meanMeasuredError(), row.meanWindow(), row.meanEpsilonWindow()));
         }
     }

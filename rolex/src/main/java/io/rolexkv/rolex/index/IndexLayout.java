@@ -6,7 +6,6 @@ import io.rolexkv.common.fabric.RegionInfo;
 import io.rolexkv.rolex.layout.LeafDescriptor;
 import io.rolexkv.rolex.layout.LeafRegionDescriptor;
 import io.rolexkv.rolex.layout.LeafTableEntry;
-import io.rolexkv.rolex.layout.TablesDescriptor;
 
 /**
  * Where an index's structures live on its memory node: the named regions ({@value #META_REGION},
@@ -87,18 +86,5 @@ public final class IndexLayout {
             throw new IllegalStateException("leafRegion=" + region + " is not in this index's leaf region directory");
         }
         return leavesAddress(LeafRegionDescriptor.leafOffset(LeafTableEntry.leafNumber(reference), leafBytes));
-    }
-
-    /** Address of LT entry {@code leaf} of {@code model}. */
-    public long leafTableEntryAddress(IndexModel model, int leaf) {
-        return tablesAddress(model.ltOffset() + TablesDescriptor.leafTableEntryOffset(leaf));
-    }
-
-    public long synonymSlotAddress(IndexModel model, int slot) {
-        return tablesAddress(model.sltOffset() + TablesDescriptor.synonymSlotOffset(slot));
-    }
-
-    public long synonymUsedAddress(IndexModel model) {
-        return tablesAddress(model.sltOffset() + TablesDescriptor.SYNONYM_USED_SLOTS_OFFSET);
     }
 }

@@ -69,15 +69,23 @@ final class IndexLoader {
         return new IndexLayout(connection, LeafDescriptor.MIN_CAPACITY);
     }
 
-    /** The models of a model set blob, or {@code null} if it fails its checksum or is not the expected epoch. */
-    static List<IndexModel> decodeModelSet(MemorySegment set, long expectedEpoch) {
+    /**
+     * The models of a model set blob, or {@code null} if it fails its checksum or is not the expected epoch (a read that
+     * raced a new publication: read the meta region again).
+     *
+     * @throws UnsupportedIndexFormatException if the set is intact but its records are not {@link
+     *                                         ModelRecordDescriptor#RECORD_BYTES} long (written by another release)
+     */
+    static List<LeanModel> decodeModelSet(MemorySegment set, long expectedEpoch) {
         if (set.byteSize() < ModelSetDescriptor.HEADER_BYTES
                 || set.get(WordOrder.INT_UNALIGNED, ModelSetDescriptor.MAGIC_OFFSET) != ModelSetDescriptor.MAGIC
                 || WordOrder.getLong(set, ModelSetDescriptor.EPOCH_OFFSET) != expectedEpoch) {
             return null;
         }
         int count = set.get(WordOrder.INT_UNALIGNED, ModelSetDescriptor.MODEL_COUNT_OFFSET);
-        if (count < 1 || ModelSetDescriptor.setBytes(count) != set.byteSize()) {
+        int recordBytes = set.get(WordOrder.INT_UNALIGNED, ModelSetDescriptor.RECORD_BYTES_OFFSET);
+        if (count < 1 || recordBytes < 1
+                || ModelSetDescriptor.HEADER_BYTES + (long) count * recordBytes != set.byteSize()) {
             return null;
         }
         CRC32C crc = new CRC32C();
@@ -85,14 +93,25 @@ final class IndexLoader {
         if ((int) crc.getValue() != set.get(WordOrder.INT_UNALIGNED, ModelSetDescriptor.CHECKSUM_OFFSET)) {
             return null;
         }
-        List<IndexModel> models = new ArrayList<>(count);
+        // Intact, so the size is what its writer meant: a set of other records is refused, never misread.
+        if (recordBytes != ModelRecordDescriptor.RECORD_BYTES) {
+            throw new UnsupportedIndexFormatException("model set epoch=" + expectedEpoch + " recordBytes=" + recordBytes
+                    + " expected=" + ModelRecordDescriptor.RECORD_BYTES + ": written by a release with another model"
+                    + " record format; bulk load or create the index again");
+        }
+        List<LeanModel> models = new ArrayList<>(count);
         for (int m = 0; m < count; m++) {
-            models.add(IndexModel.decode(set, ModelSetDescriptor.recordOffset(m)));
+            try {
+                models.add(LeanModel.decode(set, ModelSetDescriptor.recordOffset(m)));
+            } catch (IllegalArgumentException badRecord) {
+                throw new CorruptDataException("model set epoch=" + expectedEpoch + " model=" + m
+                        + " passes its checksum but holds a bad record: " + badRecord.getMessage());
+            }
         }
         return models;
     }
 
-    static byte[] encodeModelSet(List<IndexModel> models, long epoch) {
+    static byte[] encodeModelSet(List<LeanModel> models, long epoch) {
         byte[] data = new byte[(int) ModelSetDescriptor.setBytes(models.size())];
         MemorySegment set = MemorySegment.ofArray(data);
         set.set(WordOrder.INT_UNALIGNED, ModelSetDescriptor.MAGIC_OFFSET, ModelSetDescriptor.MAGIC);

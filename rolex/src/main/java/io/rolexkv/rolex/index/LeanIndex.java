@@ -16,6 +16,7 @@ import io.rolexkv.rolex.model.UnsignedKeys;
 
 import io.rolexkv.rolex.layout.LeafRegionDescriptor;
 import io.rolexkv.rolex.layout.LeafTableEntry;
+import io.rolexkv.rolex.layout.ModelRecordDescriptor;
 import io.rolexkv.rolex.layout.TablesDescriptor;
 import io.rolexkv.rolex.leaf.Leaf;
 
@@ -187,8 +188,8 @@ public final class LeanIndex implements WordIndex {
 
     /** Tables-region bytes a model of {@code keyCount} base keys takes (group heads, SLT, base), as a build lays it out. */
     public static long modelBlockBytes(int keyCount, int groupSize) {
-        int groups = Math.max(1, (keyCount + groupSize - 1) / groupSize);
-        return (LeanModel.blockBytes(groups, keyCount) + 63) / 64 * 64;
+        return TablesDescriptor.alignedBlockBytes(TablesDescriptor.blockBytes(
+                TablesDescriptor.groupCount(Math.max(1, keyCount), groupSize), keyCount));
     }
 
     /** Groups of one model of an empty index: few enough that their first delta leaves leave most of its SLT free. */
@@ -197,15 +198,14 @@ public final class LeanIndex implements WordIndex {
     /** A model of base keys {@code keys[first, first + count)} on the given line, its error bound measured. */
     static LeanModel measured(long lowKey, long anchorKey, double slope, double intercept, long[] keys, int first,
                                       int count, long blockOffset, int groupSize) {
-        int groupCount = (count + groupSize - 1) / groupSize;
-        LeanModel probe = new LeanModel(lowKey, anchorKey, slope, intercept, count, blockOffset, groupCount, groupSize, 0);
+        LeanModel probe = new LeanModel(lowKey, anchorKey, slope, intercept, count, blockOffset, groupSize, 0);
         double worst = 0;
         for (int rank = 0; rank < count; rank++) {
             worst = Math.max(worst, Math.abs(probe.predictRank(keys[first + rank]) - rank));
         }
         // The window's one rank of slack on each side absorbs a bound below the measured worst by < 1/2 (LeanModel).
         int maxError = Math.max(0, (int) Math.ceil(worst - MAX_ERROR_TOLERANCE));
-        return new LeanModel(lowKey, anchorKey, slope, intercept, count, blockOffset, groupCount, groupSize, maxError);
+        return new LeanModel(lowKey, anchorKey, slope, intercept, count, blockOffset, groupSize, maxError);
     }
 
     /** How far below the measured worst error a model's bound may round (see {@link LeanModel}). */
@@ -228,21 +228,21 @@ public final class LeanIndex implements WordIndex {
         connection.execute(unpublish);
         int rank = 0;
         for (LeanModel model : models) {
-            byte[] heads = new byte[LeanModel.GROUP_HEAD_BYTES * model.groupCount()];
+            byte[] heads = new byte[TablesDescriptor.GROUP_HEAD_BYTES * model.groupCount()];
             if (allDeleted) {
                 for (int g = 0; g < model.groupCount(); g++) {
-                    int entries = Math.min(model.groupSize(), model.keyCount() - g * model.groupSize());
-                    WordOrder.putLong(heads, LeanModel.GROUP_HEAD_BYTES * g, GroupWord.allDeleted(entries));
+                    int entries = model.groupEndRank(g) - model.groupFirstRank(g);
+                    WordOrder.putLong(heads, TablesDescriptor.GROUP_HEAD_BYTES * g, GroupWord.allDeleted(entries));
                 }
             }
             writer.write(layout.tablesAddress(model.groupOffset(0)), heads);
             writer.write(layout.tablesAddress(model.synonymTableOffset()), new byte[TablesDescriptor.SYNONYM_TABLE_BYTES]);
             for (int start = 0; start < model.keyCount(); start += ENTRIES_PER_WRITE) {
                 int entries = Math.min(ENTRIES_PER_WRITE, model.keyCount() - start);
-                byte[] base = new byte[LeanModel.BASE_ENTRY_BYTES * entries];
+                byte[] base = new byte[TablesDescriptor.BASE_ENTRY_BYTES * entries];
                 for (int i = 0; i < entries; i++) {
-                    WordOrder.putLong(base, LeanModel.BASE_ENTRY_BYTES * i, keys[rank + start + i]);
-                    WordOrder.putLong(base, LeanModel.BASE_ENTRY_BYTES * i + 8, values[rank + start + i]);
+                    WordOrder.putLong(base, TablesDescriptor.BASE_ENTRY_BYTES * i, keys[rank + start + i]);
+                    WordOrder.putLong(base, TablesDescriptor.BASE_ENTRY_BYTES * i + 8, values[rank + start + i]);
                 }
                 writer.write(layout.tablesAddress(model.baseEntryOffset(start)), base);
             }
@@ -252,7 +252,7 @@ public final class LeanIndex implements WordIndex {
         MemorySegment oldMeta = IndexLoader.readBytes(connection, layout.metaAddress(0), IndexMetaDescriptor.META_BYTES);
         long epoch = (WordOrder.getLong(oldMeta, IndexMetaDescriptor.MAGIC_OFFSET) == IndexMetaDescriptor.MAGIC
                 ? WordOrder.getLong(oldMeta, IndexMetaDescriptor.MODEL_EPOCH_OFFSET) : 0) + 1;
-        byte[] set = IndexLoader.encodeModelSet(models.stream().map(LeanModel::record).toList(), epoch);
+        byte[] set = IndexLoader.encodeModelSet(models, epoch);
         writer.write(layout.modelsAddress(0), set);
         writer.flush();
         byte[] meta = new byte[IndexMetaDescriptor.META_BYTES];
@@ -283,13 +283,18 @@ public final class LeanIndex implements WordIndex {
     /** Opens the lean index on the connection's memory node: reads its model set into the cache. */
     public static LeanIndex open(FabricConnection connection) {
         IndexLoader.Meta meta = IndexLoader.readMeta(connection);
+        if (meta.layout() != IndexMetaDescriptor.LAYOUT_LEAN) {
+            throw new UnsupportedIndexFormatException("index on memory node " + connection.memoryNodeId() + " has layout="
+                    + meta.layout() + " expected=" + IndexMetaDescriptor.LAYOUT_LEAN
+                    + ": written by an earlier release; bulk load or create the index again");
+        }
         IndexLayout layout = new IndexLayout(connection, meta.leafCapacity());
         MemorySegment set = IndexLoader.readBytes(connection, layout.modelsAddress(meta.modelSetOffset()), meta.modelSetBytes());
-        List<IndexModel> records = IndexLoader.decodeModelSet(set, meta.epoch());
+        List<LeanModel> records = IndexLoader.decodeModelSet(set, meta.epoch());
         if (records == null) {
             throw new CorruptDataException("lean model set fails its checksum");
         }
-        return new LeanIndex(connection, layout, meta.epoch(), records.stream().map(LeanModel::of).toList());
+        return new LeanIndex(connection, layout, meta.epoch(), records);
     }
 
     /**
@@ -313,7 +318,7 @@ public final class LeanIndex implements WordIndex {
     public long cachedBytes() {
         long[] chains = {0};
         knownChains.forEachValue(chain -> chains[0] += 8 + 8L * chain.length);
-        return (long) view.models.length * io.rolexkv.rolex.layout.ModelRecordDescriptor.RECORD_BYTES + 16L * knownWords.size() + chains[0];
+        return (long) view.models.length * ModelRecordDescriptor.RECORD_BYTES + 16L * knownWords.size() + chains[0];
     }
 
     /** What this compute node's operations on the index did. */
@@ -536,7 +541,7 @@ public final class LeanIndex implements WordIndex {
             LockSupport.parkNanos(50_000);
             return;
         }
-        List<IndexModel> records = directory ? patched(seen, meta.epoch(), read, directoryVerb) : null;
+        List<LeanModel> records = directory ? patched(seen, meta.epoch(), read, directoryVerb) : null;
         if (records == null) {
             MemorySegment set = IndexLoader.readBytes(connection, layout.modelsAddress(meta.modelSetOffset()), meta.modelSetBytes());
             records = IndexLoader.decodeModelSet(set, meta.epoch());
@@ -546,7 +551,7 @@ public final class LeanIndex implements WordIndex {
             LockSupport.parkNanos(50_000);
             return; // a set being overwritten as we read it (the queue wrapped): the next refresh reads a newer one
         }
-        View fresh = new View(meta.epoch(), records.stream().map(LeanModel::of).toArray(LeanModel[]::new));
+        View fresh = new View(meta.epoch(), records.toArray(LeanModel[]::new));
         forgetRetired(fresh);
         view = fresh;
         counters.refreshes.increment();
@@ -557,7 +562,7 @@ public final class LeanIndex implements WordIndex {
      * from where the patch directory (read in {@code directoryRead}) says; null if any is missing or fails its checks,
      * and the caller reads the whole set.
      */
-    private List<IndexModel> patched(View seen, long epoch, BatchResult directoryRead, int directoryVerb) {
+    private List<LeanModel> patched(View seen, long epoch, BatchResult directoryRead, int directoryVerb) {
         if (epoch - seen.epoch >= IndexMetaDescriptor.PATCH_SLOTS) {
             return null;
         }
@@ -573,10 +578,7 @@ public final class LeanIndex implements WordIndex {
             verbs[(int) (e - seen.epoch - 1)] = batch.read(layout.modelsAddress(offset), Math.toIntExact(bytes));
         }
         BatchResult patches = connection.execute(batch);
-        List<IndexModel> records = new ArrayList<>(seen.models.length);
-        for (LeanModel model : seen.models) {
-            records.add(model.record());
-        }
+        List<LeanModel> records = List.of(seen.models);
         for (long e = seen.epoch + 1; e <= epoch && records != null; e++) {
             ModelPatch patch = ModelPatch.decode(patches.read(verbs[(int) (e - seen.epoch - 1)]), e);
             records = patch == null ? null : patch.applyTo(records);
@@ -737,26 +739,14 @@ public final class LeanIndex implements WordIndex {
                 this.model = view.models[modelIndex];
                 this.first = LeanModel.firstOf(window);
                 this.last = LeanModel.lastOf(window);
-                this.firstGroup = first / model.groupSize();
-                this.lastGroup = last / model.groupSize();
-            }
-
-            /** The base rank the model predicts for the key, clamped to the base. */
-            /**
-             * On an exact model, the rank of the largest base key at or below the key: the prediction rounded down,
-             * not to nearest (a key in the upper half between two fences belongs to the lower one), with the bound's
-             * tolerance so that a key on a fence is not put below it by rounding. A guess: a key within the tolerance
-             * below a fence is guessed one too high, and the write then locks the right group as well.
-             */
-            int ownerRankOnExactModel() {
-                double rank = Math.floor(model.predictRank(key) + MAX_ERROR_TOLERANCE);
-                return (int) Math.max(0, Math.min(model.keyCount() - 1, rank));
+                this.firstGroup = model.groupOfRank(first);
+                this.lastGroup = model.groupOfRank(last);
             }
 
             /** The group that owns the key as the window read in {@code result} shows it. */
             int owningGroup(BatchResult result) {
                 long located = locate(result);
-                return groupOfRank(located >= 0 ? (int) located : (int) (-located - 2));
+                return model.groupOfRank(located >= 0 ? (int) located : (int) (-located - 2));
             }
 
             /** Per touched group (index from firstGroup): the READ verbs of its cached chain, by leaf reference. */
@@ -781,10 +771,10 @@ public final class LeanIndex implements WordIndex {
             void appendReads(IndexLayout layout, DoorbellBatch batch, boolean heads) {
                 if (heads) {
                     headsVerb = batch.read(layout.tablesAddress(model.groupOffset(firstGroup)),
-                            LeanModel.GROUP_HEAD_BYTES * (lastGroup - firstGroup + 1));
+                            TablesDescriptor.GROUP_HEAD_BYTES * (lastGroup - firstGroup + 1));
                 }
                 baseVerb = batch.read(layout.tablesAddress(model.baseEntryOffset(first)),
-                        LeanModel.BASE_ENTRY_BYTES * (last - first + 1));
+                        TablesDescriptor.BASE_ENTRY_BYTES * (last - first + 1));
             }
 
             /**
@@ -805,19 +795,15 @@ public final class LeanIndex implements WordIndex {
             }
 
             long baseValue(BatchResult result, int rank) {
-                return WordOrder.getLong(result.read(baseVerb), (long) LeanModel.BASE_ENTRY_BYTES * (rank - first) + 8);
-            }
-
-            int groupOfRank(int rank) {
-                return Math.max(0, rank) / model.groupSize();
+                return WordOrder.getLong(result.read(baseVerb), (long) TablesDescriptor.BASE_ENTRY_BYTES * (rank - first) + 8);
             }
 
             long groupWord(BatchResult result, int group) {
-                return result.readLong(headsVerb, (long) LeanModel.GROUP_HEAD_BYTES * (group - firstGroup));
+                return result.readLong(headsVerb, (long) TablesDescriptor.GROUP_HEAD_BYTES * (group - firstGroup));
             }
 
             long deltaHead(BatchResult result, int group) {
-                return result.readLong(headsVerb, (long) LeanModel.GROUP_HEAD_BYTES * (group - firstGroup) + 8);
+                return result.readLong(headsVerb, (long) TablesDescriptor.GROUP_HEAD_BYTES * (group - firstGroup) + 8);
             }
         }
 
@@ -835,8 +821,8 @@ public final class LeanIndex implements WordIndex {
             long window = model.window(key);
             int first = LeanModel.firstOf(window);
             int last = LeanModel.lastOf(window);
-            int firstGroup = first / model.groupSize();
-            int lastGroup = last / model.groupSize();
+            int firstGroup = model.groupOfRank(first);
+            int lastGroup = model.groupOfRank(last);
             for (int g = firstGroup; g <= lastGroup; g++) {
                 if (knownChains.containsKey(cacheKey(modelIndex, g))) {
                     return slowGet(key, modelIndex, window, scratch);
@@ -846,23 +832,23 @@ public final class LeanIndex implements WordIndex {
             batch.clear();
             CompletionBuffer result = scratch.completion;
             int headsVerb = batch.read(layout.tablesAddress(model.groupOffset(firstGroup)),
-                    LeanModel.GROUP_HEAD_BYTES * (lastGroup - firstGroup + 1));
+                    TablesDescriptor.GROUP_HEAD_BYTES * (lastGroup - firstGroup + 1));
             int baseVerb = batch.read(layout.tablesAddress(model.baseEntryOffset(first)),
-                    LeanModel.BASE_ENTRY_BYTES * (last - first + 1));
+                    TablesDescriptor.BASE_ENTRY_BYTES * (last - first + 1));
             int floorVerb = appendReuseFloor(batch);
             connection.execute(batch, result);
             checkReuseFloor(result.readLong(floorVerb, 0));
             int found = searchWindow(result.readBytes(), result.readOffset(baseVerb), last - first + 1, key);
             if (found >= 0) {
                 int rank = first + found;
-                long word = result.readLong(headsVerb, (long) LeanModel.GROUP_HEAD_BYTES * (rank / model.groupSize() - firstGroup));
+                long word = result.readLong(headsVerb, (long) TablesDescriptor.GROUP_HEAD_BYTES * (model.groupOfRank(rank) - firstGroup));
                 if (word == GroupWord.RETIRED) {
                     throw new StaleModelsException();
                 }
                 if (GroupWord.isDeleted(word, rank % model.groupSize())) {
                     return false;
                 }
-                scratch.value = result.readLong(baseVerb, (long) LeanModel.BASE_ENTRY_BYTES * found + 8);
+                scratch.value = result.readLong(baseVerb, (long) TablesDescriptor.BASE_ENTRY_BYTES * found + 8);
                 return true;
             }
             int low = -found - 1;
@@ -870,8 +856,8 @@ public final class LeanIndex implements WordIndex {
                 throw new CorruptDataException("key=" + Long.toUnsignedString(key) + " lies below its lookup window's "
                         + "first base key: the model's error bound is broken or the base is corrupt");
             }
-            int group = Math.max(0, first + low - 1) / model.groupSize();
-            long offset = (long) LeanModel.GROUP_HEAD_BYTES * (group - firstGroup);
+            int group = model.groupOfRank(first + low - 1);
+            long offset = (long) TablesDescriptor.GROUP_HEAD_BYTES * (group - firstGroup);
             if (result.readLong(headsVerb, offset) == GroupWord.RETIRED) {
                 throw new StaleModelsException();
             }
@@ -917,14 +903,14 @@ public final class LeanIndex implements WordIndex {
             long located = probe.locate(result);
             if (located >= 0) {
                 int rank = (int) located;
-                long word = probe.groupWord(result, probe.groupOfRank(rank));
+                long word = probe.groupWord(result, probe.model.groupOfRank(rank));
                 if (word == GroupWord.RETIRED) {
                     throw new StaleModelsException();
                 }
                 return GroupWord.isDeleted(word, rank % probe.model.groupSize())
                         ? OptionalLong.empty() : OptionalLong.of(probe.baseValue(result, rank));
             }
-            int group = probe.groupOfRank((int) (-located - 2));
+            int group = probe.model.groupOfRank((int) (-located - 2));
             if (probe.groupWord(result, group) == GroupWord.RETIRED) {
                 throw new StaleModelsException();
             }
@@ -952,7 +938,7 @@ public final class LeanIndex implements WordIndex {
             while (low <= high) {
                 int middle = (low + high) >>> 1;
                 int order = Long.compareUnsigned(
-                        WordOrder.getLong(bytes, baseOffset + (long) LeanModel.BASE_ENTRY_BYTES * middle), key);
+                        WordOrder.getLong(bytes, baseOffset + (long) TablesDescriptor.BASE_ENTRY_BYTES * middle), key);
                 if (order < 0) {
                     low = middle + 1;
                 } else if (order > 0) {
@@ -1105,7 +1091,7 @@ public final class LeanIndex implements WordIndex {
                 // An exact model (a room of evenly spaced fences) names the key's group outright: lock only that one,
                 // so that concurrent appends of neighbouring keys do not queue on each other's window. Otherwise every
                 // group the window touches; a guess that was wrong adds the right group below.
-                int lockFirst = probe.model.maxError() == 0 ? probe.groupOfRank(probe.ownerRankOnExactModel()) : probe.firstGroup;
+                int lockFirst = probe.model.maxError() == 0 ? probe.model.ownerGroupOnExactModel(probe.key) : probe.firstGroup;
                 int lockLast = probe.model.maxError() == 0 ? lockFirst : probe.lastGroup;
                 for (int g = lockFirst; g <= lockLast; g++) {
                     int group = g;
@@ -1148,7 +1134,7 @@ public final class LeanIndex implements WordIndex {
                 for (Probe probe : probes) {
                     // The key's owning group: named outright on an exact model, else any group of the window.
                     boolean exact = probe.model.maxError() == 0;
-                    int first = exact ? probe.groupOfRank(probe.ownerRankOnExactModel()) : probe.firstGroup;
+                    int first = exact ? probe.model.ownerGroupOnExactModel(probe.key) : probe.firstGroup;
                     int last = exact ? first : probe.lastGroup;
                     boolean chained = true;
                     for (int g = first; g <= last; g++) {
@@ -1272,7 +1258,7 @@ public final class LeanIndex implements WordIndex {
                     long located = probe.locate(read);
                     if (located >= 0) {
                         int rank = (int) located;
-                        LockedGroup group = locks.get(groupId(probe.modelIndex, probe.groupOfRank(rank)));
+                        LockedGroup group = locks.get(groupId(probe.modelIndex, probe.model.groupOfRank(rank)));
                         int bit = rank % probe.model.groupSize();
                         long id = groupId(probe.modelIndex, rank);
                         long value = baseValues.containsKey(id) ? baseValues.get(id) : probe.baseValue(read, rank);
@@ -1286,7 +1272,7 @@ public final class LeanIndex implements WordIndex {
                         results[i] = new WriteResult(previous, next);
                         continue;
                     }
-                    LockedGroup group = locks.get(groupId(probe.modelIndex, probe.groupOfRank((int) (-located - 2))));
+                    LockedGroup group = locks.get(groupId(probe.modelIndex, probe.model.groupOfRank((int) (-located - 2))));
                     if (group.chain == null) {
                         group.chain = group.head == 0 ? new ArrayList<>()
                                 : new ArrayList<>(readChain(group.model, group.group, group.head, probe.chainVerbs, read));
@@ -1489,11 +1475,11 @@ public final class LeanIndex implements WordIndex {
                     LeanModel current = models[model];
                     int groups = (int) Math.min(current.groupCount() - group,
                             Math.max(1, Math.min(SCAN_GROUPS_PER_DOORBELL, (wanted - ranks + current.groupSize() - 1) / current.groupSize())));
-                    int firstRank = group * current.groupSize();
-                    int endRank = Math.min(current.keyCount(), (group + groups) * current.groupSize());
-                    int heads = batch.read(layout.tablesAddress(current.groupOffset(group)), LeanModel.GROUP_HEAD_BYTES * groups);
+                    int firstRank = current.groupFirstRank(group);
+                    int endRank = current.groupEndRank(group + groups - 1);
+                    int heads = batch.read(layout.tablesAddress(current.groupOffset(group)), TablesDescriptor.GROUP_HEAD_BYTES * groups);
                     int base = batch.read(layout.tablesAddress(current.baseEntryOffset(firstRank)),
-                            LeanModel.BASE_ENTRY_BYTES * (endRank - firstRank));
+                            TablesDescriptor.BASE_ENTRY_BYTES * (endRank - firstRank));
                     spans.add(new int[] {model, group, groups, heads, base});
                     for (int g = group; g < group + groups; g++) {
                         long[] chain = knownChain(model, g);
@@ -1526,22 +1512,22 @@ public final class LeanIndex implements WordIndex {
         private boolean collect(int[] span, BatchResult result, Map<Long, Integer> prefetched, long from, long to, int limit,
                                 List<KeyValue> out) {
             LeanModel current = models[span[0]];
-            int firstRank = span[1] * current.groupSize();
+            int firstRank = current.groupFirstRank(span[1]);
             for (int g = 0; g < span[2]; g++) {
                 if (out.size() >= limit) {
                     return true;
                 }
-                long word = result.readLong(span[3], (long) LeanModel.GROUP_HEAD_BYTES * g);
+                long word = result.readLong(span[3], (long) TablesDescriptor.GROUP_HEAD_BYTES * g);
                 if (word == GroupWord.RETIRED) {
                     throw new StaleModelsException();
                 }
-                long head = result.readLong(span[3], (long) LeanModel.GROUP_HEAD_BYTES * g + 8);
+                long head = result.readLong(span[3], (long) TablesDescriptor.GROUP_HEAD_BYTES * g + 8);
                 TreeMap<Long, Long> entries = new TreeMap<>(Long::compareUnsigned);
-                int groupFirst = (span[1] + g) * current.groupSize();
-                int groupEnd = Math.min(current.keyCount(), groupFirst + current.groupSize());
+                int groupFirst = current.groupFirstRank(span[1] + g);
+                int groupEnd = current.groupEndRank(span[1] + g);
                 for (int rank = groupFirst; rank < groupEnd; rank++) {
                     if (!GroupWord.isDeleted(word, rank - groupFirst)) {
-                        long offset = (long) LeanModel.BASE_ENTRY_BYTES * (rank - firstRank);
+                        long offset = (long) TablesDescriptor.BASE_ENTRY_BYTES * (rank - firstRank);
                         entries.put(WordOrder.getLong(result.read(span[4]), offset), WordOrder.getLong(result.read(span[4]), offset + 8));
                     }
                 }

@@ -69,7 +69,7 @@ public final class LeanIndexChecker {
         IndexLoader.Meta meta = IndexLoader.readMeta(connection);
         IndexLayout layout = new IndexLayout(connection, meta.leafCapacity());
         MemorySegment set = IndexLoader.readBytes(connection, layout.modelsAddress(meta.modelSetOffset()), meta.modelSetBytes());
-        List<IndexModel> records = IndexLoader.decodeModelSet(set, meta.epoch());
+        List<LeanModel> records = IndexLoader.decodeModelSet(set, meta.epoch());
         MemorySegment regionHeader = IndexLoader.readBytes(connection, layout.leavesAddress(0), LeafRegionDescriptor.HEADER_BYTES);
         long usedLeaves = WordOrder.getLong(regionHeader, LeafRegionDescriptor.USED_LEAVES_OFFSET);
         long tablesUsed = IndexLoader.readBytes(connection, layout.metaAddress(io.rolexkv.rolex.layout.IndexMetaDescriptor.TABLES_USED_OFFSET), 8)
@@ -79,7 +79,7 @@ public final class LeanIndexChecker {
         boolean anyBaseKey = false;
         long previousBaseKey = 0;
         for (int m = 0; m < records.size(); m++) {
-            LeanModel model = LeanModel.of(records.get(m));
+            LeanModel model = records.get(m);
             String where = "model=" + m;
             if (m == 0 && model.lowKey() != 0) {
                 violation(where + " the first model owns from lowKey=" + Long.toUnsignedString(model.lowKey()) + ", not 0");
@@ -122,8 +122,8 @@ public final class LeanIndexChecker {
             for (int g = 0; g < model.groupCount(); g++) {
                 String group = where + " group=" + g;
                 long word = WordOrder.getLong(block, model.groupOffset(g) - model.blockOffset());
-                long head = WordOrder.getLong(block, model.groupOffset(g) - model.blockOffset() + 8);
-                int entries = Math.min(model.groupSize(), model.keyCount() - g * model.groupSize());
+                long head = WordOrder.getLong(block, model.groupOffset(g) - model.blockOffset() + TablesDescriptor.DELTA_HEAD_OFFSET);
+                int entries = model.groupEndRank(g) - model.groupFirstRank(g);
                 if (word == GroupWord.RETIRED) {
                     violation(group + " retired in a published model");
                     continue;
@@ -137,8 +137,8 @@ public final class LeanIndexChecker {
                 for (int i = 0; i < entries; i++) {
                     keys += GroupWord.isDeleted(word, i) ? 0 : 1;
                 }
-                long groupLow = g == 0 ? model.lowKey() : base[g * model.groupSize()];
-                long groupHigh = (g + 1) * model.groupSize() < model.keyCount() ? base[(g + 1) * model.groupSize()] - 1 : highKey;
+                long groupLow = g == 0 ? model.lowKey() : base[model.groupFirstRank(g)];
+                long groupHigh = model.groupEndRank(g) < model.keyCount() ? base[model.groupEndRank(g)] - 1 : highKey;
                 long reference = head;
                 long previousHigh = 0;
                 boolean anyLeaf = false;

@@ -272,11 +272,11 @@ public final class LeanRetrainer {
         }
         if (models == null || current.epoch() != epoch) {
             byte[] set = doorbells.readRange(probe.modelsAddress(current.modelSetOffset()), Math.toIntExact(current.modelSetBytes()));
-            List<IndexModel> decoded = IndexLoader.decodeModelSet(MemorySegment.ofArray(set), current.epoch());
+            List<LeanModel> decoded = IndexLoader.decodeModelSet(MemorySegment.ofArray(set), current.epoch());
             if (decoded == null) {
                 throw new CorruptDataException("model set epoch=" + current.epoch() + " fails its checksum");
             }
-            models = decoded.stream().map(LeanModel::of).toList();
+            models = decoded;
             epoch = current.epoch();
         }
         meta = current;
@@ -383,9 +383,9 @@ public final class LeanRetrainer {
             }
             LeanModel model = models.get(m);
             byte[] heads = doorbells.readRange(layout.tablesAddress(model.groupOffset(0)),
-                    LeanModel.GROUP_HEAD_BYTES * model.groupCount());
+                    TablesDescriptor.GROUP_HEAD_BYTES * model.groupCount());
             for (int g = 0; g < model.groupCount() && !chained[m]; g++) {
-                chained[m] = WordOrder.getLong(heads, LeanModel.GROUP_HEAD_BYTES * g + 8) != 0;
+                chained[m] = WordOrder.getLong(heads, TablesDescriptor.GROUP_HEAD_BYTES * g + TablesDescriptor.DELTA_HEAD_OFFSET) != 0;
             }
             if (chained[m] && ++found == limit) {
                 trickleCursor = m + 1;
@@ -419,7 +419,7 @@ public final class LeanRetrainer {
         long[] addresses = new long[open.size()];
         for (int i = 0; i < addresses.length; i++) {
             LeanModel model = models.get(open.get(i));
-            addresses[i] = layout.tablesAddress(model.groupOffset(model.groupCount() - 1) + 8);
+            addresses[i] = layout.tablesAddress(model.groupOffset(model.groupCount() - 1) + TablesDescriptor.DELTA_HEAD_OFFSET);
         }
         byte[][] heads = doorbells.readAll(addresses, Long.BYTES);
         for (int i = 0; i < heads.length; i++) {
@@ -530,7 +530,7 @@ public final class LeanRetrainer {
                 next = run.first + run.parts.size();
             }
             all.addAll(models.subList(next, models.size()));
-            byte[] set = IndexLoader.encodeModelSet(all.stream().map(LeanModel::record).toList(), newEpoch);
+            byte[] set = IndexLoader.encodeModelSet(all, newEpoch);
             if (set.length > layout.modelsBytes() / 2) {
                 throw new IllegalStateException("model set bytes=" + set.length + " exceeds half the models region ("
                         + layout.modelsBytes() + "): give the memory node a larger models region");
@@ -559,13 +559,13 @@ public final class LeanRetrainer {
         int[] firsts = new int[frozen.size()];
         int[] removed = new int[frozen.size()];
         int[] added = new int[frozen.size()];
-        List<IndexModel> records = new ArrayList<>();
+        List<LeanModel> records = new ArrayList<>();
         for (int r = 0; r < frozen.size(); r++) {
             Run run = frozen.get(r);
             firsts[r] = run.first;
             removed[r] = run.parts.size();
             added[r] = run.replacements.size();
-            run.replacements.forEach(planned -> records.add(planned.model().record()));
+            run.replacements.forEach(planned -> records.add(planned.model()));
         }
         return new ModelPatch(newEpoch, firsts, removed, added, records);
     }
@@ -578,18 +578,18 @@ public final class LeanRetrainer {
         LeanModel old = model.old;
         int groups = old.groupCount();
         int remaining = groups;
-        int chunk = (int) Math.max(1, Math.min(Math.min(512, doorbells.maxVerbs()), doorbells.maxBytes() / LeanModel.GROUP_HEAD_BYTES));
+        int chunk = (int) Math.max(1, Math.min(Math.min(512, doorbells.maxVerbs()), doorbells.maxBytes() / TablesDescriptor.GROUP_HEAD_BYTES));
         long deadline = System.nanoTime() + FREEZE_TIMEOUT_NANOS;
         while (remaining > 0) {
             for (int start = 0; start < groups; start += chunk) {
                 int end = Math.min(groups, start + chunk);
                 DoorbellBatch read = new DoorbellBatch();
-                int verb = read.read(layout.tablesAddress(old.groupOffset(start)), LeanModel.GROUP_HEAD_BYTES * (end - start));
+                int verb = read.read(layout.tablesAddress(old.groupOffset(start)), TablesDescriptor.GROUP_HEAD_BYTES * (end - start));
                 MemorySegment heads = connection.execute(read).read(verb);
                 DoorbellBatch lock = new DoorbellBatch();
                 List<int[]> attempts = new ArrayList<>();
                 for (int g = start; g < end; g++) {
-                    long word = WordOrder.getLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * (g - start));
+                    long word = WordOrder.getLong(heads, (long) TablesDescriptor.GROUP_HEAD_BYTES * (g - start));
                     if (word == GroupWord.RETIRED) {
                         throw new CorruptDataException("group " + g + " of live model lowKey="
                                 + Long.toUnsignedString(old.lowKey()) + " is retired");
@@ -642,21 +642,21 @@ public final class LeanRetrainer {
             int groups = old.groupCount();
             // Heads again, under our locks: a writer may have changed a delta head between our read and our CAS.
             MemorySegment heads = MemorySegment.ofArray(doorbells.readRange(layout.tablesAddress(old.groupOffset(0)),
-                    LeanModel.GROUP_HEAD_BYTES * groups));
+                    TablesDescriptor.GROUP_HEAD_BYTES * groups));
             MemorySegment base = MemorySegment.ofArray(doorbells.readRange(layout.tablesAddress(old.baseOffset()),
-                    LeanModel.BASE_ENTRY_BYTES * old.keyCount()));
+                    TablesDescriptor.BASE_ENTRY_BYTES * old.keyCount()));
             List<List<Leaf>> chains = readChains(old, heads);
             for (int g = 0; g < groups; g++) {
-                long reference = WordOrder.getLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * g + 8);
+                long reference = WordOrder.getLong(heads, (long) TablesDescriptor.GROUP_HEAD_BYTES * g + TablesDescriptor.DELTA_HEAD_OFFSET);
                 for (Leaf leaf : chains.get(g)) {
                     run.oldLeaves.add(LeafTableEntry.leafNumber(reference));
                     reference = leaf.nextLeaf();
                 }
             }
             for (int g = 0; g < groups; g++) {
-                long word = GroupWord.withoutLock(WordOrder.getLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * g));
-                int first = g * old.groupSize();
-                int end = Math.min(old.keyCount(), first + old.groupSize());
+                long word = GroupWord.withoutLock(WordOrder.getLong(heads, (long) TablesDescriptor.GROUP_HEAD_BYTES * g));
+                int first = old.groupFirstRank(g);
+                int end = old.groupEndRank(g);
                 List<Leaf> chain = chains.get(g);
                 int leaf = 0;
                 int inLeaf = 0;
@@ -671,7 +671,7 @@ public final class LeanRetrainer {
                     if (!baseLeft && !deltaLeft) {
                         break;
                     }
-                    long baseKey = baseLeft ? WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * rank) : 0;
+                    long baseKey = baseLeft ? WordOrder.getLong(base, (long) TablesDescriptor.BASE_ENTRY_BYTES * rank) : 0;
                     boolean takeBase = baseLeft && (!deltaLeft
                             || Long.compareUnsigned(baseKey, chain.get(leaf).key(inLeaf)) < 0);
                     long key;
@@ -679,7 +679,7 @@ public final class LeanRetrainer {
                     boolean live;
                     if (takeBase) {
                         key = baseKey;
-                        value = WordOrder.getLong(base, (long) LeanModel.BASE_ENTRY_BYTES * rank + 8);
+                        value = WordOrder.getLong(base, (long) TablesDescriptor.BASE_ENTRY_BYTES * rank + TablesDescriptor.BASE_VALUE_OFFSET);
                         live = !GroupWord.isDeleted(word, rank - first);
                         rank++;
                     } else {
@@ -720,7 +720,7 @@ public final class LeanRetrainer {
         long[] next = new long[groups];
         for (int g = 0; g < groups; g++) {
             chains.add(new ArrayList<>(1));
-            next[g] = WordOrder.getLong(heads, (long) LeanModel.GROUP_HEAD_BYTES * g + 8);
+            next[g] = WordOrder.getLong(heads, (long) TablesDescriptor.GROUP_HEAD_BYTES * g + TablesDescriptor.DELTA_HEAD_OFFSET);
         }
         for (int depth = 0; ; depth++) {
             List<Integer> open = new ArrayList<>();
@@ -754,7 +754,7 @@ public final class LeanRetrainer {
         /** The group word the model opens with: nothing deleted, or every fence of the group deleted. */
         long openWord(int group) {
             return fences == null ? GroupWord.EMPTY
-                    : GroupWord.allDeleted(Math.min(model.groupSize(), model.keyCount() - group * model.groupSize()));
+                    : GroupWord.allDeleted(model.groupEndRank(group) - model.groupFirstRank(group));
         }
     }
 
@@ -771,7 +771,7 @@ public final class LeanRetrainer {
         if (keys.length == 0) {
             long[] fence = {lowKey};
             plans.add(new Planned(LeanIndex.measured(lowKey, lowKey, 0, 0, fence, 0, 1,
-                    allocate(LeanModel.blockBytes(1, 1)), 1), fence));
+                    allocate(TablesDescriptor.blockBytes(1, 1)), 1), fence));
             return plans;
         }
         for (LinearModel segment : OptimalPiecewiseLinearTrainer.train(keys, Math.max(1, meta.epsilon()))) {
@@ -781,9 +781,9 @@ public final class LeanRetrainer {
                 int first = segmentFirst + offset;
                 int count = Math.min(policy.maxModelKeys(), segmentCount - offset);
                 long modelLowKey = plans.isEmpty() ? lowKey : keys[first];
-                int groups = (count + groupSize - 1) / groupSize;
+                int groups = TablesDescriptor.groupCount(count, groupSize);
                 plans.add(new Planned(LeanIndex.measured(modelLowKey, segment.firstKey(), segment.slope(),
-                        segment.intercept() - offset, keys, first, count, allocate(LeanModel.blockBytes(groups, count)),
+                        segment.intercept() - offset, keys, first, count, allocate(TablesDescriptor.blockBytes(groups, count)),
                         groupSize), null));
             }
         }
@@ -830,9 +830,9 @@ public final class LeanRetrainer {
         }
         fences = Arrays.copyOf(fences, count);
         int roomGroupSize = exact ? 1 : groupSize;
-        int groups = (count + roomGroupSize - 1) / roomGroupSize;
+        int groups = TablesDescriptor.groupCount(count, roomGroupSize);
         LeanModel model = LeanIndex.measured(fences[0], fences[0], 1.0 / step, 0, fences, 0, count,
-                allocate(LeanModel.blockBytes(groups, count)), roomGroupSize);
+                allocate(TablesDescriptor.blockBytes(groups, count)), roomGroupSize);
         return new Planned(model, fences);
     }
 
@@ -842,19 +842,19 @@ public final class LeanRetrainer {
         int rank = 0;
         for (Planned planned : replacements) {
             LeanModel model = planned.model();
-            byte[] heads = new byte[LeanModel.GROUP_HEAD_BYTES * model.groupCount()];
+            byte[] heads = new byte[TablesDescriptor.GROUP_HEAD_BYTES * model.groupCount()];
             for (int g = 0; g < model.groupCount(); g++) {
-                WordOrder.putLong(heads, LeanModel.GROUP_HEAD_BYTES * g, GroupWord.unopened(planned.openWord(g)));
+                WordOrder.putLong(heads, TablesDescriptor.GROUP_HEAD_BYTES * g, GroupWord.unopened(planned.openWord(g)));
             }
             writer.write(layout.tablesAddress(model.groupOffset(0)), heads);
             writer.write(layout.tablesAddress(model.synonymTableOffset()), new byte[TablesDescriptor.SYNONYM_TABLE_BYTES]);
-            byte[] base = new byte[LeanModel.BASE_ENTRY_BYTES * model.keyCount()];
+            byte[] base = new byte[TablesDescriptor.BASE_ENTRY_BYTES * model.keyCount()];
             for (int i = 0; i < model.keyCount(); i++) {
                 if (planned.fences() != null) {
-                    WordOrder.putLong(base, LeanModel.BASE_ENTRY_BYTES * i, planned.fences()[i]);
+                    WordOrder.putLong(base, TablesDescriptor.BASE_ENTRY_BYTES * i, planned.fences()[i]);
                 } else {
-                    WordOrder.putLong(base, LeanModel.BASE_ENTRY_BYTES * i, keys[rank]);
-                    WordOrder.putLong(base, LeanModel.BASE_ENTRY_BYTES * i + 8, values[rank]);
+                    WordOrder.putLong(base, TablesDescriptor.BASE_ENTRY_BYTES * i, keys[rank]);
+                    WordOrder.putLong(base, TablesDescriptor.BASE_ENTRY_BYTES * i + TablesDescriptor.BASE_VALUE_OFFSET, values[rank]);
                     rank++;
                 }
             }
@@ -913,7 +913,7 @@ public final class LeanRetrainer {
      * readers older than that refresh, which the grace keeps rare).
      */
     private long allocate(long bytes) {
-        long rounded = (bytes + 63) / 64 * 64;
+        long rounded = TablesDescriptor.alignedBlockBytes(bytes);
         long now = System.nanoTime();
         FreeSpace.Range reused = tableSpace.take(rounded, now, false);
         if (reused == null) {
@@ -1126,9 +1126,9 @@ public final class LeanRetrainer {
             // 5. Retire the old groups, before any new one opens.
             for (Run run : frozen) {
                 for (Frozen model : run.parts) {
-                    byte[] retired = new byte[LeanModel.GROUP_HEAD_BYTES * model.old.groupCount()];
+                    byte[] retired = new byte[TablesDescriptor.GROUP_HEAD_BYTES * model.old.groupCount()];
                     for (int g = 0; g < model.old.groupCount(); g++) {
-                        WordOrder.putLong(retired, LeanModel.GROUP_HEAD_BYTES * g, GroupWord.RETIRED);
+                        WordOrder.putLong(retired, TablesDescriptor.GROUP_HEAD_BYTES * g, GroupWord.RETIRED);
                     }
                     writer.write(layout.tablesAddress(model.old.groupOffset(0)), retired);
                 }

@@ -23,7 +23,7 @@ import java.util.zip.CRC32C;
  * {@code first} counts in the model set before the patch; runs are in ascending order and do not overlap. The added
  * records are a model set of their own ({@link IndexLoader#encodeModelSet}), with its checksum and the same epoch.
  */
-record ModelPatch(long epoch, int[] firsts, int[] removed, int[] added, List<IndexModel> records) {
+record ModelPatch(long epoch, int[] firsts, int[] removed, int[] added, List<LeanModel> records) {
     static final int MAGIC = 0x5441_504C; // "LPAT" little-endian
     private static final int HEADER_BYTES = 24;
     private static final int RUN_BYTES = 12;
@@ -63,7 +63,7 @@ record ModelPatch(long epoch, int[] firsts, int[] removed, int[] added, List<Ind
         if ((int) crc.getValue() != patch.get(WordOrder.INT_UNALIGNED, 16)) {
             return null;
         }
-        List<IndexModel> records = IndexLoader.decodeModelSet(patch.asSlice(HEADER_BYTES + (long) RUN_BYTES * runs), expectedEpoch);
+        List<LeanModel> records = IndexLoader.decodeModelSet(patch.asSlice(HEADER_BYTES + (long) RUN_BYTES * runs), expectedEpoch);
         if (records == null) {
             return null;
         }
@@ -81,8 +81,8 @@ record ModelPatch(long epoch, int[] firsts, int[] removed, int[] added, List<Ind
     }
 
     /** The model set after this patch, from the one before it; null if the patch does not fit that set. */
-    List<IndexModel> applyTo(List<IndexModel> before) {
-        List<IndexModel> after = new ArrayList<>(before.size() + records.size());
+    List<LeanModel> applyTo(List<LeanModel> before) {
+        List<LeanModel> after = new ArrayList<>(before.size() + records.size());
         int next = 0;
         int record = 0;
         for (int r = 0; r < firsts.length; r++) {

@@ -27,10 +27,11 @@ package io.rolexkv.rolex.layout;
  * a set is overwritten only long after it was superseded; a reader that raced a wrap finds a bad checksum or epoch and
  * reads the meta region again. {@code retrains} and {@code retrainNanos} count the memory node's retraining for
  * everyone to read; {@code buildId} changes with every bulk load or create, so the retrainer knows its free table
- * space belongs to a dead build. {@code layout} says how the tables region is laid out ({@link #LAYOUT_LEAN}: group
- * heads, SLT and a dense base per model; {@link #LAYOUT_GROUPED}, leaf tables and whole leaves, was an earlier layout
- * that no release writes any more, and the retrainer leaves such an index alone). {@code leafCapacity} is the entries
- * of a delta leaf, {@code groupSize} the base entries under one group word. {@code reuseFloor}: the newest epoch that retired tables space
+ * space belongs to a dead build. {@code layout} says how the tables region is laid out: {@link #LAYOUT_LEAN}, a
+ * block per model of group heads, SLT and dense base ({@link TablesDescriptor}), is the only layout this release
+ * reads or writes. Any other value (0 was the grouped layout of earlier releases: leaf tables naming whole leaves) is
+ * refused by compute nodes and left alone by the retrainer; such an index must be bulk loaded or created again.
+ * {@code leafCapacity} is the entries of a delta leaf, {@code groupSize} the base entries under one group word. {@code reuseFloor}: the newest epoch that retired tables space
  * since handed out again; a reader whose models are older than it may hold a reused block and must refresh.
  */
 public final class IndexMetaDescriptor {
@@ -79,8 +80,6 @@ public final class IndexMetaDescriptor {
     public static int recycleSlots(long metaBytes) {
         return (int) Math.max(0, Math.min(RECYCLE_MAX_SLOTS, (metaBytes - RECYCLE_RING_OFFSET) / RECYCLE_SLOT_BYTES));
     }
-    /** Leaf tables naming whole leaves, every key in a leaf (zero: what indexes built before the word existed hold). */
-    public static final long LAYOUT_GROUPED = 0;
     /** Per model: group heads, an SLT and a dense base array; inserted keys in delta leaves. */
     public static final long LAYOUT_LEAN = 1;
     public static final int META_BYTES = 128;

@@ -19,15 +19,15 @@ import io.rolexkv.common.fabric.WordOrder;
  *
  * <ul>
  *   <li>{@code version}: bumped by every write of the leaf; lets a reader tell two consistent states apart.</li>
- *   <li>{@code lowFence}, {@code highFence}: the inclusive unsigned key range this leaf owns. The leaves of one leaf
- *       group (an LT leaf and its synonym chain) own disjoint ranges, ascending along the chain, whose union is the LT
- *       leaf's range at training time. Fences change only when a full leaf splits, under the group's lock.</li>
+ *   <li>{@code lowFence}, {@code highFence}: the inclusive unsigned key range this leaf owns. The delta leaves of one
+ *       group ({@link TablesDescriptor}) own disjoint ranges, ascending along the chain, within the group's keys.
+ *       Fences change only when a full leaf splits, under the group's lock.</li>
  *   <li>{@code nextLeaf}: the next leaf of the chain, as a {@link LeafTableEntry}-shaped word whose leafRegion and
  *       leafNumber name that leaf and whose synonymSlot is the SLT slot it occupies; 0 when this leaf is the last.
  *       A reader whose cached chain is stale follows it, so no key is ever out of reach.</li>
- *   <li>{@code epoch}: the model epoch under which the leaf's links were last laid out. Retraining rewrites the
- *       leaves it regroups with the new epoch, so a reader whose cached models are older learns from any such leaf
- *       that it must refresh them.</li>
+ *   <li>{@code epoch}: at least the model epoch under which the leaf was written; a leaf recycled after a compaction
+ *       carries the epoch that freed it, so a reader whose cached models are older learns from it that it must
+ *       refresh them.</li>
  *   <li>{@code checksum}: CRC32C of the whole leaf with this field read as zero. A READ that overlapped a WRITE
  *       (torn, see the fabric's per-word atomicity) or a leaf never written (all zero) fails the check, and the
  *       reader reads again.</li>

@@ -13,7 +13,9 @@ package io.rolexkv.rolex.layout;
  * </pre>
  *
  * {@code checksum} is CRC32C of the records; a reader that finds a bad checksum (a stale meta pointer raced a new
- * publication) reads the meta region again.
+ * publication) reads the meta region again. {@code recordBytes} is {@link ModelRecordDescriptor#RECORD_BYTES}: the
+ * record format's version. An intact set of another record size was written by a release with another record format
+ * and is refused with a clear error rather than read with this one.
  */
 public final class ModelSetDescriptor {
     public static final int MAGIC = 0x4C53_4D52; // "RMSL"

@@ -56,8 +56,8 @@ class LeanIndexCheckerTest {
     private static LeanModel firstModel(FabricConnection connection) {
         IndexLoader.Meta meta = IndexLoader.readMeta(connection);
         IndexLayout layout = new IndexLayout(connection, meta.leafCapacity());
-        return LeanModel.of(IndexLoader.decodeModelSet(IndexLoader.readBytes(connection,
-                layout.modelsAddress(meta.modelSetOffset()), meta.modelSetBytes()), meta.epoch()).getFirst());
+        return IndexLoader.decodeModelSet(IndexLoader.readBytes(connection,
+                layout.modelsAddress(meta.modelSetOffset()), meta.modelSetBytes()), meta.epoch()).getFirst();
     }
 
     private static void write(FabricConnection connection, long tablesOffset, long word) {

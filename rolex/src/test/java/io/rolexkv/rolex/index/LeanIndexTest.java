@@ -5,6 +5,7 @@ import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.fabric.TestMemoryNode;
 import io.rolexkv.rolex.layout.GroupWord;
+import io.rolexkv.rolex.layout.TablesDescriptor;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -87,7 +88,7 @@ class LeanIndexTest {
             assertEquals(1, index.modelCount());
             IndexLayout layout = new IndexLayout(connection, 2);
             DoorbellBatch delete = new DoorbellBatch();
-            delete.writeLong(layout.tablesAddress(LeanModel.GROUP_HEAD_BYTES), GroupWord.withDeleted(GroupWord.EMPTY, 0, true));
+            delete.writeLong(layout.tablesAddress(TablesDescriptor.GROUP_HEAD_BYTES), GroupWord.withDeleted(GroupWord.EMPTY, 0, true));
             connection.execute(delete);
             assertEquals(OptionalLong.empty(), index.get(330));
             assertEquals(OptionalLong.of(340), index.get(340), "the group's other entries stay");

@@ -11,12 +11,12 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 
 /** A model set patch: round trip, what it changes, and every way a read of it can be bad, refused. */
 class ModelPatchTest {
-    private static IndexModel model(long lowKey) {
-        return new LeanModel(lowKey, lowKey, 0.5, 0, 64, lowKey * 4096, 2, 32, 3).record();
+    private static LeanModel model(long lowKey) {
+        return new LeanModel(lowKey, lowKey, 0.5, 0, 64, lowKey * 4096, 32, 3);
     }
 
-    private static List<IndexModel> models(long... lowKeys) {
-        List<IndexModel> models = new ArrayList<>();
+    private static List<LeanModel> models(long... lowKeys) {
+        List<LeanModel> models = new ArrayList<>();
         for (long lowKey : lowKeys) {
             models.add(model(lowKey));
         }
@@ -28,7 +28,7 @@ class ModelPatchTest {
 
     @Test
     void aPatchReplacesItsRunsAndLeavesTheRest() {
-        List<IndexModel> before = models(0, 10, 20, 30, 40, 50);
+        List<LeanModel> before = models(0, 10, 20, 30, 40, 50);
         ModelPatch read = ModelPatch.decode(MemorySegment.ofArray(PATCH.encode()), 7);
         assertEquals(models(0, 15, 30, 40, 41, 42, 50), read.applyTo(before));
     }
