@@ -308,9 +308,11 @@ public final class LeanRetrainer {
             idleChecked = false;
         }
         boolean[] piling = appendsPiling(used);
+        boolean[] due = new boolean[used.length];
         boolean anyDue = false;
-        for (int m = 0; m < used.length && !anyDue; m++) {
-            anyDue = piling[m] || policy.due(models.get(m).groupCount(), used[m]);
+        for (int m = 0; m < used.length; m++) {
+            due[m] = piling[m] || policy.due(models.get(m).groupCount(), used[m]);
+            anyDue |= due[m];
         }
         boolean[] chained;
         if (now - slotsLastMoved >= IDLE_NANOS) {
@@ -325,7 +327,7 @@ public final class LeanRetrainer {
         List<int[]> runs = new ArrayList<>();
         int smallModel = Math.max(1, policy.minModelKeys());
         for (int m = 0; m < used.length; m++) {
-            if (!policy.due(models.get(m).groupCount(), used[m]) && !chained[m] && !piling[m]) {
+            if (!due[m] && !chained[m]) {
                 continue;
             }
             // A run: the due model and the small models beside it, merged so that models never dwindle into slivers
