@@ -32,11 +32,10 @@ public final class CompletionBuffer {
     private byte[] reads = new byte[INITIAL_READ_BYTES];
     /** {@link #reads} as a segment, made again only when the array grows. */
     private MemorySegment readSegment = MemorySegment.ofArray(reads);
-    /** The next byte {@link #sink()} writes. */
-    private int position;
-    private final VerbSink sink = new Sink();
+    private final PackingVerbSink sink = new PackingVerbSink();
 
     public CompletionBuffer() {
+        sink.target(reads, oldValues);
     }
 
     // ------------------------------------------------------------------ filling, by a transport
@@ -68,7 +67,7 @@ public final class CompletionBuffer {
         }
         this.batch = batch;
         this.size = verbs;
-        this.position = 0;
+        sink.target(reads, oldValues);
     }
 
     /**
@@ -177,25 +176,6 @@ public final class CompletionBuffer {
     private void checkIndex(int verb) {
         if (verb < 0 || verb >= size) {
             throw new IndexOutOfBoundsException("verb=" + verb + " size=" + size);
-        }
-    }
-
-    /** Writes READ data from {@link #reset}'s first READ on, and old values by verb. */
-    private final class Sink implements VerbSink {
-        @Override
-        public void oldValue(int verb, long value) {
-            oldValues[verb] = value;
-        }
-
-        @Override
-        public void readWord(long word) {
-            WordOrder.putLong(reads, position, word);
-            position += Long.BYTES;
-        }
-
-        @Override
-        public void readByte(byte value) {
-            reads[position++] = value;
         }
     }
 

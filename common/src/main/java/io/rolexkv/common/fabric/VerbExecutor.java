@@ -33,9 +33,12 @@ public final class VerbExecutor {
      */
     public static BatchResult execute(RegisteredMemory memory, FabricLimits limits, DoorbellBatch batch) {
         validate(memory, limits, batch);
-        ArraySink sink = new ArraySink(batch);
+        byte[] reads = new byte[Math.toIntExact(batch.bytesToRead())];
+        long[] oldValues = new long[batch.size()];
+        PackingVerbSink sink = new PackingVerbSink();
+        sink.target(reads, oldValues);
         apply(memory, batch, sink);
-        return sink.result();
+        return BatchResult.ofPackedReads(batch, reads, oldValues);
     }
 
     /**
@@ -83,40 +86,6 @@ public final class VerbExecutor {
         }
         if (wrote) {
             memory.countWriteBatch(); // after the last store, so whoever sees the count sees the stores
-        }
-    }
-
-    /** Collects a batch's results into one array for its READs and one for its old values. */
-    private static final class ArraySink implements VerbSink {
-        private final DoorbellBatch batch;
-        private final byte[] reads;
-        private final long[] oldValues;
-        private int position;
-
-        ArraySink(DoorbellBatch batch) {
-            this.batch = batch;
-            this.reads = new byte[Math.toIntExact(batch.bytesToRead())];
-            this.oldValues = new long[batch.size()];
-        }
-
-        @Override
-        public void oldValue(int verb, long value) {
-            oldValues[verb] = value;
-        }
-
-        @Override
-        public void readWord(long word) {
-            WordOrder.putLong(reads, position, word);
-            position += Long.BYTES;
-        }
-
-        @Override
-        public void readByte(byte value) {
-            reads[position++] = value;
-        }
-
-        BatchResult result() {
-            return BatchResult.ofPackedReads(batch, reads, oldValues);
         }
     }
 
