@@ -1,12 +1,9 @@
 package io.rolexkv.rolex.index;
 
-import io.rolexkv.common.fabric.TestMemoryNode;
 import org.junit.jupiter.api.Test;
 
 import java.lang.management.ManagementFactory;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -27,12 +24,7 @@ class LeanLookupAllocationTest {
         long[] unsigned = random.longs(40_000).map(key -> (key & ~1L) ^ Long.MIN_VALUE).sorted().distinct()
                 .map(key -> key ^ Long.MIN_VALUE).toArray();
         long[] values = Arrays.stream(unsigned).map(key -> ~key).toArray();
-        Map<String, Long> regions = new LinkedHashMap<>();
-        regions.put(IndexLayout.META_REGION, 4096L);
-        regions.put(IndexLayout.LEAVES_REGION, 1L << 20);
-        regions.put(IndexLayout.TABLES_REGION, 8L << 20);
-        regions.put(IndexLayout.MODELS_REGION, 8L << 20);
-        try (TestMemoryNode node = new TestMemoryNode("loopback", regions)) {
+        try (IndexFixture node = new IndexFixture("loopback", 1L << 20)) {
             LeanIndex.bulkLoad(node.connect(), IndexGeometry.DEFAULT, unsigned, values);
             LeanIndex index = LeanIndex.open(node.connect());
             com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();

@@ -2,7 +2,6 @@ package io.rolexkv.rolex.index;
 
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
-import io.rolexkv.common.fabric.TestMemoryNode;
 import io.rolexkv.common.fabric.WordOrder;
 import io.rolexkv.rolex.layout.IndexMetaDescriptor;
 import io.rolexkv.rolex.layout.ModelRecordDescriptor;
@@ -10,9 +9,7 @@ import io.rolexkv.rolex.layout.ModelSetDescriptor;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.zip.CRC32C;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -92,12 +89,7 @@ class ModelSetFormatTest {
 
     @Test
     void openingAnIndexPublishedWithOldSizeRecordsIsRefused() {
-        Map<String, Long> regions = new LinkedHashMap<>();
-        regions.put(IndexLayout.META_REGION, 4096L);
-        regions.put(IndexLayout.LEAVES_REGION, 1L << 20);
-        regions.put(IndexLayout.TABLES_REGION, 1L << 20);
-        regions.put(IndexLayout.MODELS_REGION, 1L << 20);
-        try (TestMemoryNode node = new TestMemoryNode("loopback", regions)) {
+        try (IndexFixture node = new IndexFixture("loopback", 1L << 20)) {
             FabricConnection connection = node.connect();
             long[] keys = {10, 20, 30, 40};
             LeanIndex.bulkLoad(connection, IndexGeometry.DEFAULT, keys, keys);
@@ -117,12 +109,7 @@ class ModelSetFormatTest {
 
     @Test
     void openingAnIndexOfAnotherLayoutIsRefused() {
-        Map<String, Long> regions = new LinkedHashMap<>();
-        regions.put(IndexLayout.META_REGION, 4096L);
-        regions.put(IndexLayout.LEAVES_REGION, 1L << 20);
-        regions.put(IndexLayout.TABLES_REGION, 1L << 20);
-        regions.put(IndexLayout.MODELS_REGION, 1L << 20);
-        try (TestMemoryNode node = new TestMemoryNode("loopback", regions)) {
+        try (IndexFixture node = new IndexFixture("loopback", 1L << 20)) {
             FabricConnection connection = node.connect();
             long[] keys = {10, 20, 30, 40};
             LeanIndex.bulkLoad(connection, IndexGeometry.DEFAULT, keys, keys);
