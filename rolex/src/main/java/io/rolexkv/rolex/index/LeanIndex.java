@@ -723,6 +723,9 @@ public final class LeanIndex implements WordIndex {
             final int lastGroup;
             int headsVerb = -1;
             int baseVerb = -1;
+            /** The groups a write locks first ({@link #chooseWriteGroups}). */
+            int writeFirstGroup;
+            int writeLastGroup;
 
             Probe(View view, long key) {
                 this(view, key, view.modelFor(key));
@@ -741,6 +744,18 @@ public final class LeanIndex implements WordIndex {
                 this.last = LeanModel.lastOf(window);
                 this.firstGroup = model.groupOfRank(first);
                 this.lastGroup = model.groupOfRank(last);
+            }
+
+            /**
+             * Chooses the groups a write of the key locks first. An exact model (a room of evenly spaced fences) names the
+             * key's group outright: only that one, so that concurrent appends of neighbouring keys do not queue on each
+             * other's window. Otherwise every group the window touches; a guess that was wrong adds the right group
+             * once the window is read.
+             */
+            void chooseWriteGroups() {
+                boolean exact = model.maxError() == 0;
+                writeFirstGroup = exact ? model.ownerGroupOnExactModel(key) : firstGroup;
+                writeLastGroup = exact ? writeFirstGroup : lastGroup;
             }
 
             /** The group that owns the key as the window read in {@code result} shows it. */
@@ -1088,12 +1103,8 @@ public final class LeanIndex implements WordIndex {
             for (int i = start; i < end; i++) {
                 Probe probe = new Probe(this, keys[i]);
                 probes[i - start] = probe;
-                // An exact model (a room of evenly spaced fences) names the key's group outright: lock only that one,
-                // so that concurrent appends of neighbouring keys do not queue on each other's window. Otherwise every
-                // group the window touches; a guess that was wrong adds the right group below.
-                int lockFirst = probe.model.maxError() == 0 ? probe.model.ownerGroupOnExactModel(probe.key) : probe.firstGroup;
-                int lockLast = probe.model.maxError() == 0 ? lockFirst : probe.lastGroup;
-                for (int g = lockFirst; g <= lockLast; g++) {
+                probe.chooseWriteGroups();
+                for (int g = probe.writeFirstGroup; g <= probe.writeLastGroup; g++) {
                     int group = g;
                     locks.computeIfAbsent(groupId(probe.modelIndex, g), id -> new LockedGroup(probe.modelIndex, group));
                 }
@@ -1132,16 +1143,13 @@ public final class LeanIndex implements WordIndex {
                 // its own later. What a write does not use stays for the next one of the model.
                 Map<Integer, java.util.Set<Integer>> mayStart = new HashMap<>(); // model -> groups that may need a first leaf
                 for (Probe probe : probes) {
-                    // The key's owning group: named outright on an exact model, else any group of the window.
-                    boolean exact = probe.model.maxError() == 0;
-                    int first = exact ? probe.model.ownerGroupOnExactModel(probe.key) : probe.firstGroup;
-                    int last = exact ? first : probe.lastGroup;
+                    // The key's owning group is among those the write locks (the one named, on an exact model).
                     boolean chained = true;
-                    for (int g = first; g <= last; g++) {
+                    for (int g = probe.writeFirstGroup; g <= probe.writeLastGroup; g++) {
                         chained &= knownChains.containsKey(cacheKey(probe.modelIndex, g));
                     }
                     if (!chained) {
-                        mayStart.computeIfAbsent(probe.modelIndex, m -> new java.util.HashSet<>()).add(first);
+                        mayStart.computeIfAbsent(probe.modelIndex, m -> new java.util.HashSet<>()).add(probe.writeFirstGroup);
                     }
                 }
                 Map<Integer, int[]> slotClaims = new HashMap<>(); // model -> (FAA verb, slots claimed)
