@@ -103,7 +103,7 @@ public final class LeanIndex implements WordIndex {
      */
     /** Group words known to differ from their model's usual word (lock bit dropped), per group: the CAS guesses. */
     private final Map<Long, Long> knownWords = new ConcurrentHashMap<>();
-    private final LeafPool leafPool = new LeafPool(IndexGeometry.LEAF_ALLOCATION_CHUNK);
+    private final LeafPool leafPool = new LeafPool();
     /** Leaves to use first: (leaf number, the lowest epoch it may be written with), from the ring or given back. */
     private final java.util.concurrent.ConcurrentLinkedDeque<long[]> recycledLeaves = new java.util.concurrent.ConcurrentLinkedDeque<>();
     /** Whether the leaf region's counter ran past its capacity: new leaves come from the recycled-leaf ring only. */
