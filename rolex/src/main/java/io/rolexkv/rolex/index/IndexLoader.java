@@ -65,7 +65,8 @@ final class IndexLoader {
                 WordOrder.getLong(meta, IndexMetaDescriptor.LAYOUT_OFFSET));
     }
 
-    private static IndexLayout layoutProbe(FabricConnection connection) {
+    /** A layout of the connection's regions for the words every index has (meta region, counters), whatever its leaves. */
+    static IndexLayout layoutProbe(FabricConnection connection) {
         return new IndexLayout(connection, LeafDescriptor.MIN_CAPACITY);
     }
 

@@ -9,7 +9,6 @@ import io.rolexkv.common.fabric.WordOrder;
 import io.rolexkv.common.kv.KeyValueChecks;
 import io.rolexkv.rolex.layout.GroupWord;
 import io.rolexkv.rolex.layout.IndexMetaDescriptor;
-import io.rolexkv.rolex.layout.LeafDescriptor;
 import io.rolexkv.rolex.model.LinearModel;
 import io.rolexkv.rolex.model.OptimalPiecewiseLinearTrainer;
 import io.rolexkv.rolex.model.UnsignedKeys;
@@ -302,7 +301,7 @@ public final class LeanIndex implements WordIndex {
      * meta region (0 for a node that never retrained). One READ.
      */
     public static long retrainsPublished(FabricConnection connection) {
-        IndexLayout layout = new IndexLayout(connection, LeafDescriptor.MIN_CAPACITY);
+        IndexLayout layout = IndexLoader.layoutProbe(connection);
         DoorbellBatch batch = new DoorbellBatch();
         int verb = batch.read(layout.metaAddress(IndexMetaDescriptor.RETRAINS_OFFSET), Long.BYTES);
         return connection.execute(batch).readLong(verb, 0);

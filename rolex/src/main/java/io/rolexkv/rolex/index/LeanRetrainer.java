@@ -179,7 +179,7 @@ public final class LeanRetrainer {
         this.connection = connection;
         this.doorbells = new BoundedDoorbells(connection, limits);
         this.policy = policy;
-        this.probe = new IndexLayout(connection, io.rolexkv.rolex.layout.LeafDescriptor.MIN_CAPACITY);
+        this.probe = IndexLoader.layoutProbe(connection);
     }
 
     public Stats stats() {
