@@ -186,14 +186,6 @@ public final class LeanRetrainer {
         return new Stats(retrains.sum(), retrainNanos.sum(), keysRetrained.sum(), failures.sum());
     }
 
-    /**
-     * Whether the connection's memory holds a published lean index (what this retrainer works on); not while a build
-     * has it unpublished.
-     */
-    public static boolean isLean(FabricConnection connection) {
-        return publishedLean(connection) != null;
-    }
-
     /** The superblock of the published lean index in the connection's memory, or null if there is none. */
     private static IndexLoader.Meta publishedLean(FabricConnection connection) {
         try {
