@@ -19,7 +19,7 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code index-bench}: the ROLEX index alone, on an in-process memory node, for one configuration (key set, fabric,
- * geometry). Reports what a geometry costs: models and model cache bytes, leaves, bytes and round trips per lookup and
+ * geometry). Reports what a geometry costs: models and model cache bytes, READ verbs, bytes and round trips per lookup and
  * per insert (exact, from the fabric counters), and lookup and insert throughput and latency at several client thread
  * counts (this machine's, noisy). The report is Markdown, printed and written to {@code --out}; with {@code --append}
  * the rows join the tables already in that file, so a sweep of configurations builds one table.
@@ -28,7 +28,7 @@ import java.util.concurrent.Callable;
  * every lookup found its value and the final check passed, 1 when it did not (the report says so), 2 for a bad option.
  */
 @Command(name = "index-bench", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
-        description = "Benchmarks the ROLEX index alone on an in-process memory node: model cache, leaves, bytes and"
+        description = "Benchmarks the ROLEX index alone on an in-process memory node: model cache, READ verbs, bytes and"
                 + " round trips per operation, and throughput and latency per client thread count.")
 public final class IndexBench implements Callable<Integer> {
     static final int EXIT_OK = 0;

@@ -61,7 +61,7 @@ public final class IndexBenchReport {
         cells.add(integer(result.shape().models()));
         cells.add(integer(result.shape().cacheBytes()));
         cells.add(decimal(result.shape().cacheBytesPerKey(), 3));
-        cells.add(decimal(lookup.leavesPerLookup(), 3));
+        cells.add(decimal(lookup.readsPerLookup(), 3));
         cells.add(decimal(lookup.percentReading(1), 1) + " / " + decimal(lookup.percentReading(2), 1) + " / "
                 + decimal(lookup.percentReading(3), 1) + " / " + decimal(lookup.percentReading(4), 1));
         cells.add(integer(Math.round(lookup.bytesReadPerLookup())));

@@ -39,15 +39,15 @@ public record IndexBenchResult(IndexBenchConfig config, Shape shape, LookupCost 
     /**
      * @param lookups              lookups measured
      * @param readingOne           lookups whose doorbells held one READ verb; likewise two, three, four or more
-     * @param leaves               READ verbs in all (group heads, base window, reuse floor, each delta leaf)
+     * @param reads                READ verbs in all (group heads, base window, reuse floor, each delta leaf)
      * @param doorbells            round trips in all
      * @param bytesRead            bytes READ in all
      * @param misses               lookups of a loaded key that did not return its value: must be 0
      */
     public record LookupCost(long lookups, long readingOne, long readingTwo, long readingThree, long readingFourOrMore,
-                             long leaves, long doorbells, long bytesRead, long misses) {
-        public double leavesPerLookup() {
-            return (double) leaves / lookups;
+                             long reads, long doorbells, long bytesRead, long misses) {
+        public double readsPerLookup() {
+            return (double) reads / lookups;
         }
 
         public double roundTripsPerLookup() {
@@ -58,14 +58,14 @@ public record IndexBenchResult(IndexBenchConfig config, Shape shape, LookupCost 
             return (double) bytesRead / lookups;
         }
 
-        /** Percent of lookups that read {@code leaves} leaves (4 stands for four or more). */
-        public double percentReading(int leaves) {
-            long count = switch (leaves) {
+        /** Percent of lookups whose doorbell held {@code reads} READ verbs (4 stands for four or more). */
+        public double percentReading(int reads) {
+            long count = switch (reads) {
                 case 1 -> readingOne;
                 case 2 -> readingTwo;
                 case 3 -> readingThree;
                 case 4 -> readingFourOrMore;
-                default -> throw new IllegalArgumentException("leaves=" + leaves + " allowed=[1,4]");
+                default -> throw new IllegalArgumentException("reads=" + reads + " allowed=[1,4]");
             };
             return 100.0 * count / lookups;
         }

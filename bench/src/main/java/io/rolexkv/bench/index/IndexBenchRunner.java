@@ -86,7 +86,7 @@ final class IndexBenchRunner {
 
             IndexBenchResult.LookupCost lookupCost = lookupCost(loader, BenchmarkKeys.lookupsOf(loaded, config.lookups(),
                     config.seed() + 1));
-            log("lookup cost: leaves/lookup=" + lookupCost.leavesPerLookup() + " round trips/lookup="
+            log("lookup cost: READs/lookup=" + lookupCost.readsPerLookup() + " round trips/lookup="
                     + lookupCost.roundTripsPerLookup());
             List<IndexBenchResult.TimedRuns> lookupRuns = new ArrayList<>();
             for (int threads : config.threads()) {
@@ -119,8 +119,8 @@ final class IndexBenchRunner {
 
     private IndexBenchResult.LookupCost lookupCost(LeanIndex index, long[] keys) {
         FabricCounters counters = index.connection().counters();
-        long[] byLeaves = new long[5];
-        long leaves = 0;
+        long[] byReads = new long[5];
+        long reads = 0;
         long doorbells = 0;
         long bytesRead = 0;
         long misses = 0;
@@ -128,18 +128,18 @@ final class IndexBenchRunner {
             FabricCounters.Snapshot before = counters.snapshot();
             OptionalLong value = index.get(key);
             FabricCounters.Snapshot cost = counters.snapshot().minus(before);
-            byLeaves[(int) Math.min(4, cost.reads())]++;
-            leaves += cost.reads();
+            byReads[(int) Math.min(4, cost.reads())]++;
+            reads += cost.reads();
             doorbells += cost.doorbells();
             bytesRead += cost.bytesRead();
             if (value.isEmpty() || value.getAsLong() != IndexKeySet.valueOf(key)) {
                 misses++;
             }
         }
-        if (byLeaves[0] > 0) {
-            throw new IllegalStateException("lookups=" + byLeaves[0] + " read no leaf at all: the counters do not see the index");
+        if (byReads[0] > 0) {
+            throw new IllegalStateException("lookups=" + byReads[0] + " read nothing at all: the counters do not see the index");
         }
-        return new IndexBenchResult.LookupCost(keys.length, byLeaves[1], byLeaves[2], byLeaves[3], byLeaves[4], leaves,
+        return new IndexBenchResult.LookupCost(keys.length, byReads[1], byReads[2], byReads[3], byReads[4], reads,
                 doorbells, bytesRead, misses);
     }
 

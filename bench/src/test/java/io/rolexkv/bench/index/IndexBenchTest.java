@@ -45,7 +45,7 @@ class IndexBenchTest {
         assertEquals(0, lookups.misses());
         assertEquals(1.0, lookups.roundTripsPerLookup(), "a warm cache reads a key's window in one doorbell");
         // Group heads, the base window and the reuse floor, each one READ (two for heads spanning a model's end at most).
-        assertTrue(lookups.leavesPerLookup() >= 3.0 && lookups.leavesPerLookup() < 4.0, "READs/lookup=" + lookups.leavesPerLookup());
+        assertTrue(lookups.readsPerLookup() >= 3.0 && lookups.readsPerLookup() < 4.0, "READs/lookup=" + lookups.readsPerLookup());
         // The window is at most 2 * epsilon + 3 entries of 16 bytes (floor(p) - e - 1 .. ceil(p) + e), plus the heads of
         // the two groups it spans at most and the 8-byte floor.
         assertTrue(lookups.bytesReadPerLookup() <= 16 * (2 * 12 + 3) + 16 * 2 + 8, "bytes/lookup=" + lookups.bytesReadPerLookup());
