@@ -80,27 +80,32 @@ public final class ComparisonMarkdown {
 
         out.append("\n### Per run\n\n");
         out.append("Model cache: the bytes of index state the compute node caches (ROLEX's models and tables, the"
-                + " B+tree's internal nodes). Memory-node CPU: the whole memory-node (or server) process over the run,"
-                + " load phase included.\n\n");
-        out.append("| workload | system | failed operations | memory-node CPU s | model cache bytes | retrains |\n");
-        out.append(separator(6));
+                + " B+tree's internal nodes). CPU per operation: over the run phase, divided by its operations; the client's is the whole"
+                + " client process (YCSB and the engine), the memory node's the memory-node (or server) processes.\n\n");
+        out.append("| workload | system | failed operations | client CPU µs/op | memory-node CPU µs/op | model cache bytes"
+                + " | retrains |\n");
+        out.append(separator(7));
         for (String workload : results.workloads()) {
             for (String system : systems) {
                 Optional<YcsbReport> report = results.report(workload, system);
                 if (report.isEmpty()) {
                     out.append("| ").append(workload.toUpperCase(Locale.ROOT)).append(" | ").append(system).append(" | ")
-                            .append(failureText(results, workload, system)).append(" | | | |\n");
+                            .append(failureText(results, workload, system)).append(" | | | | |\n");
                     continue;
                 }
                 YcsbReport r = report.get();
-                out.append(String.format(Locale.ROOT, "| %s | %s | %,d | %s | %s | %s |%n", workload.toUpperCase(Locale.ROOT),
-                        system, r.failedOperations(),
-                        r.memoryNodeCpuSeconds() == null ? "–" : String.format(Locale.ROOT, "%.1f", r.memoryNodeCpuSeconds()),
+                out.append(String.format(Locale.ROOT, "| %s | %s | %,d | %s | %s | %s | %s |%n", workload.toUpperCase(Locale.ROOT),
+                        system, r.failedOperations(), microsPerOp(r.clientCpuSeconds(), r.operations()),
+                        r.memoryNodeCpuSeconds() == null ? "–" : microsPerOp(r.memoryNodeCpuSeconds(), r.operations()),
                         r.modelCacheBytes() == null ? "–" : String.format(Locale.ROOT, "%,d", r.modelCacheBytes()),
                         r.retrains() == null ? "–" : String.valueOf(r.retrains())));
             }
         }
         return out.toString();
+    }
+
+    private static String microsPerOp(double seconds, long operations) {
+        return String.format(Locale.ROOT, "%.1f", seconds * 1e6 / Math.max(1, operations));
     }
 
     /** One line on what every run shared. */

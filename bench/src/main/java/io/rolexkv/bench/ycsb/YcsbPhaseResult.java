@@ -20,17 +20,29 @@ import java.util.Optional;
  * @param bulkLoadedRecords  records loaded by that bulk load
  * @param fabricCost         the client's fabric totals over the phase (bulk load included), if the system has a fabric
  * @param memoryNodes        per memory node: records at the phase's end, traffic in the phase (empty if not split)
+ * @param cpu                CPU the client process and the memory-node processes used over the phase
  */
 public record YcsbPhaseResult(Phase phase, long operations, long elapsedNanos, Map<OperationType, OperationFigures> figures,
                               Map<String, Map<String, Long>> ycsbStatusCounts, long bindingErrors,
                               Optional<Long> bulkLoadNanos, long bulkLoadedRecords,
                               Optional<FabricCounters.Snapshot> fabricCost,
-                              java.util.List<YcsbReport.MemoryNodeReport> memoryNodes) {
+                              java.util.List<YcsbReport.MemoryNodeReport> memoryNodes, PhaseCpu cpu) {
 
     /** YCSB's two phases. */
     public enum Phase {
         LOAD,
         RUN
+    }
+
+    /**
+     * CPU used over a phase, bulk load included.
+     *
+     * @param clientSeconds     the whole client process: YCSB's threads and the engine (the compute node), and any
+     *                          memory nodes embedded in the same process
+     * @param memoryNodeSeconds memory-node (or rpc server) processes of the system's own; empty when there are none (an
+     *                          embedded or in-process system, or nodes started elsewhere)
+     */
+    public record PhaseCpu(double clientSeconds, Optional<Double> memoryNodeSeconds) {
     }
 
     public YcsbPhaseResult {

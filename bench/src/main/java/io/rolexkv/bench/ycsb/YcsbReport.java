@@ -18,9 +18,12 @@ import java.util.function.ToDoubleFunction;
 
 /**
  * The report of one YCSB run, as {@code --report FILE} writes it: one JSON object with exactly these fields. It
- * describes the run phase (the load phase for the load-only workload). {@code model_cache_bytes}, {@code retrains}
- * and {@code memory_node_cpu_seconds} are null for systems that have no such thing (the in-process engine has none;
- * CPU seconds only exist for memory nodes in separate processes); they are the system's totals when the phase ended.
+ * describes the run phase (the load phase for the load-only workload). {@code model_cache_bytes} and {@code retrains}
+ * are null for systems that have no such thing (the in-process engine has none); they are the system's totals when the
+ * phase ended. The two CPU figures cover the reported phase only, so that divided by {@code operations} they are CPU
+ * per operation: {@code client_cpu_seconds} is the whole client process (YCSB's threads and the engine, plus memory
+ * nodes when they are embedded in it), {@code memory_node_cpu_seconds} the system's own memory-node (or rpc server)
+ * processes, null when it has none.
  *
  * @param system               {@code rolex}, {@code btree}, {@code rpc}, {@code in_process}
  * @param fabric               the transport, or {@code none}
@@ -33,13 +36,15 @@ import java.util.function.ToDoubleFunction;
  * @param failedOperations     operations that did not answer OK, plus data integrity failures, as YCSB counted them
  * @param modelCacheBytes      model state cached on the compute node
  * @param retrains             retrains completed
- * @param memoryNodeCpuSeconds CPU used by memory-node processes
+ * @param clientCpuSeconds     CPU the client process used in the phase
+ * @param memoryNodeCpuSeconds CPU the memory-node processes used in the phase
  * @param operationsByType     per YCSB operation name
  * @param memoryNodes          per memory node in key order, for systems that split keys over memory nodes (empty for
  *                             others): its records when the phase ended and the client's traffic to it in the phase
  */
 @JsonPropertyOrder({"system", "fabric", "workload", "records", "operations", "threads", "value_size",
-        "throughput_ops_per_s", "failed_operations", "model_cache_bytes", "retrains", "memory_node_cpu_seconds",
+        "throughput_ops_per_s", "failed_operations", "model_cache_bytes", "retrains", "client_cpu_seconds",
+        "memory_node_cpu_seconds",
         "operations_by_type", "memory_nodes"})
 public record YcsbReport(
         @JsonProperty("system") String system,
@@ -53,6 +58,7 @@ public record YcsbReport(
         @JsonProperty("failed_operations") long failedOperations,
         @JsonProperty("model_cache_bytes") Long modelCacheBytes,
         @JsonProperty("retrains") Long retrains,
+        @JsonProperty("client_cpu_seconds") double clientCpuSeconds,
         @JsonProperty("memory_node_cpu_seconds") Double memoryNodeCpuSeconds,
         @JsonProperty("operations_by_type") Map<String, OperationReport> operationsByType,
         @JsonProperty("memory_nodes") List<MemoryNodeReport> memoryNodes) {

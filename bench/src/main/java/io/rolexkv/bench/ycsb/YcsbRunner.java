@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
@@ -94,6 +95,8 @@ public final class YcsbRunner {
                 : YcsbBindingContext.bulkLoading(system.engine(), system.costProbe(), buffer);
         Optional<FabricCounters.Snapshot> fabricBefore = system.fabricCounters();
         List<SystemUnderTest.MemoryNodeShare> nodesBefore = system.memoryNodes(false);
+        long clientCpuBefore = ProcessCpu.nanos();
+        OptionalDouble memoryNodeCpuBefore = system.memoryNodeCpuSeconds();
 
         int operationCount = transactions ? config.operations() : config.loadOperations();
         int threadCount = operationCount > 0 ? Math.min(config.threads(), operationCount) : config.threads();
@@ -145,6 +148,10 @@ public final class YcsbRunner {
             installation.close();
         }
 
+        YcsbPhaseResult.PhaseCpu cpu = new YcsbPhaseResult.PhaseCpu((ProcessCpu.nanos() - clientCpuBefore) / 1e9,
+                memoryNodeCpuBefore.isPresent() && system.memoryNodeCpuSeconds().isPresent()
+                        ? Optional.of(system.memoryNodeCpuSeconds().getAsDouble() - memoryNodeCpuBefore.getAsDouble())
+                        : Optional.empty());
         out.println("[" + phase + "] YCSB summary:");
         Map<String, Map<String, Long>> statusCounts = YcsbMeasurements.exportPhase(out, operations,
                 TimeUnit.NANOSECONDS.toMillis(elapsedNanos));
@@ -152,7 +159,7 @@ public final class YcsbRunner {
                 .map(after -> after.minus(before)));
         YcsbPhaseResult result = new YcsbPhaseResult(phase, operations, elapsedNanos, context.statistics().figures(),
                 statusCounts, context.errors().count(), bulkLoadNanos, bulkLoaded, fabricCost,
-                memoryNodeReports(nodesBefore, system.memoryNodes(true)));
+                memoryNodeReports(nodesBefore, system.memoryNodes(true)), cpu);
         printFigures(result, system);
         return result;
     }
@@ -224,8 +231,7 @@ public final class YcsbRunner {
         return new YcsbReport(system.name(), system.fabric(), config.workload(), config.records(),
                 phase.operations(), config.threads(), config.valueSize(), phase.throughput(), phase.failedOperations(),
                 boxed(system.modelCacheBytes()), boxed(system.retrains()),
-                system.memoryNodeCpuSeconds().isPresent() ? system.memoryNodeCpuSeconds().getAsDouble() : null,
-                byType, phase.memoryNodes());
+                phase.cpu().clientSeconds(), phase.cpu().memoryNodeSeconds().orElse(null), byType, phase.memoryNodes());
     }
 
     /**
@@ -274,6 +280,13 @@ public final class YcsbRunner {
                     allRecords == 0 ? 0.0 : 100.0 * node.records() / allRecords, node.roundTrips(), node.bytesRead(),
                     node.bytesWritten());
         }
+        YcsbPhaseResult.PhaseCpu cpu = result.cpu();
+        long operations = Math.max(1, result.operations());
+        out.printf(Locale.ROOT, "[%s] cpu: client_cpu_seconds=%.2f (%.1f us/op)%s%n", phase, cpu.clientSeconds(),
+                cpu.clientSeconds() * 1e6 / operations, cpu.memoryNodeSeconds()
+                        .map(seconds -> String.format(Locale.ROOT, " memory_node_cpu_seconds=%.2f (%.1f us/op)", seconds,
+                                seconds * 1e6 / operations))
+                        .orElse(""));
         system.modelCacheBytes().ifPresent(bytes -> out.printf(Locale.ROOT, "[%s] model_cache_bytes=%d%n", phase, bytes));
         system.retrains().ifPresent(retrains -> out.printf(Locale.ROOT, "[%s] retrains=%d%n", phase, retrains));
     }

@@ -16,7 +16,7 @@ final class ComparisonFixtures {
         operations.put("READ", new YcsbReport.OperationReport(600, 80, 250, readRoundTrips, 1024, 0));
         operations.put("UPDATE", new YcsbReport.OperationReport(400, 150, 900, updateRoundTrips, 1100, 64));
         return new YcsbReport(system, "tcp", workload, 1000, 1000, 8, 8, throughput, 0,
-                system.equals("rpc") ? null : 4096L, system.equals("rolex") ? 3L : null, 2.5, operations,
+                system.equals("rpc") ? null : 4096L, system.equals("rolex") ? 3L : null, 1.5, 2.5, operations,
                 java.util.List.of());
     }
 

@@ -49,9 +49,9 @@ class ComparisonMarkdownTest {
     @Test
     void perRunRowsShowWhatASystemDoesNotHaveAsADash() {
         String markdown = ComparisonMarkdown.render(results(), "x", null);
-        assertTrue(markdown.contains("| A | rolex | 0 | 2.5 | 4,096 | 3 |"), markdown);
-        assertTrue(markdown.contains("| A | rpc | 0 | 2.5 | – | – |"), markdown);
-        assertTrue(markdown.contains("| C | btree | failed: exit code 3, no report | | | |"), markdown);
+        assertTrue(markdown.contains("| A | rolex | 0 | 1500.0 | 2500.0 | 4,096 | 3 |"), markdown);
+        assertTrue(markdown.contains("| A | rpc | 0 | 1500.0 | 2500.0 | – | – |"), markdown);
+        assertTrue(markdown.contains("| C | btree | failed: exit code 3, no report | | | | |"), markdown);
     }
 
     @Test

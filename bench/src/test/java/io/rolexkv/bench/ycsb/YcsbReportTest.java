@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class YcsbReportTest {
     private static final List<String> TOP_LEVEL = List.of("system", "fabric", "workload", "records", "operations",
             "threads", "value_size", "throughput_ops_per_s", "failed_operations", "model_cache_bytes", "retrains",
-            "memory_node_cpu_seconds", "operations_by_type", "memory_nodes");
+            "client_cpu_seconds", "memory_node_cpu_seconds", "operations_by_type", "memory_nodes");
     private static final List<String> PER_TYPE = List.of("count", "p50_us", "p99_us", "round_trips_per_op",
             "bytes_read_per_op", "bytes_written_per_op");
 
@@ -55,6 +55,7 @@ class YcsbReportTest {
         assertEquals(1000, json.get("value_size").asLong());
         assertTrue(json.get("throughput_ops_per_s").asDouble() > 0);
         assertEquals(0, json.get("failed_operations").asLong());
+        assertTrue(json.get("client_cpu_seconds").asDouble() >= 0, "the client process's CPU over the run phase");
         for (String absent : List.of("model_cache_bytes", "retrains", "memory_node_cpu_seconds")) {
             assertTrue(json.get(absent).isNull(), absent + " is null for the in-process engine");
         }
@@ -71,7 +72,7 @@ class YcsbReportTest {
 
     @Test
     void nullsAreWrittenNotLeftOut() throws Exception {
-        YcsbReport report = new YcsbReport("rolex", "tcp", "a", 1, 1, 1, 8, 1.0, 0, 123L, 4L, 0.5,
+        YcsbReport report = new YcsbReport("rolex", "tcp", "a", 1, 1, 1, 8, 1.0, 0, 123L, 4L, 1.5, 0.5,
                 Map.of("READ", new YcsbReport.OperationReport(1, 2.0, 3.0, 1.0, 2048.0, 0.0)),
                 List.of(new YcsbReport.MemoryNodeReport("127.0.0.1:7000", 10, 20, 30, 40)));
         JsonNode json = new ObjectMapper().readTree(report.toJson());
@@ -81,7 +82,7 @@ class YcsbReportTest {
         assertEquals(List.of("endpoint", "records", "round_trips", "bytes_read", "bytes_written"),
                 fieldNames(json.get("memory_nodes").get(0)));
         assertEquals(10, json.get("memory_nodes").get(0).get("records").asLong());
-        YcsbReport empty = new YcsbReport("in_process", "none", "a", 1, 1, 1, 8, 1.0, 0, null, null, null, Map.of(),
+        YcsbReport empty = new YcsbReport("in_process", "none", "a", 1, 1, 1, 8, 1.0, 0, null, null, 1.5, null, Map.of(),
                 List.of());
         assertEquals(TOP_LEVEL, fieldNames(new ObjectMapper().readTree(empty.toJson())));
     }

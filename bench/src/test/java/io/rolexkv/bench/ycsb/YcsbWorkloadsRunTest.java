@@ -114,6 +114,24 @@ class YcsbWorkloadsRunTest {
                 assertEquals(count(run, OperationType.READ_MODIFY_WRITE), count(run, OperationType.UPDATE));
             }
             StoredRecords.assertEveryRecordIntact(config.properties(), system.engine(), RECORDS + count(run, OperationType.INSERT));
+            assertPhaseCpu(load, run, system);
+        }
+    }
+
+    /**
+     * Each phase reports the CPU it used, not the process totals: the client's is positive, and the memory nodes' (where
+     * the system has processes of its own) is there, and the two phases' together fit in the process's total so far.
+     */
+    private static void assertPhaseCpu(YcsbPhaseResult load, YcsbPhaseResult run, SystemUnderTest system) {
+        assertTrue(load.cpu().clientSeconds() >= 0 && run.cpu().clientSeconds() >= 0, "the OS counts process CPU in ticks: a short phase may show 0");
+        assertEquals(system.memoryNodeCpuSeconds().isPresent(), run.cpu().memoryNodeSeconds().isPresent());
+        if (system.memoryNodeCpuSeconds().isPresent()) {
+            double phases = load.cpu().memoryNodeSeconds().orElseThrow() + run.cpu().memoryNodeSeconds().orElseThrow();
+            assertTrue(run.cpu().memoryNodeSeconds().orElseThrow() >= 0);
+            assertTrue(phases <= system.memoryNodeCpuSeconds().getAsDouble() + 1e-9,
+                    () -> "phases " + phases + " s, process " + system.memoryNodeCpuSeconds().getAsDouble() + " s");
+            assertTrue(run.cpu().memoryNodeSeconds().orElseThrow() < system.memoryNodeCpuSeconds().getAsDouble(),
+                    "the run phase's share, not the process's total (its start-up and load came before)");
         }
     }
 
