@@ -3,16 +3,13 @@ package io.rolexkv.rolex.index;
 import io.rolexkv.common.fabric.CompletionBuffer;
 import io.rolexkv.common.fabric.DoorbellBatch;
 
-import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicReferenceArray;
-import java.util.zip.CRC32C;
 
 /**
- * What one single-key lookup needs and reuses from call to call: the doorbell it builds, the buffer its completion
- * lands in, the checksum engine, a leaf's bytes, and the plan of which READ is which leaf. Lookups take one from a
- * small shared pool and give it back, so a warm lookup allocates nothing of its own; a pool rather than a thread
- * local, because an operation typically runs on a virtual thread of its own, and a thread local would then be made
- * afresh for every operation.
+ * What one single-key lookup needs and reuses from call to call: the doorbell it builds and the buffer its completion
+ * lands in. Lookups take one from a small shared pool and give it back, so a warm lookup allocates nothing of its own;
+ * a pool rather than a thread local, because an operation typically runs on a virtual thread of its own, and a thread
+ * local would then be made afresh for every operation.
  *
  * <p>Never shared: a scratch belongs to the one lookup that took it until that lookup gives it back.
  */
@@ -24,14 +21,6 @@ final class LookupScratch {
     final DoorbellBatch batch = new DoorbellBatch();
     /** Where {@link #batch}'s completion lands, reused from lookup to lookup. */
     final CompletionBuffer completion = new CompletionBuffer();
-    final CRC32C crc = new CRC32C();
-    /** One leaf's bytes, copied out of the READ's completion to be checked and searched in place. */
-    byte[] leaf = new byte[0];
-    /** Per READ verb of {@link #batch}: the reference of the leaf it reads (verb index = position). */
-    long[] references = new long[16];
-    /** Per candidate group (0 = the first candidate): its first READ, and one past its last ({@link #groupEnd}). */
-    int[] groupStart = new int[8];
-    int[] groupEnd = new int[8];
     /** What a found key holds. */
     long value;
 
@@ -63,27 +52,5 @@ final class LookupScratch {
 
     private static int slotOf(Thread thread) {
         return (int) (thread.threadId() * 0x9E37_79B9L >>> 7);
-    }
-
-    /** Makes room for {@code groups} candidate groups. */
-    void ensureGroups(int groups) {
-        if (groupStart.length < groups) {
-            groupStart = Arrays.copyOf(groupStart, Math.max(groups, groupStart.length * 2));
-            groupEnd = Arrays.copyOf(groupEnd, groupStart.length);
-        }
-    }
-
-    /** Makes room for {@code reads} READ verbs. */
-    void ensureReads(int reads) {
-        if (references.length < reads) {
-            references = Arrays.copyOf(references, Math.max(reads, references.length * 2));
-        }
-    }
-
-    /** Makes {@link #leaf} hold at least one leaf. */
-    void ensureLeafBytes(int leafBytes) {
-        if (leaf.length < leafBytes) {
-            leaf = new byte[leafBytes];
-        }
     }
 }
