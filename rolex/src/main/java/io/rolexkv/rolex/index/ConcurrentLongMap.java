@@ -94,6 +94,16 @@ final class ConcurrentLongMap<V> {
         return size;
     }
 
+    /** Runs {@code action} on every key, as the map was at some moment during the call or changing under it. */
+    void forEachKey(java.util.function.LongConsumer action) {
+        AtomicReferenceArray<Node<V>> current = table;
+        for (int bucket = 0; bucket < current.length(); bucket++) {
+            for (Node<V> node = current.get(bucket); node != null; node = node.next()) {
+                action.accept(node.key());
+            }
+        }
+    }
+
     /** Runs {@code action} on every value, as the map was at some moment during the call or changing under it. */
     void forEachValue(Consumer<? super V> action) {
         AtomicReferenceArray<Node<V>> current = table;

@@ -599,6 +599,17 @@ public final class LeanIndex implements WordIndex {
         };
         knownWords.keySet().removeIf(offset -> !alive.test(offset));
         knownChains.removeKeysIf(offset -> !alive.test(offset));
+        Map<LeanModel, Integer> indexOf = new java.util.IdentityHashMap<>();
+        for (int m = 0; m < fresh.models.length; m++) {
+            indexOf.put(fresh.models[m], m);
+        }
+        knownChains.forEachKey(offset -> {
+            Map.Entry<Long, LeanModel> owner = live.floorEntry(offset);
+            Integer model = owner == null ? null : indexOf.get(owner.getValue());
+            if (model != null) {
+                fresh.mayKnowChains[model] = true;
+            }
+        });
         spareSlots.keySet().removeIf(offset -> !live.containsKey(offset));
     }
 
@@ -683,10 +694,17 @@ public final class LeanIndex implements WordIndex {
         final long epoch;
         final LeanModel[] models;
         final long[] lowKeys;
+        /**
+         * Per model: whether the cache may know a delta chain of one of its groups, so that a lookup on a model without
+         * one skips the chain map. A hint, set without ordering: a lookup that misses a flag just set takes the fast
+         * path, whose group heads still show the delta leaves and send it to the general path.
+         */
+        final boolean[] mayKnowChains;
 
         View(long epoch, LeanModel[] models) {
             this.epoch = epoch;
             this.models = models;
+            this.mayKnowChains = new boolean[models.length];
             this.lowKeys = new long[models.length];
             for (int m = 0; m < lowKeys.length; m++) {
                 lowKeys[m] = models[m].lowKey();
@@ -837,9 +855,11 @@ public final class LeanIndex implements WordIndex {
             int last = LeanModel.lastOf(window);
             int firstGroup = model.groupOfRank(first);
             int lastGroup = model.groupOfRank(last);
-            for (int g = firstGroup; g <= lastGroup; g++) {
-                if (knownChains.containsKey(cacheKey(modelIndex, g))) {
-                    return slowGet(key, modelIndex, window, scratch);
+            if (mayKnowChains[modelIndex]) {
+                for (int g = firstGroup; g <= lastGroup; g++) {
+                    if (knownChains.containsKey(cacheKey(modelIndex, g))) {
+                        return slowGet(key, modelIndex, window, scratch);
+                    }
                 }
             }
             DoorbellBatch batch = scratch.batch;
@@ -1004,6 +1024,7 @@ public final class LeanIndex implements WordIndex {
                 knownChains.remove(cacheKey(model, group));
             } else {
                 knownChains.put(cacheKey(model, group), references);
+                mayKnowChains[model] = true;
             }
         }
 

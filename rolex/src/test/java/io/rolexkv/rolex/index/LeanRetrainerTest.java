@@ -114,6 +114,53 @@ class LeanRetrainerTest {
         }
     }
 
+    /**
+     * A lookup whose group has delta leaves the cache knows reads them in its one doorbell, and still does on the models
+     * of a later epoch that kept that model: what the cache knows of its chains carries over a refresh.
+     */
+    @Test
+    void aKnownChainIsReadInTheLookupsDoorbellBeforeAndAfterARefresh() {
+        int perCluster = 2_000;
+        long[] keys = new long[2 * perCluster];
+        for (int i = 0; i < perCluster; i++) {
+            keys[i] = 16L * (i + 1);
+            keys[perCluster + i] = (1L << 40) + 16L * (i + 1);
+        }
+        try (TestMemoryNode node = node("loopback")) {
+            FabricConnection connection = node.connect();
+            LeanIndex index = LeanIndex.bulkLoad(connection, new IndexGeometry(EPSILON, GROUP_SIZE, DELTA_CAPACITY, 64),
+                    keys, keys.clone());
+            LeanIndex.View loaded = index.view();
+            int modelA = loaded.modelFor(keys[0]);
+            int modelB = loaded.modelFor(keys[keys.length - 1]);
+            assertTrue(modelA != modelB, "two clusters far apart make two models at least");
+            long keyB = keys[keys.length - 10] + 1; // between two base keys of B: a delta leaf
+            index.put(keyB, 7, null);
+            for (int group = 0; group < 40; group++) { // a delta leaf in each of 40 groups of A: A is due, B is not
+                index.put(16L * GROUP_SIZE * group + 1, group, null);
+            }
+            index.get(keyB);
+            assertEquals(1, doorbellsOf(connection, () -> assertEquals(OptionalLong.of(7), index.get(keyB))),
+                    "the chain the cache knows, read with the window");
+
+            LeanRetrainer retrainer = new LeanRetrainer(node.localConnection(), FabricLimits.DEFAULT,
+                    new LeanRetrainer.Policy(2, 0.125, 0, 2048, 1 << 16)); // A and B too big to merge
+            LeanRetrainer.PassResult pass = retrainer.runPass();
+            assertTrue(!pass.failed() && pass.retrained() > 0, () -> "a pass that compacts A: " + pass);
+            assertEquals(OptionalLong.of(0), index.get(1), "a key of the compacted model: the index refreshes");
+            assertTrue(index.view().epoch > loaded.epoch, "the index is on the new epoch's models");
+            assertTrue(List.of(index.view().models).contains(loaded.models[modelB]), () -> "B kept as it was: " + pass + " before " + List.of(loaded.models) + " after " + List.of(index.view().models));
+            assertEquals(1, doorbellsOf(connection, () -> assertEquals(OptionalLong.of(7), index.get(keyB))),
+                    "the chain the cache knew of B, still read with the window on the new models");
+        }
+    }
+
+    private static long doorbellsOf(FabricConnection connection, Runnable action) {
+        long before = connection.counters().snapshot().doorbells();
+        action.run();
+        return connection.counters().snapshot().doorbells() - before;
+    }
+
     @Test
     void compactedDeltaLeavesAreReusedOnceTheLeafRegionIsUsedUp() {
         // Room for 5,000 delta leaves of 8 keys: what is live at once fits; what 60,000 inserts make over the run does not.
