@@ -198,10 +198,10 @@ public final class RolexKvYcsbClient extends DB {
         try {
             status = operation.get();
         } catch (RuntimeException e) {
-            errors.record(type, key, e);
             if (MemoryNodeDownException.in(e).isPresent()) {
-                throw e;
+                throw e; // stops the run, and the command names the node in one line: no stack trace logged before it
             }
+            errors.record(type, key, e);
             status = Status.ERROR;
         }
         long nanos = System.nanoTime() - startNanos;

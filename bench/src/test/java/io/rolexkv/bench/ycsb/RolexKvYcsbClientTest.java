@@ -1,6 +1,7 @@
 package io.rolexkv.bench.ycsb;
 
 import io.rolexkv.common.fabric.FabricCounters;
+import io.rolexkv.common.fabric.MemoryNodeDownException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -163,6 +164,19 @@ class RolexKvYcsbClientTest {
         });
         assertEquals(Status.ERROR, client.read(TABLE, "user1", null, new HashMap<>()));
         assertEquals(4, errors.count());
+    }
+
+    @Test
+    void aMemoryNodeMarkedDownIsThrownNotCountedOrLogged() throws DBException {
+        RolexKvYcsbClient client = binding();
+        BindingErrors errors = installation.context().errors();
+        engine.beforeEachCall(() -> {
+            throw new MemoryNodeDownException(2, "10.0.0.2:7000", "the reconnect deadline passed", null);
+        });
+        RuntimeException thrown = assertThrows(RuntimeException.class,
+                () -> client.read(TABLE, "user1", null, new HashMap<>()));
+        assertEquals(2, MemoryNodeDownException.in(thrown).orElseThrow().memoryNodeId());
+        assertEquals(0, errors.count(), "the run stops on it; it is not an operation error to count and log");
     }
 
     @Test
