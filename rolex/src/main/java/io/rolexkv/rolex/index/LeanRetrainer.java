@@ -173,6 +173,8 @@ public final class LeanRetrainer {
     /** Whether every model was checked for delta leaves since the SLT counters last moved. */
     private boolean idleChecked = true;
     private int trickleCursor;
+    /** Whether this retrainer has looked for tables space a retrainer before it freed (see readView). */
+    private boolean reclaimChecked;
     private long slotsLastMoved = System.nanoTime();
 
     public LeanRetrainer(FabricConnection connection, FabricLimits limits, Policy policy) {
@@ -273,7 +275,43 @@ public final class LeanRetrainer {
         }
         meta = current;
         layout = new IndexLayout(connection, current.leafCapacity());
+        if (!reclaimChecked) {
+            reclaimUnreachableTables();
+            reclaimChecked = true;
+        }
         return true;
+    }
+
+    /**
+     * Frees the tables space below {@code tablesUsed} that no published model's block covers: what a retrainer before
+     * this one (the memory node restarted with its data) freed and kept in its process memory, and the blocks of a pass
+     * it left unpublished. Only retrainers claim tables space once an index is built, so space no published model covers
+     * is no one's; it is freed as by the current epoch, with a full grace, so that readers whose models are older
+     * refresh before it is reused.
+     */
+    private void reclaimUnreachableTables() {
+        long tablesUsed = Math.min(readMetaWord(IndexMetaDescriptor.TABLES_USED_OFFSET), layout.tablesBytes());
+        java.util.TreeMap<Long, Long> live = new java.util.TreeMap<>(); // block offset -> aligned end
+        for (LeanModel model : models) {
+            live.put(model.blockOffset(), model.blockOffset() + TablesDescriptor.alignedBlockBytes(model.blockBytes()));
+        }
+        long now = System.nanoTime();
+        long cursor = 0;
+        long reclaimed = 0;
+        for (java.util.Map.Entry<Long, Long> block : live.entrySet()) {
+            if (block.getKey() > cursor && block.getKey() <= tablesUsed) {
+                tableSpace.free(cursor, block.getKey() - cursor, now, epoch);
+                reclaimed += block.getKey() - cursor;
+            }
+            cursor = Math.max(cursor, block.getValue());
+        }
+        if (tablesUsed > cursor) {
+            tableSpace.free(cursor, tablesUsed - cursor, now, epoch);
+            reclaimed += tablesUsed - cursor;
+        }
+        if (reclaimed > 0) {
+            LOG.info("tables space no published model covers, freed for reuse bytes={} epoch={}", reclaimed, epoch);
+        }
     }
 
     /** SLT slots claimed per model (slot 0 of each SLT counts them). */

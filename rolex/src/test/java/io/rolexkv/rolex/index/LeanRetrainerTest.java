@@ -3,6 +3,9 @@ package io.rolexkv.rolex.index;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.FabricLimits;
 import io.rolexkv.common.fabric.TestMemoryNode;
+import io.rolexkv.common.fabric.WordOrder;
+import io.rolexkv.rolex.layout.IndexMetaDescriptor;
+import io.rolexkv.rolex.layout.TablesDescriptor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -153,6 +156,70 @@ class LeanRetrainerTest {
             assertEquals(1, doorbellsOf(connection, () -> assertEquals(OptionalLong.of(7), index.get(keyB))),
                     "the chain the cache knew of B, still read with the window on the new models");
         }
+    }
+
+    /**
+     * Tables space never leaks: every byte below {@code tablesUsed} is a published model's block or free for reuse, in
+     * the retrainer that freed it and in one started afresh on the same memory (a memory node restarted with its data),
+     * which finds what its predecessor freed and reuses it safely once its grace is over.
+     */
+    @Test
+    void aRetrainerStartedOnExistingMemoryReclaimsTheTablesSpaceItsPredecessorFreed() throws InterruptedException {
+        try (TestMemoryNode node = node("loopback")) {
+            LeanIndex.createEmpty(node.connect(), new IndexGeometry(EPSILON, GROUP_SIZE, DELTA_CAPACITY, 64));
+            LeanIndex index = LeanIndex.open(node.connect());
+            LeanRetrainer before = new LeanRetrainer(node.localConnection(), FabricLimits.DEFAULT, POLICY);
+            TreeMap<Long, Long> oracle = new TreeMap<>(Long::compareUnsigned);
+            Random random = new Random(23);
+            insertAndPass(index, before, oracle, random, 8_000);
+            assertTrue(before.freedTableBytes() > 0, "compaction freed tables space");
+            assertEquals(tablesUsed(node), liveTableBytes(node) + before.freedTableBytes(), "the first retrainer's books");
+
+            LeanRetrainer after = new LeanRetrainer(node.localConnection(), FabricLimits.DEFAULT, POLICY);
+            LeanRetrainer.PassResult first = after.runPass();
+            assertTrue(!first.failed(), () -> "pass failed: " + first.failure());
+            assertEquals(tablesUsed(node) - liveTableBytes(node), after.freedTableBytes(),
+                    "a restarted retrainer counts every byte no published model covers as free");
+
+            TimeUnit.NANOSECONDS.sleep(LeanRetrainer.REUSE_GRACE_NANOS + TimeUnit.MILLISECONDS.toNanos(100));
+            long usedBefore = tablesUsed(node);
+            insertAndPass(index, after, oracle, random, 8_000);
+            assertTrue(tablesUsed(node) < usedBefore + after.freedTableBytes() + liveTableBytes(node),
+                    "the reclaimed space is reused rather than the region's end pushed on");
+            assertEquals(tablesUsed(node), liveTableBytes(node) + after.freedTableBytes(), "the second retrainer's books");
+            LeanIndexChecker.check(node.connect()).requireSound();
+            assertMatches(oracle, index);
+            assertMatches(oracle, LeanIndex.open(node.connect()));
+        }
+    }
+
+    private static void insertAndPass(LeanIndex index, LeanRetrainer retrainer, TreeMap<Long, Long> oracle, Random random,
+                                      int inserts) {
+        for (int i = 1; i <= inserts; i++) {
+            long key = random.nextLong();
+            long value = random.nextLong();
+            index.put(key, value, null);
+            oracle.put(key, value);
+            if (i % 500 == 0) {
+                LeanRetrainer.PassResult pass = retrainer.runPass();
+                assertTrue(!pass.failed(), () -> "pass failed: " + pass.failure());
+            }
+        }
+    }
+
+    private static long tablesUsed(TestMemoryNode node) {
+        FabricConnection connection = node.connect();
+        return WordOrder.getLong(IndexLoader.readBytes(connection, IndexLoader.layoutProbe(connection)
+                .metaAddress(IndexMetaDescriptor.TABLES_USED_OFFSET), Long.BYTES), 0);
+    }
+
+    /** Bytes of the published models' blocks, each to its aligned end. */
+    private static long liveTableBytes(TestMemoryNode node) {
+        long bytes = 0;
+        for (LeanModel model : LeanIndex.open(node.connect()).view().models) {
+            bytes += TablesDescriptor.alignedBlockBytes(model.blockBytes());
+        }
+        return bytes;
     }
 
     private static long doorbellsOf(FabricConnection connection, Runnable action) {
