@@ -87,8 +87,10 @@ public final class RegisterHistory {
                 previous == null ? OptionalLong.empty() : previous, client));
     }
 
+    /** @param previous what the key held before, or {@code null} if the store did not say */
     public void remove(String client, long call, long key, OptionalLong previous) {
-        operations.add(new Operation(key, call, clock.incrementAndGet(), true, OptionalLong.empty(), true, previous, client));
+        operations.add(new Operation(key, call, clock.incrementAndGet(), true, OptionalLong.empty(), previous != null,
+                previous == null ? OptionalLong.empty() : previous, client));
     }
 
     public void putOutcomeUnknown(String client, long call, long key, long value) {

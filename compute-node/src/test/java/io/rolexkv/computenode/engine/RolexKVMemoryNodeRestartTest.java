@@ -1,5 +1,6 @@
 package io.rolexkv.computenode.engine;
 
+import io.rolexkv.common.check.RegisterHistory;
 import io.rolexkv.common.config.ConfigNode;
 import io.rolexkv.common.fabric.FabricException;
 import io.rolexkv.common.fabric.MemoryNodeDataLostException;
@@ -189,8 +190,20 @@ class RolexKVMemoryNodeRestartTest {
     }
 
     /**
-     * Writers and readers keep going while the node is stopped and started again. A put that fails with a transport
-     * failure may or may not have happened (either value is right afterwards); one the index gave up on did not happen.
+     * Waits until an operation succeeded after {@code before} succeeded ones, for at most the engine's reconnect
+     * deadline: a machine busy with other work may take a while to reconnect, and only that it resumes is the point.
+     */
+    private static void awaitProgress(AcknowledgedWritesWorkload workload, long before) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (workload.succeeded() <= before && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+    }
+
+    /**
+     * Writers and readers keep going on shared keys while the node is stopped and started again, and the history of
+     * every operation is linearizable per key. A write that fails with a transport failure may or may not have
+     * happened; one the index gave up on did not happen.
      * Slow: a put whose lock CAS ran just before the node stopped leaves that lock held (leases are another item), and
      * later puts to its leaves wait out the index's lock time-out.
      */
@@ -208,10 +221,12 @@ class RolexKVMemoryNodeRestartTest {
                 Thread.sleep(300);
                 long before = workload.succeeded();
                 node = MemoryNode.start(nodeConfig(port(endpoint)));
-                Thread.sleep(700);
+                awaitProgress(workload, before);
                 assertTrue(workload.succeeded() > before, "operations succeed after restart " + restart);
+                Thread.sleep(500);
             }
-            workload.stopAndCheck();
+            RegisterHistory.Result checked = workload.stopAndCheck();
+            assertEquals(keys.length, checked.keysChecked(), () -> "every key's history checked: " + checked);
             assertFalse(engine.scan(0, -1L, 10).isEmpty());
         } finally {
             node.close();
