@@ -42,7 +42,17 @@ final class ChildProcess implements AutoCloseable {
      *                               last lines of output
      */
     static ChildProcess start(String name, String mainClass, List<String> arguments, Function<String, String> readiness) {
-        List<String> command = JavaCommand.of(mainClass, arguments);
+        return start(name, List.of(), mainClass, arguments, readiness);
+    }
+
+    /**
+     * {@link #start(String, String, List, Function)} under a launcher that runs the JVM as its own command, e.g.
+     * {@code ip netns exec NAME} to start it in a network namespace (the launcher must exec, so the process is the JVM).
+     */
+    static ChildProcess start(String name, List<String> launcher, String mainClass, List<String> arguments,
+                              Function<String, String> readiness) {
+        List<String> command = new ArrayList<>(launcher);
+        command.addAll(JavaCommand.of(mainClass, arguments));
         Process process;
         try {
             process = new ProcessBuilder(command).redirectErrorStream(true).start();
