@@ -181,9 +181,26 @@ public final class ReconnectingConnection implements FabricConnection {
     }
 
     /**
-     * {@link #post}'s semantics on the caller's thread, the completion written into {@code into} by the connection
-     * underneath (so a transport that fills it in place allocates nothing here either): a pure READ batch that finds
-     * the connection broken is executed again on the next one, anything else fails with its outcome unknown.
+     * {@link #post}'s semantics on the caller's thread: a pure READ batch that finds the connection broken is executed
+     * again on the next one, anything else fails with its outcome unknown. The caller waits on the transport's own
+     * completion, with no stage attached to it, so over tcp it reads its answer itself rather than being handed it by
+     * another thread.
+     */
+    @Override
+    public BatchResult execute(DoorbellBatch batch) {
+        for (int retries = 0; ; retries++) {
+            FabricConnection connection = usableConnection();
+            try {
+                return connection.execute(batch);
+            } catch (ConnectionLostException lost) {
+                afterLost(batch, retries, connection, lost);
+            }
+        }
+    }
+
+    /**
+     * As {@link #execute(DoorbellBatch)}, the completion written into {@code into} by the connection underneath (so a
+     * transport that fills it in place allocates nothing here either).
      */
     @Override
     public void execute(DoorbellBatch batch, CompletionBuffer into) {
@@ -193,14 +210,19 @@ public final class ReconnectingConnection implements FabricConnection {
                 connection.execute(batch, into);
                 return;
             } catch (ConnectionLostException lost) {
-                if (closed) {
-                    throw lost;
-                }
-                startReconnect(connection, lost);
-                if (!postsAgain(batch, retries)) {
-                    throw lostInFlight(batch, retries, lost);
-                }
+                afterLost(batch, retries, connection, lost);
             }
+        }
+    }
+
+    /** After {@code batch} was lost in flight on {@code broken}: reconnects, and returns to retry it or throws why not. */
+    private void afterLost(DoorbellBatch batch, int retries, FabricConnection broken, ConnectionLostException lost) {
+        if (closed) {
+            throw lost;
+        }
+        startReconnect(broken, lost);
+        if (!postsAgain(batch, retries)) {
+            throw lostInFlight(batch, retries, lost);
         }
     }
 

@@ -50,11 +50,18 @@ class CompletionBufferPassThroughTest {
     /** What a connection below a decorator was asked to do, and with which buffer. */
     private static final class Spy extends ForwardingFabricConnection {
         final AtomicInteger posts = new AtomicInteger();
+        final AtomicInteger executes = new AtomicInteger();
         final AtomicInteger executesIntoBuffer = new AtomicInteger();
         volatile CompletionBuffer lastBuffer;
 
         Spy(FabricConnection delegate) {
             super(delegate);
+        }
+
+        @Override
+        public BatchResult execute(DoorbellBatch batch) {
+            executes.incrementAndGet();
+            return delegate.execute(batch);
         }
 
         @Override
@@ -159,6 +166,12 @@ class CompletionBufferPassThroughTest {
                 assertEquals(0, transport.last.posts.get(), "no detour through post and a result object");
                 assertEquals(1, connection.counters().snapshot().doorbells());
                 assertEquals(4, totals.snapshot().verbs());
+
+                // The result-object form goes down as itself too: the caller waits on the transport's own completion.
+                assertEquals(0x0807_0605_0403_0201L, connection.execute(readWord(address(0))).readLong(0, 0));
+                assertEquals(1, transport.last.executes.get());
+                assertEquals(0, transport.last.posts.get());
+                assertEquals(2, connection.counters().snapshot().doorbells());
             }
         }
     }

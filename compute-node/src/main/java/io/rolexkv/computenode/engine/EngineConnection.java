@@ -31,6 +31,18 @@ final class EngineConnection extends ForwardingFabricConnection {
         return delegate.post(batch);
     }
 
+    /**
+     * Recorded as {@link #post} records, then handed down, so the caller waits on the transport's own completion (over
+     * tcp it then reads its answer itself) rather than on a stage the default would attach.
+     */
+    @Override
+    public BatchResult execute(DoorbellBatch batch) {
+        if (!batch.isEmpty()) {
+            threadCosts.current().recordPosted(batch);
+        }
+        return delegate.execute(batch);
+    }
+
     /** Recorded as {@link #post} records, then handed down with the caller's buffer, which the transport fills. */
     @Override
     public void execute(DoorbellBatch batch, CompletionBuffer into) {

@@ -17,16 +17,23 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
-/** The engine's connection records every doorbell on the calling thread's costs, and hands the caller's buffer down. */
+/** The engine's connection records every doorbell on the calling thread's costs, and hands execute, and the caller's buffer, down. */
 class EngineConnectionTest {
 
     /** Counts how the connection underneath was called. */
     private static final class Spy extends ForwardingFabricConnection {
         final AtomicInteger posts = new AtomicInteger();
+        final AtomicInteger executes = new AtomicInteger();
         volatile CompletionBuffer lastBuffer;
 
         Spy(FabricConnection delegate) {
             super(delegate);
+        }
+
+        @Override
+        public BatchResult execute(DoorbellBatch batch) {
+            executes.incrementAndGet();
+            return delegate.execute(batch);
         }
 
         @Override
@@ -66,6 +73,11 @@ class EngineConnectionTest {
 
                 connection.execute(new DoorbellBatch(), buffer);
                 assertEquals(1, costs.current().snapshot().doorbells(), "an empty batch is no doorbell");
+
+                assertEquals(42, connection.execute(batch).readLong(read, 0));
+                assertEquals(1, spy.executes.get(), "the result-object form goes down as itself");
+                assertEquals(0, spy.posts.get());
+                assertEquals(2, costs.current().snapshot().doorbells());
             }
         }
     }
