@@ -3,6 +3,7 @@ package io.rolexkv.bench.jmh;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.RegisteredMemory;
 import io.rolexkv.common.fabric.loopback.LoopbackTransport;
+import io.rolexkv.rolex.index.FoundWord;
 import io.rolexkv.rolex.index.IndexGeometry;
 import io.rolexkv.rolex.index.IndexLayout;
 import io.rolexkv.rolex.index.LeanIndex;
@@ -21,7 +22,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import java.util.concurrent.TimeUnit;
 
 /**
- * What a lookup of the index ({@link LeanIndex#get}) costs the compute node's CPU, the network excluded, on a
+ * What a lookup of the index ({@link LeanIndex#find}, the engine's get path) costs the compute node's CPU, the network excluded, on a
  * million bulk-loaded keys: built by the real loader on a loopback memory node, then every region READ once into this
  * process ({@link LocalMemoryConnection}), so the doorbell's READs are answered by slices of exactly what the memory
  * node holds. The production path end to end: prediction, the doorbell built, its completion landing in the lookup's
@@ -48,6 +49,7 @@ public class LeanLookupBenchmark {
     private LeanIndex index;
     private long[] lookups;
     private int next;
+    private final FoundWord found = new FoundWord();
 
     @Setup(Level.Trial)
     public void load() {
@@ -86,6 +88,6 @@ public class LeanLookupBenchmark {
 
     @Benchmark
     public long leanGet() {
-        return index.get(lookups[next++ & (LOOKUP_COUNT - 1)]).orElse(-1);
+        return index.find(lookups[next++ & (LOOKUP_COUNT - 1)], found) ? found.word() : -1;
     }
 }

@@ -84,6 +84,15 @@ public final class CompletionBuffer {
         MemorySegment.copy(source, sourceOffset, readSegment, readOffsets[verb], batch.length(verb));
     }
 
+    /**
+     * Puts READ {@code verb}'s bytes: as many as the verb read, copied from {@code source} at {@code sourceOffset} (a
+     * completion frame a transport read into an array of its own).
+     */
+    public void putRead(int verb, byte[] source, int sourceOffset) {
+        requireKind(verb, VerbKind.READ);
+        System.arraycopy(source, sourceOffset, reads, readOffsets[verb], batch.length(verb));
+    }
+
     /** Puts the word CAS or FAA {@code verb} found before it acted. */
     public void putOldValue(int verb, long value) {
         checkIndex(verb);

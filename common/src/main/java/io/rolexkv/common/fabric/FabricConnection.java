@@ -81,7 +81,7 @@ public interface FabricConnection extends AutoCloseable {
     void close();
 
     /** Waits for a batch completion, unwrapping the future's exception into the {@link FabricException} it holds. */
-    static BatchResult await(CompletableFuture<BatchResult> completion) {
+    static <T> T await(CompletableFuture<T> completion) {
         try {
             return completion.get();
         } catch (InterruptedException e) {

@@ -173,14 +173,70 @@ public final class ReconnectingConnection implements FabricConnection {
             return CompletableFuture.failedFuture(cause);
         }
         startReconnect(broken, cause);
-        if (isReadOnly(batch) && retries < MAX_READ_RETRIES) {
+        if (postsAgain(batch, retries)) {
             // Not on this thread: it may be the one reading completions, which must not block.
             return CompletableFuture.supplyAsync(() -> post(batch, retries + 1), RETRIES).thenCompose(next -> next);
         }
+        return CompletableFuture.failedFuture(lostInFlight(batch, retries, cause));
+    }
+
+    /**
+     * {@link #post}'s semantics on the caller's thread: a pure READ batch that finds the connection broken is executed
+     * again on the next one, anything else fails with its outcome unknown. The caller waits on the transport's own
+     * completion, with no stage attached to it, so over tcp it reads its answer itself rather than being handed it by
+     * another thread.
+     */
+    @Override
+    public BatchResult execute(DoorbellBatch batch) {
+        for (int retries = 0; ; retries++) {
+            FabricConnection connection = usableConnection();
+            try {
+                return connection.execute(batch);
+            } catch (ConnectionLostException lost) {
+                afterLost(batch, retries, connection, lost);
+            }
+        }
+    }
+
+    /**
+     * As {@link #execute(DoorbellBatch)}, the completion written into {@code into} by the connection underneath (so a
+     * transport that fills it in place allocates nothing here either).
+     */
+    @Override
+    public void execute(DoorbellBatch batch, CompletionBuffer into) {
+        for (int retries = 0; ; retries++) {
+            FabricConnection connection = usableConnection();
+            try {
+                connection.execute(batch, into);
+                return;
+            } catch (ConnectionLostException lost) {
+                afterLost(batch, retries, connection, lost);
+            }
+        }
+    }
+
+    /** After {@code batch} was lost in flight on {@code broken}: reconnects, and returns to retry it or throws why not. */
+    private void afterLost(DoorbellBatch batch, int retries, FabricConnection broken, ConnectionLostException lost) {
+        if (closed) {
+            throw lost;
+        }
+        startReconnect(broken, lost);
+        if (!postsAgain(batch, retries)) {
+            throw lostInFlight(batch, retries, lost);
+        }
+    }
+
+    /** Whether a batch that was in flight on a broken connection {@code retries} times is posted once more. */
+    private static boolean postsAgain(DoorbellBatch batch, int retries) {
+        return isReadOnly(batch) && retries < MAX_READ_RETRIES;
+    }
+
+    /** What a batch in flight on a broken connection fails with when it is not posted again. */
+    private ConnectionLostException lostInFlight(DoorbellBatch batch, int retries, Throwable cause) {
         String what = isReadOnly(batch) ? "READs only, after " + retries + " reconnects" : "not all READs";
-        return CompletableFuture.failedFuture(new ConnectionLostException("memory node " + memoryNodeId + " at endpoint="
-                + endpoint + ": the connection broke with a doorbell of " + batch.size() + " verbs in flight (" + what
-                + "): outcome unknown (reconnecting); " + cause.getMessage(), cause));
+        return new ConnectionLostException("memory node " + memoryNodeId + " at endpoint=" + endpoint
+                + ": the connection broke with a doorbell of " + batch.size() + " verbs in flight (" + what
+                + "): outcome unknown (reconnecting); " + cause.getMessage(), cause);
     }
 
     private static boolean isReadOnly(DoorbellBatch batch) {

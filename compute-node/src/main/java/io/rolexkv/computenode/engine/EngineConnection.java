@@ -1,6 +1,7 @@
 package io.rolexkv.computenode.engine;
 
 import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.CompletionBuffer;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
 import io.rolexkv.common.fabric.ForwardingFabricConnection;
@@ -28,5 +29,26 @@ final class EngineConnection extends ForwardingFabricConnection {
             threadCosts.current().recordPosted(batch);
         }
         return delegate.post(batch);
+    }
+
+    /**
+     * Recorded as {@link #post} records, then handed down, so the caller waits on the transport's own completion (over
+     * tcp it then reads its answer itself) rather than on a stage the default would attach.
+     */
+    @Override
+    public BatchResult execute(DoorbellBatch batch) {
+        if (!batch.isEmpty()) {
+            threadCosts.current().recordPosted(batch);
+        }
+        return delegate.execute(batch);
+    }
+
+    /** Recorded as {@link #post} records, then handed down with the caller's buffer, which the transport fills. */
+    @Override
+    public void execute(DoorbellBatch batch, CompletionBuffer into) {
+        if (!batch.isEmpty()) {
+            threadCosts.current().recordPosted(batch);
+        }
+        delegate.execute(batch, into);
     }
 }

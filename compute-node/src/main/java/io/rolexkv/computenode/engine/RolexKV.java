@@ -21,6 +21,7 @@ import io.rolexkv.computenode.value.ValueRegionDescriptor;
 import io.rolexkv.computenode.value.ValueStore;
 import io.rolexkv.computenode.value.ValueWord;
 import io.rolexkv.rolex.index.DoorbellExtras;
+import io.rolexkv.rolex.index.FoundWord;
 import io.rolexkv.rolex.index.IndexCounters;
 import io.rolexkv.rolex.index.KeyValue;
 import io.rolexkv.rolex.index.LeanIndex;
@@ -160,6 +161,8 @@ public final class RolexKV implements BaseKV {
     }
     private final ExecutorService helpers = Executors.newVirtualThreadPerTaskExecutor();
     private final LongAdder staleBlockReads = new LongAdder();
+    /** Per thread: where a single-key read puts what it found (see {@link ValueRead}). */
+    private final ThreadLocal<ValueRead> valueReads = ThreadLocal.withInitial(ValueRead::new);
     private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
     private volatile boolean closed;
 
@@ -403,8 +406,14 @@ public final class RolexKV implements BaseKV {
     public Optional<byte[]> get(long key) {
         enter();
         try {
-            MemorySegment value = readValue(shardFor(key), key);
-            return value == null ? Optional.empty() : Optional.of(value.toArray(ValueLayout.JAVA_BYTE));
+            Shard shard = shardFor(key);
+            ValueRead read = valueReads.get();
+            if (!readValue(shard, key, read)) {
+                return Optional.empty();
+            }
+            MemorySegment block = read.takeBlock();
+            // An inline word becomes the caller's array at once: no view of it to make and copy out again.
+            return Optional.of(block == null ? shard.values.inlineValue(read.word.word()) : block.toArray(ValueLayout.JAVA_BYTE));
         } finally {
             exit();
         }
@@ -415,34 +424,63 @@ public final class RolexKV implements BaseKV {
     public Optional<MemorySegment> getView(long key) {
         enter();
         try {
-            return Optional.ofNullable(readValue(shardFor(key), key));
+            Shard shard = shardFor(key);
+            ValueRead read = valueReads.get();
+            return readValue(shard, key, read) ? Optional.of(read.view(shard.values)) : Optional.empty();
         } finally {
             exit();
         }
     }
 
-    /** The value of {@code key}, read-only, or {@code null}: the leaf, then (for a block) the block, re-read if stale. */
-    private MemorySegment readValue(Shard shard, long key) {
-        for (int attempt = 0; ; attempt++) {
-            OptionalLong word = shard.index().get(key);
-            if (word.isEmpty()) {
-                return null;
-            }
-            MemorySegment value = readWord(shard, key, word.getAsLong());
-            if (value != null) {
-                return value;
-            }
-            staleBlockReads.increment();
-            checkStaleRetries(shard, key, word.getAsLong(), attempt);
+    /**
+     * What a single-key read found, one per thread and reused from call to call, so that a lookup allocates nothing of
+     * its own: the word the index holds for the key, and the block's bytes when the word names a block.
+     */
+    private static final class ValueRead {
+        final FoundWord word = new FoundWord();
+        private MemorySegment block;
+
+        /** The block's bytes (let go of here), or {@code null} when the word holds the value itself. */
+        MemorySegment takeBlock() {
+            MemorySegment taken = block;
+            block = null;
+            return taken;
+        }
+
+        /** The value found, as a read-only view. */
+        MemorySegment view(ValueStore values) {
+            MemorySegment taken = takeBlock();
+            return taken != null ? taken : MemorySegment.ofArray(values.inlineValue(word.word())).asReadOnly();
         }
     }
 
-    /** The value a word holds or names, or {@code null} if its block is no longer the one the word named. */
-    private MemorySegment readWord(Shard shard, long key, long word) {
-        ValueStore values = shard.values;
-        if (!values.needsRead(word)) {
-            return MemorySegment.ofArray(values.inlineValue(word)).asReadOnly();
+    /**
+     * Reads the value of {@code key} into {@code read}: the leaf's word, then (for a block) the block, re-read from the
+     * leaf if the block is stale. False if the key is absent. For a word that holds its value (inline values) this is
+     * the index lookup alone, which allocates nothing where the index and transport do not.
+     */
+    private boolean readValue(Shard shard, long key, ValueRead read) {
+        read.block = null;
+        for (int attempt = 0; ; attempt++) {
+            if (!shard.index().find(key, read.word)) {
+                return false;
+            }
+            long word = read.word.word();
+            if (!shard.values.needsRead(word)) {
+                return true;
+            }
+            read.block = readBlock(shard, key, word);
+            if (read.block != null) {
+                return true;
+            }
+            staleBlockReads.increment();
+            checkStaleRetries(shard, key, word, attempt);
         }
+    }
+
+    /** The value in the block {@code word} names, read-only, or {@code null} if the block is no longer that one. */
+    private MemorySegment readBlock(Shard shard, long key, long word) {
+        ValueStore values = shard.values;
         DoorbellBatch batch = new DoorbellBatch();
         int verb = values.appendRead(batch, word);
         return values.valueOrNull(shard.connection.execute(batch).read(verb), key, word);
@@ -531,7 +569,8 @@ public final class RolexKV implements BaseKV {
                 out[i] = values.valueOrNull(packer.read(positions[i]), keys[i], words[i].getAsLong());
                 if (out[i] == null) {
                     staleBlockReads.increment();
-                    out[i] = readValue(shard, keys[i]);
+                    ValueRead read = valueReads.get();
+                    out[i] = readValue(shard, keys[i], read) ? read.view(values) : null;
                 }
             }
         }

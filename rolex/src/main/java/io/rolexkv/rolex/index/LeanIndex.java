@@ -405,15 +405,16 @@ public final class LeanIndex implements WordIndex {
         }
     }
 
-    /**
-     * {@link #get} without the {@link OptionalLong}: allocates nothing on a warm lookup (where the transport fills
-     * its completion in place), for a caller that knows a word no key holds or tells absence apart otherwise.
-     */
+    /** Allocates nothing on a warm lookup where the transport fills its completion in place. */
     @Override
-    public long getOrDefault(long key, long absent) {
+    public boolean find(long key, FoundWord into) {
         LookupScratch scratch = LookupScratch.take();
         try {
-            return find(key, scratch) ? scratch.value : absent;
+            if (!find(key, scratch)) {
+                return false;
+            }
+            into.set(scratch.value);
+            return true;
         } finally {
             LookupScratch.give(scratch);
         }

@@ -36,12 +36,17 @@ public interface WordIndex {
     OptionalLong get(long key);
 
     /**
-     * The word stored under {@code key}, or {@code absent} if there is none: {@link #get} for a caller that must not
-     * allocate per lookup, and knows a word no key holds (or tells a stored {@code absent} apart otherwise). An index
-     * whose lookup allocates nothing overrides it to keep it so.
+     * Looks {@code key} up: true with its word put into {@code into}, or false if it is absent ({@code into} then keeps
+     * what it held). {@link #get} for a hot path: no {@link OptionalLong}, and no word set aside to mean "absent". An
+     * index whose lookup allocates nothing overrides it to keep it so.
      */
-    default long getOrDefault(long key, long absent) {
-        return get(key).orElse(absent);
+    default boolean find(long key, FoundWord into) {
+        OptionalLong word = get(key);
+        if (word.isEmpty()) {
+            return false;
+        }
+        into.set(word.getAsLong());
+        return true;
     }
 
     /** The words of {@code keys}, in order, empty where a key is absent; an index reads as many at once as it can. */

@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A warm lookup of the lean layout allocates nothing per call on a transport that completes a doorbell in place
  * (loopback): the doorbell and its completion are reused, the window is searched where the completion landed, the
- * per-group cache boxes no key, and {@link LeanIndex#getOrDefault} returns the word itself. Checked for present and
+ * per-group cache boxes no key, and {@link LeanIndex#find} puts the word into the caller's holder. Checked for present and
  * absent keys of a bulk-loaded index; a group with delta leaves takes the general path, which allocates.
  */
 class LeanLookupAllocationTest {
@@ -28,6 +28,7 @@ class LeanLookupAllocationTest {
             LeanIndex.bulkLoad(node.connect(), IndexGeometry.DEFAULT, unsigned, values);
             LeanIndex index = LeanIndex.open(node.connect());
             com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+            FoundWord found = new FoundWord();
             int calls = 100_000;
             long sum = 0;
             long expected = 0;
@@ -35,7 +36,9 @@ class LeanLookupAllocationTest {
                 long before = threads.getCurrentThreadAllocatedBytes();
                 for (int call = 0; call < calls; call++) {
                     long key = unsigned[(int) ((call * 2_654_435_761L) % unsigned.length)] | (call & 1); // odd: absent
-                    sum += index.getOrDefault(key, 0);
+                    if (index.find(key, found)) {
+                        sum += found.word();
+                    }
                     if (round == 2 && (call & 1) == 0) {
                         expected += ~key;
                     }

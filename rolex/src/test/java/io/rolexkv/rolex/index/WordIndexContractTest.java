@@ -219,8 +219,11 @@ public abstract class WordIndexContractTest<I extends WordIndex> {
                     assertEquals(optional(oracle.remove(key)), index.remove(key), "remove of key " + name);
                 } else if (operation < 80) {
                     assertEquals(optional(oracle.get(key)), index.get(key), "get of key " + name);
-                    long absent = key * 31 + 7;
-                    assertEquals(oracle.getOrDefault(key, absent), index.getOrDefault(key, absent), "getOrDefault of key " + name);
+                    FoundWord found = new FoundWord();
+                    found.set(key * 31 + 7);
+                    assertEquals(oracle.containsKey(key), index.find(key, found), "find of key " + name);
+                    assertEquals(oracle.getOrDefault(key, key * 31 + 7), found.word(),
+                            "find of key " + name + " puts the word, or leaves the holder alone");
                 } else if (operation < 88) {
                     long[] batch = new long[1 + random.nextInt(40)];
                     for (int i = 0; i < batch.length; i++) {
@@ -356,8 +359,9 @@ public abstract class WordIndexContractTest<I extends WordIndex> {
                         while (writing.get()) {
                             int at = random.nextInt(stableKeys.length);
                             assertEquals(OptionalLong.of(stableWords[at]), index.get(stableKeys[at]), "a stable key is always found");
-                            assertEquals(stableWords[at], index.getOrDefault(stableKeys[at], ~stableWords[at]),
-                                    "a stable key is always found without an OptionalLong");
+                            FoundWord found = new FoundWord();
+                            assertTrue(index.find(stableKeys[at], found), "a stable key is always found without an OptionalLong");
+                            assertEquals(stableWords[at], found.word());
                             long probe = privateKey(stableKeys, random, random.nextInt(WRITERS));
                             OptionalLong seen = index.get(probe);
                             if (seen.isPresent()) {

@@ -1,6 +1,7 @@
 package io.rolexkv.common.fabric.fault;
 
 import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.CompletionBuffer;
 import io.rolexkv.common.fabric.ConnectionLostException;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
@@ -164,19 +165,74 @@ public final class FaultInjectingConnection implements FabricConnection {
 
     @Override
     public CompletableFuture<BatchResult> post(DoorbellBatch batch) {
-        if (lostReason != null) {
-            return CompletableFuture.failedFuture(lost());
-        }
         if (batch.isEmpty()) {
-            return CompletableFuture.completedFuture(new BatchResult(batch, new MemorySegment[0], new long[0]));
+            return lostReason != null ? CompletableFuture.failedFuture(lost())
+                    : CompletableFuture.completedFuture(new BatchResult(batch, new MemorySegment[0], new long[0]));
+        }
+        ConnectionLostException refused = admit(batch);
+        if (refused != null) {
+            return CompletableFuture.failedFuture(refused);
+        }
+        List<Step> steps = split(batch);
+        return start(batch, steps, System.nanoTime() + drawMicros(plan.minLatencyMicros(), plan.maxLatencyMicros()) * 1_000);
+    }
+
+    /**
+     * Passes {@code into} down to the delegate for a batch that runs whole, at once and in its turn: not torn, no
+     * latency drawn for it, and no batch posted before it still waiting to start. Any other batch takes {@link #post}'s
+     * way (its faults are injected there, asynchronously) and is copied in. Either way the same faults, drawn from the
+     * same random sequence, and the same counting.
+     */
+    @Override
+    public void execute(DoorbellBatch batch, CompletionBuffer into) {
+        if (batch.isEmpty()) {
+            if (lostReason != null) {
+                throw lost();
+            }
+            into.reset(batch);
+            return;
+        }
+        ConnectionLostException refused = admit(batch);
+        if (refused != null) {
+            throw refused;
+        }
+        List<Step> steps = split(batch);
+        long latencyMicros = drawMicros(plan.minLatencyMicros(), plan.maxLatencyMicros());
+        boolean previousStarted;
+        synchronized (orderLock) {
+            previousStarted = latestStart.isDone();
+        }
+        if (steps.size() == 1 && steps.getFirst().wireBatch() == batch && latencyMicros == 0 && previousStarted) {
+            try {
+                delegate.execute(batch, into);
+            } catch (ConnectionLostException lost) {
+                breakConnection("the connection underneath was lost", lost);
+                throw lost;
+            }
+            return;
+        }
+        into.copyOf(batch, FabricConnection.await(start(batch, steps, System.nanoTime() + latencyMicros * 1_000)));
+    }
+
+    /**
+     * Lets {@code batch} (not empty) through, counted, or says why not: the connection is lost, or this batch is the
+     * one the plan drops it at.
+     */
+    private ConnectionLostException admit(DoorbellBatch batch) {
+        if (lostReason != null) {
+            return lost();
         }
         long posted = batchesPosted.incrementAndGet();
         if (plan.dropsAfterBatches() && posted > plan.dropAfterBatches()) {
             breakConnection("dropped by fault injection after batches=" + plan.dropAfterBatches(), null);
-            return CompletableFuture.failedFuture(lost());
+            return lost();
         }
         counters.recordPosted(batch);
+        return null;
+    }
 
+    /** Runs {@code batch} as {@code steps} through the delegate, from {@code startAt} on and after the batch before it. */
+    private CompletableFuture<BatchResult> start(DoorbellBatch batch, List<Step> steps, long startAt) {
         CompletableFuture<BatchResult> completion = new CompletableFuture<>();
         pending.add(completion);
         completion.whenComplete((result, failure) -> pending.remove(completion));
@@ -186,8 +242,7 @@ public final class FaultInjectingConnection implements FabricConnection {
             return completion;
         }
 
-        BatchRun run = new BatchRun(batch, split(batch), completion);
-        long startAt = System.nanoTime() + drawMicros(plan.minLatencyMicros(), plan.maxLatencyMicros()) * 1_000;
+        BatchRun run = new BatchRun(batch, steps, completion);
         // Start after the batch posted before this one has started (its first delegate post was made), and no
         // earlier than this batch's own latency allows. The chain never fails, so one bad batch cannot stall the rest.
         CompletableFuture<Void> previous;

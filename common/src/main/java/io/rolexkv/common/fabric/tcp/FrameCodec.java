@@ -3,6 +3,7 @@ package io.rolexkv.common.fabric.tcp;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.CompletionBuffer;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricLimits;
 import io.rolexkv.common.fabric.GlobalAddress;
@@ -399,16 +400,57 @@ public final class FrameCodec {
      */
     public static Completion decodeCompletion(ByteBuf frame, DoorbellBatch batch) throws FrameFormatException {
         long batchId = readHeader(frame, FrameDescriptor.TYPE_COMPLETION);
-        require(frame, FrameDescriptor.COMPLETION_BODY_OFFSET - FrameDescriptor.HEADER_LENGTH, "completion");
-        byte status = frame.readByte();
-        return switch (status) {
+        return switch (readStatus(frame, batchId)) {
             case FrameDescriptor.STATUS_DONE -> new Done(batchId, decodeDone(frame, batch));
-            case FrameDescriptor.STATUS_REFUSED -> new Refused(batchId, decodeRefused(frame, batch));
-            default -> throw new FrameFormatException("batch_id=" + batchId + " status=" + status);
+            default -> new Refused(batchId, decodeRefused(frame, batch));
         };
     }
 
-    private static BatchResult decodeDone(ByteBuf frame, DoorbellBatch batch) throws FrameFormatException {
+    /**
+     * Decodes the COMPLETION of {@code batch} into its caller's buffer: a DONE frame's READ bytes are copied once, from
+     * the frame straight into {@code into} (which grows to the batch if it must), with nothing allocated on the way for
+     * a frame in a heap array, as the client reads them. A REFUSED frame is thrown as the memory node's
+     * {@link VerbRejectedException}; {@code into} then holds nothing of use.
+     *
+     * @throws FrameFormatException as {@link #decodeCompletion(ByteBuf, DoorbellBatch)}
+     */
+    public static void decodeCompletion(ByteBuf frame, DoorbellBatch batch, CompletionBuffer into) throws FrameFormatException {
+        long batchId = readHeader(frame, FrameDescriptor.TYPE_COMPLETION);
+        if (readStatus(frame, batchId) == FrameDescriptor.STATUS_REFUSED) {
+            throw decodeRefused(frame, batch);
+        }
+        requireDoneResults(frame, batch);
+        into.reset(batch);
+        for (int i = 0; i < batch.size(); i++) {
+            switch (batch.kind(i)) {
+                case READ -> {
+                    int length = batch.length(i);
+                    if (frame.hasArray()) {
+                        into.putRead(i, frame.array(), frame.arrayOffset() + frame.readerIndex());
+                    } else {
+                        into.putRead(i, MemorySegment.ofBuffer(frame.nioBuffer(frame.readerIndex(), length)), 0);
+                    }
+                    frame.skipBytes(length);
+                }
+                case CAS, FAA -> into.putOldValue(i, frame.readLongLE());
+                case WRITE -> {
+                }
+            }
+        }
+    }
+
+    /** Reads a COMPLETION's status byte: DONE or REFUSED, anything else is a broken frame. */
+    private static byte readStatus(ByteBuf frame, long batchId) throws FrameFormatException {
+        require(frame, FrameDescriptor.COMPLETION_BODY_OFFSET - FrameDescriptor.HEADER_LENGTH, "completion");
+        byte status = frame.readByte();
+        if (status != FrameDescriptor.STATUS_DONE && status != FrameDescriptor.STATUS_REFUSED) {
+            throw new FrameFormatException("batch_id=" + batchId + " status=" + status);
+        }
+        return status;
+    }
+
+    /** Checks a DONE body holds {@code batch}'s results exactly and moves past its verb count, to the results. */
+    private static void requireDoneResults(ByteBuf frame, DoorbellBatch batch) throws FrameFormatException {
         require(frame, Integer.BYTES, "verb count");
         int verbCount = frame.readIntLE();
         if (verbCount != batch.size()) {
@@ -418,6 +460,10 @@ public final class FrameCodec {
         if (frame.readableBytes() != expectedBytes) {
             throw new FrameFormatException("completion result_bytes=" + frame.readableBytes() + " expected=" + expectedBytes);
         }
+    }
+
+    private static BatchResult decodeDone(ByteBuf frame, DoorbellBatch batch) throws FrameFormatException {
+        requireDoneResults(frame, batch);
         int size = batch.size();
         long[] oldValues = new long[size];
         byte[] reads = new byte[(int) batch.bytesToRead()];

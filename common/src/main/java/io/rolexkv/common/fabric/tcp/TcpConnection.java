@@ -2,6 +2,7 @@ package io.rolexkv.common.fabric.tcp;
 
 import io.netty.buffer.ByteBuf;
 import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.CompletionBuffer;
 import io.rolexkv.common.fabric.ConnectionLostException;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricConnection;
@@ -12,13 +13,16 @@ import io.rolexkv.common.fabric.VerbExecutor;
 import io.rolexkv.common.fabric.VerbRejectedException;
 import io.rolexkv.common.net.ClientProtocol;
 import io.rolexkv.common.net.FrameConnection;
+import io.rolexkv.common.net.FrameDecoder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -172,6 +176,42 @@ public final class TcpConnection implements FabricConnection {
         if (batch.isEmpty()) {
             return CompletableFuture.completedFuture(new BatchResult(batch, new MemorySegment[0], new long[0]));
         }
+        return send(lane, batch, completion -> switch (FrameCodec.decodeCompletion(completion, batch)) {
+            case FrameCodec.Done done -> done.result();
+            case FrameCodec.Refused refused -> throw refused.rejection();
+        });
+    }
+
+    /**
+     * The DONE frame's READ bytes go from the lane's read buffer straight into {@code into}: no result object, no array
+     * of its own, one copy. The caller waits for the answer even if interrupted meanwhile (and keeps the interrupt),
+     * since the answer lands in its buffer, which it must not reuse before; the response timeout bounds the wait.
+     */
+    @Override
+    public void execute(DoorbellBatch batch, CompletionBuffer into) {
+        FrameConnection<FrameCodec.Hello> lane = lane();
+        if (!lane.isOpen()) {
+            throw lane.lost();
+        }
+        if (batch.isEmpty()) {
+            into.reset(batch);
+            return;
+        }
+        CompletableFuture<CompletionBuffer> answer = send(lane, batch, completion -> {
+            FrameCodec.decodeCompletion(completion, batch, into);
+            return into;
+        });
+        try {
+            answer.join();
+        } catch (CompletionException | CancellationException e) {
+            // Reported below, as every execute reports it.
+        }
+        FabricConnection.await(answer);
+    }
+
+    /** Counts {@code batch}, refuses it here if the memory node would, else sends it on {@code lane}. */
+    private <R> CompletableFuture<R> send(FrameConnection<FrameCodec.Hello> lane, DoorbellBatch batch,
+                                          FrameDecoder<R> decoder) {
         counters.recordPosted(batch);
         FabricLimits limits = hello.limits();
         if (FrameDescriptor.requestFrameBytes(batch) > FrameDescriptor.maxFrameBytes(limits)) {
@@ -180,10 +220,7 @@ public final class TcpConnection implements FabricConnection {
         }
         // The request id is stamped by the connection; 0 is a placeholder.
         ByteBuf frame = FrameCodec.encodeRequest(lane.allocator(), 0, batch);
-        return lane.send(frame, completion -> switch (FrameCodec.decodeCompletion(completion, batch)) {
-            case FrameCodec.Done done -> done.result();
-            case FrameCodec.Refused refused -> throw refused.rejection();
-        });
+        return lane.send(frame, decoder);
     }
 
     private static VerbRejectedException oversize(FabricLimits limits, DoorbellBatch batch) {

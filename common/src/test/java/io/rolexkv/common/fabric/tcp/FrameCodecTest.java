@@ -7,6 +7,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.CompletionBuffer;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.FabricLimits;
 import io.rolexkv.common.fabric.GlobalAddress;
@@ -106,6 +107,7 @@ class FrameCodecTest {
         RegisteredMemory memory = TcpTestSupport.newMemory();
         RegisteredMemory twin = TcpTestSupport.newMemory();
         TcpTestSupport.fillAlike(7, memory, twin);
+        CompletionBuffer reused = new CompletionBuffer();
         try {
             for (int round = 0; round < 300; round++) {
                 DoorbellBatch batch = TcpTestSupport.randomBatch(random, memory, 12, false);
@@ -117,6 +119,14 @@ class FrameCodecTest {
                     FrameCodec.Done done = assertInstanceOf(FrameCodec.Done.class, FrameCodec.decodeCompletion(frame, batch));
                     assertEquals(round, done.batchId());
                     TcpTestSupport.assertSameResult(batch, executed, done.result(), "round=" + round);
+                    // Into a caller's buffer, reused from round to round (it grows as it must): from a frame in a heap
+                    // array, as the client reads them, and from any other buffer.
+                    frame.readerIndex(0);
+                    ByteBuf heapCopy = Unpooled.wrappedBuffer(ByteBufUtil.getBytes(frame));
+                    FrameCodec.decodeCompletion(heapCopy, batch, reused);
+                    TcpTestSupport.assertSameResult(batch, executed, reused, "round=" + round + " heap frame");
+                    FrameCodec.decodeCompletion(frame.duplicate(), batch, reused);
+                    TcpTestSupport.assertSameResult(batch, executed, reused, "round=" + round + " direct frame");
                 } finally {
                     frame.release();
                 }
@@ -192,6 +202,12 @@ class FrameCodecTest {
             assertEquals(1, refused.rejection().verbIndex());
             assertEquals(VerbRejectedException.Reason.UNALIGNED_ATOMIC, refused.rejection().reason());
             assertEquals(rejection.detail(), refused.rejection().detail());
+            frame.readerIndex(0);
+            VerbRejectedException thrown = assertThrows(VerbRejectedException.class,
+                    () -> FrameCodec.decodeCompletion(frame, batch, new CompletionBuffer()));
+            assertEquals(1, thrown.verbIndex());
+            assertEquals(VerbRejectedException.Reason.UNALIGNED_ATOMIC, thrown.reason());
+            assertEquals(rejection.detail(), thrown.detail());
         } finally {
             frame.release();
         }
@@ -268,6 +284,10 @@ class FrameCodecTest {
             try {
                 FrameFormatException e = assertThrows(FrameFormatException.class, () -> FrameCodec.decodeCompletion(frame, longer));
                 assertTrue(e.getMessage().contains("result_bytes=16 expected=24"), e.getMessage());
+                frame.readerIndex(0);
+                e = assertThrows(FrameFormatException.class,
+                        () -> FrameCodec.decodeCompletion(frame, longer, new CompletionBuffer()));
+                assertTrue(e.getMessage().contains("result_bytes=16 expected=24"), e.getMessage());
             } finally {
                 frame.release();
             }
@@ -284,6 +304,9 @@ class FrameCodecTest {
                 new VerbRejectedException(3, VerbRejectedException.Reason.OUT_OF_BOUNDS, "verb=3"));
         try {
             FrameFormatException e = assertThrows(FrameFormatException.class, () -> FrameCodec.decodeCompletion(frame, batch));
+            assertTrue(e.getMessage().contains("verb_index=3 batch_verbs=1"), e.getMessage());
+            frame.readerIndex(0);
+            e = assertThrows(FrameFormatException.class, () -> FrameCodec.decodeCompletion(frame, batch, new CompletionBuffer()));
             assertTrue(e.getMessage().contains("verb_index=3 batch_verbs=1"), e.getMessage());
         } finally {
             frame.release();

@@ -1,6 +1,7 @@
 package io.rolexkv.common.fabric.tcp;
 
 import io.rolexkv.common.fabric.BatchResult;
+import io.rolexkv.common.fabric.CompletionBuffer;
 import io.rolexkv.common.fabric.DoorbellBatch;
 import io.rolexkv.common.fabric.GlobalAddress;
 import io.rolexkv.common.fabric.RegionInfo;
@@ -117,6 +118,20 @@ final class TcpTestSupport {
         for (int i = 0; i < batch.size(); i++) {
             switch (batch.kind(i)) {
                 case READ -> assertArrayEquals(expected.readBytes(i), actual.readBytes(i), context + " " + batch.describe(i));
+                case CAS, FAA -> assertEquals(expected.oldValue(i), actual.oldValue(i), context + " " + batch.describe(i));
+                case WRITE -> {
+                }
+            }
+        }
+    }
+
+    /** Asserts {@code actual}, a buffer filled with {@code batch}'s completion, holds what {@code expected} does. */
+    static void assertSameResult(DoorbellBatch batch, BatchResult expected, CompletionBuffer actual, String context) {
+        assertEquals(batch.size(), actual.size(), context);
+        for (int i = 0; i < batch.size(); i++) {
+            switch (batch.kind(i)) {
+                case READ -> assertArrayEquals(expected.readBytes(i), actual.read(i).toArray(ValueLayout.JAVA_BYTE),
+                        context + " " + batch.describe(i));
                 case CAS, FAA -> assertEquals(expected.oldValue(i), actual.oldValue(i), context + " " + batch.describe(i));
                 case WRITE -> {
                 }
