@@ -86,9 +86,11 @@ public final class LeanRetrainer {
      */
     static final long IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
     /**
-     * While writes go on but no model is due, this many models with delta leaves are compacted at most every
-     * {@link #TRICKLE_INTERVAL_NANOS}: delta leaves left below the due threshold (every lookup of their groups reads
-     * them) do not stay for good under a steady trickle of inserts, and new epochs stay few.
+     * While writes go on but no model is due, this many models halfway due ({@link Policy#halfwayDue}) are compacted at
+     * most every {@link #TRICKLE_INTERVAL_NANOS}: delta leaves left below the due threshold (every lookup of their
+     * groups reads them) do not pile up for good under a steady trickle of inserts, and new epochs stay few. Models with
+     * fewer delta leaves wait: compacting a model for one or two inserts, again and again, cost more than all the
+     * inserts (and every new epoch makes the writers in flight refresh and run again).
      */
     static final int TRICKLE_MODELS = 32;
     static final long TRICKLE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
@@ -100,13 +102,16 @@ public final class LeanRetrainer {
      *
      * @param minDeltaLeaves    a model is compacted once it has more delta leaves than this...
      * @param deltaLeafFraction ...and more than this fraction of its groups (so work stays in proportion to size)
-     * @param minModelKeys      a model with fewer keys is compacted together with a due neighbour
+     * @param minModelKeys      a model with fewer keys (a sliver: the remainder of a cut) is compacted together with a due
+     *                          neighbour. Well below the size the optimal PLA gives models (about 600 keys of random
+     *                          keys at epsilon 12): a neighbour of that size is refitted to the very same segment, so
+     *                          dragging it along is work that absorbs no insert
      * @param maxModelKeys      the most base keys a rebuilt model gets: a model taking appends is rebuilt in bounded work
      * @param maxKeysPerPass    a pass stops freezing models once it holds this many keys (the rest wait for the next)
      */
     public record Policy(int minDeltaLeaves, double deltaLeafFraction, int minModelKeys, int maxModelKeys,
                          int maxKeysPerPass) {
-        public static final Policy DEFAULT = new Policy(8, 1.0, 1024, 4096, 1 << 18);
+        public static final Policy DEFAULT = new Policy(8, 1.0, 128, 4096, 1 << 18);
 
         public Policy {
             if (minDeltaLeaves < 0 || minDeltaLeaves >= TablesDescriptor.USABLE_SYNONYM_SLOTS / 2) {
@@ -132,6 +137,18 @@ public final class LeanRetrainer {
             return slotsUsed > Math.max(minDeltaLeaves, deltaLeafFraction * groups)
                     || slotsUsed >= TablesDescriptor.USABLE_SYNONYM_SLOTS / 2;
         }
+
+        /**
+         * Whether a model has claimed at least half the SLT slots that make it due (and one at least): what a trickle
+         * pass, or a run started by another model, may compact early. Compacting it then absorbs at least that many
+         * delta leaves, so the work stays in proportion to the inserts (a model with one delta leaf is left for the idle
+         * pass, or until it takes more).
+         */
+        boolean halfwayDue(int groups, int slotsUsed) {
+            double threshold = Math.min(Math.max(minDeltaLeaves, deltaLeafFraction * groups),
+                    TablesDescriptor.USABLE_SYNONYM_SLOTS / 2);
+            return slotsUsed >= 1 && 2.0 * slotsUsed >= threshold;
+        }
     }
 
     /** What one {@link #runPass()} did: models compacted, and if it failed, why and when to try again. */
@@ -141,8 +158,30 @@ public final class LeanRetrainer {
         }
     }
 
-    /** What the retrainer has done so far. */
-    public record Stats(long retrains, long retrainNanos, long keysRetrained, long failures) {
+    /** Why a model was compacted: the first model of each run is counted under its cause, the rest as neighbours. */
+    enum Cause {
+        /** Its SLT use passed the policy's threshold ({@link Policy#due}). */
+        DUE,
+        /** Appends piled up in its last group, or its room for appends is filling. */
+        APPENDS,
+        /** A trickle pass: writes go on, nothing is due. */
+        TRICKLE,
+        /** An idle pass: no SLT claim for {@link #IDLE_NANOS}. */
+        IDLE
+    }
+
+    /**
+     * What the retrainer has done so far.
+     *
+     * @param retrains      models replaced (retired), whatever the cause
+     * @param epochs        model sets published: each one makes every writer in flight refresh and run again
+     * @param byCause       models replaced as the first of a run, per {@link Cause} (by ordinal)
+     * @param neighbours    models replaced because they joined a run beside the model that started it
+     */
+    public record Stats(long retrains, long retrainNanos, long keysRetrained, long failures, long epochs,
+                        long due, long appends, long trickle, long idle, long neighbours) {
+        public static final Stats NONE = new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+
         public double meanMillisPerRetrain() {
             return retrains == 0 ? 0 : retrainNanos / 1e6 / retrains;
         }
@@ -159,6 +198,10 @@ public final class LeanRetrainer {
     private final LongAdder retrainNanos = new LongAdder();
     private final LongAdder keysRetrained = new LongAdder();
     private final LongAdder failures = new LongAdder();
+    private final LongAdder epochs = new LongAdder();
+    private final LongAdder neighbours = new LongAdder();
+    private final LongAdder[] byCause = java.util.stream.Stream.generate(LongAdder::new).limit(Cause.values().length)
+            .toArray(LongAdder[]::new);
     private List<LeanModel> models;
     private long epoch = -1;
     private long buildId;
@@ -183,7 +226,9 @@ public final class LeanRetrainer {
     }
 
     public Stats stats() {
-        return new Stats(retrains.sum(), retrainNanos.sum(), keysRetrained.sum(), failures.sum());
+        return new Stats(retrains.sum(), retrainNanos.sum(), keysRetrained.sum(), failures.sum(), epochs.sum(),
+                byCause[Cause.DUE.ordinal()].sum(), byCause[Cause.APPENDS.ordinal()].sum(),
+                byCause[Cause.TRICKLE.ordinal()].sum(), byCause[Cause.IDLE.ordinal()].sum(), neighbours.sum());
     }
 
     /** The superblock of the published lean index in the connection's memory, or null if there is none. */
@@ -307,11 +352,21 @@ public final class LeanRetrainer {
             anyDue |= due[m];
         }
         boolean[] chained;
+        Cause chainedCause = Cause.IDLE;
         if (now - slotsLastMoved >= IDLE_NANOS) {
-            chained = hasDeltaLeaves(used, used.length); // idle: every model with a delta leaf
+            boolean[] any = new boolean[used.length];
+            for (int m = 0; m < used.length; m++) {
+                any[m] = used[m] > 0;
+            }
+            chained = hasDeltaLeaves(any, used.length); // idle: every model with a delta leaf
             idleChecked = true;
         } else if (!anyDue && now - lastTrickle >= TRICKLE_INTERVAL_NANOS && !busy(now)) {
-            chained = hasDeltaLeaves(used, TRICKLE_MODELS); // busy, but nothing due: a few of them
+            boolean[] halfway = new boolean[used.length];
+            for (int m = 0; m < used.length; m++) {
+                halfway[m] = policy.halfwayDue(models.get(m).groupCount(), used[m]);
+            }
+            chained = hasDeltaLeaves(halfway, TRICKLE_MODELS); // busy, but nothing due: a few halfway there
+            chainedCause = Cause.TRICKLE;
             lastTrickle = now;
         } else {
             chained = new boolean[used.length];
@@ -322,14 +377,17 @@ public final class LeanRetrainer {
             if (!due[m] && !chained[m]) {
                 continue;
             }
-            // A run: the due model and the small models beside it, merged so that models never dwindle into slivers
-            // (each compaction's last segment is a remainder, and nothing else would ever join it to a neighbour).
-            // At most RUN_MODEL_KEYS_FACTOR times max_model_keys in all, so a run stays bounded work.
+            // A run: the due model and the models beside it worth compacting with it: slivers, so that models never
+            // dwindle (each compaction's last segment is a remainder, and nothing else would ever join it to a
+            // neighbour), and models halfway due, whose delta leaves pay for their share of the work and which would
+            // otherwise need an epoch of their own soon. Any other neighbour would be refitted to the segment it has,
+            // work that absorbs no insert. At most RUN_MODEL_KEYS_FACTOR times max_model_keys in all, so a run stays
+            // bounded work.
             long runKeys = models.get(m).keyCount();
             long runLimit = (long) RUN_MODEL_KEYS_FACTOR * policy.maxModelKeys();
             int first = m;
             int previousEnd = runs.isEmpty() ? -1 : runs.getLast()[1];
-            while (first - 1 > previousEnd && models.get(first - 1).keyCount() < smallModel
+            while (first - 1 > previousEnd && worthJoining(first - 1, used, smallModel)
                     && runKeys + models.get(first - 1).keyCount() <= runLimit) {
                 runKeys += models.get(--first).keyCount();
             }
@@ -337,17 +395,24 @@ public final class LeanRetrainer {
             if (last + 1 < models.size() && models.get(m).keyCount() + models.get(last + 1).keyCount() <= policy.maxModelKeys()) {
                 runKeys += models.get(++last).keyCount(); // and the next model, so that the cut between them is fitted anew
             }
-            while (last + 1 < models.size() && models.get(last + 1).keyCount() < smallModel
+            while (last + 1 < models.size() && worthJoining(last + 1, used, smallModel)
                     && runKeys + models.get(last + 1).keyCount() <= runLimit) {
                 runKeys += models.get(++last).keyCount();
             }
-            runs.add(new int[] {first, last, piling[last] ? 1 : 0});
+            Cause cause = piling[m] ? Cause.APPENDS : due[m] ? Cause.DUE : chainedCause;
+            runs.add(new int[] {first, last, piling[last] ? 1 : 0, cause.ordinal()});
             m = last;
         }
         if (runs.isEmpty()) {
             return 0;
         }
         return retrain(runs);
+    }
+
+    /** Whether model {@code m} joins a neighbour's run: a sliver, or halfway due itself. */
+    private boolean worthJoining(int m, int[] used, int smallModel) {
+        LeanModel model = models.get(m);
+        return model.keyCount() < smallModel || policy.halfwayDue(model.groupCount(), used[m]);
     }
 
     /**
@@ -363,16 +428,16 @@ public final class LeanRetrainer {
     }
 
     /**
-     * Per model: whether any group has a delta leaf (a model's SLT counter also counts slots writers claimed ahead and
-     * never used, so only the heads tell), for at most {@code limit} models with any, taken round-robin from where the
-     * last call stopped.
+     * Per model among the {@code candidates}: whether any group has a delta leaf (a model's SLT counter also counts
+     * slots writers claimed ahead and never used, so only the heads tell), for at most {@code limit} models with any,
+     * taken round-robin from where the last call stopped.
      */
-    private boolean[] hasDeltaLeaves(int[] used, int limit) {
-        boolean[] chained = new boolean[used.length];
+    private boolean[] hasDeltaLeaves(boolean[] candidates, int limit) {
+        boolean[] chained = new boolean[candidates.length];
         int found = 0;
-        for (int step = 0; step < used.length && found < limit; step++) {
-            int m = (trickleCursor + step) % used.length;
-            if (used[m] == 0) {
+        for (int step = 0; step < candidates.length && found < limit; step++) {
+            int m = (trickleCursor + step) % candidates.length;
+            if (!candidates[m]) {
                 continue;
             }
             LeanModel model = models.get(m);
@@ -479,10 +544,12 @@ public final class LeanRetrainer {
         /** The delta leaves of the run's old models, free once the new models are published. */
         final List<Long> oldLeaves = new ArrayList<>();
         int keys;
+        final Cause cause;
 
-        Run(int first, boolean appends) {
+        Run(int first, boolean appends, Cause cause) {
             this.first = first;
             this.appends = appends;
+            this.cause = cause;
         }
     }
 
@@ -497,7 +564,7 @@ public final class LeanRetrainer {
                 if (keysHeld >= policy.maxKeysPerPass()) {
                     break;
                 }
-                Run run = new Run(range[0], range[2] == 1);
+                Run run = new Run(range[0], range[2] == 1, Cause.values()[range[3]]);
                 frozen.add(run); // from its first lock on, so that a failure anywhere gives back what it holds
                 boolean all = true;
                 for (int m = range[0]; m <= range[1] && all; m++) {
@@ -1149,6 +1216,8 @@ public final class LeanRetrainer {
                     retired++;
                 }
                 keys += run.keys;
+                byCause[run.cause.ordinal()].increment();
+                neighbours.add(run.parts.size() - 1);
                 for (long leaf : run.oldLeaves) {
                     recycleBacklog.add(new long[] {leaf, newEpoch}); // no reader or writer of newEpoch reaches them
                 }
@@ -1157,6 +1226,7 @@ public final class LeanRetrainer {
             long elapsed = now - started;
             busyWindowNanos += elapsed;
             retrains.add(retired);
+            epochs.increment();
             retrainNanos.add(elapsed);
             keysRetrained.add(keys);
             try {
