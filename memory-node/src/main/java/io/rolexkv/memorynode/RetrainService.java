@@ -111,6 +111,11 @@ final class RetrainService implements AutoCloseable {
     @Override
     public void close() {
         loop.close();
+        LeanRetrainer.Stats stats = retrainer.stats();
+        LOG.info("retrainer stopped models={} epochs={} due={} appends={} trickle={} idle={} neighbours={} keys={}"
+                        + " failures={} cpu_seconds={}", stats.retrains(), stats.epochs(), stats.due(), stats.appends(),
+                stats.trickle(), stats.idle(), stats.neighbours(), stats.keysRetrained(), stats.failures(),
+                String.format("%.3f", loop.cpuSeconds()));
         connection.close();
         local.close();
     }

@@ -93,7 +93,13 @@ public final class LeanRetrainer {
      * inserts (and every new epoch makes the writers in flight refresh and run again).
      */
     static final int TRICKLE_MODELS = 32;
-    static final long TRICKLE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    static final long TRICKLE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+    /**
+     * The least time between two publications for models that are due but not urgent (an SLT at its guard, appends
+     * piling up): every new epoch makes each writer in flight refresh and run again, so due models are gathered into
+     * fewer epochs. Far shorter than it takes any model to go from due to its guard.
+     */
+    static final long DUE_PACE_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
     /** The share of time compaction may already take for the trickle to run (a load's compactions keep it off). */
     static final double TRICKLE_BUSY_FRACTION = 0.05;
 
@@ -211,6 +217,10 @@ public final class LeanRetrainer {
     private int failuresInRow;
     private long lastSlotSum = -1;
     private long lastTrickle;
+    /** When the last model set was published (by {@link System#nanoTime()}). */
+    private long lastPublished = System.nanoTime() - DUE_PACE_NANOS;
+    /** Whether the last pass left due models for the next one ({@link #DUE_PACE_NANOS}). */
+    private boolean dueDeferred;
     private long busyWindowStart;
     private long busyWindowNanos;
     /** Whether every model was checked for delta leaves since the SLT counters last moved. */
@@ -255,6 +265,7 @@ public final class LeanRetrainer {
                 pending = null; // done, or moot: a new build owns the memory it would have written
             }
             int retrained = 0;
+            dueDeferred = false;
             if (readView()) {
                 retrained = retrainDue();
                 publishRecycled();
@@ -287,12 +298,12 @@ public final class LeanRetrainer {
     }
 
     /**
-     * Whether a pass may find work although nothing was written since the last one: a failed pass's recovery, or
-     * delta leaves that writes since the last idle check may have left, which only an idle pass (after
-     * {@link #IDLE_NANOS} without new SLT claims) compacts.
+     * Whether a pass may find work although nothing was written since the last one: a failed pass's recovery, due
+     * models a pass left for the next ({@link #DUE_PACE_NANOS}), or delta leaves that writes since the last idle check
+     * may have left, which only an idle pass (after {@link #IDLE_NANOS} without new SLT claims) compacts.
      */
     public boolean hasWorkWithoutNewWrites() {
-        return pending != null || !idleChecked;
+        return pending != null || !idleChecked || dueDeferred;
     }
 
     private boolean readView() {
@@ -347,9 +358,15 @@ public final class LeanRetrainer {
         boolean[] piling = appendsPiling(used);
         boolean[] due = new boolean[used.length];
         boolean anyDue = false;
+        boolean anyUrgent = false;
         for (int m = 0; m < used.length; m++) {
             due[m] = piling[m] || policy.due(models.get(m).groupCount(), used[m]);
             anyDue |= due[m];
+            anyUrgent |= piling[m] || used[m] >= TablesDescriptor.USABLE_SYNONYM_SLOTS / 2;
+        }
+        dueDeferred = anyDue && !anyUrgent && now - lastPublished < DUE_PACE_NANOS;
+        if (dueDeferred) {
+            return 0; // gathered into the next pass's epoch
         }
         boolean[] chained;
         Cause chainedCause = Cause.IDLE;
@@ -1227,6 +1244,7 @@ public final class LeanRetrainer {
             busyWindowNanos += elapsed;
             retrains.add(retired);
             epochs.increment();
+            lastPublished = now;
             retrainNanos.add(elapsed);
             keysRetrained.add(keys);
             try {
