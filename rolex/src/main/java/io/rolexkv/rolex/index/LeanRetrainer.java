@@ -380,7 +380,7 @@ public final class LeanRetrainer {
         } else if (!anyDue && now - lastTrickle >= TRICKLE_INTERVAL_NANOS && !busy(now)) {
             boolean[] halfway = new boolean[used.length];
             for (int m = 0; m < used.length; m++) {
-                halfway[m] = policy.halfwayDue(models.get(m).groupCount(), used[m]);
+                halfway[m] = worthCompactingEarly(m, used);
             }
             chained = hasDeltaLeaves(halfway, TRICKLE_MODELS); // busy, but nothing due: a few halfway there
             chainedCause = Cause.TRICKLE;
@@ -426,10 +426,21 @@ public final class LeanRetrainer {
         return retrain(runs);
     }
 
-    /** Whether model {@code m} joins a neighbour's run: a sliver, or halfway due itself. */
+    /** Whether model {@code m} joins a neighbour's run: a sliver, or worth compacting early itself. */
     private boolean worthJoining(int m, int[] used, int smallModel) {
+        return models.get(m).keyCount() < smallModel || worthCompactingEarly(m, used);
+    }
+
+    /**
+     * Whether model {@code m} is worth compacting before it is due: it is halfway due, or it is a model of deleted fences
+     * (an empty index's, a room for appends) that took inserts. Such a model's live keys are all inserted ones, so
+     * compacting it copies each inserted key once, and until then every lookup of them reads delta leaves; appends that
+     * land between an empty index's fences pile up in one group's chain, which only compaction into a model of the
+     * keys (whose last group then shows the appends) turns into a room.
+     */
+    private boolean worthCompactingEarly(int m, int[] used) {
         LeanModel model = models.get(m);
-        return model.keyCount() < smallModel || policy.halfwayDue(model.groupCount(), used[m]);
+        return used[m] > 0 && (model.startsDeleted() || policy.halfwayDue(model.groupCount(), used[m]));
     }
 
     /**
