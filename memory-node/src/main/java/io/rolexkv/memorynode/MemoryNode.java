@@ -168,7 +168,7 @@ public final class MemoryNode implements AutoCloseable {
 
     /** What the background retrainer has done, or zeros if retraining is off. */
     public io.rolexkv.rolex.index.LeanRetrainer.Stats retrainStats() {
-        return retrainService == null ? new io.rolexkv.rolex.index.LeanRetrainer.Stats(0, 0, 0, 0) : retrainService.stats();
+        return retrainService == null ? io.rolexkv.rolex.index.LeanRetrainer.Stats.NONE : retrainService.stats();
     }
 
     /** CPU seconds the background retrainer has used. */

@@ -79,9 +79,10 @@ final class RetrainService implements AutoCloseable {
         boolean idleAndClean = !retrained && stats.failures() == failuresBefore && !retrainer.hasWorkWithoutNewWrites();
         writesAtIdlePass = idleAndClean ? writes : NO_IDLE_PASS;
         if (stats.retrains() != lastRetrains && System.nanoTime() - lastSummary > TimeUnit.SECONDS.toNanos(5)) {
-            LOG.info("retrained models={} mean_ms={} keys={} failures={} cpu_seconds={}", stats.retrains(),
-                    String.format("%.2f", stats.meanMillisPerRetrain()), stats.keysRetrained(), stats.failures(),
-                    String.format("%.3f", loop == null ? 0.0 : loop.cpuSeconds()));
+            LOG.info("retrained models={} epochs={} due={} appends={} trickle={} idle={} neighbours={} mean_ms={} keys={}"
+                            + " failures={} cpu_seconds={}", stats.retrains(), stats.epochs(), stats.due(), stats.appends(),
+                    stats.trickle(), stats.idle(), stats.neighbours(), String.format("%.2f", stats.meanMillisPerRetrain()),
+                    stats.keysRetrained(), stats.failures(), String.format("%.3f", loop == null ? 0.0 : loop.cpuSeconds()));
             lastSummary = System.nanoTime();
             lastRetrains = stats.retrains();
         }
@@ -110,6 +111,11 @@ final class RetrainService implements AutoCloseable {
     @Override
     public void close() {
         loop.close();
+        LeanRetrainer.Stats stats = retrainer.stats();
+        LOG.info("retrainer stopped models={} epochs={} due={} appends={} trickle={} idle={} neighbours={} keys={}"
+                        + " failures={} cpu_seconds={}", stats.retrains(), stats.epochs(), stats.due(), stats.appends(),
+                stats.trickle(), stats.idle(), stats.neighbours(), stats.keysRetrained(), stats.failures(),
+                String.format("%.3f", loop.cpuSeconds()));
         connection.close();
         local.close();
     }

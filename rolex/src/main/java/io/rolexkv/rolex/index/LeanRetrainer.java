@@ -86,12 +86,20 @@ public final class LeanRetrainer {
      */
     static final long IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
     /**
-     * While writes go on but no model is due, this many models with delta leaves are compacted at most every
-     * {@link #TRICKLE_INTERVAL_NANOS}: delta leaves left below the due threshold (every lookup of their groups reads
-     * them) do not stay for good under a steady trickle of inserts, and new epochs stay few.
+     * While writes go on but no model is due, this many models halfway due ({@link Policy#halfwayDue}) are compacted at
+     * most every {@link #TRICKLE_INTERVAL_NANOS}: delta leaves left below the due threshold (every lookup of their
+     * groups reads them) do not pile up for good under a steady trickle of inserts, and new epochs stay few. Models with
+     * fewer delta leaves wait: compacting a model for one or two inserts, again and again, cost more than all the
+     * inserts (and every new epoch makes the writers in flight refresh and run again).
      */
     static final int TRICKLE_MODELS = 32;
-    static final long TRICKLE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    static final long TRICKLE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+    /**
+     * The least time between two publications for models that are due but not urgent (an SLT at its guard, appends
+     * piling up): every new epoch makes each writer in flight refresh and run again, so due models are gathered into
+     * fewer epochs. Far shorter than it takes any model to go from due to its guard.
+     */
+    static final long DUE_PACE_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
     /** The share of time compaction may already take for the trickle to run (a load's compactions keep it off). */
     static final double TRICKLE_BUSY_FRACTION = 0.05;
 
@@ -100,13 +108,16 @@ public final class LeanRetrainer {
      *
      * @param minDeltaLeaves    a model is compacted once it has more delta leaves than this...
      * @param deltaLeafFraction ...and more than this fraction of its groups (so work stays in proportion to size)
-     * @param minModelKeys      a model with fewer keys is compacted together with a due neighbour
+     * @param minModelKeys      a model with fewer keys (a sliver: the remainder of a cut) is compacted together with a due
+     *                          neighbour. Well below the size the optimal PLA gives models (about 600 keys of random
+     *                          keys at epsilon 12): a neighbour of that size is refitted to the very same segment, so
+     *                          dragging it along is work that absorbs no insert
      * @param maxModelKeys      the most base keys a rebuilt model gets: a model taking appends is rebuilt in bounded work
      * @param maxKeysPerPass    a pass stops freezing models once it holds this many keys (the rest wait for the next)
      */
     public record Policy(int minDeltaLeaves, double deltaLeafFraction, int minModelKeys, int maxModelKeys,
                          int maxKeysPerPass) {
-        public static final Policy DEFAULT = new Policy(8, 1.0, 1024, 4096, 1 << 18);
+        public static final Policy DEFAULT = new Policy(8, 1.0, 128, 4096, 1 << 18);
 
         public Policy {
             if (minDeltaLeaves < 0 || minDeltaLeaves >= TablesDescriptor.USABLE_SYNONYM_SLOTS / 2) {
@@ -132,6 +143,18 @@ public final class LeanRetrainer {
             return slotsUsed > Math.max(minDeltaLeaves, deltaLeafFraction * groups)
                     || slotsUsed >= TablesDescriptor.USABLE_SYNONYM_SLOTS / 2;
         }
+
+        /**
+         * Whether a model has claimed at least half the SLT slots that make it due (and one at least): what a trickle
+         * pass, or a run started by another model, may compact early. Compacting it then absorbs at least that many
+         * delta leaves, so the work stays in proportion to the inserts (a model with one delta leaf is left for the idle
+         * pass, or until it takes more).
+         */
+        boolean halfwayDue(int groups, int slotsUsed) {
+            double threshold = Math.min(Math.max(minDeltaLeaves, deltaLeafFraction * groups),
+                    TablesDescriptor.USABLE_SYNONYM_SLOTS / 2);
+            return slotsUsed >= 1 && 2.0 * slotsUsed >= threshold;
+        }
     }
 
     /** What one {@link #runPass()} did: models compacted, and if it failed, why and when to try again. */
@@ -141,8 +164,30 @@ public final class LeanRetrainer {
         }
     }
 
-    /** What the retrainer has done so far. */
-    public record Stats(long retrains, long retrainNanos, long keysRetrained, long failures) {
+    /** Why a model was compacted: the first model of each run is counted under its cause, the rest as neighbours. */
+    enum Cause {
+        /** Its SLT use passed the policy's threshold ({@link Policy#due}). */
+        DUE,
+        /** Appends piled up in its last group, or its room for appends is filling. */
+        APPENDS,
+        /** A trickle pass: writes go on, nothing is due. */
+        TRICKLE,
+        /** An idle pass: no SLT claim for {@link #IDLE_NANOS}. */
+        IDLE
+    }
+
+    /**
+     * What the retrainer has done so far.
+     *
+     * @param retrains      models replaced (retired), whatever the cause
+     * @param epochs        model sets published: each one makes every writer in flight refresh and run again
+     * @param byCause       models replaced as the first of a run, per {@link Cause} (by ordinal)
+     * @param neighbours    models replaced because they joined a run beside the model that started it
+     */
+    public record Stats(long retrains, long retrainNanos, long keysRetrained, long failures, long epochs,
+                        long due, long appends, long trickle, long idle, long neighbours) {
+        public static final Stats NONE = new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+
         public double meanMillisPerRetrain() {
             return retrains == 0 ? 0 : retrainNanos / 1e6 / retrains;
         }
@@ -159,6 +204,10 @@ public final class LeanRetrainer {
     private final LongAdder retrainNanos = new LongAdder();
     private final LongAdder keysRetrained = new LongAdder();
     private final LongAdder failures = new LongAdder();
+    private final LongAdder epochs = new LongAdder();
+    private final LongAdder neighbours = new LongAdder();
+    private final LongAdder[] byCause = java.util.stream.Stream.generate(LongAdder::new).limit(Cause.values().length)
+            .toArray(LongAdder[]::new);
     private List<LeanModel> models;
     private long epoch = -1;
     private long buildId;
@@ -168,6 +217,10 @@ public final class LeanRetrainer {
     private int failuresInRow;
     private long lastSlotSum = -1;
     private long lastTrickle;
+    /** When the last model set was published (by {@link System#nanoTime()}). */
+    private long lastPublished = System.nanoTime() - DUE_PACE_NANOS;
+    /** Whether the last pass left due models for the next one ({@link #DUE_PACE_NANOS}). */
+    private boolean dueDeferred;
     private long busyWindowStart;
     private long busyWindowNanos;
     /** Whether every model was checked for delta leaves since the SLT counters last moved. */
@@ -185,7 +238,9 @@ public final class LeanRetrainer {
     }
 
     public Stats stats() {
-        return new Stats(retrains.sum(), retrainNanos.sum(), keysRetrained.sum(), failures.sum());
+        return new Stats(retrains.sum(), retrainNanos.sum(), keysRetrained.sum(), failures.sum(), epochs.sum(),
+                byCause[Cause.DUE.ordinal()].sum(), byCause[Cause.APPENDS.ordinal()].sum(),
+                byCause[Cause.TRICKLE.ordinal()].sum(), byCause[Cause.IDLE.ordinal()].sum(), neighbours.sum());
     }
 
     /** The superblock of the published lean index in the connection's memory, or null if there is none. */
@@ -212,6 +267,7 @@ public final class LeanRetrainer {
                 pending = null; // done, or moot: a new build owns the memory it would have written
             }
             int retrained = 0;
+            dueDeferred = false;
             if (readView()) {
                 retrained = retrainDue();
                 publishRecycled();
@@ -244,12 +300,12 @@ public final class LeanRetrainer {
     }
 
     /**
-     * Whether a pass may find work although nothing was written since the last one: a failed pass's recovery, or
-     * delta leaves that writes since the last idle check may have left, which only an idle pass (after
-     * {@link #IDLE_NANOS} without new SLT claims) compacts.
+     * Whether a pass may find work although nothing was written since the last one: a failed pass's recovery, due
+     * models a pass left for the next ({@link #DUE_PACE_NANOS}), or delta leaves that writes since the last idle check
+     * may have left, which only an idle pass (after {@link #IDLE_NANOS} without new SLT claims) compacts.
      */
     public boolean hasWorkWithoutNewWrites() {
-        return pending != null || !idleChecked;
+        return pending != null || !idleChecked || dueDeferred;
     }
 
     private boolean readView() {
@@ -340,16 +396,32 @@ public final class LeanRetrainer {
         boolean[] piling = appendsPiling(used);
         boolean[] due = new boolean[used.length];
         boolean anyDue = false;
+        boolean anyUrgent = false;
         for (int m = 0; m < used.length; m++) {
             due[m] = piling[m] || policy.due(models.get(m).groupCount(), used[m]);
             anyDue |= due[m];
+            anyUrgent |= piling[m] || used[m] >= TablesDescriptor.USABLE_SYNONYM_SLOTS / 2;
+        }
+        dueDeferred = anyDue && !anyUrgent && now - lastPublished < DUE_PACE_NANOS;
+        if (dueDeferred) {
+            return 0; // gathered into the next pass's epoch
         }
         boolean[] chained;
+        Cause chainedCause = Cause.IDLE;
         if (now - slotsLastMoved >= IDLE_NANOS) {
-            chained = hasDeltaLeaves(used, used.length); // idle: every model with a delta leaf
+            boolean[] any = new boolean[used.length];
+            for (int m = 0; m < used.length; m++) {
+                any[m] = used[m] > 0;
+            }
+            chained = hasDeltaLeaves(any, used.length); // idle: every model with a delta leaf
             idleChecked = true;
         } else if (!anyDue && now - lastTrickle >= TRICKLE_INTERVAL_NANOS && !busy(now)) {
-            chained = hasDeltaLeaves(used, TRICKLE_MODELS); // busy, but nothing due: a few of them
+            boolean[] halfway = new boolean[used.length];
+            for (int m = 0; m < used.length; m++) {
+                halfway[m] = worthCompactingEarly(m, used);
+            }
+            chained = hasDeltaLeaves(halfway, TRICKLE_MODELS); // busy, but nothing due: a few halfway there
+            chainedCause = Cause.TRICKLE;
             lastTrickle = now;
         } else {
             chained = new boolean[used.length];
@@ -360,14 +432,17 @@ public final class LeanRetrainer {
             if (!due[m] && !chained[m]) {
                 continue;
             }
-            // A run: the due model and the small models beside it, merged so that models never dwindle into slivers
-            // (each compaction's last segment is a remainder, and nothing else would ever join it to a neighbour).
-            // At most RUN_MODEL_KEYS_FACTOR times max_model_keys in all, so a run stays bounded work.
+            // A run: the due model and the models beside it worth compacting with it: slivers, so that models never
+            // dwindle (each compaction's last segment is a remainder, and nothing else would ever join it to a
+            // neighbour), and models halfway due, whose delta leaves pay for their share of the work and which would
+            // otherwise need an epoch of their own soon. Any other neighbour would be refitted to the segment it has,
+            // work that absorbs no insert. At most RUN_MODEL_KEYS_FACTOR times max_model_keys in all, so a run stays
+            // bounded work.
             long runKeys = models.get(m).keyCount();
             long runLimit = (long) RUN_MODEL_KEYS_FACTOR * policy.maxModelKeys();
             int first = m;
             int previousEnd = runs.isEmpty() ? -1 : runs.getLast()[1];
-            while (first - 1 > previousEnd && models.get(first - 1).keyCount() < smallModel
+            while (first - 1 > previousEnd && worthJoining(first - 1, used, smallModel)
                     && runKeys + models.get(first - 1).keyCount() <= runLimit) {
                 runKeys += models.get(--first).keyCount();
             }
@@ -375,17 +450,35 @@ public final class LeanRetrainer {
             if (last + 1 < models.size() && models.get(m).keyCount() + models.get(last + 1).keyCount() <= policy.maxModelKeys()) {
                 runKeys += models.get(++last).keyCount(); // and the next model, so that the cut between them is fitted anew
             }
-            while (last + 1 < models.size() && models.get(last + 1).keyCount() < smallModel
+            while (last + 1 < models.size() && worthJoining(last + 1, used, smallModel)
                     && runKeys + models.get(last + 1).keyCount() <= runLimit) {
                 runKeys += models.get(++last).keyCount();
             }
-            runs.add(new int[] {first, last, piling[last] ? 1 : 0});
+            Cause cause = piling[m] ? Cause.APPENDS : due[m] ? Cause.DUE : chainedCause;
+            runs.add(new int[] {first, last, piling[last] ? 1 : 0, cause.ordinal()});
             m = last;
         }
         if (runs.isEmpty()) {
             return 0;
         }
         return retrain(runs);
+    }
+
+    /** Whether model {@code m} joins a neighbour's run: a sliver, or worth compacting early itself. */
+    private boolean worthJoining(int m, int[] used, int smallModel) {
+        return models.get(m).keyCount() < smallModel || worthCompactingEarly(m, used);
+    }
+
+    /**
+     * Whether model {@code m} is worth compacting before it is due: it is halfway due, or it is a model of deleted fences
+     * (an empty index's, a room for appends) that took inserts. Such a model's live keys are all inserted ones, so
+     * compacting it copies each inserted key once, and until then every lookup of them reads delta leaves; appends that
+     * land between an empty index's fences pile up in one group's chain, which only compaction into a model of the
+     * keys (whose last group then shows the appends) turns into a room.
+     */
+    private boolean worthCompactingEarly(int m, int[] used) {
+        LeanModel model = models.get(m);
+        return used[m] > 0 && (model.startsDeleted() || policy.halfwayDue(model.groupCount(), used[m]));
     }
 
     /**
@@ -401,16 +494,16 @@ public final class LeanRetrainer {
     }
 
     /**
-     * Per model: whether any group has a delta leaf (a model's SLT counter also counts slots writers claimed ahead and
-     * never used, so only the heads tell), for at most {@code limit} models with any, taken round-robin from where the
-     * last call stopped.
+     * Per model among the {@code candidates}: whether any group has a delta leaf (a model's SLT counter also counts
+     * slots writers claimed ahead and never used, so only the heads tell), for at most {@code limit} models with any,
+     * taken round-robin from where the last call stopped.
      */
-    private boolean[] hasDeltaLeaves(int[] used, int limit) {
-        boolean[] chained = new boolean[used.length];
+    private boolean[] hasDeltaLeaves(boolean[] candidates, int limit) {
+        boolean[] chained = new boolean[candidates.length];
         int found = 0;
-        for (int step = 0; step < used.length && found < limit; step++) {
-            int m = (trickleCursor + step) % used.length;
-            if (used[m] == 0) {
+        for (int step = 0; step < candidates.length && found < limit; step++) {
+            int m = (trickleCursor + step) % candidates.length;
+            if (!candidates[m]) {
                 continue;
             }
             LeanModel model = models.get(m);
@@ -517,10 +610,12 @@ public final class LeanRetrainer {
         /** The delta leaves of the run's old models, free once the new models are published. */
         final List<Long> oldLeaves = new ArrayList<>();
         int keys;
+        final Cause cause;
 
-        Run(int first, boolean appends) {
+        Run(int first, boolean appends, Cause cause) {
             this.first = first;
             this.appends = appends;
+            this.cause = cause;
         }
     }
 
@@ -535,7 +630,7 @@ public final class LeanRetrainer {
                 if (keysHeld >= policy.maxKeysPerPass()) {
                     break;
                 }
-                Run run = new Run(range[0], range[2] == 1);
+                Run run = new Run(range[0], range[2] == 1, Cause.values()[range[3]]);
                 frozen.add(run); // from its first lock on, so that a failure anywhere gives back what it holds
                 boolean all = true;
                 for (int m = range[0]; m <= range[1] && all; m++) {
@@ -1187,6 +1282,8 @@ public final class LeanRetrainer {
                     retired++;
                 }
                 keys += run.keys;
+                byCause[run.cause.ordinal()].increment();
+                neighbours.add(run.parts.size() - 1);
                 for (long leaf : run.oldLeaves) {
                     recycleBacklog.add(new long[] {leaf, newEpoch}); // no reader or writer of newEpoch reaches them
                 }
@@ -1195,6 +1292,8 @@ public final class LeanRetrainer {
             long elapsed = now - started;
             busyWindowNanos += elapsed;
             retrains.add(retired);
+            epochs.increment();
+            lastPublished = now;
             retrainNanos.add(elapsed);
             keysRetrained.add(keys);
             try {

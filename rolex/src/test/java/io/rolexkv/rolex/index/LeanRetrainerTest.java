@@ -316,6 +316,57 @@ class LeanRetrainerTest {
     }
 
     /**
+     * Compaction work stays in proportion to the inserts it absorbs. A bulk-loaded index of models of about the size the
+     * optimal PLA gives random keys takes inserts into the range of one model only: compacting that model must not drag
+     * its untouched neighbours along (they would be refitted to the same segments), each compaction must absorb several
+     * inserts, and once the index has gone idle and been compacted, passes replace nothing more.
+     */
+    @Test
+    void compactionWorkIsBoundedByTheInsertsItAbsorbs() {
+        try (TestMemoryNode node = node("loopback")) {
+            Random random = new Random(23);
+            long[] keys = random.longs(80_000, 1, Long.MAX_VALUE).sorted().distinct().toArray(); // positive: signed order is unsigned order
+            LeanIndex.bulkLoad(node.connect(), IndexGeometry.DEFAULT, keys, keys.clone());
+            LeanIndex index = LeanIndex.open(node.connect());
+            LeanRetrainer retrainer = new LeanRetrainer(node.localConnection(), FabricLimits.DEFAULT, LeanRetrainer.Policy.DEFAULT);
+            LeanModel[] models = index.view().models;
+            assertTrue(models.length > 100, "models: " + models.length);
+            int hot = models.length / 2;
+            long low = models[hot].lowKey();
+            long span = models[hot + 1].lowKey() - low;
+            TreeMap<Long, Long> oracle = new TreeMap<>(Long::compareUnsigned);
+            for (long key : keys) {
+                oracle.put(key, key);
+            }
+            int inserts = 400;
+            for (int i = 1; i <= inserts; i++) {
+                long key = low + 1 + Math.floorMod(random.nextLong(), span - 1);
+                index.put(key, i, null);
+                oracle.put(key, (long) i);
+                if (i % 10 == 0) {
+                    LeanRetrainer.PassResult pass = retrainer.runPass();
+                    assertTrue(!pass.failed(), () -> "pass failed: " + pass.failure());
+                }
+            }
+            LeanRetrainer.Stats whileInserting = retrainer.stats();
+            assertTrue(whileInserting.retrains() > 0, "the hot model was compacted: " + whileInserting);
+            assertTrue(whileInserting.retrains() * 8 <= inserts, "models replaced for " + inserts + " inserts into one"
+                    + " model's range: " + whileInserting);
+            assertTrue(whileInserting.keysRetrained() <= 64L * inserts, "keys copied for " + inserts + " inserts: "
+                    + whileInserting);
+            passUntilIdle(retrainer);
+            long afterIdle = retrainer.stats().retrains();
+            for (int i = 0; i < 20; i++) {
+                assertTrue(!retrainer.runPass().failed());
+            }
+            assertEquals(afterIdle, retrainer.stats().retrains(), "models replaced by passes with no insert since");
+            LeanIndexChecker.Report report = LeanIndexChecker.check(node.connect()).requireSound();
+            assertEquals(0, report.deltaLeaves(), "delta leaves left after idle compaction");
+            assertMatches(oracle, index);
+        }
+    }
+
+    /**
      * Writers own disjoint keys and write increasing versions; readers check no version goes back; the retrainer runs
      * in a background thread all along. At the end every key holds its last acknowledged version.
      */
