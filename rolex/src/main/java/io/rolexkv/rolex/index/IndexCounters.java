@@ -4,13 +4,14 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * What the index's operations did, beyond the fabric's own cost counters: how often readers met torn leaves or walked
- * delta leaves their cache did not know, how often writers lost a lock race, made a new leaf, found no room or waited
+ * delta leaves their cache did not know, how often writers lost a lock race (to the retrainer, among them), made a new leaf, found no room or waited
  * for it, and how often the model cache was refreshed.
  */
 public final class IndexCounters {
     final LongAdder tornReads = new LongAdder();
     final LongAdder chainDoorbells = new LongAdder();
     final LongAdder lockConflicts = new LongAdder();
+    final LongAdder compactionWaits = new LongAdder();
     final LongAdder leavesStarted = new LongAdder();
     final LongAdder splits = new LongAdder();
     final LongAdder insertsRejected = new LongAdder();
@@ -22,6 +23,8 @@ public final class IndexCounters {
      * @param tornReads       reads of a leaf that failed its checksum (a write landing) and were read again
      * @param chainDoorbells  doorbells spent reading leaves the cache did not know, beyond an operation's first
      * @param lockConflicts   lock races lost (each backs off and retries)
+     * @param compactionWaits those of them lost to the retrainer (a model it froze or has not opened), each waited
+     *                        out for about a compaction pass
      * @param leavesStarted   delta leaves made for a group that had none
      * @param splits          full leaves split (each makes a new leaf)
      * @param insertsRejected writes refused for want of room ({@link IndexFullException})
@@ -29,9 +32,10 @@ public final class IndexCounters {
      * @param refreshes       model cache refreshes after a newer model epoch was seen
      * @param fullReloads     refreshes that read the whole model set (no patch chain from the models they had)
      */
-    public record Snapshot(long tornReads, long chainDoorbells, long lockConflicts, long leavesStarted, long splits,
+    public record Snapshot(long tornReads, long chainDoorbells, long lockConflicts, long compactionWaits,
+                           long leavesStarted, long splits,
                            long insertsRejected, long roomWaits, long refreshes, long fullReloads) {
-        public static final Snapshot ZERO = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0);
+        public static final Snapshot ZERO = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
         /** Leaves made by writes, of either kind. */
         public long newLeaves() {
@@ -40,13 +44,14 @@ public final class IndexCounters {
 
         public Snapshot plus(Snapshot other) {
             return new Snapshot(tornReads + other.tornReads, chainDoorbells + other.chainDoorbells,
-                    lockConflicts + other.lockConflicts, leavesStarted + other.leavesStarted, splits + other.splits, insertsRejected + other.insertsRejected,
+                    lockConflicts + other.lockConflicts, compactionWaits + other.compactionWaits, leavesStarted + other.leavesStarted, splits + other.splits, insertsRejected + other.insertsRejected,
                     roomWaits + other.roomWaits, refreshes + other.refreshes, fullReloads + other.fullReloads);
         }
     }
 
     public Snapshot snapshot() {
-        return new Snapshot(tornReads.sum(), chainDoorbells.sum(), lockConflicts.sum(), leavesStarted.sum(), splits.sum(),
+        return new Snapshot(tornReads.sum(), chainDoorbells.sum(), lockConflicts.sum(), compactionWaits.sum(),
+                leavesStarted.sum(), splits.sum(),
                 insertsRejected.sum(), roomWaits.sum(), refreshes.sum(), fullReloads.sum());
     }
 }

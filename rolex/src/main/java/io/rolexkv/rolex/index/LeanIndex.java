@@ -368,6 +368,17 @@ public final class LeanIndex implements WordIndex {
     }
 
 
+    /**
+     * Waits after finding a group the retrainer holds (frozen to compact it, or not opened yet), the
+     * {@code waits}-th time in this write: about as long as a compaction pass takes, 2 ms doubling to 16 ms, randomized,
+     * since a pass holds its models for milliseconds where a compute node holds a lock for a round trip, and every
+     * retry is a doorbell.
+     */
+    static void waitOutCompaction(int waits) {
+        long ceilingNanos = 2_000_000L << Math.min(waits - 1, 3);
+        LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(ceilingNanos / 2, ceilingNanos + 1));
+    }
+
     /** Waits a randomized, exponentially growing time after the {@code conflicts}-th lost lock race (at most ~1 ms). */
     static void backOff(int conflicts) {
         long ceilingNanos = Math.min(1_000_000L, 2_000L << Math.min(conflicts, 9));
@@ -1133,6 +1144,7 @@ public final class LeanIndex implements WordIndex {
             long timeoutNanos = lockTimeoutNanos;
             long deadline = System.nanoTime() + timeoutNanos;
             int conflicts = 0;
+            int compactionWaits = 0;
             boolean extrasSent = false;
             while (true) {
                 DoorbellBatch batch = new DoorbellBatch();
@@ -1205,6 +1217,7 @@ public final class LeanIndex implements WordIndex {
                 }
                 boolean stale = result.readLong(epochVerb, 0) != epoch;
                 boolean contended = false;
+                boolean compacting = false;
                 boolean allHeld = true;
                 for (LockedGroup group : locks.values()) {
                     if (group.holding) {
@@ -1221,6 +1234,7 @@ public final class LeanIndex implements WordIndex {
                         stale = true;
                     } else if (GroupWord.isLocked(old)) {
                         contended = true;
+                        compacting |= GroupWord.isHeldByRetrainer(old);
                     } else {
                         learnWord(group.model, group.group, old); // only our guess was stale: CAS again at once
                     }
@@ -1237,7 +1251,12 @@ public final class LeanIndex implements WordIndex {
                                 + Long.toUnsignedString(keys[start]) + " within "
                                 + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms; nothing was changed");
                     }
-                    backOff(++conflicts);
+                    if (compacting) {
+                        counters.compactionWaits.increment();
+                        waitOutCompaction(++compactionWaits);
+                    } else {
+                        backOff(++conflicts);
+                    }
                     continue;
                 }
                 if (!allHeld) {

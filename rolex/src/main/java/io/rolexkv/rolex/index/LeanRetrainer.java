@@ -34,8 +34,8 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <h2>One pass (epoch {@code E} to {@code E + 1})</h2>
  * <ol>
- *   <li><b>Freeze</b> each due model: CAS the lock bit into every group word (waiting out writers that hold one).
- *       Writers of it back off; readers go on, they take no locks.</li>
+ *   <li><b>Freeze</b> each due model: CAS the lock and frozen bits into every group word (waiting out writers that
+ *       hold one). Writers of it back off for about a pass; readers go on, they take no locks.</li>
  *   <li><b>Read</b> it whole under the locks: group heads, base, every delta chain. Nothing changes under the locks.</li>
  *   <li><b>Write</b> its replacement models in tables space no published model names: group words locked, empty SLT,
  *       the merged live keys as the base.</li>
@@ -724,7 +724,7 @@ public final class LeanRetrainer {
                     if (!model.holding[g] && !GroupWord.isLocked(word)) {
                         model.held[g] = word;
                         attempts.add(new int[] {g, lock.compareAndSwap(layout.tablesAddress(old.groupOffset(g)), word,
-                                GroupWord.withLock(word))});
+                                GroupWord.frozen(word))});
                     }
                 }
                 if (lock.isEmpty()) {
@@ -1182,7 +1182,7 @@ public final class LeanRetrainer {
                     for (int g = 0; g < model.held.length; g++) {
                         if (model.holding[g]) {
                             writer.compareAndSwap(layout.tablesAddress(model.old.groupOffset(g)),
-                                    GroupWord.withLock(model.held[g]), model.held[g]);
+                                    GroupWord.frozen(model.held[g]), model.held[g]);
                         }
                     }
                 }

@@ -6,16 +6,20 @@ package io.rolexkv.rolex.layout;
  * {@link LeafTableEntry}). One class fixes the bit positions.
  *
  * <pre>
- *   63  62                        48 47                                                  0
- *  +---+----------------------------+----------------------------------------------------+
- *  | L | U |        unused          |                deleted (bit i: base entry i)       |
- *  | 1 | 1 |        14 bits         |                      48 bits                       |
- *  +---+----------------------------+----------------------------------------------------+
+ *   63  62  61                    48 47                                                  0
+ *  +---+---+---+--------------------+----------------------------------------------------+
+ *  | L | U | F |       unused       |                deleted (bit i: base entry i)       |
+ *  | 1 | 1 | 1 |       13 bits      |                      48 bits                       |
+ *  +---+---+---+--------------------+----------------------------------------------------+
  * </pre>
  *
  * <ul>
  *   <li>{@code L}: set by CAS while a compute node (or the retrainer) changes the group: its base values, its deleted
  *       bits or its delta chain. Readers never take it.</li>
+ *   <li>{@code U} and {@code F}: set with the lock by the retrainer, in a new model's words until it opens them
+ *       ({@link #UNOPENED_BIT}) and in a model's words it froze to compact ({@link #FROZEN_BIT}). A writer that finds
+ *       either waits about as long as a compaction takes before it tries again, rather than retrying a lock a
+ *       compute node would give back within a round trip.</li>
  *   <li>{@code deleted}: bit {@code i} set means base entry {@code groupStart + i} is deleted: its key stays (base keys
  *       never change while the model lives) but the map holds no value for it. A put of that key clears the bit after
  *       writing the value word, so a reader that sees the bit clear sees the new value or a later one.</li>
@@ -29,6 +33,8 @@ public final class GroupWord {
      * meant for a word that was there before (its space reused) can match it, nor undo it.
      */
     public static final long UNOPENED_BIT = 1L << 62;
+    /** Set, with the lock, in the words of a model the retrainer froze to compact it. */
+    public static final long FROZEN_BIT = 1L << 61;
     /** Base entries one group can hold: one deleted bit each. */
     public static final int MAX_GROUP_SIZE = 48;
     public static final long DELETED_MASK = (1L << MAX_GROUP_SIZE) - 1;
@@ -42,6 +48,16 @@ public final class GroupWord {
     /** The word of a new model's group before the retrainer opens it: locked, marked unopened. */
     public static long unopened(long word) {
         return word | LOCK_BIT | UNOPENED_BIT;
+    }
+
+    /** The word a retrainer CASes in to freeze a group that held {@code word}: locked, marked frozen. */
+    public static long frozen(long word) {
+        return word | LOCK_BIT | FROZEN_BIT;
+    }
+
+    /** Whether the retrainer holds this (locked) word: a model it froze, or one it has not opened yet. */
+    public static boolean isHeldByRetrainer(long word) {
+        return isLocked(word) && word != RETIRED && (word & (FROZEN_BIT | UNOPENED_BIT)) != 0;
     }
 
     public static boolean isLocked(long word) {

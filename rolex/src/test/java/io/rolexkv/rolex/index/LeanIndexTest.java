@@ -96,6 +96,43 @@ class LeanIndexTest {
     }
 
     /**
+     * A writer whose group the retrainer holds (frozen to compact it) waits about as long as a compaction pass takes
+     * between tries instead of retrying within a round trip: a 50 ms freeze costs it a handful of doorbells, not the
+     * dozens a compute node's lock back-off would spend; it counts the waits, and its put lands once the group opens.
+     */
+    @Test
+    void aWriterThatFindsItsGroupFrozenWaitsOutTheCompactionInAFewDoorbells() throws Exception {
+        long[] keys = java.util.stream.LongStream.rangeClosed(1, 1_000).map(i -> i * 10).toArray();
+        try (TestMemoryNode node = new TestMemoryNode("loopback", regions(1L << 20))) {
+            FabricConnection connection = node.connect();
+            LeanIndex index = LeanIndex.bulkLoad(connection, new IndexGeometry(8, 32, 16, IndexGeometry.EMPTY_INDEX_GROUPS_DEFAULT), keys, keys.clone());
+            assertEquals(1, index.modelCount());
+            // key 330 is rank 32: group 1 (one model of evenly spaced keys).
+            IndexLayout layout = new IndexLayout(connection, 2);
+            long groupWord = layout.tablesAddress(TablesDescriptor.GROUP_HEAD_BYTES);
+            FabricConnection retrainer = node.connect();
+            DoorbellBatch freeze = new DoorbellBatch();
+            freeze.writeLong(groupWord, GroupWord.frozen(GroupWord.EMPTY));
+            retrainer.execute(freeze);
+
+            long before = connection.counters().snapshot().doorbells();
+            Thread writer = Thread.ofPlatform().start(() -> index.put(330, 7, null));
+            Thread.sleep(50);
+            DoorbellBatch open = new DoorbellBatch();
+            open.writeLong(groupWord, GroupWord.EMPTY);
+            retrainer.execute(open);
+            writer.join();
+
+            long doorbells = connection.counters().snapshot().doorbells() - before;
+            assertEquals(OptionalLong.of(7), index.get(330));
+            IndexCounters.Snapshot counters = index.counters();
+            assertTrue(counters.compactionWaits() >= 1, "the writer saw the freeze: " + counters);
+            assertEquals(counters.lockConflicts(), counters.compactionWaits(), "every conflict was with the retrainer");
+            assertTrue(doorbells <= 20, "doorbells of a put that waited out a 50 ms freeze: " + doorbells);
+        }
+    }
+
+    /**
      * Bytes per lookup and cache per key for 1M keys bulk loaded, YCSB's hashed keys and uniform random ones: the
      * issue's targets (one round trip, at most 512 bytes, at most 0.25 cache bytes per key).
      */

@@ -77,7 +77,7 @@ public final class BTreeIndexKind implements IndexKind {
     @Override
     public IndexCounters.Snapshot counters(WordIndex index) {
         BTreeCounters.Snapshot tree = ((ShermanBTree) index).counters();
-        return new IndexCounters.Snapshot(tree.tornReads(), 0, tree.lockConflicts(), 0, tree.splits(), 0, 0, 0, 0);
+        return new IndexCounters.Snapshot(tree.tornReads(), 0, tree.lockConflicts(), 0, 0, tree.splits(), 0, 0, 0, 0);
     }
 
     @Override
