@@ -8,6 +8,7 @@ import io.rolexkv.computenode.engine.IndexKind;
 import io.rolexkv.computenode.engine.RolexKV;
 import io.rolexkv.computenode.engine.RolexKVConfig;
 import io.rolexkv.computenode.value.ValueRegionDescriptor;
+import io.rolexkv.rolex.index.IndexCounters;
 import io.rolexkv.rolex.index.LeanIndex;
 
 import java.util.Map;
@@ -93,6 +94,11 @@ abstract class OneSidedSystem implements SystemUnderTest {
     @Override
     public final Optional<FabricCounters.Snapshot> fabricCounters() {
         return Optional.of(engine.counters().snapshot());
+    }
+
+    @Override
+    public final Optional<IndexCounters.Snapshot> indexCounters() {
+        return Optional.of(engine.indexCounters());
     }
 
     /** What the compute node caches of the index: ROLEX's models and tables, or the B+tree's internal nodes. */

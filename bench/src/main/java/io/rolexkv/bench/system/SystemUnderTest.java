@@ -4,6 +4,8 @@ import io.rolexkv.common.fabric.FabricCounters;
 import io.rolexkv.common.kv.BaseKV;
 
 import java.util.List;
+import io.rolexkv.rolex.index.IndexCounters;
+
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalLong;
@@ -42,6 +44,14 @@ public interface SystemUnderTest extends AutoCloseable {
 
     /** CPU seconds the memory-node processes have used so far, when they are separate processes. */
     OptionalDouble memoryNodeCpuSeconds();
+
+    /**
+     * What the engine's index did so far beyond the fabric's costs (lock conflicts, waits for compaction, model
+     * refreshes, delta leaves walked, torn reads), for systems with a one-sided index; empty otherwise.
+     */
+    default Optional<IndexCounters.Snapshot> indexCounters() {
+        return Optional.empty();
+    }
 
     /**
      * One memory node's share: where it is, the records in its range (counted by a scan when asked, else 0), and the

@@ -2,6 +2,7 @@ package io.rolexkv.bench.ycsb;
 
 import io.rolexkv.bench.system.SystemUnderTest;
 import io.rolexkv.common.fabric.FabricCounters;
+import io.rolexkv.rolex.index.IndexCounters;
 import org.apache.htrace.core.HTraceConfiguration;
 import org.apache.htrace.core.Tracer;
 import site.ycsb.Client;
@@ -95,6 +96,7 @@ public final class YcsbRunner {
                 : YcsbBindingContext.bulkLoading(system.engine(), system.costProbe(), buffer);
         Optional<FabricCounters.Snapshot> fabricBefore = system.fabricCounters();
         List<SystemUnderTest.MemoryNodeShare> nodesBefore = system.memoryNodes(false);
+        Optional<IndexCounters.Snapshot> indexBefore = system.indexCounters();
         long clientCpuBefore = ProcessCpu.nanos();
         OptionalDouble memoryNodeCpuBefore = system.memoryNodeCpuSeconds();
 
@@ -152,6 +154,8 @@ public final class YcsbRunner {
                 memoryNodeCpuBefore.isPresent() && system.memoryNodeCpuSeconds().isPresent()
                         ? Optional.of(system.memoryNodeCpuSeconds().getAsDouble() - memoryNodeCpuBefore.getAsDouble())
                         : Optional.empty());
+        Optional<IndexCounters.Snapshot> indexCost = indexBefore.flatMap(before -> system.indexCounters()
+                .map(after -> after.minus(before)));
         out.println("[" + phase + "] YCSB summary:");
         Map<String, Map<String, Long>> statusCounts = YcsbMeasurements.exportPhase(out, operations,
                 TimeUnit.NANOSECONDS.toMillis(elapsedNanos));
@@ -161,6 +165,11 @@ public final class YcsbRunner {
                 statusCounts, context.errors().count(), bulkLoadNanos, bulkLoaded, fabricCost,
                 memoryNodeReports(nodesBefore, system.memoryNodes(true)), cpu);
         printFigures(result, system);
+        indexCost.ifPresent(index -> out.printf(Locale.ROOT, "[%s] index: lock_conflicts=%d compaction_waits=%d"
+                        + " refreshes=%d full_reloads=%d chain_doorbells=%d torn_reads=%d leaves_started=%d splits=%d"
+                        + " room_waits=%d inserts_rejected=%d%n", phase, index.lockConflicts(), index.compactionWaits(),
+                index.refreshes(), index.fullReloads(), index.chainDoorbells(), index.tornReads(), index.leavesStarted(),
+                index.splits(), index.roomWaits(), index.insertsRejected()));
         return result;
     }
 

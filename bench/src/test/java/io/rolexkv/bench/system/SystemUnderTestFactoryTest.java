@@ -36,6 +36,7 @@ class SystemUnderTestFactoryTest {
             assertTrue(system.modelCacheBytes().isEmpty());
             assertTrue(system.retrains().isEmpty());
             assertTrue(system.memoryNodeCpuSeconds().isEmpty());
+            assertTrue(system.indexCounters().isEmpty());
             system.engine().put(1, new byte[]{1});
             assertEquals(1, system.engine().get(1).orElseThrow().length);
         }
@@ -83,6 +84,7 @@ class SystemUnderTestFactoryTest {
             assertEquals(0, system.retrains().orElseThrow());
             assertTrue(system.memoryNodeCpuSeconds().isEmpty(), "no separate memory node process");
             assertTrue(system.fabricCounters().orElseThrow().doorbells() > 0);
+            assertTrue(system.indexCounters().isPresent(), "the engine's index counters");
         }
     }
 

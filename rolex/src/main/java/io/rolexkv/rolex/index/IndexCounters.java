@@ -42,6 +42,15 @@ public final class IndexCounters {
             return leavesStarted + splits;
         }
 
+        /** What happened since {@code earlier}, a snapshot of the same counters taken before this one. */
+        public Snapshot minus(Snapshot earlier) {
+            return new Snapshot(tornReads - earlier.tornReads, chainDoorbells - earlier.chainDoorbells,
+                    lockConflicts - earlier.lockConflicts, compactionWaits - earlier.compactionWaits,
+                    leavesStarted - earlier.leavesStarted, splits - earlier.splits,
+                    insertsRejected - earlier.insertsRejected, roomWaits - earlier.roomWaits,
+                    refreshes - earlier.refreshes, fullReloads - earlier.fullReloads);
+        }
+
         public Snapshot plus(Snapshot other) {
             return new Snapshot(tornReads + other.tornReads, chainDoorbells + other.chainDoorbells,
                     lockConflicts + other.lockConflicts, compactionWaits + other.compactionWaits, leavesStarted + other.leavesStarted, splits + other.splits, insertsRejected + other.insertsRejected,
